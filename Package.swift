@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// The eight command-line tools, one thin executable each.
+let tools = [
+    "cpk-pack", "cpk-seal", "cpk-sign", "cpk-verify",
+    "cpk-unpack", "cpk-keyfetch", "cpk-wrap", "cpk-install",
+]
+
+let package = Package(
+    name: "cpk-tools",
+    platforms: [.macOS(.v13)],
+    products: tools.map { .executable(name: $0, targets: [$0]) },
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C libraries, found through pkg-config; the Debian packages named install them.
+        .systemLibrary(
+            name: "COpenSSL", pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(
+            name: "CLibCBOR", pkgConfig: "libcbor",
+            providers: [.apt(["libcbor-dev"])]),
+
+        // Layers, lowest first: each depends only on those above it.
+        .target(name: "CPKCore"),
+        .target(name: "CPKFormat", dependencies: ["CPKCore"]),
+        .target(name: "CPKCrypto", dependencies: ["COpenSSL", "CPKCore"]),
+        .target(name: "CPKEnvelope", dependencies: ["CLibCBOR", "CPKFormat", "CPKCore"]),
+        .target(name: "CPKPackage", dependencies: ["CPKFormat", "CPKEnvelope", "CPKCrypto", "CPKCore"]),
+        .target(
+            name: "CPKCLI",
+            dependencies: [
+                "CPKPackage", "CPKCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .testTarget(name: "CPKCoreTests", dependencies: ["CPKCore"]),
+        .testTarget(name: "CPKFormatTests", dependencies: ["CPKFormat"]),
+        .testTarget(name: "CPKEnvelopeTests", dependencies: ["CPKEnvelope"]),
+        .testTarget(name: "CPKPackageTests", dependencies: ["CPKPackage"]),
+    ]
+        + tools.map { tool in
+            .executableTarget(
+                name: tool,
+                dependencies: [
+                    "CPKCLI", "CPKPackage",
+                    .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                ])
+        }
+)

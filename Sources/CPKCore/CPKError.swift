@@ -1,0 +1,51 @@
+/// The one error type of the project.
+///
+/// Every failure a user can meet is a `CPKError`: a one-line message that says what is wrong
+/// (and, where it helps, what to do), and a kind that decides the exit status a script sees.
+public struct CPKError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        /// The input is not a valid package, envelope, key or document. Exit status 1.
+        case invalidInput
+        /// A check ran and failed: digest, tag, signature, certificate. Exit status 1.
+        case checkFailed
+        /// The command line asks for something impossible or unsupported. Exit status 2.
+        case usage
+        /// Reading or writing a file failed, or the environment is unusable. Exit status 2.
+        case io
+    }
+
+    public let kind: Kind
+    public let message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public static func invalid(_ message: String) -> CPKError { CPKError(.invalidInput, message) }
+    public static func check(_ message: String) -> CPKError { CPKError(.checkFailed, message) }
+    public static func usage(_ message: String) -> CPKError { CPKError(.usage, message) }
+    public static func io(_ message: String) -> CPKError { CPKError(.io, message) }
+
+    /// Prefixes the message with where the problem is, e.g. the file name.
+    public func located(in place: String) -> CPKError {
+        CPKError(kind, "\(place): \(message)")
+    }
+
+    /// The documented exit status: 1 for bad input or a failed check, 2 for usage or I/O errors.
+    public var exitCode: Int32 {
+        switch kind {
+        case .invalidInput, .checkFailed: return 1
+        case .usage, .io: return 2
+        }
+    }
+
+    public var description: String { message }
+}
+
+extension Error {
+    /// Prefixes a `CPKError`'s message with where it happened; other errors pass unchanged.
+    public func located(in place: String) -> Error {
+        (self as? CPKError).map { $0.located(in: place) } ?? self
+    }
+}

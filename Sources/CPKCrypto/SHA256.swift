@@ -1,0 +1,59 @@
+import COpenSSL
+import CPKCore
+
+/// Streaming SHA-256 over OpenSSL's EVP digest API.
+public final class SHA256Hasher {
+    public static let digestSize = 32
+    private let context: OpaquePointer
+
+    public init() throws {
+        guard let context = EVP_MD_CTX_new() else { throw OpenSSLError.failure("cannot allocate a digest context") }
+        self.context = context
+        guard EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1 else {
+            EVP_MD_CTX_free(context)
+            throw OpenSSLError.failure("cannot start SHA-256")
+        }
+    }
+
+    deinit { EVP_MD_CTX_free(context) }
+
+    public func update(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        // EVP_DigestUpdate cannot fail for SHA-256 on an initialised context.
+        EVP_DigestUpdate(context, base, bytes.count)
+    }
+
+    public func update(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { update($0) }
+    }
+
+    /// The digest of everything passed to `update`. The hasher cannot be used afterwards.
+    public func finalize() throws -> [UInt8] {
+        var digest = [UInt8](repeating: 0, count: Self.digestSize)
+        var length: UInt32 = 0
+        guard EVP_DigestFinal_ex(context, &digest, &length) == 1, length == UInt32(Self.digestSize) else {
+            throw OpenSSLError.failure("cannot finish SHA-256")
+        }
+        return digest
+    }
+
+    /// SHA-256 of a byte array, in one call.
+    public static func digest(_ bytes: [UInt8]) throws -> [UInt8] {
+        let hasher = try SHA256Hasher()
+        hasher.update(bytes)
+        return try hasher.finalize()
+    }
+}
+
+/// Turns OpenSSL's error queue into a `CPKError` message.
+public enum OpenSSLError {
+    public static func failure(_ what: String) -> CPKError {
+        var reasons: [String] = []
+        while case let code = ERR_get_error(), code != 0 {
+            var text = [CChar](repeating: 0, count: 256)
+            ERR_error_string_n(code, &text, text.count)
+            reasons.append(String(cString: text))
+        }
+        return CPKError.io(reasons.isEmpty ? what : "\(what): \(reasons.joined(separator: "; "))")
+    }
+}

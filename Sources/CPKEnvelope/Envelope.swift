@@ -1,0 +1,261 @@
+import CPKCore
+import CPKFormat
+
+/// The envelope: the CBOR sequence that flows between the tools (docs/envelope.md).
+///
+///     header (tagged 55799)   the package head: manifest, streams, pipeline log
+///     chunk, chunk, ...       the payload as byte strings
+///     trailer                 streams computed from the payload (digest, tag, signature)
+public enum Envelope {
+    public static let version: UInt64 = 1
+    /// The self-describe CBOR tag: every envelope starts D9 D9 F7.
+    public static let selfDescribeTag: UInt64 = 55799
+    public static let magicBytes: [UInt8] = [0xD9, 0xD9, 0xF7]
+    /// The largest payload chunk a reader accepts, and the largest header or trailer.
+    public static let maximumItemSize = 16 << 20
+    /// The chunk size writers use: large enough for few system calls, small for bounded memory.
+    public static let chunkSize = 1 << 20
+}
+
+/// One step a tool applied, kept in the envelope for whoever debugs a pipeline.
+public struct LogEntry: Sendable, Equatable {
+    public var tool: String
+    public var action: String
+    public var time: String
+
+    public init(tool: String, action: String, time: String) {
+        self.tool = tool
+        self.action = action
+        self.time = time
+    }
+}
+
+/// The first item of an envelope.
+public struct EnvelopeHeader: Sendable, Equatable {
+    public var package: PackageHead
+    public var log: [LogEntry]
+
+    public init(package: PackageHead, log: [LogEntry] = []) {
+        self.package = package
+        self.log = log
+    }
+}
+
+/// The last item of an envelope.
+public struct EnvelopeTrailer: Sendable, Equatable {
+    public var payloadSize: UInt64
+    /// The contents of the deferred streams, by index.
+    public var streams: [Int: [UInt8]]
+
+    public init(payloadSize: UInt64, streams: [Int: [UInt8]]) {
+        self.payloadSize = payloadSize
+        self.streams = streams
+    }
+}
+
+// MARK: - To CBOR
+
+extension EnvelopeHeader {
+    var cbor: CBORValue {
+        let streams: [CBORValue] = package.streams.map { content in
+            switch content {
+            case .bytes(let bytes): return .bytes(bytes)
+            case .payload: return .text("payload")
+            case .manifest: return .text("manifest")
+            case .deferred(let size): return .textMap([("deferred", .unsigned(UInt64(size)))])
+            }
+        }
+        let log: [CBORValue] = log.map {
+            .textMap([("tool", .text($0.tool)), ("action", .text($0.action)), ("time", .text($0.time))])
+        }
+        return .tagged(
+            Envelope.selfDescribeTag,
+            .textMap([
+                ("cpk-envelope", .unsigned(Envelope.version)),
+                ("manifest", package.manifest.json.cbor),
+                ("manifest-stream", .unsigned(UInt64(package.manifestIndex))),
+                ("streams", .array(streams)),
+                ("payload-size", package.payloadSize.map { .unsigned($0) } ?? .null),
+                ("log", .array(log)),
+            ]))
+    }
+}
+
+extension EnvelopeTrailer {
+    var cbor: CBORValue {
+        let entries = streams.keys.sorted().map { CBORValue.MapEntry(.unsigned(UInt64($0)), .bytes(streams[$0]!)) }
+        return .textMap([("payload-size", .unsigned(payloadSize)), ("streams", .map(entries))])
+    }
+}
+
+extension JSONValue {
+    /// The same document as CBOR: objects become maps with text keys, in order.
+    var cbor: CBORValue {
+        switch self {
+        case .null: return .null
+        case .bool(let flag): return .bool(flag)
+        case .string(let text): return .text(text)
+        case .array(let items): return .array(items.map(\.cbor))
+        case .object(let members): return .textMap(members.map { ($0.0, $0.1.cbor) })
+        case .number(let literal):
+            if let n = UInt64(literal) { return .unsigned(n) }
+            if let n = Int64(literal), n < 0 { return .negative(UInt64(-(n + 1))) }
+            return .float(Double(literal) ?? .nan)
+        }
+    }
+
+    init(cbor: CBORValue, path: String) throws {
+        switch cbor {
+        case .null: self = .null
+        case .bool(let flag): self = .bool(flag)
+        case .text(let text): self = .string(text)
+        case .unsigned(let n): self = .number(String(n))
+        case .negative(let n): self = .number(n == UInt64.max ? "-18446744073709551616" : "-\(n + 1)")
+        case .float(let x) where x.isFinite: self = .number(String(x))
+        case .array(let items):
+            self = .array(try items.map { try JSONValue(cbor: $0, path: path) })
+        case .map(let entries):
+            var members: [(String, JSONValue)] = []
+            for entry in entries {
+                guard case .text(let key) = entry.key else {
+                    throw CPKError.invalid("envelope: \(path) has a key that is not text")
+                }
+                guard !members.contains(where: { $0.0 == key }) else {
+                    throw CPKError.invalid("envelope: \(path) has the key \"\(key)\" twice")
+                }
+                members.append((key, try JSONValue(cbor: entry.value, path: "\(path).\(key)")))
+            }
+            self = .object(members)
+        default:
+            throw CPKError.invalid("envelope: \(path) holds \(cbor.typeName), which JSON cannot express")
+        }
+    }
+}
+
+// MARK: - From CBOR
+
+extension EnvelopeHeader {
+    init(cbor: CBORValue) throws {
+        guard case .tagged(Envelope.selfDescribeTag, let body) = cbor, case .map = body else {
+            throw CPKError.invalid("not an envelope: the first item must be a map tagged 55799")
+        }
+        var fields = try MapReader(body, what: "envelope header")
+        guard case .unsigned(let version) = try fields.value("cpk-envelope") else {
+            throw CPKError.invalid("envelope header: cpk-envelope must be the version number")
+        }
+        guard version == Envelope.version else {
+            throw CPKError.invalid("unsupported envelope version \(version) (this tool reads version \(Envelope.version))")
+        }
+        let manifest = try Manifest(json: try JSONValue(cbor: try fields.value("manifest"), path: "manifest"))
+        let manifestIndex: Int = try fields.count("manifest-stream", limit: UInt64(UInt16.max))
+        guard case .array(let items) = try fields.value("streams") else {
+            throw CPKError.invalid("envelope header: streams must be an array")
+        }
+        let streams = try items.enumerated().map { try StreamContent(cbor: $1, index: $0) }
+        let payloadSize: UInt64?
+        switch try fields.value("payload-size") {
+        case .null: payloadSize = nil
+        case .unsigned(let size): payloadSize = size
+        default: throw CPKError.invalid("envelope header: payload-size must be a number or null")
+        }
+        guard case .array(let logItems) = try fields.value("log") else {
+            throw CPKError.invalid("envelope header: log must be an array")
+        }
+        log = try logItems.map { try LogEntry(cbor: $0) }
+        try fields.finish()
+        package = PackageHead(manifest: manifest, manifestIndex: manifestIndex, streams: streams, payloadSize: payloadSize)
+        do {
+            try package.validate()
+        } catch {
+            throw error.located(in: "envelope")
+        }
+    }
+}
+
+extension StreamContent {
+    init(cbor: CBORValue, index: Int) throws {
+        switch cbor {
+        case .bytes(let bytes): self = .bytes(bytes)
+        case .text("payload"): self = .payload
+        case .text("manifest"): self = .manifest
+        case .map:
+            var fields = try MapReader(cbor, what: "envelope stream \(index)")
+            self = .deferred(size: try fields.count("deferred", limit: UInt64(Envelope.maximumItemSize)))
+            try fields.finish()
+        default:
+            throw CPKError.invalid(
+                "envelope stream \(index) must be bytes, \"payload\", \"manifest\" or {\"deferred\": size}, not \(cbor.typeName)")
+        }
+    }
+}
+
+extension LogEntry {
+    init(cbor: CBORValue) throws {
+        var fields = try MapReader(cbor, what: "envelope log entry")
+        tool = try fields.text("tool")
+        action = try fields.text("action")
+        time = try fields.text("time")
+        try fields.finish()
+    }
+}
+
+extension EnvelopeTrailer {
+    init(cbor: CBORValue) throws {
+        var fields = try MapReader(cbor, what: "envelope trailer")
+        payloadSize = try fields.count("payload-size", limit: UInt64.max)
+        guard case .map(let entries) = try fields.value("streams") else {
+            throw CPKError.invalid("envelope trailer: streams must be a map of stream index to bytes")
+        }
+        var streams: [Int: [UInt8]] = [:]
+        for entry in entries {
+            guard case .unsigned(let index) = entry.key, index <= UInt64(UInt16.max),
+                case .bytes(let bytes) = entry.value
+            else { throw CPKError.invalid("envelope trailer: streams must map stream indexes to bytes") }
+            streams[Int(index)] = bytes
+        }
+        self.streams = streams
+        try fields.finish()
+    }
+}
+
+/// Reads a CBOR map with text keys, rejecting missing and unknown keys.
+struct MapReader {
+    let what: String
+    let entries: [CBORValue.MapEntry]
+    var used: Set<String> = []
+
+    init(_ value: CBORValue, what: String) throws {
+        guard case .map(let entries) = value else { throw CPKError.invalid("\(what) must be a map, not \(value.typeName)") }
+        self.entries = entries
+        self.what = what
+    }
+
+    mutating func value(_ key: String) throws -> CBORValue {
+        guard let entry = entries.first(where: { $0.key == .text(key) }) else {
+            throw CPKError.invalid("\(what) has no \"\(key)\"")
+        }
+        used.insert(key)
+        return entry.value
+    }
+
+    mutating func text(_ key: String) throws -> String {
+        guard case .text(let text) = try value(key) else { throw CPKError.invalid("\(what): \(key) must be text") }
+        return text
+    }
+
+    mutating func count<T: BinaryInteger>(_ key: String, limit: UInt64) throws -> T {
+        guard case .unsigned(let n) = try value(key), n <= limit else {
+            throw CPKError.invalid("\(what): \(key) must be a whole number up to \(limit)")
+        }
+        return T(n)
+    }
+
+    func finish() throws {
+        for entry in entries {
+            guard case .text(let key) = entry.key, used.contains(key) else {
+                throw CPKError.invalid("\(what) has an unknown or repeated key")
+            }
+        }
+        if entries.count != used.count { throw CPKError.invalid("\(what) has a repeated key") }
+    }
+}

@@ -1,0 +1,59 @@
+import CPKCore
+
+/// Writes a `.cpk` in one pass, so the output may be a pipe: header and table first, then the
+/// payload as it arrives, then every other stream in index order.
+///
+/// This works because every stream's size is known before the payload is written. The payload
+/// is placed first after the table whatever its index; with the payload at index 0 that is the
+/// reference layout, streams in index order without padding.
+public final class PackageWriter {
+    private let output: FileDescriptor
+    private let sizes: [UInt64]
+    private let payloadIndex: Int
+    private var payloadWritten: UInt64 = 0
+
+    /// Starts a package whose streams will have exactly `streamSizes`.
+    public init(output: FileDescriptor, streamSizes: [UInt64], manifestIndex: Int, payloadIndex: Int) throws {
+        guard streamSizes.count >= 2, streamSizes.count <= Int(UInt16.max) else {
+            throw CPKError.invalid("a package needs 2 to 65535 streams, not \(streamSizes.count)")
+        }
+        self.output = output
+        self.sizes = streamSizes
+        self.payloadIndex = payloadIndex
+        let header = FrameHeader(streamCount: streamSizes.count, manifestIndex: manifestIndex)
+        try output.write(header.encoded + StreamEntry.encodeTable(Self.layout(sizes: streamSizes, payloadIndex: payloadIndex)))
+    }
+
+    /// The stream table for streams of these sizes: payload first, then the rest in index order.
+    public static func layout(sizes: [UInt64], payloadIndex: Int) -> [StreamEntry] {
+        var entries = [StreamEntry](repeating: StreamEntry(offset: 0, size: 0), count: sizes.count)
+        var offset: UInt64 = 0
+        for index in [payloadIndex] + sizes.indices.filter({ $0 != payloadIndex }) {
+            entries[index] = StreamEntry(offset: offset, size: sizes[index])
+            offset += sizes[index]
+        }
+        return entries
+    }
+
+    public func writePayload(_ chunk: UnsafeRawBufferPointer) throws {
+        payloadWritten += UInt64(chunk.count)
+        guard payloadWritten <= sizes[payloadIndex] else {
+            throw CPKError.invalid("payload is longer than the \(sizes[payloadIndex]) bytes announced")
+        }
+        try output.write(chunk)
+    }
+
+    /// Writes the remaining streams; `streams[i]` is the content of stream `i` (the payload's
+    /// entry is ignored).
+    public func finish(streams: [[UInt8]]) throws {
+        guard payloadWritten == sizes[payloadIndex] else {
+            throw CPKError.invalid("payload ended after \(payloadWritten) of the \(sizes[payloadIndex]) bytes announced")
+        }
+        for index in sizes.indices where index != payloadIndex {
+            guard UInt64(streams[index].count) == sizes[index] else {
+                throw CPKError.invalid("stream \(index) is \(streams[index].count) bytes, not the \(sizes[index]) announced")
+            }
+            try output.write(streams[index])
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import CPKCore
+import CPKEnvelope
+import CPKFormat
+
+/// A package being read, whether it arrives as an envelope or as a finished `.cpk`.
+///
+/// Every tool that reads a package reads it through this: first the head, then the payload in
+/// chunks, then the streams that follow the payload.
+public protocol PackageInput: AnyObject {
+    /// How messages name the input.
+    var name: String { get }
+    var head: PackageHead { get }
+    /// The steps earlier tools applied (empty for a `.cpk`).
+    var log: [LogEntry] { get }
+    /// The next piece of payload, valid until the next call; nil at the end of the payload.
+    func nextPayloadChunk() throws -> UnsafeRawBufferPointer?
+    /// The deferred streams of the head, by index; reads past any unread payload.
+    func deferredStreams() throws -> [Int: [UInt8]]
+}
+
+public enum InputKind: String, Sendable {
+    case envelope
+    case cpk
+}
+
+/// Opens `path` ("-" for standard input) and recognises an envelope or a `.cpk` by its first bytes.
+public func openPackage(_ path: String) throws -> PackageInput {
+    let file = path == "-" ? FileDescriptor.standardInput : try FileDescriptor.open(forReading: path)
+    return try openPackage(file)
+}
+
+public func openPackage(_ file: FileDescriptor) throws -> PackageInput {
+    let seekable = file.isSeekable
+    var prefix = [UInt8](repeating: 0, count: 4)
+    let got: Int
+    if seekable {
+        got = Int(min(4, try file.status().size))
+        try prefix.withUnsafeMutableBytes {
+            try file.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<got]), at: 0, what: "the first bytes")
+        }
+    } else {
+        got = try prefix.withUnsafeMutableBytes { try file.readFully(into: $0) }
+    }
+    prefix = Array(prefix[0..<got])
+    if prefix.starts(with: Envelope.magicBytes) {
+        return try EnvelopeInput(reader: EnvelopeReader(input: file, prefix: seekable ? [] : prefix))
+    }
+    if prefix == Frame.magicBytes {
+        let random = seekable ? file : try spool(file, prefix: prefix)
+        return try PackageFileInput(PackageFile(file: random), name: file.name)
+    }
+    if prefix.isEmpty {
+        throw CPKError.invalid("\(file.name) is empty; expected an envelope or a .cpk package")
+    }
+    throw CPKError.invalid(
+        "\(file.name) is neither an envelope (starts D9 D9 F7) nor a .cpk package (starts 0D F0 CC 0E)")
+}
+
+/// Copies a pipe into an anonymous temporary file, so a `.cpk` on it can be read at random.
+private func spool(_ input: FileDescriptor, prefix: [UInt8]) throws -> FileDescriptor {
+    let copy = try TemporaryFile.anonymous(purpose: "copy of \(input.name)", name: input.name)
+    try copy.write(prefix)
+    try Chunks.forEach(in: input) { try copy.write($0) }
+    return copy
+}
+
+/// Reads an envelope.
+final class EnvelopeInput: PackageInput {
+    let reader: EnvelopeReader
+    var name: String { reader.name }
+    var head: PackageHead { reader.header.package }
+    var log: [LogEntry] { reader.header.log }
+
+    init(reader: EnvelopeReader) { self.reader = reader }
+
+    func nextPayloadChunk() throws -> UnsafeRawBufferPointer? { try reader.nextChunk() }
+    func deferredStreams() throws -> [Int: [UInt8]] { try reader.trailer().streams }
+}
+
+/// Reads a finished `.cpk`: every stream but the payload is small and read on opening.
+public final class PackageFileInput: PackageInput {
+    public let package: PackageFile
+    public let name: String
+    public let head: PackageHead
+    public var log: [LogEntry] { [] }
+    private var payloadOffset: UInt64 = 0
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Chunks.size, alignment: 16)
+
+    init(_ package: PackageFile, name: String) throws {
+        self.package = package
+        self.name = name
+        let payloadIndex = package.manifest.payload.data
+        var streams: [StreamContent] = []
+        for index in 0..<package.streamCount {
+            switch index {
+            case payloadIndex: streams.append(.payload)
+            case package.header.manifestIndex: streams.append(.manifest)
+            default: streams.append(.bytes(try package.readStream(index)))
+            }
+        }
+        head = PackageHead(
+            manifest: package.manifest, manifestIndex: package.header.manifestIndex, streams: streams,
+            payloadSize: package.entries[payloadIndex].size)
+    }
+
+    deinit { buffer.deallocate() }
+
+    public func nextPayloadChunk() throws -> UnsafeRawBufferPointer? {
+        let index = head.manifest.payload.data
+        let size = package.entries[index].size
+        guard payloadOffset < size else { return nil }
+        let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(UInt64(buffer.count), size - payloadOffset))])
+        try package.file.read(into: piece, at: package.absoluteOffset(of: index) + payloadOffset, what: "the payload")
+        payloadOffset += UInt64(piece.count)
+        return UnsafeRawBufferPointer(piece)
+    }
+
+    public func deferredStreams() throws -> [Int: [UInt8]] { [:] }
+}
+
+/// The chunk size of payload reads and writes, and a loop over a descriptor's bytes.
+public enum Chunks {
+    public static let size = Envelope.chunkSize
+
+    /// Calls `body` with successive pieces of `input` until it ends.
+    public static func forEach(in input: FileDescriptor, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n = try input.readFully(into: buffer)
+            if n == 0 { return }
+            try body(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            if n < size { return }
+        }
+    }
+}

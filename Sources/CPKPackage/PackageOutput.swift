@@ -1,0 +1,103 @@
+import CPKCore
+import CPKEnvelope
+import CPKFormat
+
+/// Where a tool writes the package it produces: an envelope (the default between tools) or a
+/// finished `.cpk` (the explicit last step of a pipeline).
+public protocol PackageOutput: AnyObject {
+    func begin(head: PackageHead, log: [LogEntry]) throws
+    func writePayload(_ chunk: UnsafeRawBufferPointer) throws
+    func finish(deferredStreams: [Int: [UInt8]]) throws
+}
+
+public enum OutputFormat: String, Sendable, CaseIterable {
+    case envelope
+    case cpk
+}
+
+public func makePackageOutput(_ format: OutputFormat, to file: FileDescriptor) -> PackageOutput {
+    switch format {
+    case .envelope: return EnvelopeOutput(file: file)
+    case .cpk: return CPKOutput(file: file)
+    }
+}
+
+final class EnvelopeOutput: PackageOutput {
+    private let file: FileDescriptor
+    private var writer: EnvelopeWriter?
+
+    init(file: FileDescriptor) { self.file = file }
+
+    func begin(head: PackageHead, log: [LogEntry]) throws {
+        writer = try EnvelopeWriter(output: file, header: EnvelopeHeader(package: head, log: log))
+    }
+
+    func writePayload(_ chunk: UnsafeRawBufferPointer) throws { try writer!.writeChunk(chunk) }
+
+    func finish(deferredStreams: [Int: [UInt8]]) throws { try writer!.finish(deferredStreams: deferredStreams) }
+}
+
+/// Writes a `.cpk` in one pass. When the payload's size is not known in advance (it came
+/// from a pipe), the payload is first spooled to an anonymous temporary file.
+final class CPKOutput: PackageOutput {
+    private let file: FileDescriptor
+    private var head: PackageHead?
+    private var writer: PackageWriter?
+    private var spool: FileDescriptor?
+    private var spooledSize: UInt64 = 0
+
+    init(file: FileDescriptor) { self.file = file }
+
+    func begin(head: PackageHead, log: [LogEntry]) throws {
+        try head.validate()
+        self.head = head
+        if let size = head.payloadSize {
+            writer = try startWriter(head: head, payloadSize: size)
+        } else {
+            spool = try TemporaryFile.anonymous(purpose: "payload of unknown size")
+        }
+    }
+
+    func writePayload(_ chunk: UnsafeRawBufferPointer) throws {
+        if let spool {
+            try spool.write(chunk)
+            spooledSize += UInt64(chunk.count)
+        } else {
+            try writer!.writePayload(chunk)
+        }
+    }
+
+    func finish(deferredStreams: [Int: [UInt8]]) throws {
+        guard let head else { return }
+        if let spool {
+            let writer = try startWriter(head: head, payloadSize: spooledSize)
+            var offset: UInt64 = 0
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Chunks.size, alignment: 16)
+            defer { buffer.deallocate() }
+            while offset < spooledSize {
+                let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(UInt64(Chunks.size), spooledSize - offset))])
+                try spool.read(into: piece, at: offset, what: "the spooled payload")
+                try writer.writePayload(UnsafeRawBufferPointer(piece))
+                offset += UInt64(piece.count)
+            }
+            self.writer = writer
+        }
+        let streams: [[UInt8]] = head.streams.enumerated().map { index, content in
+            switch content {
+            case .bytes(let bytes): return bytes
+            case .manifest: return head.manifest.encoded
+            case .deferred: return deferredStreams[index] ?? []
+            case .payload: return []
+            }
+        }
+        try writer!.finish(streams: streams)
+    }
+
+    private func startWriter(head: PackageHead, payloadSize: UInt64) throws -> PackageWriter {
+        var sizes = head.streamSizes
+        sizes[head.manifest.payload.data] = payloadSize
+        return try PackageWriter(
+            output: file, streamSizes: sizes.map { $0 ?? 0 }, manifestIndex: head.manifestIndex,
+            payloadIndex: head.manifest.payload.data)
+    }
+}

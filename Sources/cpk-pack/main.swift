@@ -1,0 +1,104 @@
+import ArgumentParser
+import CPKCLI
+import CPKCore
+import CPKEnvelope
+import CPKFormat
+import CPKPackage
+
+struct Pack: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cpk-pack",
+        abstract: "Turn a payload into a confidential package envelope, or finish an envelope into a .cpk.",
+        discussion: """
+            cpk-pack create (the default) reads a payload and writes an envelope: the payload as \
+            chunks, its SHA-256, and a manifest. Other tools (cpk-seal, cpk-sign) read the \
+            envelope on standard input; cpk-pack finish (or --cpk on the last tool) writes the \
+            final .cpk file.
+
+            Examples:
+              cpk-pack --id test app.bin > app.env
+              cpk-pack --id test --name Demo --vendor Acme --version 1.2.0 app.bin \\
+                | cpk-pack finish -o app.cpk
+              tar c app/ | cpk-pack --id test --cpk -o app.cpk -
+              SOURCE_DATE_EPOCH=0 cpk-pack --id test --cpk -o app.cpk app.bin   # reproducible
+
+            Exit status: 0 success, 1 invalid input, 2 usage or I/O error.
+            """,
+        subcommands: [Create.self, Finish.self],
+        defaultSubcommand: Create.self)
+}
+
+struct Create: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Pack a payload file (or - for standard input) into an envelope.")
+
+    @Argument(help: ArgumentHelp("The application payload; - is standard input.", valueName: "payload"))
+    var payload: String
+
+    @Option(help: "Application id: the manifest's cp-id and the name of its encryption key.")
+    var id: String
+
+    @Option(help: "Application name.")
+    var name = "Unknown"
+
+    @Option(help: "Vendor name.")
+    var vendor = "Unknown"
+
+    @Option(help: "Target architecture.")
+    var arch = "aarch64"
+
+    @Option(help: "Target operating system.")
+    var os = "OP-TEE"
+
+    @Option(name: .customLong("version"), help: ArgumentHelp("Application version.", valueName: "maj.min.rev"))
+    var appVersion = "1.0.0"
+
+    @Option(help: ArgumentHelp(
+        "Build date, RFC 3339 (default: now, or SOURCE_DATE_EPOCH when set).", valueName: "timestamp"))
+    var date: String?
+
+    @OptionGroup var output: PackageOutputOptions
+
+    func validate() throws {
+        guard !id.isEmpty, id.utf8.count <= 128, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-/:".contains($0)) })
+        else {
+            throw ValidationError("--id must be 1 to 128 characters of letters, digits and . _ - / :")
+        }
+        guard Version(dotted: appVersion, date: "") != nil else {
+            throw ValidationError("--version must look like 1.2.0 (three numbers)")
+        }
+        if let date, !Timestamp.isRFC3339(date) {
+            throw ValidationError("--date must be an RFC 3339 timestamp, e.g. 2026-11-26T08:00:00Z")
+        }
+    }
+
+    func run() throws {
+        let buildDate = try date ?? Timestamp.buildTime()
+        let identity = PackageIdentity(
+            id: id, name: name, vendor: vendor, target: Target(arch: arch, os: os),
+            version: Version(dotted: appVersion, date: buildDate)!)
+        let source = payload == "-" ? FileDescriptor.standardInput : try FileDescriptor.open(forReading: payload)
+        let entry = try LogEntry.now(tool: "cpk-pack", action: "packed \(source.name) as \(id) \(appVersion)")
+        try output.write { try Packer.pack(payload: source, identity: identity, log: [entry], to: $0) }
+    }
+}
+
+struct Finish: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write an envelope (or a .cpk) as a finished .cpk package.",
+        discussion: "The output is written whole or not at all: a failure leaves no file behind.")
+
+    @OptionGroup var input: PackageInputArgument
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
+    var output = "-"
+
+    func run() throws {
+        let package = try input.open()
+        let file = try OutputFile(path: output, binary: true)
+        try copyPackage(from: package, to: makePackageOutput(.cpk, to: file.descriptor), appending: nil)
+        try file.commit()
+    }
+}
+
+Pack.runTool()
