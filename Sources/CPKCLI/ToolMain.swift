@@ -21,12 +21,11 @@ extension ParsableCommand {
         } catch let code as ExitCode {
             Glibc.exit(code.rawValue)
         } catch {
-            let message = fullMessage(for: error)
-            if exitCode(for: error) == .success {
-                print(message)
+            if exitCode(for: error) == .success {  // --help and friends
+                print(fullMessage(for: error))
                 Glibc.exit(0)
             }
-            Console.error(message)
+            Console.error("\(tool): \(message(for: error)) (see '\(tool) --help')")
             Glibc.exit(2)
         }
     }

@@ -34,6 +34,11 @@ enum CBORDecoding {
             case CBOR_DECODER_FINISHED:
                 if let reason = builder.failure { throw Failure(reason: reason) }
                 offset += result.read
+                if builder.itemsBeyondInput > 0 {
+                    // A container declares more items than the bytes at hand: the rest of the
+                    // item has not arrived yet, or never will (the reader's size limit decides).
+                    return .needMore(offset + builder.itemsBeyondInput)
+                }
                 if let view = builder.topLevelBytes {
                     return .byteString(view, consumed: offset)
                 }
@@ -97,6 +102,8 @@ private final class TreeBuilder {
     var failure: String?
     /// Bytes of input not yet decoded: no container can hold more items than that.
     var bytesLeft = 0
+    /// Set when a container declares more items than `bytesLeft`: how many it declares.
+    var itemsBeyondInput = 0
 
     static func from(_ context: UnsafeMutableRawPointer?) -> TreeBuilder {
         Unmanaged<TreeBuilder>.fromOpaque(context!).takeUnretainedValue()
@@ -130,8 +137,10 @@ private final class TreeBuilder {
 
     func open(_ kind: ContainerKind, count: Int) {
         let items = count.multipliedReportingOverflow(by: kind.isMap ? 2 : 1)
-        guard !items.overflow, items.partialValue <= bytesLeft else {
-            return fail("a CBOR container declares \(count) items, more than the input holds")
+        guard !items.overflow else { return fail("a CBOR container declares \(count) items") }
+        if items.partialValue > bytesLeft {
+            itemsBeyondInput = items.partialValue
+            return
         }
         guard stack.count < CBORDecoding.maximumDepth else { return fail("CBOR nested too deeply") }
         if items.partialValue == 0 {

@@ -1,1 +1,163 @@
-print("todo")
+import ArgumentParser
+import CPKCLI
+import CPKCore
+import CPKEnvelope
+import CPKFormat
+import CPKPackage
+
+struct Unpack: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cpk-unpack",
+        abstract: "Read a confidential package: summary, manifest, streams, payload.",
+        discussion: """
+            Every subcommand reads an envelope or a .cpk file (recognised by its first bytes), \
+            from a file or standard input, and checks its structure first.
+
+            Examples:
+              cpk-unpack app.cpk                         # human summary
+              cpk-unpack info --json app.cpk | jq .id
+              cpk-unpack manifest app.cpk | jq .payload.ver
+              cpk-unpack list app.cpk
+              cpk-unpack extract 3 app.cpk | xxd         # the digest stream
+              cpk-unpack payload -o app.bin app.cpk      # checked against its SHA-256 first
+              cpk-unpack envelope app.cpk | cpk-sign ... # back into a pipeline
+
+            Exit status: 0 success, 1 invalid package or failed check, 2 usage or I/O error.
+            """,
+        subcommands: [Info.self, ShowManifest.self, List.self, Extract.self, Payload.self, ToEnvelope.self],
+        defaultSubcommand: Info.self)
+}
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print a summary of the package (the default).")
+
+    @OptionGroup var input: PackageInputArgument
+    @Flag(help: "Print JSON instead of text.") var json = false
+
+    func run() throws {
+        let package = try input.open()
+        let summary = try PackageSummary(reading: package)
+        try Console.output(json ? summary.json.compactText : summary.text)
+    }
+}
+
+struct ShowManifest: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "manifest", abstract: "Print the manifest JSON (compact, one line; --pretty to indent).")
+
+    @OptionGroup var input: PackageInputArgument
+    @Flag(help: "Indent the JSON for reading.") var pretty = false
+
+    func run() throws {
+        let package = try input.open()
+        _ = try package.deferredStreams()  // read to the end: a truncated input is an error
+        let json = package.head.manifest.json
+        try Console.output(pretty ? json.prettyText : json.compactText)
+    }
+}
+
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the streams: index, role, offset (in a .cpk) and size.")
+
+    @OptionGroup var input: PackageInputArgument
+    @Flag(help: "Print JSON instead of text.") var json = false
+
+    func run() throws {
+        let package = try input.open()
+        let summary = try PackageSummary(reading: package)
+        if json {
+            try Console.output(JSONValue.array(summary.streams.map(\.json)).compactText)
+            return
+        }
+        var lines = ["INDEX  ROLE                 OFFSET        SIZE"]
+        for stream in summary.streams {
+            let offset = stream.offset.map { String($0) } ?? "-"
+            lines.append(
+                pad(String(stream.index), 5) + "  " + pad(stream.role.rawValue, 19) + "  "
+                    + pad(offset, 12, right: true) + "  " + pad(String(stream.size), 10, right: true))
+        }
+        try Console.output(lines.joined(separator: "\n"))
+    }
+
+    private func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
+        let fill = String(repeating: " ", count: max(0, width - text.count))
+        return right ? fill + text : text + fill
+    }
+}
+
+struct Extract: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write the bytes of one stream.",
+        discussion: """
+            The payload stream of an unencrypted package is written only after its SHA-256 \
+            matches the digest stream, as with the payload subcommand. An encrypted payload \
+            stream is written as the ciphertext.
+            """)
+
+    @Argument(help: "The stream's index (see the list subcommand).") var index: Int
+    @OptionGroup var input: PackageInputArgument
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
+    var output = "-"
+
+    func run() throws {
+        let package = try input.open()
+        let head = package.head
+        guard head.streams.indices.contains(index) else {
+            throw CPKError.usage("\(package.name) has no stream \(index); it has streams 0 to \(head.streams.count - 1)")
+        }
+        let file = try OutputFile(path: output, binary: true)
+        switch head.streams[index] {
+        case .payload where head.manifest.payload.encryption == .none:
+            try PayloadRelease.release(from: package, to: file)
+            return
+        case .payload:
+            while let chunk = try package.nextPayloadChunk() { try file.descriptor.write(chunk) }
+            _ = try package.deferredStreams()
+        case .bytes(let bytes):
+            try file.descriptor.write(bytes)
+        case .manifest:
+            try file.descriptor.write(head.manifest.encoded)
+        case .deferred:
+            try file.descriptor.write(try package.deferredStreams()[index] ?? [])
+        }
+        try file.commit()
+    }
+}
+
+struct Payload: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write the payload of an unencrypted package, after checking its SHA-256.",
+        discussion: """
+            Nothing is written unless the digest matches: a file is created only when complete \
+            and checked, and standard output receives bytes only after the check.
+            """)
+
+    @OptionGroup var input: PackageInputArgument
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
+    var output = "-"
+
+    func run() throws {
+        let package = try input.open()
+        try PayloadRelease.release(from: package, to: try OutputFile(path: output, binary: true))
+    }
+}
+
+struct ToEnvelope: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "envelope", abstract: "Turn a .cpk back into an envelope, e.g. to re-sign it.")
+
+    @OptionGroup var input: PackageInputArgument
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
+    var output = "-"
+
+    func run() throws {
+        let package = try input.open()
+        let file = try OutputFile(path: output, binary: true)
+        let entry = try LogEntry.now(tool: "cpk-unpack", action: "converted \(package.name) to an envelope")
+        try copyPackage(from: package, to: makePackageOutput(.envelope, to: file.descriptor), appending: entry)
+        try file.commit()
+    }
+}
+
+Unpack.runTool()

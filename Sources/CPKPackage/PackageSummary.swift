@@ -1,0 +1,127 @@
+import CPKCore
+import CPKEnvelope
+import CPKFormat
+
+/// What `cpk-unpack` tells about a package, for people (text) and scripts (JSON).
+public struct PackageSummary {
+    public struct StreamInfo {
+        public let index: Int
+        public let role: StreamRole
+        /// Offset from the origin, as the stream table holds it; nil in an envelope.
+        public let offset: UInt64?
+        public let size: UInt64
+
+        public var json: JSONValue {
+            .object([
+                ("index", .integer(index)), ("role", .string(role.rawValue)),
+                ("offset", offset.map { .integer($0) } ?? .null), ("size", .integer(size)),
+            ])
+        }
+    }
+
+    public let kind: InputKind
+    public let manifest: Manifest
+    public let payloadSize: UInt64
+    public let streams: [StreamInfo]
+    public let payloadDigest: [UInt8]?
+    public let log: [LogEntry]
+
+    /// Reads the package to its end (an envelope must be read whole to be known complete).
+    public init(reading input: PackageInput) throws {
+        let head = input.head
+        manifest = head.manifest
+        log = input.log
+        var payloadSize: UInt64 = 0
+        let file = input as? PackageFileInput
+        if let file {
+            payloadSize = file.package.entries[manifest.payload.data].size
+        } else {
+            while let chunk = try input.nextPayloadChunk() { payloadSize += UInt64(chunk.count) }
+        }
+        self.payloadSize = payloadSize
+        let deferred = try input.deferredStreams()
+        kind = file == nil ? .envelope : .cpk
+        let roles = manifest.roles(streamCount: head.streams.count, manifestIndex: head.manifestIndex)
+        var sizes = head.streamSizes
+        sizes[manifest.payload.data] = payloadSize
+        streams = head.streams.indices.map { index in
+            StreamInfo(
+                index: index, role: roles[index], offset: file?.package.entries[index].offset, size: sizes[index] ?? 0)
+        }
+        payloadDigest = manifest.payload.digest.stream.flatMap { index in
+            if case .bytes(let bytes) = head.streams[index] { return bytes }
+            return deferred[index]
+        }
+    }
+
+    public var json: JSONValue {
+        .object([
+            ("format", .string(kind.rawValue)),
+            ("id", .string(manifest.id)),
+            ("name", .string(manifest.name)),
+            ("vendor", .string(manifest.vendor)),
+            ("target", .object([("arch", .string(manifest.payload.target.arch)), ("os", .string(manifest.payload.target.os))])),
+            ("version", .string(manifest.payload.version.dotted)),
+            ("date", .string(manifest.payload.version.date)),
+            ("payload-size", .integer(payloadSize)),
+            ("encryption", encryptionJSON),
+            ("payload-digest", payloadDigest.map { .string(hex($0)) } ?? .null),
+            ("payload-signature", .string(describe(manifest.payload.signature))),
+            ("payload-certificate", .string(describe(manifest.payload.certificate))),
+            ("package-signature", .string(describe(manifest.package.signature))),
+            ("streams", .array(streams.map(\.json))),
+            ("log", .array(log.map { .object([("tool", .string($0.tool)), ("action", .string($0.action)), ("time", .string($0.time))]) })),
+        ])
+    }
+
+    public var text: String {
+        var lines = [
+            "Package:            \(manifest.id) (\(kind == .cpk ? ".cpk" : "envelope"), \(streams.count) streams)",
+            "Name:               \(manifest.name)",
+            "Vendor:             \(manifest.vendor)",
+            "Target:             \(manifest.payload.target.arch) / \(manifest.payload.target.os)",
+            "Version:            \(manifest.payload.version.dotted) (\(manifest.payload.version.date))",
+            "Payload:            \(payloadSize) bytes, \(encryptionText)",
+            "Payload digest:     \(payloadDigest.map { "sha256 \(hex($0))" } ?? "none")",
+            "Payload signature:  \(describe(manifest.payload.signature))",
+            "Certificate:        \(describe(manifest.payload.certificate))",
+            "Package signature:  \(describe(manifest.package.signature))",
+        ]
+        for entry in log { lines.append("Step:               \(entry.time) \(entry.tool): \(entry.action)") }
+        return lines.joined(separator: "\n")
+    }
+
+    private var encryptionText: String {
+        switch manifest.payload.encryption {
+        case .none: return "not encrypted"
+        case .aesGCM(let keyName, let bits, _, _): return "AES-\(bits)-GCM with key \"\(keyName)\""
+        }
+    }
+
+    private var encryptionJSON: JSONValue {
+        switch manifest.payload.encryption {
+        case .none: return .string("none")
+        case .aesGCM(let keyName, let bits, _, _):
+            return .object([("scheme", .string("aes-gcm")), ("key-name", .string(keyName)), ("key-strength", .integer(bits))])
+        }
+    }
+
+    private func describe(_ signature: Signature) -> String {
+        switch signature {
+        case .none: return "none"
+        case .rsaPKCS1v15(let bits, _): return "rsa-pkcs1v15 (\(bits)-bit)"
+        }
+    }
+
+    private func describe(_ certificate: Certificate) -> String {
+        switch certificate {
+        case .none: return "none"
+        case .targetDomain(let domain): return "for domain \(domain)"
+        case .url(let url): return "at \(url)"
+        case .x509PEM: return "embedded X.509 (PEM)"
+        case .x509DER: return "embedded X.509 (DER)"
+        case .publicKeyPEM: return "embedded public key (PEM)"
+        case .publicKeyDER: return "embedded public key (DER)"
+        }
+    }
+}
