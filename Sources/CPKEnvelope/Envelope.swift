@@ -211,7 +211,9 @@ extension EnvelopeTrailer {
             guard case .unsigned(let index) = entry.key, index <= UInt64(UInt16.max),
                 case .bytes(let bytes) = entry.value
             else { throw CPKError.invalid("envelope trailer: streams must map stream indexes to bytes") }
-            streams[Int(index)] = bytes
+            guard streams.updateValue(bytes, forKey: Int(index)) == nil else {
+                throw CPKError.invalid("envelope trailer: stream \(index) appears twice")
+            }
         }
         self.streams = streams
         try fields.finish()

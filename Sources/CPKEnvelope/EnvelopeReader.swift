@@ -33,6 +33,9 @@ public final class EnvelopeReader {
             switch try items.next() {
             case .chunk(let bytes):
                 guard bytes.count > 0 else { throw CPKError.invalid("envelope: empty payload chunk") }
+                guard bytes.count <= Envelope.maximumItemSize else {
+                    throw CPKError.invalid("envelope: a payload chunk of \(bytes.count) bytes exceeds the \(Envelope.maximumItemSize)-byte limit")
+                }
                 payloadRead += UInt64(bytes.count)
                 if let announced = header.package.payloadSize, payloadRead > announced {
                     throw CPKError.invalid("envelope: payload is longer than the \(announced) bytes its header announces")

@@ -1,0 +1,86 @@
+# Confidential Package Tools — build, test, demo, install, benchmark.
+#
+#   make demo      install what is needed, build, run a pack -> .cpk -> unpack round trip
+#   make test      install what is needed, run every test (unit, end-to-end, docs checks)
+#   make install PREFIX=/usr/local   binaries, man pages, completions
+#   make bench     throughput and peak memory figures (SIZE=4G for a bigger payload)
+
+TOOLS = cpk-pack cpk-seal cpk-sign cpk-verify cpk-unpack cpk-keyfetch cpk-wrap cpk-install
+APT_PACKAGES = libssl-dev libcbor-dev openssl mandoc time
+PIP_PACKAGES = pytest cbor2 cryptography
+PREFIX ?= /usr/local
+DEBUG_BIN = .build/debug
+RELEASE_BIN = .build/release
+SHELL = /bin/bash
+
+.PHONY: all deps build release test unit e2e check-docs demo install completions bench clean
+
+all: build
+
+# Installs the Debian and PyPI packages the build and the tests need, only when missing.
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  sudo=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  echo "installing $$missing"; \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@python3 -c "import pytest, cbor2, cryptography" 2>/dev/null || python3 -m pip install -q $(PIP_PACKAGES)
+
+build: deps
+	swift build --build-tests
+
+release: deps
+	swift build -c release
+
+test: build
+	swift test --skip-build
+	$(MAKE) --no-print-directory check-docs
+	CPK_BIN=$(DEBUG_BIN) python3 -m pytest -q Tests/e2e
+
+unit: build
+	swift test --skip-build
+
+e2e: build
+	CPK_BIN=$(DEBUG_BIN) python3 -m pytest -q Tests/e2e
+
+# Man pages lint clean, and the checked-in completions match what the tools generate.
+check-docs:
+	mandoc -Tlint -W warning man/*.1
+	@tmp=$$(mktemp -d) && $(MAKE) --no-print-directory completions COMPLETIONS_DIR=$$tmp BIN=$(DEBUG_BIN) >/dev/null && \
+	  diff -r completions $$tmp && rm -rf $$tmp && echo "completions are up to date"
+
+COMPLETIONS_DIR ?= completions
+BIN ?= $(DEBUG_BIN)
+completions:
+	@mkdir -p $(COMPLETIONS_DIR)
+	@for t in $(TOOLS); do \
+	  $(BIN)/$$t --generate-completion-script bash > $(COMPLETIONS_DIR)/$$t.bash && \
+	  $(BIN)/$$t --generate-completion-script zsh > $(COMPLETIONS_DIR)/_$$t && \
+	  $(BIN)/$$t --generate-completion-script fish > $(COMPLETIONS_DIR)/$$t.fish || exit 1; \
+	done
+
+demo: deps
+	swift build
+	scripts/demo.sh $(DEBUG_BIN)
+
+install: release
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions \
+	  $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+	for t in $(TOOLS); do \
+	  install -m 0755 $(RELEASE_BIN)/$$t $(DESTDIR)$(PREFIX)/bin/$$t; \
+	  install -m 0644 completions/$$t.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$t; \
+	  install -m 0644 completions/_$$t $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_$$t; \
+	  install -m 0644 completions/$$t.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/$$t.fish; \
+	done
+	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+SIZE ?= 1G
+bench: release
+	bench/run.sh $(RELEASE_BIN) $(SIZE)
+
+clean:
+	rm -rf .build

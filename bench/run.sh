@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Throughput and peak memory of the tools, beside the OpenSSL ceiling measured in the same run.
+#
+#   bench/run.sh BIN_DIR [SIZE]      e.g. bench/run.sh .build/release 4G
+#
+# The payload is random and stays in the page cache; each figure is the median
+# of RUNS runs (default 3); peak RSS is the largest resident set of each process of a step.
+set -euo pipefail
+bin=${1:?usage: bench/run.sh BIN_DIR [SIZE]}
+size=${2:-1G}
+runs=${RUNS:-3}
+work=$(mktemp -d -p "${BENCH_TMP:-/tmp}" cpk-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+timer=/usr/bin/time
+
+head -c "$size" /dev/urandom > "$work/payload"  # then cached: the steps measure the tools, not the disk
+bytes=$(stat -c %s "$work/payload")
+mib=$((bytes / 1048576))
+
+# OpenSSL's own rate for 1 MiB blocks, in bytes per second.
+openssl_rate() {
+    openssl speed -evp "$1" -bytes 1048576 -seconds 2 2>/dev/null | awk -v alg="$2" '$1 == alg { sub(/k$/, "", $2); print $2 * 1000 }'
+}
+sha_rate=$(openssl_rate sha256 sha256)
+gcm_rate=$(openssl_rate aes-256-gcm AES-256-GCM)
+ceiling=$(awk -v b="$bytes" -v r="$sha_rate" 'BEGIN { printf "%.3f", b / r }')
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# step NAME PIPELINE: PIPELINE may use $T1, $T2 as "time one process" prefixes.
+step() {
+    local name=$1 pipeline=$2 walls=() rss=""
+    for _ in $(seq "$runs"); do
+        rm -f "$work"/rss.* "$work/out"
+        local start end
+        start=$(date +%s.%N)
+        T1="$timer -f %M -o $work/rss.1" T2="$timer -f %M -o $work/rss.2" bash -c "set -o pipefail; $pipeline"
+        end=$(date +%s.%N)
+        walls+=("$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", e - s }')")
+        rss=$(for f in "$work"/rss.*; do printf '%s ' "$(( $(tail -n1 "$f") / 1024 ))"; done)
+    done
+    local wall
+    wall=$(printf '%s\n' "${walls[@]}" | median)
+    printf '%-44s %8s %10s %8s   %s\n' "$name" "$wall" \
+        "$(awk -v b="$bytes" -v w="$wall" 'BEGIN { printf "%.0f", b / 1048576 / w }')" \
+        "$(awk -v w="$wall" -v c="$ceiling" 'BEGIN { printf "%.2f", w / c }')" "$rss"
+}
+
+export bin work
+echo "cpk bench: $mib MiB payload, median of $runs runs, $(nproc) cores, $(uname -m)"
+echo "OpenSSL ceilings: SHA-256 $(awk -v r="$sha_rate" 'BEGIN { printf "%.0f", r / 1048576 }') MiB/s," \
+    "AES-256-GCM $(awk -v r="$gcm_rate" 'BEGIN { printf "%.0f", r / 1048576 }') MiB/s;" \
+    "SHA-256 of the payload takes ${ceiling} s"
+printf '%-44s %8s %10s %8s   %s\n' "step" "wall s" "MiB/s" "x sha256" "peak RSS MiB per process"
+step "cpk-pack > /dev/null" '$T1 $bin/cpk-pack --id bench $work/payload > /dev/null'
+step "cpk-pack | cpk-unpack list" '$T1 $bin/cpk-pack --id bench $work/payload | $T2 $bin/cpk-unpack list > /dev/null'
+step "cpk-pack | cpk-pack finish > /dev/null" '$T1 $bin/cpk-pack --id bench $work/payload | $T2 $bin/cpk-pack finish > /dev/null'
+step "cpk-pack --cpk -o file" '$T1 $bin/cpk-pack --id bench --cpk -o $work/out $work/payload'
+$bin/cpk-pack --id bench --cpk -o "$work/bench.cpk" "$work/payload"
+step "cpk-unpack payload -o file (digest checked)" '$T1 $bin/cpk-unpack payload -o $work/out $work/bench.cpk'
+step "floor: cat payload > file" '$T1 cat $work/payload > $work/out'

@@ -1,0 +1,111 @@
+function __cpk-unpack_should_offer_completions_for_flags_or_options -a expected_commands
+    set -l non_repeating_flags_or_options $argv[2..]
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __cpk-unpack_parse_tokens
+    test "$commands" = "$expected_commands"; and return $non_repeating_flags_or_options_absent
+end
+
+function __cpk-unpack_should_offer_completions_for_positional -a expected_commands positional_index_comparison expected_positional_index
+    set -l non_repeating_flags_or_options
+    set -l non_repeating_flags_or_options_absent 0
+    set -l positional_index 0
+    set -l commands
+    __cpk-unpack_parse_tokens
+    test "$commands" = "$expected_commands" -a \( "$positional_index" "$positional_index_comparison" "$expected_positional_index" \)
+end
+
+function __cpk-unpack_parse_tokens -S
+    set -l unparsed_tokens (__cpk-unpack_tokens -pc)
+    switch $unparsed_tokens[1]
+    case 'cpk-unpack'
+        __cpk-unpack_parse_subcommand 0 'h/help'
+        switch $unparsed_tokens[1]
+        case 'info'
+            __cpk-unpack_parse_subcommand 1 'json' 'h/help'
+        case 'manifest'
+            __cpk-unpack_parse_subcommand 1 'pretty' 'h/help'
+        case 'list'
+            __cpk-unpack_parse_subcommand 1 'json' 'h/help'
+        case 'extract'
+            __cpk-unpack_parse_subcommand 2 'o/output=' 'h/help'
+        case 'payload'
+            __cpk-unpack_parse_subcommand 1 'o/output=' 'h/help'
+        case 'envelope'
+            __cpk-unpack_parse_subcommand 1 'o/output=' 'h/help'
+        case 'help'
+            __cpk-unpack_parse_subcommand -r 1 
+        end
+    end
+end
+
+function __cpk-unpack_tokens
+    if test (string split -m 1 -f 1 -- . "$FISH_VERSION") -gt 3
+        commandline --tokens-raw $argv
+    else
+        commandline -o $argv
+    end
+end
+
+function __cpk-unpack_parse_subcommand -S -a positional_count
+    argparse -s r -- $argv
+    set -l option_specs $argv[2..]
+    set -l is_repeating_positional $_flag_r
+    set -el _flag_r
+    set -a commands $unparsed_tokens[1]
+    set positional_index 0
+    while true
+        set -e unparsed_tokens[1]
+        argparse -sn "$commands" $option_specs -- $unparsed_tokens 2> /dev/null
+        set unparsed_tokens $argv
+        set positional_index (math $positional_index + 1)
+        for non_repeating_flag_or_option in $non_repeating_flags_or_options
+            if set -ql "_flag_$(string replace -a - _ -- $non_repeating_flag_or_option)"
+                set non_repeating_flags_or_options_absent 1
+                break
+            end
+        end
+        test (count $unparsed_tokens) -eq 0 -o \( -z "$is_repeating_positional" -a "$positional_index" -gt "$positional_count" \) && break
+    end
+end
+
+function __cpk-unpack_complete_directories
+    set -l token (commandline -t)
+    string match -- '*/' $token
+    set -l subdirs $token*/
+    printf %s\n $subdirs
+end
+
+function __cpk-unpack_custom_completion
+    set -x SAP_SHELL fish
+    set -x SAP_SHELL_VERSION $FISH_VERSION
+    set -l tokens (__cpk-unpack_tokens -p)
+    if test -z "$(__cpk-unpack_tokens -t)"
+        set -l index (count (__cpk-unpack_tokens -pc))
+        set tokens $tokens[..$index] \'\' $tokens[(math $index + 1)..]
+    end
+    command $tokens[1] $argv $tokens
+end
+
+complete -c 'cpk-unpack' -f
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_positional "cpk-unpack" -eq 1' -fa 'info' -d 'Print a summary of the package (the default).'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_positional "cpk-unpack" -eq 1' -fa 'manifest' -d 'Print the manifest JSON (compact, one line; --pretty to indent).'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_positional "cpk-unpack" -eq 1' -fa 'list' -d 'List the streams: index, role, offset (in a .cpk) and size.'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_positional "cpk-unpack" -eq 1' -fa 'extract' -d 'Write the bytes of one stream.'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_positional "cpk-unpack" -eq 1' -fa 'payload' -d 'Write the payload of an unencrypted package, after checking its SHA-256.'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_positional "cpk-unpack" -eq 1' -fa 'envelope' -d 'Turn a .cpk back into an envelope, e.g. to re-sign it.'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_positional "cpk-unpack" -eq 1' -fa 'help' -d 'Show subcommand help information.'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack info" json' -l 'json' -d 'Print JSON instead of text.'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack info" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack manifest" pretty' -l 'pretty' -d 'Indent the JSON for reading.'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack manifest" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack list" json' -l 'json' -d 'Print JSON instead of text.'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack list" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack extract" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack extract" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack payload" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack payload" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack envelope" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack envelope" h help' -s 'h' -l 'help' -d 'Show help information.'
