@@ -28,7 +28,8 @@ let package = Package(
         .target(name: "CPKFormat", dependencies: ["CPKCore"]),
         .target(name: "CPKCrypto", dependencies: ["COpenSSL", "CPKCore"]),
         .target(name: "CPKEnvelope", dependencies: ["CLibCBOR", "CPKFormat", "CPKCore"]),
-        .target(name: "CPKPackage", dependencies: ["CPKFormat", "CPKEnvelope", "CPKCrypto", "CPKCore"]),
+        .target(name: "CPKKeys", dependencies: ["CPKCore", "CPKCrypto", "CPKEnvelope"]),
+        .target(name: "CPKPackage", dependencies: ["CPKFormat", "CPKEnvelope", "CPKCrypto", "CPKKeys", "CPKCore"]),
         .target(
             name: "CPKCLI",
             dependencies: [
@@ -39,6 +40,7 @@ let package = Package(
         .testTarget(name: "CPKCoreTests", dependencies: ["CPKCore"]),
         .testTarget(name: "CPKFormatTests", dependencies: ["CPKFormat"]),
         .testTarget(name: "CPKEnvelopeTests", dependencies: ["CPKEnvelope"]),
+        .testTarget(name: "CPKKeysTests", dependencies: ["CPKKeys"]),
         .testTarget(name: "CPKPackageTests", dependencies: ["CPKPackage"]),
     ]
         + tools.map { tool in

@@ -1,4 +1,5 @@
 import CLibCBOR
+import CPKCore
 
 /// Decodes one CBOR item from the front of a buffer with libcbor's streaming decoder.
 ///
@@ -176,5 +177,27 @@ extension TreeBuilder.ContainerKind {
     var isMap: Bool {
         if case .map = self { return true }
         return false
+    }
+}
+
+extension CBORValue {
+    /// Decodes bytes that hold exactly one small CBOR item (e.g. a wrapped-key document).
+    public init(decoding bytes: [UInt8]) throws {
+        let outcome: CBORDecoding.Outcome
+        do {
+            outcome = try bytes.withUnsafeBytes { try CBORDecoding.decodeItem($0) }
+        } catch let failure as CBORDecoding.Failure {
+            throw CPKError.invalid(failure.reason)
+        }
+        switch outcome {
+        case .value(let value, let consumed) where consumed == bytes.count:
+            self = value
+        case .byteString(let view, let consumed) where consumed == bytes.count:
+            self = .bytes(Array(view))
+        case .needMore:
+            throw CPKError.invalid("CBOR item is truncated")
+        default:
+            throw CPKError.invalid("unexpected bytes after the CBOR item")
+        }
     }
 }

@@ -1,4 +1,4 @@
-import CPKFormat
+import CPKCore
 import XCTest
 
 final class JSONTests: XCTestCase {
