@@ -100,6 +100,23 @@ public final class FileDescriptor: @unchecked Sendable {
         }
     }
 
+    /// Passes the `count` bytes at `offset` to `body` in pieces of at most `pieceSize` bytes,
+    /// read into one reusable buffer.
+    public func forEachPiece(
+        at offset: UInt64, count: UInt64, pieceSize: Int, what: String,
+        _ body: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: pieceSize, alignment: 16)
+        defer { buffer.deallocate() }
+        var done: UInt64 = 0
+        while done < count {
+            let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(UInt64(pieceSize), count - done))])
+            try read(into: piece, at: offset + done, what: what)
+            try body(UnsafeRawBufferPointer(piece))
+            done += UInt64(piece.count)
+        }
+    }
+
     /// Writes all of `bytes`.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard var base = bytes.baseAddress else { return }

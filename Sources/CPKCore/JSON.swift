@@ -299,8 +299,12 @@ private struct JSONParser {
         }
     }
 
+    static func isHexDigit(_ byte: UInt8) -> Bool {
+        (48...57).contains(byte) || (65...70).contains(byte) || (97...102).contains(byte)
+    }
+
     mutating func parseHex4() throws -> UInt32 {
-        guard position + 4 <= bytes.count,
+        guard position + 4 <= bytes.count, bytes[position..<position + 4].allSatisfy(Self.isHexDigit),
             let value = UInt32(String(decoding: bytes[position..<position + 4], as: UTF8.self), radix: 16)
         else { throw fail("invalid \\u escape in JSON string") }
         position += 4

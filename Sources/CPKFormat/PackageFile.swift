@@ -71,17 +71,8 @@ public final class PackageFile: @unchecked Sendable {
         ofStream index: Int, chunkSize: Int,
         _ body: (UnsafeRawBufferPointer) throws -> Void
     ) throws {
-        var remaining = entries[index].size
-        var offset = absoluteOffset(of: index)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
-        defer { buffer.deallocate() }
-        while remaining > 0 {
-            let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(UInt64(chunkSize), remaining))])
-            try file.read(into: piece, at: offset, what: "stream \(index)")
-            try body(UnsafeRawBufferPointer(piece))
-            offset += UInt64(piece.count)
-            remaining -= UInt64(piece.count)
-        }
+        try file.forEachPiece(
+            at: absoluteOffset(of: index), count: entries[index].size, pieceSize: chunkSize, what: "stream \(index)", body)
     }
 
     private static func read(_ file: FileDescriptor, into bytes: inout [UInt8], at offset: UInt64, what: String) throws {

@@ -85,17 +85,26 @@ public final class PackageFileInput: PackageInput {
     public var log: [LogEntry] { [] }
     private var payloadOffset: UInt64 = 0
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Chunks.size, alignment: 16)
+    /// The most memory the streams other than the payload may take together.
+    static let smallStreamsLimit: UInt64 = 64 << 20
 
     init(_ package: PackageFile, name: String) throws {
         self.package = package
         self.name = name
         let payloadIndex = package.manifest.payload.data
         var streams: [StreamContent] = []
+        var held: UInt64 = 0
         for index in 0..<package.streamCount {
             switch index {
             case payloadIndex: streams.append(.payload)
             case package.header.manifestIndex: streams.append(.manifest)
-            default: streams.append(.bytes(try package.readStream(index)))
+            default:
+                held += package.entries[index].size
+                guard held <= Self.smallStreamsLimit else {
+                    throw CPKError.invalid(
+                        "\(name): the streams besides the payload exceed \(Self.smallStreamsLimit) bytes; this is not a package this tool accepts")
+                }
+                streams.append(.bytes(try package.readStream(index)))
             }
         }
         head = PackageHead(

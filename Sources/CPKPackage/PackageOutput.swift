@@ -71,14 +71,8 @@ final class CPKOutput: PackageOutput {
         guard let head else { return }
         if let spool {
             let writer = try startWriter(head: head, payloadSize: spooledSize)
-            var offset: UInt64 = 0
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Chunks.size, alignment: 16)
-            defer { buffer.deallocate() }
-            while offset < spooledSize {
-                let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(UInt64(Chunks.size), spooledSize - offset))])
-                try spool.read(into: piece, at: offset, what: "the spooled payload")
-                try writer.writePayload(UnsafeRawBufferPointer(piece))
-                offset += UInt64(piece.count)
+            try spool.forEachPiece(at: 0, count: spooledSize, pieceSize: Chunks.size, what: "the spooled payload") {
+                try writer.writePayload($0)
             }
             self.writer = writer
         }

@@ -33,14 +33,8 @@ public enum PayloadRelease {
                 "payload digest mismatch in \(input.name): the payload hashes to \(hex(actual)), the package says \(hex(expected)); nothing was written")
         }
         if output.isStandardOutput {
-            var offset: UInt64 = 0
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Chunks.size, alignment: 16)
-            defer { buffer.deallocate() }
-            while offset < size {
-                let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(UInt64(buffer.count), size - offset))])
-                try staging.read(into: piece, at: offset, what: "the checked payload")
-                try output.descriptor.write(UnsafeRawBufferPointer(piece))
-                offset += UInt64(piece.count)
+            try staging.forEachPiece(at: 0, count: size, pieceSize: Chunks.size, what: "the checked payload") {
+                try output.descriptor.write($0)
             }
         }
         try output.commit()
