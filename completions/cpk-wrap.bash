@@ -166,22 +166,124 @@ _cpk-wrap() {
     local -a non_repeating_flags=(-h --help)
     local -a repeating_options=()
     local -a non_repeating_options=()
-    __cpk-wrap_offer_flags_options -1
+    __cpk-wrap_offer_flags_options 0
 
     # Offer subcommand / subcommand argument completions
     local -r subcommand="${unparsed_words[0]}"
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    help)
+    keygen|public|wrap|unwrap|show|help)
         # Offer subcommand argument completions
         "_cpk-wrap_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'keygen public wrap unwrap show help' -- "${cur}"))
         ;;
     esac
+}
+
+_cpk-wrap_keygen() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--bits --output -o --public-out)
+    __cpk-wrap_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--bits')
+        return
+        ;;
+    '--output'|'-o')
+        return
+        ;;
+    '--public-out')
+        return
+        ;;
+    esac
+}
+
+_cpk-wrap_public() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--format --output -o)
+    __cpk-wrap_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--format')
+        __cpk-wrap_add_completions -W 'pem'$'\n''der'$'\n''pkcs1'$'\n''pkcs1-pem'$'\n''base64'$'\n''fingerprint'
+        return
+        ;;
+    '--output'|'-o')
+        return
+        ;;
+    esac
+}
+
+_cpk-wrap_wrap() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--to --name --padding --format --output -o)
+    __cpk-wrap_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--to')
+        return
+        ;;
+    '--name')
+        return
+        ;;
+    '--padding')
+        __cpk-wrap_add_completions -W 'oaep-sha256'$'\n''pkcs1v15'
+        return
+        ;;
+    '--format')
+        __cpk-wrap_add_completions -W 'document'$'\n''raw'$'\n''base64'
+        return
+        ;;
+    '--output'|'-o')
+        return
+        ;;
+    esac
+}
+
+_cpk-wrap_unwrap() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--key --padding --name --output -o)
+    __cpk-wrap_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--key')
+        return
+        ;;
+    '--padding')
+        __cpk-wrap_add_completions -W 'oaep-sha256'$'\n''pkcs1v15'
+        return
+        ;;
+    '--name')
+        return
+        ;;
+    '--output'|'-o')
+        return
+        ;;
+    esac
+}
+
+_cpk-wrap_show() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __cpk-wrap_offer_flags_options 1
 }
 
 _cpk-wrap_help() {

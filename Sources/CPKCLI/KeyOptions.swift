@@ -1,0 +1,72 @@
+import ArgumentParser
+import CPKCore
+import CPKCrypto
+import CPKKeys
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Shared command-line pieces of the key tools (cpk-wrap, cpk-keyfetch, and later cpk-seal and
+// cpk-install): padding and format choices, key-store selection, and outputs for secrets.
+
+extension KeyWrapPadding: ExpressibleByArgument {}
+extension WrappedKeyFormat: ExpressibleByArgument {}
+
+/// Which key store to ask, from the command line or else the environment, like the reference
+/// tool: `CP_FILE_KEY_SOURCE` names a file store, `CP_CLOUD_KEY_SOURCE` a WrapKey endpoint.
+public struct KeyStoreOptions: ParsableArguments {
+    @Option(
+        name: .customLong("file-store"),
+        help: ArgumentHelp("A JSON key store file: key name to base64 key (default: $CP_FILE_KEY_SOURCE).", valueName: "file"))
+    public var fileStore: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "An HTTP key service: the WrapKey endpoint for fetch, the base URL for provision (default: $CP_CLOUD_KEY_SOURCE).",
+            valueName: "url"))
+    public var url: String?
+
+    @Option(help: ArgumentHelp("Seconds to wait for the key service.", valueName: "seconds"))
+    public var timeout: Double = 30
+
+    public init() {}
+
+    public func validate() throws {
+        guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be between 0 and 3600 seconds") }
+    }
+
+    /// The flags given on the command line, for `KeyStoreLocation.select`.
+    public var flags: [KeyStoreLocation] {
+        [fileStore.map(KeyStoreLocation.file), url.map(KeyStoreLocation.http)].compactMap { $0 }
+    }
+}
+
+extension KeyStoreLocation {
+    /// The process environment's key-store variables.
+    public static var processEnvironment: [String: String] {
+        var values: [String: String] = [:]
+        for name in [fileSourceVariable, cloudSourceVariable] {
+            if let value = getenv(name) { values[name] = String(cString: value) }
+        }
+        return values
+    }
+}
+
+/// Writes secret bytes (an unwrapped key, a private key) only where the user explicitly asked:
+/// a file created 0600, or standard output when it is not a terminal.
+public func writeSecret(_ bytes: [UInt8], to path: String, what: String) throws {
+    if path == "-" && FileDescriptor.standardOutput.isTerminal {
+        throw CPKError.usage("refusing to write \(what) to a terminal; redirect standard output or use --output FILE")
+    }
+    let output = try OutputFile(path: path, binary: true, mode: 0o600)
+    try output.descriptor.write(bytes)
+    try output.commit()
+}
+
+/// Writes a tool's (non-secret) result; binary results never go to a terminal.
+public func writeResult(_ bytes: [UInt8], to path: String, binary: Bool) throws {
+    let output = try OutputFile(path: path, binary: binary)
+    try output.descriptor.write(bytes)
+    try output.commit()
+}

@@ -1,0 +1,136 @@
+import COpenSSL
+import CPKCore
+
+/// How a symmetric key is encrypted under an RSA public key.
+public enum KeyWrapPadding: String, CaseIterable, Sendable {
+    /// RSA-OAEP with SHA-256 for both the label hash and MGF1 (RFC 8017 §7.1).
+    case oaepSHA256 = "oaep-sha256"
+    /// RSA PKCS#1 v1.5 encryption (RFC 8017 §7.2): what the reference key-store contract and the
+    /// Package Manager use.
+    case pkcs1v15 = "pkcs1v15"
+
+    /// The name recorded in a wrapped-key document.
+    public var algorithmName: String {
+        switch self {
+        case .oaepSHA256: return "rsa-oaep-sha256"
+        case .pkcs1v15: return "rsa-pkcs1v15"
+        }
+    }
+
+    public init?(algorithmName: String) {
+        guard let padding = Self.allCases.first(where: { $0.algorithmName == algorithmName }) else { return nil }
+        self = padding
+    }
+
+    /// The longest key that fits in one RSA block of `modulusBytes`.
+    public func maximumKeySize(modulusBytes: Int) -> Int {
+        switch self {
+        case .oaepSHA256: return modulusBytes - 2 * SHA256Hasher.digestSize - 2
+        case .pkcs1v15: return modulusBytes - 11
+        }
+    }
+
+    /// Configures an encryption or decryption context for this padding.
+    func configure(_ context: OpaquePointer) throws {
+        switch self {
+        case .pkcs1v15:
+            guard EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1 else {
+                throw OpenSSLError.failure("cannot select PKCS#1 v1.5 padding")
+            }
+        case .oaepSHA256:
+            guard EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_OAEP_PADDING) == 1,
+                EVP_PKEY_CTX_set_rsa_oaep_md(context, EVP_sha256()) == 1,
+                EVP_PKEY_CTX_set_rsa_mgf1_md(context, EVP_sha256()) == 1
+            else { throw OpenSSLError.failure("cannot select OAEP padding with SHA-256") }
+        }
+    }
+}
+
+extension PublicKey {
+    /// Encrypts `key` (a symmetric key, at most `padding.maximumKeySize` bytes) to this key.
+    public func wrap(_ secret: [UInt8], padding: KeyWrapPadding) throws -> [UInt8] {
+        let limit = padding.maximumKeySize(modulusBytes: modulusBytes)
+        guard !secret.isEmpty else { throw CPKError.invalid("the key to wrap is empty") }
+        guard secret.count <= limit else {
+            throw CPKError.invalid(
+                "the key to wrap is \(secret.count) bytes; a \(bits)-bit RSA key with \(padding.rawValue) wraps at most \(limit)")
+        }
+        return try withContext(key, padding: padding, initialise: EVP_PKEY_encrypt_init) { context in
+            try runCipher(context, input: secret, what: "wrap the key", EVP_PKEY_encrypt)
+        }
+    }
+}
+
+extension RSAPrivateKey {
+    /// Decrypts a wrapped key. The wrapped bytes must be exactly one RSA block: anything else is
+    /// truncated or meant for another key, and is reported as such before OpenSSL sees it.
+    public func unwrap(_ wrapped: [UInt8], padding: KeyWrapPadding) throws -> [UInt8] {
+        let modulusBytes = Int(EVP_PKEY_get_size(key.pointer))
+        guard wrapped.count == modulusBytes else {
+            throw CPKError.invalid(
+                "the wrapped key is \(wrapped.count) bytes, but a key wrapped to this \(bits)-bit RSA key is "
+                    + "\(modulusBytes) bytes: it is truncated, or wrapped to another key")
+        }
+        do {
+            return try withContext(key, padding: padding, initialise: EVP_PKEY_decrypt_init) { context in
+                try runCipher(context, input: wrapped, what: "unwrap the key", EVP_PKEY_decrypt)
+            }
+        } catch let error as CPKError where error.kind == .io {
+            // Decryption fails the same way for a wrong key and a wrong padding; say both, and
+            // keep OpenSSL's internals (and any oracle they might give) out of the message.
+            ERR_clear_error()
+            throw CPKError.check(
+                "cannot unwrap: the key was not wrapped to this private key, or not with \(padding.rawValue) padding")
+        }
+    }
+}
+
+private typealias CipherFunction = (
+    OpaquePointer?, UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<Int>?, UnsafePointer<UInt8>?, Int
+) -> Int32
+
+/// Makes an `EVP_PKEY_CTX` for `key`, initialises it for one direction and the padding, runs
+/// `body`, and frees it.
+private func withContext<T>(
+    _ key: EVPKey, padding: KeyWrapPadding, initialise: (OpaquePointer?) -> Int32,
+    _ body: (OpaquePointer) throws -> T
+) throws -> T {
+    guard let context = EVP_PKEY_CTX_new_from_pkey(nil, key.pointer, nil) else {
+        throw OpenSSLError.failure("cannot set up RSA")
+    }
+    defer { EVP_PKEY_CTX_free(context) }
+    guard initialise(context) == 1 else { throw OpenSSLError.failure("cannot set up RSA") }
+    try padding.configure(context)
+    return try body(context)
+}
+
+/// Calls an EVP encrypt/decrypt function twice: once for the output size, once for the bytes.
+private func runCipher(_ context: OpaquePointer, input: [UInt8], what: String, _ function: CipherFunction) throws
+    -> [UInt8]
+{
+    var size = 0
+    guard input.withUnsafeBufferPointer({ function(context, nil, &size, $0.baseAddress, $0.count) }) == 1 else {
+        throw OpenSSLError.failure("cannot \(what)")
+    }
+    var output = [UInt8](repeating: 0, count: size)
+    let status = output.withUnsafeMutableBufferPointer { out in
+        input.withUnsafeBufferPointer { function(context, out.baseAddress, &size, $0.baseAddress, $0.count) }
+    }
+    guard status == 1 else {
+        wipe(&output)
+        throw OpenSSLError.failure("cannot \(what)")
+    }
+    output.removeSubrange(size...)  // in place: no second copy of a secret
+    return output
+}
+
+/// Random bytes from OpenSSL's CSPRNG.
+public enum SecureRandom {
+    public static func bytes(_ count: Int) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        guard count <= Int(Int32.max),
+            out.withUnsafeMutableBufferPointer({ RAND_bytes($0.baseAddress, Int32(count)) }) == 1
+        else { throw OpenSSLError.failure("cannot get random bytes") }
+        return out
+    }
+}

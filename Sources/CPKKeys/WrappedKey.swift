@@ -1,0 +1,193 @@
+import CPKCore
+import CPKCrypto
+import CPKEnvelope
+
+/// A symmetric key wrapped to an RSA public key, with what its consumer needs to check before
+/// trying to unwrap it (docs/keys.md):
+///
+///     55799({ "cpk-wrapped-key": 1, "key-name": tstr, "algorithm": tstr,
+///             "wrapped": bstr, "wrapping-key-sha256": bstr .size 32 })
+public struct WrappedKey: Sendable, Equatable {
+    public static let version: UInt64 = 1
+    /// The largest RSA block accepted (a 16384-bit modulus, OpenSSL's limit).
+    public static let maximumWrappedSize = 2048
+
+    public var keyName: String
+    public var padding: KeyWrapPadding
+    public var wrapped: [UInt8]
+    /// SHA-256 of the DER SubjectPublicKeyInfo of the key it is wrapped to.
+    public var wrappingKeySHA256: [UInt8]
+
+    public init(keyName: String, padding: KeyWrapPadding, wrapped: [UInt8], wrappingKeySHA256: [UInt8]) {
+        self.keyName = keyName
+        self.padding = padding
+        self.wrapped = wrapped
+        self.wrappingKeySHA256 = wrappingKeySHA256
+    }
+
+    /// Wraps `secret` to `publicKey`.
+    public init(wrapping secret: [UInt8], named name: String, to publicKey: PublicKey, padding: KeyWrapPadding) throws {
+        try KeyName.validate(name)
+        self.init(
+            keyName: name, padding: padding, wrapped: try publicKey.wrap(secret, padding: padding),
+            wrappingKeySHA256: try publicKey.fingerprint)
+    }
+
+    /// Records bytes someone else wrapped to `publicKey` (a key service, a device twin), after
+    /// checking they are one RSA block for that key.
+    public init(received wrapped: [UInt8], named name: String, to publicKey: PublicKey, padding: KeyWrapPadding,
+                from source: String) throws {
+        guard wrapped.count == publicKey.modulusBytes else {
+            throw CPKError.invalid(
+                "\(source) gave a \(wrapped.count)-byte wrapped key, but a key wrapped to this \(publicKey.bits)-bit "
+                    + "public key is \(publicKey.modulusBytes) bytes; it is truncated or wrapped to another key")
+        }
+        self.init(keyName: name, padding: padding, wrapped: wrapped, wrappingKeySHA256: try publicKey.fingerprint)
+    }
+
+    /// Unwraps with `privateKey`, first checking the document names that key pair, so a wrong
+    /// key gives a clear message instead of a decryption failure.
+    public func unwrap(with privateKey: RSAPrivateKey) throws -> [UInt8] {
+        let fingerprint = try privateKey.publicKey.fingerprint
+        guard fingerprint == wrappingKeySHA256 else {
+            throw CPKError.check(
+                "the key \"\(keyName)\" is wrapped to public key sha256:\(Hex.encode(wrappingKeySHA256).prefix(16))…, "
+                    + "not to this private key (sha256:\(Hex.encode(fingerprint).prefix(16))…); give the matching private key")
+        }
+        return try privateKey.unwrap(wrapped, padding: padding)
+    }
+}
+
+// MARK: - CBOR
+
+extension WrappedKey {
+    /// The document as CBOR, starting D9 D9 F7 like every self-describing item of the suite.
+    public func encoded() -> [UInt8] {
+        CBOREncoding.encode(
+            .tagged(
+                Envelope.selfDescribeTag,
+                .textMap([
+                    ("cpk-wrapped-key", .unsigned(Self.version)),
+                    ("key-name", .text(keyName)),
+                    ("algorithm", .text(padding.algorithmName)),
+                    ("wrapped", .bytes(wrapped)),
+                    ("wrapping-key-sha256", .bytes(wrappingKeySHA256)),
+                ])))
+    }
+
+    /// Reads a document strictly: the tag, exactly the five keys, known version and algorithm.
+    public init(decoding bytes: [UInt8]) throws {
+        let value: CBORValue
+        do {
+            value = try CBORValue(decoding: bytes)
+        } catch {
+            throw error.located(in: "wrapped-key document")
+        }
+        guard case .tagged(Envelope.selfDescribeTag, let body) = value else {
+            throw CPKError.invalid("not a wrapped-key document: expected a map tagged 55799")
+        }
+        var fields = try FieldReader(body, what: "wrapped-key document")
+        guard case .unsigned(let version) = try fields.take("cpk-wrapped-key") else {
+            throw CPKError.invalid("not a wrapped-key document: it has no cpk-wrapped-key version")
+        }
+        guard version == Self.version else {
+            throw CPKError.invalid("unsupported wrapped-key document version \(version) (this tool reads \(Self.version))")
+        }
+        keyName = try fields.text("key-name")
+        if let problem = KeyName.problem(with: keyName) { throw CPKError.invalid("wrapped-key document: \(problem)") }
+        let algorithm = try fields.text("algorithm")
+        guard let padding = KeyWrapPadding(algorithmName: algorithm) else {
+            let known = KeyWrapPadding.allCases.map(\.algorithmName).joined(separator: ", ")
+            throw CPKError.invalid("wrapped-key document: unknown algorithm \"\(algorithm)\" (known: \(known))")
+        }
+        self.padding = padding
+        wrapped = try fields.bytes("wrapped", sizes: 1...Self.maximumWrappedSize)
+        wrappingKeySHA256 = try fields.bytes("wrapping-key-sha256", sizes: 32...32)
+        try fields.finish()
+    }
+
+    /// True when `bytes` start like a self-describing CBOR item (and so maybe a document).
+    public static func looksLikeDocument(_ bytes: [UInt8]) -> Bool {
+        bytes.starts(with: Envelope.magicBytes)
+    }
+}
+
+/// Reads a CBOR map with text keys, refusing missing, repeated and unknown keys.
+struct FieldReader {
+    let what: String
+    private var remaining: [String: CBORValue] = [:]
+
+    init(_ value: CBORValue, what: String) throws {
+        guard case .map(let entries) = value else { throw CPKError.invalid("\(what) must be a map, not \(value.typeName)") }
+        self.what = what
+        for entry in entries {
+            guard case .text(let key) = entry.key else { throw CPKError.invalid("\(what) has a key that is not text") }
+            guard remaining.updateValue(entry.value, forKey: key) == nil else {
+                throw CPKError.invalid("\(what) has the key \"\(key)\" twice")
+            }
+        }
+    }
+
+    mutating func take(_ key: String) throws -> CBORValue {
+        guard let value = remaining.removeValue(forKey: key) else { throw CPKError.invalid("\(what) has no \"\(key)\"") }
+        return value
+    }
+
+    mutating func text(_ key: String) throws -> String {
+        guard case .text(let text) = try take(key) else { throw CPKError.invalid("\(what): \(key) must be text") }
+        return text
+    }
+
+    mutating func bytes(_ key: String, sizes: ClosedRange<Int>) throws -> [UInt8] {
+        guard case .bytes(let bytes) = try take(key) else { throw CPKError.invalid("\(what): \(key) must be a byte string") }
+        guard sizes.contains(bytes.count) else {
+            let expected = sizes.count == 1 ? "\(sizes.lowerBound)" : "\(sizes.lowerBound) to \(sizes.upperBound)"
+            throw CPKError.invalid("\(what): \(key) is \(bytes.count) bytes, expected \(expected)")
+        }
+        return bytes
+    }
+
+    func finish() throws {
+        if let unknown = remaining.keys.sorted().first { throw CPKError.invalid("\(what) has an unknown key \"\(unknown)\"") }
+    }
+}
+
+// MARK: - Reading and writing in every form
+
+/// How a wrapped key is written out.
+public enum WrappedKeyFormat: String, CaseIterable, Sendable {
+    /// The CBOR document (the default): name, algorithm, wrapped bytes, key fingerprint.
+    case document
+    /// The bare RSA block, as `openssl pkeyutl -decrypt` and the Package Manager take it.
+    case raw
+    /// Base64 of the bare block, one line: what cloud contracts and device twins carry.
+    case base64
+
+    /// The bytes to write, and whether they are binary (never to a terminal).
+    public func render(_ key: WrappedKey) -> (bytes: [UInt8], binary: Bool) {
+        switch self {
+        case .document: return (key.encoded(), true)
+        case .raw: return (key.wrapped, true)
+        case .base64: return (Array((Base64.encode(key.wrapped) + "\n").utf8), false)
+        }
+    }
+}
+
+/// A wrapped key as read from a file: a document, or bare bytes (raw or base64) that carry no
+/// name, algorithm or fingerprint.
+public enum WrappedKeyInput: Sendable {
+    case document(WrappedKey)
+    case bare([UInt8])
+
+    /// Recognises the form: a document by its first bytes, base64 text when it decodes (a
+    /// random RSA block is never all base64 symbols), else raw bytes.
+    public init(parsing bytes: [UInt8]) throws {
+        if WrappedKey.looksLikeDocument(bytes) {
+            self = .document(try WrappedKey(decoding: bytes))
+        } else if Base64.looksLikeBase64(bytes), let decoded = Base64.decode(bytes, ignoringWhitespace: true) {
+            self = .bare(decoded)
+        } else {
+            self = .bare(bytes)
+        }
+    }
+}

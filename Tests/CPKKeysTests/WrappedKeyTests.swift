@@ -1,0 +1,124 @@
+import CPKCore
+import CPKCrypto
+import CPKEnvelope
+import CPKKeys
+import XCTest
+
+final class WrappedKeyTests: XCTestCase {
+    func document(padding: KeyWrapPadding = .pkcs1v15) throws -> WrappedKey {
+        try WrappedKey(wrapping: TestKeys.classKey, named: "test", to: TestKeys.pair.publicKey, padding: padding)
+    }
+
+    func testDocumentRoundTripsAndUnwraps() throws {
+        for padding in KeyWrapPadding.allCases {
+            let original = try document(padding: padding)
+            let bytes = original.encoded()
+            XCTAssertEqual(Array(bytes.prefix(3)), [0xD9, 0xD9, 0xF7])
+            let decoded = try WrappedKey(decoding: bytes)
+            XCTAssertEqual(decoded, original)
+            XCTAssertEqual(decoded.wrappingKeySHA256, try TestKeys.pair.publicKey.fingerprint)
+            XCTAssertEqual(try decoded.unwrap(with: TestKeys.pair), TestKeys.classKey)
+        }
+    }
+
+    func testTheDocumentIsThePlainCBORDescribed() throws {
+        let key = try document()
+        let value = try CBORValue(decoding: key.encoded())
+        let expected = CBORValue.tagged(
+            55799,
+            .textMap([
+                ("cpk-wrapped-key", .unsigned(1)), ("key-name", .text("test")), ("algorithm", .text("rsa-pkcs1v15")),
+                ("wrapped", .bytes(key.wrapped)), ("wrapping-key-sha256", .bytes(key.wrappingKeySHA256)),
+            ]))
+        XCTAssertEqual(value, expected)
+    }
+
+    func testAWrongPrivateKeyIsRefusedByFingerprint() throws {
+        XCTAssertCPKError(.checkFailed, containing: "matching private key", try document().unwrap(with: TestKeys.other))
+    }
+
+    func testDecodingIsStrict() throws {
+        let key = try document()
+        func encoded(_ entries: [(String, CBORValue)], tag: UInt64? = 55799) -> [UInt8] {
+            let map = CBORValue.textMap(entries)
+            return CBOREncoding.encode(tag.map { .tagged($0, map) } ?? map)
+        }
+        let good: [(String, CBORValue)] = [
+            ("cpk-wrapped-key", .unsigned(1)), ("key-name", .text("test")), ("algorithm", .text("rsa-pkcs1v15")),
+            ("wrapped", .bytes(key.wrapped)), ("wrapping-key-sha256", .bytes(key.wrappingKeySHA256)),
+        ]
+        XCTAssertNoThrow(try WrappedKey(decoding: encoded(good)))
+        func replacing(_ name: String, with value: CBORValue?) -> [(String, CBORValue)] {
+            good.compactMap { $0.0 == name ? value.map { (name, $0) } : $0 }
+        }
+        XCTAssertCPKError(.invalidInput, containing: "tagged 55799", try WrappedKey(decoding: encoded(good, tag: nil)))
+        XCTAssertCPKError(.invalidInput, containing: "version 2", try WrappedKey(decoding: encoded(replacing("cpk-wrapped-key", with: .unsigned(2)))))
+        XCTAssertCPKError(.invalidInput, containing: "no \"key-name\"", try WrappedKey(decoding: encoded(replacing("key-name", with: nil))))
+        XCTAssertCPKError(.invalidInput, containing: "unknown algorithm", try WrappedKey(decoding: encoded(replacing("algorithm", with: .text("rsa-oaep-sha1")))))
+        XCTAssertCPKError(.invalidInput, containing: "byte string", try WrappedKey(decoding: encoded(replacing("wrapped", with: .text("AAAA")))))
+        XCTAssertCPKError(.invalidInput, containing: "expected 32", try WrappedKey(decoding: encoded(replacing("wrapping-key-sha256", with: .bytes([1, 2])))))
+        XCTAssertCPKError(.invalidInput, containing: "unknown key \"extra\"", try WrappedKey(decoding: encoded(good + [("extra", .null)])))
+        XCTAssertCPKError(.invalidInput, containing: "empty", try WrappedKey(decoding: encoded(replacing("key-name", with: .text("")))))
+        XCTAssertCPKError(.invalidInput, containing: "truncated", try WrappedKey(decoding: Array(encoded(good).dropLast())))
+        XCTAssertCPKError(.invalidInput, containing: "after", try WrappedKey(decoding: encoded(good) + [0]))
+    }
+
+    func testInputFormsAreRecognised() throws {
+        let key = try document()
+        guard case .document(let decoded) = try WrappedKeyInput(parsing: key.encoded()) else { return XCTFail("document") }
+        XCTAssertEqual(decoded, key)
+        guard case .bare(let raw) = try WrappedKeyInput(parsing: key.wrapped) else { return XCTFail("raw") }
+        XCTAssertEqual(raw, key.wrapped)
+        let text = WrappedKeyFormat.base64.render(key)
+        XCTAssertFalse(text.binary)
+        guard case .bare(let fromBase64) = try WrappedKeyInput(parsing: text.bytes) else { return XCTFail("base64") }
+        XCTAssertEqual(fromBase64, key.wrapped)
+    }
+}
+
+final class KeyNameTests: XCTestCase {
+    func testEveryKBSFormNormalises() {
+        for form in [
+            "kbs:///default/key/key_id1", "kbs://kbs.example:8080/default/key/key_id1",
+            "kbs.example/default/key/key_id1", "/default/key/key_id1", "default/key/key_id1",
+        ] {
+            XCTAssertEqual(KBSResourceURI(parsing: form)?.path, "default/key/key_id1", form)
+        }
+        XCTAssertEqual(KBSResourceURI(parsing: "kbs://kbs.example:8080/default/key/k")?.host, "kbs.example:8080")
+        for notKBS in ["test", "a/b", "a/b/c/d/e", "kbs:///a/b", "https://x/a/b/c", "/a//c", "a/../c", ""] {
+            XCTAssertNil(KBSResourceURI(parsing: notKBS), notKBS)
+        }
+    }
+
+    func testMatchingPrefersTheExactName() throws {
+        let names = ["test", "default/key/key_id1"]
+        XCTAssertEqual(try KeyName.match("test", in: names), "test")
+        XCTAssertEqual(try KeyName.match("kbs:///default/key/key_id1", in: names), "default/key/key_id1")
+        XCTAssertEqual(try KeyName.match("host/default/key/key_id1", in: names), "default/key/key_id1")
+        XCTAssertNil(try KeyName.match("absent", in: names))
+        XCTAssertCPKError(.invalidInput, containing: "several", try KeyName.match("kbs:///a/b/c", in: ["/a/b/c", "h/a/b/c"]))
+    }
+
+    func testValidation() {
+        XCTAssertCPKError(.usage, containing: "empty", try KeyName.validate(""))
+        XCTAssertCPKError(.usage, containing: "control", try KeyName.validate("a\nb"))
+        XCTAssertNoThrow(try KeyName.validate("kbs:///default/key/key_id1"))
+    }
+}
+
+final class KeyStoreLocationTests: XCTestCase {
+    func testAFlagWinsOverTheEnvironment() throws {
+        let environment = ["CP_FILE_KEY_SOURCE": "env.json"]
+        XCTAssertEqual(try KeyStoreLocation.select(flags: [.http("http://x")], environment: environment), .http("http://x"))
+        XCTAssertEqual(try KeyStoreLocation.select(flags: [], environment: environment), .file("env.json"))
+        XCTAssertEqual(try KeyStoreLocation.select(flags: [], environment: ["CP_CLOUD_KEY_SOURCE": "http://k"]), .http("http://k"))
+    }
+
+    func testAmbiguityAndAbsenceAreUsageErrors() {
+        XCTAssertCPKError(.usage, containing: "one key store", try KeyStoreLocation.select(flags: [.file("a"), .twin("b")], environment: [:]))
+        XCTAssertCPKError(.usage, containing: "no key store", try KeyStoreLocation.select(flags: [], environment: ["CP_FILE_KEY_SOURCE": ""]))
+        XCTAssertCPKError(
+            .usage, containing: "both",
+            try KeyStoreLocation.select(flags: [], environment: ["CP_FILE_KEY_SOURCE": "a", "CP_CLOUD_KEY_SOURCE": "b"]))
+    }
+}
