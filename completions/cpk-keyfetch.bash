@@ -166,20 +166,88 @@ _cpk-keyfetch() {
     local -a non_repeating_flags=(-h --help)
     local -a repeating_options=()
     local -a non_repeating_options=()
-    __cpk-keyfetch_offer_flags_options -1
+    __cpk-keyfetch_offer_flags_options 0
 
     # Offer subcommand / subcommand argument completions
     local -r subcommand="${unparsed_words[0]}"
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    help)
+    fetch|provision|help)
         # Offer subcommand argument completions
         "_cpk-keyfetch_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'fetch provision help' -- "${cur}"))
+        ;;
+    esac
+}
+
+_cpk-keyfetch_fetch() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--name --to --file-store --url --timeout --inline --twin --padding --format --output -o)
+    __cpk-keyfetch_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--name')
+        return
+        ;;
+    '--to')
+        return
+        ;;
+    '--file-store')
+        return
+        ;;
+    '--url')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    '--inline')
+        return
+        ;;
+    '--twin')
+        return
+        ;;
+    '--padding')
+        __cpk-keyfetch_add_completions -W 'oaep-sha256'$'\n''pkcs1v15'
+        return
+        ;;
+    '--format')
+        __cpk-keyfetch_add_completions -W 'document'$'\n''raw'$'\n''base64'
+        return
+        ;;
+    '--output'|'-o')
+        return
+        ;;
+    esac
+}
+
+_cpk-keyfetch_provision() {
+    repeating_flags=()
+    non_repeating_flags=(--force -h --help)
+    repeating_options=()
+    non_repeating_options=(--name --file-store --url --timeout)
+    __cpk-keyfetch_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--name')
+        return
+        ;;
+    '--file-store')
+        return
+        ;;
+    '--url')
+        return
+        ;;
+    '--timeout')
+        return
         ;;
     esac
 }

@@ -20,8 +20,12 @@ function __cpk-keyfetch_parse_tokens -S
     set -l unparsed_tokens (__cpk-keyfetch_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cpk-keyfetch'
-        __cpk-keyfetch_parse_subcommand -r 1 'h/help'
+        __cpk-keyfetch_parse_subcommand 0 'h/help'
         switch $unparsed_tokens[1]
+        case 'fetch'
+            __cpk-keyfetch_parse_subcommand 0 'name=' 'to=' 'file-store=' 'url=' 'timeout=' 'inline=' 'twin=' 'padding=' 'format=' 'o/output=' 'h/help'
+        case 'provision'
+            __cpk-keyfetch_parse_subcommand 0 'name=' 'file-store=' 'url=' 'timeout=' 'force' 'h/help'
         case 'help'
             __cpk-keyfetch_parse_subcommand -r 1 
         end
@@ -78,4 +82,23 @@ end
 
 complete -c 'cpk-keyfetch' -f
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_positional "cpk-keyfetch" -eq 1' -fa 'fetch' -d 'Write the named key, wrapped to a public key, as a wrapped-key document (the default).'
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_positional "cpk-keyfetch" -eq 1' -fa 'provision' -d 'Create a new random AES-256 key under a name, in a file store or through the ProvisionKey contract.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_positional "cpk-keyfetch" -eq 1' -fa 'help' -d 'Show subcommand help information.'
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" name' -l 'name' -d 'The key\'s name: the application id, or a KBS resource URI.' -rfka ''
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" to' -l 'to' -d 'The public key or certificate to wrap to, in any form; - is standard input.' -rfka ''
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" file-store' -l 'file-store' -d 'A JSON key store file: key name to base64 key (default: $CP_FILE_KEY_SOURCE).' -rfka ''
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" url' -l 'url' -d 'An HTTP key service: the WrapKey endpoint for fetch, the base URL for provision (default: $CP_CLOUD_KEY_SOURCE).' -rfka ''
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" timeout' -l 'timeout' -d 'Seconds to wait for the key service.' -rfka ''
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" inline' -l 'inline' -d 'A base64 wrapped key you already hold (a file; - is standard input).' -rfka ''
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" twin' -l 'twin' -d 'A device-twin JSON document with confidential_package_keys (- is standard input).' -rfka ''
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" padding' -l 'padding' -d 'pkcs1v15 (the key-store contract\'s and the Package Manager\'s) or oaep-sha256.' -rfka 'oaep-sha256 pkcs1v15'
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" format' -l 'format' -d 'document (CBOR), raw (the RSA block) or base64.' -rfka 'document raw base64'
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch provision" name' -l 'name' -d 'The new key\'s name: the application id, or a KBS resource URI.' -rfka ''
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch provision" file-store' -l 'file-store' -d 'A JSON key store file: key name to base64 key (default: $CP_FILE_KEY_SOURCE).' -rfka ''
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch provision" url' -l 'url' -d 'An HTTP key service: the WrapKey endpoint for fetch, the base URL for provision (default: $CP_CLOUD_KEY_SOURCE).' -rfka ''
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch provision" timeout' -l 'timeout' -d 'Seconds to wait for the key service.' -rfka ''
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch provision" force' -l 'force' -d 'Replace a key of the same name in a file store (the old key is lost).'
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch provision" h help' -s 'h' -l 'help' -d 'Show help information.'

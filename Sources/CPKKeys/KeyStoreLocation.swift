@@ -46,3 +46,31 @@ public enum KeyStoreLocation: Equatable, Sendable {
         }
     }
 }
+
+extension KeyStoreLocation {
+    /// The file this location reads when asked for a key (`-` for standard input), if any.
+    public var inputPath: String? {
+        switch self {
+        case .file(let path), .inline(let path), .twin(let path): return path
+        case .http: return nil
+        }
+    }
+
+    /// The key source at this location. Inline keys and twin documents are read now.
+    public func source(timeout: Double, transport: HTTPTransport = URLSessionTransport()) throws -> KeySource {
+        switch self {
+        case .file(let path):
+            return FileKeySource(path: path)
+        case .http(let endpoint):
+            return try WrapKeyClient(endpoint: endpoint, timeout: timeout, transport: transport)
+        case .inline(let path):
+            let bytes = try SmallInput.read(path, limit: SmallInput.keyLimit, what: "the inline wrapped key")
+            return InlineKeySource(base64: bytes, from: Self.displayName(path))
+        case .twin(let path):
+            let bytes = try SmallInput.read(path, limit: SmallInput.documentLimit, what: "the device twin")
+            return DeviceTwinKeySource(document: bytes, from: Self.displayName(path))
+        }
+    }
+
+    private static func displayName(_ path: String) -> String { path == "-" ? "standard input" : path }
+}

@@ -1,17 +1,120 @@
 import ArgumentParser
 import CPKCLI
+import CPKCore
+import CPKCrypto
+import CPKKeys
 
 struct KeyFetch: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cpk-keyfetch",
-        abstract: "Obtain a key from a key store, wrapped to a public key; provision keys.",
-        discussion: "Not implemented yet: it arrives with the keys work (issue 3). Until then it does nothing and exits with status 2.")
+        abstract: "Get a class key from a key store, wrapped to a public key; provision new keys.",
+        discussion: """
+            fetch (the default) writes a wrapped-key document: the named key, wrapped to the \
+            public key given with --to (a file, or standard input so a device's public key can \
+            be piped in), with the key name, the algorithm and the public key's SHA-256. \
+            cpk-wrap unwrap, or the Package Manager, takes it from there. No raw key is ever \
+            printed or accepted on the command line.
 
-    @Argument(parsing: .allUnrecognized, help: .hidden)
-    var arguments: [String] = []
+            Key stores: --file-store FILE (JSON: key name to base64 key, for development), \
+            --url URL (an HTTP service with the WrapKey contract), --inline FILE (a base64 \
+            wrapped key you already hold), --twin FILE (a device-twin document with \
+            confidential_package_keys). Without one of those, CP_FILE_KEY_SOURCE or \
+            CP_CLOUD_KEY_SOURCE names the store. Key names may be KBS resource URIs \
+            (kbs:///repo/type/tag and the other forms); they match repo/type/tag in a store.
+
+            Examples:
+              cpk-keyfetch --name test --file-store test.json --to device.pub > test.wkey
+              cpk-install export-public-key | cpk-keyfetch --name test --url "$URL" -o test.wkey
+              cpk-keyfetch --name kbs:///default/key/key_id1 --file-store aa-offline_fs_kbc-keys.json --to dev.pub > k.wkey
+              cpk-keyfetch --name test --twin twin.json --to device.pub --format base64
+              cpk-keyfetch provision --name app --file-store keys.json
+              cpk-keyfetch provision --name app --url https://keys.example/api
+
+            Exit status: 0 success, 1 invalid input (a bad store, key or answer, or a key that \
+            is not there), 2 usage error, I/O error, or a key service that cannot be reached.
+            """,
+        subcommands: [Fetch.self, Provision.self],
+        defaultSubcommand: Fetch.self)
+}
+
+struct Fetch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fetch",
+        abstract: "Write the named key, wrapped to a public key, as a wrapped-key document (the default).")
+
+    @Option(help: ArgumentHelp("The key's name: the application id, or a KBS resource URI.", valueName: "name"))
+    var name: String
+
+    @Option(help: ArgumentHelp("The public key or certificate to wrap to, in any form; - is standard input.", valueName: "public-key"))
+    var to = "-"
+
+    @OptionGroup var store: KeyStoreOptions
+
+    @Option(help: ArgumentHelp("A base64 wrapped key you already hold (a file; - is standard input).", valueName: "file"))
+    var inline: String?
+
+    @Option(help: ArgumentHelp("A device-twin JSON document with confidential_package_keys (- is standard input).", valueName: "file"))
+    var twin: String?
+
+    @Option(help: ArgumentHelp(
+        "pkcs1v15 (the key-store contract's and the Package Manager's) or oaep-sha256.", valueName: "padding"))
+    var padding = KeyWrapPadding.pkcs1v15
+
+    @Option(help: ArgumentHelp("document (CBOR), raw (the RSA block) or base64.", valueName: "format"))
+    var format = WrappedKeyFormat.document
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
+    var output = "-"
 
     func run() throws {
-        throw notYetAvailable(arrivesWith: "the keys work (issue 3)")
+        try KeyName.validate(name)
+        let flags = store.flags + [inline.map(KeyStoreLocation.inline), twin.map(KeyStoreLocation.twin)].compactMap { $0 }
+        let location = try KeyStoreLocation.select(flags: flags, environment: KeyStoreLocation.processEnvironment)
+        try SmallInput.requireOneStandardInput([(to, "--to"), (location.inputPath ?? "", location.option)])
+        let publicBytes = try SmallInput.read(to, limit: SmallInput.keyLimit, what: "the public key")
+        let publicKey: PublicKey
+        do {
+            publicKey = try PublicKey(loading: publicBytes)
+        } catch let error as CPKError {
+            throw error.located(in: to == "-" ? "standard input" : to)
+        }
+        let wrapped = try location.source(timeout: store.timeout).wrappedKey(named: name, to: publicKey, padding: padding)
+        let (bytes, binary) = format.render(wrapped)
+        try writeResult(bytes, to: output, binary: binary)
+    }
+}
+
+struct Provision: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "provision",
+        abstract: "Create a new random AES-256 key under a name, in a file store or through the ProvisionKey contract.",
+        discussion: """
+            A file store is rewritten atomically with mode 0600, keeping its other keys; a name \
+            that is already there is refused unless --force is given. The key itself is never \
+            printed: fetch it wrapped to a public key.
+            """)
+
+    @Option(help: ArgumentHelp("The new key's name: the application id, or a KBS resource URI.", valueName: "name"))
+    var name: String
+
+    @OptionGroup var store: KeyStoreOptions
+
+    @Flag(help: "Replace a key of the same name in a file store (the old key is lost).")
+    var force = false
+
+    func run() throws {
+        try KeyName.validate(name)
+        switch try KeyStoreLocation.select(flags: store.flags, environment: KeyStoreLocation.processEnvironment) {
+        case .file(let path):
+            var key = try SecureRandom.bytes(classKeySize)
+            defer { wipe(&key) }
+            try FileKeyStore.provision(key, named: name, path: path, force: force)
+        case .http(let url):
+            if force { throw CPKError.usage("--force applies to file stores; the ProvisionKey contract has no overwrite") }
+            try ProvisionKeyClient(base: url, timeout: store.timeout).provision(named: name)
+        case .inline, .twin:
+            throw CPKError.usage("provision needs a file store or a key service")
+        }
     }
 }
 

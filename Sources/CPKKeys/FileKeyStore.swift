@@ -1,0 +1,104 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+import CPKCore
+import CPKCrypto
+
+/// The size of every class key: AES-256.
+public let classKeySize = 32
+
+/// A development key store: a JSON object mapping key names to base64 of raw AES-256 keys,
+/// e.g. `test.json` or Confidential Containers' `aa-offline_fs_kbc-keys.json`.
+///
+/// Messages name keys and files but never print a key's value.
+public struct FileKeyStore {
+    public let path: String
+    /// The store's entries in file order, values unchecked until asked for.
+    public private(set) var entries: [(name: String, value: JSONValue)]
+
+    /// Reads and parses the store; every entry's value is checked only when it is used, so one
+    /// bad entry does not hide the others.
+    public init(path: String) throws {
+        self.path = path
+        let bytes = try SmallInput.read(path, limit: SmallInput.documentLimit, what: "the key store")
+        entries = try Self.parse(bytes, path: path)
+    }
+
+    private init(path: String, entries: [(name: String, value: JSONValue)]) {
+        self.path = path
+        self.entries = entries
+    }
+
+    static func parse(_ bytes: [UInt8], path: String) throws -> [(name: String, value: JSONValue)] {
+        let json: JSONValue
+        do {
+            json = try JSONValue(parsing: bytes)
+        } catch let error as JSONSyntaxError {
+            throw CPKError.invalid("\(path): not JSON (\(error)); a key store is {\"name\": \"<base64 key>\", ...}")
+        }
+        guard case .object(let members) = json else {
+            throw CPKError.invalid("\(path): a key store must be a JSON object mapping key names to base64 keys")
+        }
+        return members.map { (name: $0.0, value: $0.1) }
+    }
+
+    /// The raw key stored under `name` (or another spelling of the same KBS resource).
+    public func key(named name: String) throws -> [UInt8] {
+        try KeyName.validate(name)
+        guard let stored = try KeyName.match(name, in: entries.map(\.name)),
+            let entry = entries.first(where: { $0.name == stored })
+        else {
+            throw CPKError.invalid("\(path) has no key named \"\(name)\"")
+        }
+        return try Self.decodeKey(entry.value, name: stored, path: path)
+    }
+
+    static func decodeKey(_ value: JSONValue, name: String, path: String) throws -> [UInt8] {
+        guard case .string(let text) = value else {
+            throw CPKError.invalid("\(path): the value of \"\(name)\" must be a base64 string")
+        }
+        guard let key = Base64.decode(text) else {
+            throw CPKError.invalid("\(path): the value of \"\(name)\" is not valid base64")
+        }
+        guard key.count == classKeySize else {
+            throw CPKError.invalid("\(path): the value of \"\(name)\" is \(key.count) bytes; an AES-256 key is \(classKeySize)")
+        }
+        return key
+    }
+
+    /// Adds a key, or replaces one when `force` is set, and rewrites the store atomically with
+    /// mode 0600; the other entries keep their order and values. A missing store is created.
+    /// - Returns: the name the key is stored under (KBS URIs are stored as `repo/type/tag`).
+    @discardableResult
+    public static func provision(_ key: [UInt8], named name: String, path: String, force: Bool) throws -> String {
+        try KeyName.validate(name)
+        guard key.count == classKeySize else { throw CPKError.usage("a class key is \(classKeySize) bytes") }
+        var store = try existing(path: path)
+        let stored = KeyName.canonical(name)
+        let value = JSONValue.string(Base64.encode(key))
+        if let existing = try KeyName.match(name, in: store.entries.map(\.name)) {
+            guard force else {
+                throw CPKError.usage("\(path) already has a key named \"\(existing)\"; use --force to replace it (the old key is lost)")
+            }
+            store.entries = store.entries.map { $0.name == existing ? (name: existing, value: value) : $0 }
+        } else {
+            store.entries.append((name: stored, value: value))
+        }
+        try store.write()
+        return stored
+    }
+
+    /// The store at `path`, or an empty one if there is no file yet.
+    private static func existing(path: String) throws -> FileKeyStore {
+        if access(path, F_OK) != 0 && errno == ENOENT { return FileKeyStore(path: path, entries: []) }
+        return try FileKeyStore(path: path)
+    }
+
+    private func write() throws {
+        let text = JSONValue.object(entries.map { ($0.name, $0.value) }).prettyText + "\n"
+        let output = try OutputFile(path: path, binary: false, mode: 0o600)
+        try output.descriptor.write(Array(text.utf8))
+        try output.commit()
+    }
+}

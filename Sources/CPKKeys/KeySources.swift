@@ -1,0 +1,94 @@
+import CPKCore
+import CPKCrypto
+
+/// Something that hands out class keys wrapped to a public key.
+public protocol KeySource {
+    /// How messages name the source, e.g. "the key store test.json".
+    var description: String { get }
+
+    /// The key called `name`, wrapped to `publicKey` with `padding`.
+    func wrappedKey(named name: String, to publicKey: PublicKey, padding: KeyWrapPadding) throws -> WrappedKey
+}
+
+/// A file key store: the raw key is read here and wrapped locally, then forgotten.
+public struct FileKeySource: KeySource {
+    public let path: String
+
+    public init(path: String) { self.path = path }
+
+    public var description: String { "the key store \(path)" }
+
+    public func wrappedKey(named name: String, to publicKey: PublicKey, padding: KeyWrapPadding) throws -> WrappedKey {
+        var key = try FileKeyStore(path: path).key(named: name)
+        defer { wipe(&key) }
+        return try WrappedKey(wrapping: key, named: name, to: publicKey, padding: padding)
+    }
+}
+
+/// A wrapped key the caller already holds, as base64 (a file or standard input). The caller
+/// vouches for the padding; the size is checked against the public key.
+public struct InlineKeySource: KeySource {
+    public let base64: [UInt8]
+    public let description: String
+
+    public init(base64: [UInt8], from name: String) {
+        self.base64 = base64
+        description = name
+    }
+
+    public func wrappedKey(named name: String, to publicKey: PublicKey, padding: KeyWrapPadding) throws -> WrappedKey {
+        try KeyName.validate(name)
+        guard let wrapped = Base64.decode(base64, ignoringWhitespace: true) else {
+            throw CPKError.invalid("\(description): the inline wrapped key is not valid base64")
+        }
+        return try WrappedKey(received: wrapped, named: name, to: publicKey, padding: padding, from: description)
+    }
+}
+
+/// A device-twin document in the DistributeKey desired-state model: the cloud writes
+/// `confidential_package_keys` (key name to base64 wrapped key) into the desired properties.
+/// Accepted at `properties.desired`, at `desired`, or at the top level of the document.
+public struct DeviceTwinKeySource: KeySource {
+    public static let keysProperty = "confidential_package_keys"
+
+    public let document: [UInt8]
+    public let description: String
+
+    public init(document: [UInt8], from name: String) {
+        self.document = document
+        description = name
+    }
+
+    public func wrappedKey(named name: String, to publicKey: PublicKey, padding: KeyWrapPadding) throws -> WrappedKey {
+        try KeyName.validate(name)
+        let keys = try distributedKeys()
+        guard let stored = try KeyName.match(name, in: keys.map(\.0)), let value = keys.first(where: { $0.0 == stored })?.1
+        else {
+            throw CPKError.invalid("\(description): \(Self.keysProperty) has no key named \"\(name)\"")
+        }
+        guard case .string(let text) = value, let wrapped = Base64.decode(text, ignoringWhitespace: true) else {
+            throw CPKError.invalid("\(description): the wrapped key \"\(stored)\" is not a base64 string")
+        }
+        return try WrappedKey(received: wrapped, named: name, to: publicKey, padding: padding, from: description)
+    }
+
+    /// The `confidential_package_keys` object, wherever the document keeps it.
+    func distributedKeys() throws -> [(String, JSONValue)] {
+        let json: JSONValue
+        do {
+            json = try JSONValue(parsing: document)
+        } catch let error as JSONSyntaxError {
+            throw CPKError.invalid("\(description): the device twin is not JSON (\(error))")
+        }
+        let places = [json["properties"]?["desired"], json["desired"], json]
+        for place in places.compactMap({ $0 }) {
+            guard let keys = place[Self.keysProperty] else { continue }
+            guard case .object(let members) = keys else {
+                throw CPKError.invalid("\(description): \(Self.keysProperty) must be an object of key name to base64 wrapped key")
+            }
+            return members
+        }
+        throw CPKError.invalid(
+            "\(description): no \(Self.keysProperty) at properties.desired, desired or the top level of the device twin")
+    }
+}
