@@ -52,7 +52,7 @@ public struct URLSessionTransport: HTTPTransport {
         // URLSession enforces the timeout; this wait is a backstop should it not.
         guard outcome.wait(until: .now() + timeout + 5) else {
             task.cancel()
-            throw CPKError.io("no answer from \(url.redacted) within \(Int(timeout)) seconds; is the key service up? (--timeout)")
+            throw CPKError.io("no answer from \(url.redacted) within \(seconds(timeout)); is the key service up? (--timeout)")
         }
         return try outcome.response(from: url, timeout: timeout)
     }
@@ -103,16 +103,29 @@ private func describe(_ error: Error, url: URL, timeout: TimeInterval) -> CPKErr
     case .notConnectedToInternet:
         return .io("cannot reach \(where_): no network")
     case .timedOut:
-        return .io("no answer from \(where_) within \(Int(timeout)) seconds; is the key service up? (--timeout)")
+        return .io("no answer from \(where_) within \(seconds(timeout)); is the key service up? (--timeout)")
     case .secureConnectionFailed, .serverCertificateHasBadDate, .serverCertificateUntrusted,
         .serverCertificateHasUnknownRoot, .serverCertificateNotYetValid, .clientCertificateRejected,
         .clientCertificateRequired:
-        return .io("TLS failure talking to \(where_): \(oneLine(error.localizedDescription)); check the server's certificate and the trusted CAs")
+        return tlsFailure(error, where_)
     case .badURL, .unsupportedURL:
         return .usage("cannot use the URL \(where_); give an http:// or https:// URL")
     default:
-        return .io("request to \(where_) failed: \(oneLine(error.localizedDescription))")
+        // libcurl's TLS errors reach Foundation on Linux as "unknown" (-1), with curl's text.
+        let text = error.localizedDescription
+        if ["SSL", "TLS", "certificate"].contains(where: { text.contains($0) }) { return tlsFailure(error, where_) }
+        return .io("request to \(where_) failed: \(oneLine(text))")
     }
+}
+
+private func tlsFailure(_ error: Error, _ where_: String) -> CPKError {
+    .io("TLS failure talking to \(where_): \(oneLine(error.localizedDescription)); check the server's certificate and the system's trusted CAs")
+}
+
+/// "1 second", "30 seconds", "0.5 seconds".
+func seconds(_ value: TimeInterval) -> String {
+    let number = value == value.rounded() ? String(Int(value)) : String(value)
+    return number + (value == 1 ? " second" : " seconds")
 }
 
 func oneLine(_ text: String, limit: Int = 200) -> String {
