@@ -67,7 +67,10 @@ func derDecode(_ bytes: [UInt8], _ decoder: (UnsafeMutablePointer<UnsafePointer<
     bytes.withUnsafeBufferPointer { buffer -> (OpaquePointer, consumedAll: Bool)? in
         guard let start = buffer.baseAddress else { return nil }
         var cursor: UnsafePointer<UInt8>? = start
-        guard let object = decoder(&cursor, buffer.count) else { return nil }
+        guard let object = decoder(&cursor, buffer.count) else {
+            ERR_clear_error()  // a failed guess must not colour a later error message
+            return nil
+        }
         let consumed = cursor.map { $0 - start } ?? 0
         return (object, consumed == buffer.count)
     }

@@ -24,8 +24,10 @@ struct KeyFetch: ParsableCommand {
 
             Examples:
               cpk-keyfetch --name test --file-store test.json --to device.pub > test.wkey
-              cpk-install export-public-key | cpk-keyfetch --name test --url "$URL" -o test.wkey
-              cpk-keyfetch --name kbs:///default/key/key_id1 --file-store aa-offline_fs_kbc-keys.json --to dev.pub > k.wkey
+              cpk-wrap public --format pkcs1 device.pem \\
+                | cpk-keyfetch --name test --url "$CP_CLOUD_KEY_SOURCE" > test.wkey
+              cpk-keyfetch --name kbs:///default/key/key_id1 \\
+                --file-store aa-offline_fs_kbc-keys.json --to device.pub > key_id1.wkey
               cpk-keyfetch --name test --twin twin.json --to device.pub --format base64
               cpk-keyfetch provision --name app --file-store keys.json
               cpk-keyfetch provision --name app --url https://keys.example/api
@@ -40,7 +42,7 @@ struct KeyFetch: ParsableCommand {
 struct Fetch: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fetch",
-        abstract: "Write the named key, wrapped to a public key, as a wrapped-key document (the default).")
+        abstract: "Write the named key, wrapped to a public key, as a wrapped-key document.")
 
     @Option(help: ArgumentHelp("The key's name: the application id, or a KBS resource URI.", valueName: "name"))
     var name: String

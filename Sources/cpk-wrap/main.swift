@@ -25,7 +25,8 @@ struct Wrap: ParsableCommand {
               cpk-wrap keygen --bits 3072 -o device.pem --public-out device.pub
               cpk-wrap public --format base64 device.pem
               cpk-wrap wrap --to device.pub --name test -o test.wkey class.key
-              head -c 32 /dev/urandom | cpk-wrap wrap --to cert.pem --name app --padding pkcs1v15 > app.wkey
+              head -c 32 /dev/urandom \\
+                | cpk-wrap wrap --to cert.pem --name app --padding pkcs1v15 > app.wkey
               cpk-wrap unwrap --key device.pem -o class.key test.wkey
               cpk-wrap show test.wkey
 
@@ -144,6 +145,7 @@ struct WrapKey: ParsableCommand {
         let publicKey = try withLocation(to) { try PublicKey(loading: publicBytes) }
         var secret = try SmallInput.read(input, limit: SmallInput.keyLimit, what: "the key to wrap")
         defer { wipe(&secret) }
+        // raw and base64 output carry no name, so any placeholder will do there
         let wrapped = try WrappedKey(wrapping: secret, named: name ?? "unnamed", to: publicKey, padding: padding)
         let (out, binary) = format.render(wrapped)
         try writeResult(out, to: output, binary: binary)
