@@ -37,6 +37,11 @@ public enum KeyWrapPadding: String, CaseIterable, Sendable {
             guard EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1 else {
                 throw OpenSSLError.failure("cannot select PKCS#1 v1.5 padding")
             }
+            // OpenSSL 3.2 and later answer a bad PKCS#1 v1.5 block with random bytes instead of
+            // an error ("implicit rejection"), a defence for servers that decrypt for anyone.
+            // These tools decrypt a file once for the key's owner, who needs to hear that the
+            // key or padding is wrong; OpenSSL 3.0 and 3.1 lack the setting and fail anyway.
+            if EVP_PKEY_CTX_ctrl_str(context, "rsa_pkcs1_implicit_rejection", "0") <= 0 { ERR_clear_error() }
         case .oaepSHA256:
             guard EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_OAEP_PADDING) == 1,
                 EVP_PKEY_CTX_set_rsa_oaep_md(context, EVP_sha256()) == 1,

@@ -74,6 +74,9 @@ public struct FileKeyStore {
     public static func provision(_ key: [UInt8], named name: String, path: String, force: Bool) throws -> String {
         try KeyName.validate(name)
         guard key.count == classKeySize else { throw CPKError.usage("a class key is \(classKeySize) bytes") }
+        guard path != "-" else {
+            throw CPKError.usage("provision needs the key store's file name: rewriting it to standard output would print keys")
+        }
         var store = try existing(path: path)
         let stored = KeyName.canonical(name)
         let value = JSONValue.string(Base64.encode(key))

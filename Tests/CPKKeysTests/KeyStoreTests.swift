@@ -78,6 +78,7 @@ final class FileKeyStoreTests: XCTestCase {
         let broken = try store("not json", name: "broken.json")
         XCTAssertCPKError(.invalidInput, containing: "not JSON", try FileKeyStore.provision(try SecureRandom.bytes(32), named: "app", path: broken, force: true))
         XCTAssertEqual(try String(contentsOfFile: broken, encoding: .utf8), "not json")
+        XCTAssertCPKError(.usage, containing: "print keys", try FileKeyStore.provision(try SecureRandom.bytes(32), named: "app", path: "-", force: false))
     }
 
     func testFileSourceWrapsToThePublicKey() throws {
