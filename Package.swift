@@ -33,7 +33,7 @@ let package = Package(
         .target(
             name: "CPKCLI",
             dependencies: [
-                "CPKPackage", "CPKCore",
+                "CPKPackage", "CPKKeys", "CPKCrypto", "CPKCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

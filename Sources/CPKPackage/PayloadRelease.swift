@@ -2,50 +2,106 @@ import CPKCore
 import CPKCrypto
 import CPKFormat
 
-/// Releases the plaintext payload of an unencrypted package only once its SHA-256 matches the
-/// package's digest stream: no byte reaches the destination before that check.
+/// Releases the plaintext payload of a package only once it is authenticated: the AES-GCM tag
+/// (when encrypted) and the plaintext SHA-256 against the digest stream. No byte reaches the
+/// destination before both checks pass.
+///
+/// A named file is written as an invisible temporary file and appears only once checked. For
+/// standard output, the payload as read (ciphertext, or plaintext when not encrypted) is kept
+/// in a private anonymous file during the check, and decrypted again from there afterwards.
 public enum PayloadRelease {
-    /// Writes the payload to `output` (a temporary file until committed, or standard output).
-    /// - Returns: the number of payload bytes released.
+    /// - Parameter key: the AES-256 class key, required when the payload is encrypted.
+    /// - Returns: the number of plaintext bytes released.
     @discardableResult
-    public static func release(from input: PackageInput, to output: OutputFile) throws -> UInt64 {
-        let manifest = input.head.manifest
-        guard manifest.payload.encryption == .none else {
-            throw CPKError.usage(
-                "the payload of \(input.name) is encrypted; decryption needs a key source, which cpk-unpack does not have yet")
-        }
-        guard case .sha256(let digestIndex) = manifest.payload.digest else {
-            throw CPKError.check("\(input.name) has no payload digest, so its payload cannot be checked; nothing was written")
-        }
-        // A named file is invisible until committed; standard output must wait for the check.
-        let staging = output.isStandardOutput ? try TemporaryFile.anonymous(purpose: "payload being checked") : output.descriptor
+    public static func release(from input: PackageInput, to output: OutputFile, key: [UInt8]? = nil) throws -> UInt64 {
+        let plan = try Plan(input: input, key: key)
+        let spool = output.isStandardOutput ? try TemporaryFile.anonymous(purpose: "payload being checked") : nil
+        let buffer = ChunkBuffer()
         let hasher = try SHA256Hasher()
+        let decryptor = try plan.makeDecryptor()
         var size: UInt64 = 0
         while let chunk = try input.nextPayloadChunk() {
-            hasher.update(chunk)
-            try staging.write(chunk)
+            try spool?.write(chunk)
+            let plaintext = try plan.decrypt(chunk, with: decryptor, into: buffer)
+            hasher.update(plaintext)
+            if spool == nil { try output.descriptor.write(plaintext) }
             size += UInt64(chunk.count)
         }
-        let actual = try hasher.finalize()
-        let expected = try digestStream(digestIndex, of: input)
-        guard actual == expected else {
-            throw CPKError.check(
-                "payload digest mismatch in \(input.name): the payload hashes to \(hex(actual)), the package says \(hex(expected)); nothing was written")
-        }
-        if output.isStandardOutput {
-            try staging.forEachPiece(at: 0, count: size, pieceSize: Chunks.size, what: "the checked payload") {
-                try output.descriptor.write($0)
+        let deferred = try input.deferredStreams()
+        try plan.checkTag(decryptor, deferred: deferred, name: input.name)
+        try plan.checkDigest(try hasher.finalize(), deferred: deferred, name: input.name)
+        if let spool {
+            let again = try plan.makeDecryptor()
+            try spool.forEachPiece(at: 0, count: size, pieceSize: Chunks.size, what: "the checked payload") {
+                try output.descriptor.write(try plan.decrypt($0, with: again, into: buffer))
             }
         }
         try output.commit()
         return size
     }
 
-    /// The contents of a stream that is either in the head or deferred after the payload.
-    static func digestStream(_ index: Int, of input: PackageInput) throws -> [UInt8] {
-        switch input.head.streams[index] {
-        case .bytes(let bytes): return bytes
-        default: return try input.deferredStreams()[index] ?? []
+    /// What the manifest says about checking the payload, resolved against the streams.
+    struct Plan {
+        let head: PackageHead
+        let key: [UInt8]?
+        let nonce: [UInt8]?
+        let tagIndex: Int?
+        let digestIndex: Int
+
+        init(input: PackageInput, key: [UInt8]?) throws {
+            head = input.head
+            guard case .sha256(let digestIndex) = head.manifest.payload.digest else {
+                throw CPKError.check("\(input.name) has no payload digest, so its payload cannot be checked; nothing was written")
+            }
+            self.digestIndex = digestIndex
+            switch head.manifest.payload.encryption {
+            case .none:
+                (self.key, nonce, tagIndex) = (nil, nil, nil)
+            case .aesGCM(let keyName, _, let nonceIndex, let tagIndex):
+                guard let key else {
+                    throw CPKError.usage(
+                        "the payload of \(input.name) is encrypted with the key \"\(keyName)\"; give a key source (see --help)")
+                }
+                guard case .bytes(let nonce) = head.streams[nonceIndex] else {
+                    throw CPKError.invalid("\(input.name): the nonce must come before the payload")
+                }
+                (self.key, self.nonce, self.tagIndex) = (key, nonce, tagIndex)
+            }
+        }
+
+        func makeDecryptor() throws -> AESGCM? {
+            guard let key, let nonce else { return nil }
+            return try AESGCM(.decrypt, key: key, nonce: nonce)
+        }
+
+        func decrypt(_ chunk: UnsafeRawBufferPointer, with decryptor: AESGCM?, into buffer: ChunkBuffer) throws
+            -> UnsafeRawBufferPointer
+        {
+            guard let decryptor else { return chunk }
+            let plaintext = buffer.space(for: chunk.count)
+            try decryptor.update(chunk, into: plaintext)
+            return UnsafeRawBufferPointer(plaintext)
+        }
+
+        func checkTag(_ decryptor: AESGCM?, deferred: [Int: [UInt8]], name: String) throws {
+            guard let decryptor, let tagIndex else { return }
+            guard try decryptor.finishDecryption(tag: stream(tagIndex, deferred: deferred)) else {
+                throw CPKError.check(
+                    "\(name): AES-GCM authentication failed: the ciphertext, nonce or tag was altered, or the key is wrong; nothing was written")
+            }
+        }
+
+        func checkDigest(_ actual: [UInt8], deferred: [Int: [UInt8]], name: String) throws {
+            let expected = stream(digestIndex, deferred: deferred)
+            guard actual == expected else {
+                throw CPKError.check(
+                    "payload digest mismatch in \(name): the payload hashes to \(hex(actual)), the package says \(hex(expected)); nothing was written")
+            }
+        }
+
+        func stream(_ index: Int, deferred: [Int: [UInt8]]) -> [UInt8] {
+            if case .bytes(let bytes) = head.streams[index] { return bytes }
+            return deferred[index] ?? []
         }
     }
 }
