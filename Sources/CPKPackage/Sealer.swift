@@ -38,7 +38,9 @@ public enum Sealer {
         try output.finish(deferredStreams: deferred)
     }
 
-    static func checkSealable(_ head: PackageHead, name: String) throws {
+    /// Refuses what sealing cannot do right: a payload already encrypted, or one a package
+    /// signature already covers.
+    public static func checkSealable(_ head: PackageHead, name: String) throws {
         if case .aesGCM(let keyName, _, _, _) = head.manifest.payload.encryption {
             throw CPKError.invalid(
                 "the payload of \(name) is already encrypted (AES-GCM, key \"\(keyName)\"); sealing it again would encrypt it twice")

@@ -1,17 +1,52 @@
 import ArgumentParser
 import CPKCLI
+import CPKCore
+import CPKCrypto
+import CPKEnvelope
+import CPKPackage
 
 struct Seal: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cpk-seal",
         abstract: "Encrypt the payload of a package with AES-256-GCM under a key from a key store.",
-        discussion: "Not implemented yet: it arrives with the sealing work (issue 4). Until then it does nothing and exits with status 2.")
+        discussion: """
+            Reads an envelope (or a plaintext .cpk) and encrypts its payload, streaming, under \
+            the application's class key with a fresh random 96-bit nonce. The manifest records \
+            aes-gcm with the key's name (default: the package's cp-id) and the nonce and tag \
+            streams, which follow the payload; the plaintext SHA-256 stays. Writes an envelope, \
+            or the finished .cpk with --cpk.
 
-    @Argument(parsing: .allUnrecognized, help: .hidden)
-    var arguments: [String] = []
+            The key never appears on the command line. Either give a wrapped key from \
+            cpk-keyfetch and the private key it was wrapped to (--wrapped-key, --unwrap-key), \
+            or name a key store (--file-store, --url, or CP_FILE_KEY_SOURCE / \
+            CP_CLOUD_KEY_SOURCE): the store then wraps the key to an ephemeral key pair made \
+            in memory for this run, which is for development (a warning says so; --quiet).
+
+            Examples:
+              cpk-pack --id test app.bin | cpk-seal --file-store test.json --quiet \\
+                | cpk-pack finish -o app.cpk
+              cpk-wrap keygen -o agent.pem --public-out agent.pub
+              cpk-keyfetch --name test --file-store test.json --to agent.pub > test.wkey
+              cpk-pack --id test app.bin \\
+                | cpk-seal --wrapped-key test.wkey --unwrap-key agent.pem --cpk -o app.cpk
+              cpk-unpack payload --file-store test.json --quiet -o app.bin app.cpk  # inverse
+
+            Exit status: 0 success, 1 invalid input (not a package, already encrypted, a \
+            wrong key), 2 usage or I/O error, or a key store that cannot be reached.
+            """)
+
+    @OptionGroup var input: PackageInputArgument
+    @OptionGroup var keySource: ClassKeyOptions
+    @OptionGroup var output: PackageOutputOptions
 
     func run() throws {
-        throw notYetAvailable(arrivesWith: "the sealing work (issue 4)")
+        let package = try input.open()
+        try Sealer.checkSealable(package.head, name: package.name)  // before fetching any key
+        let keyName = keySource.key ?? package.head.manifest.id
+        var key = try keySource.classKey(defaultName: keyName, tool: "cpk-seal")
+        defer { wipe(&key) }
+        let entry = try LogEntry.now(tool: "cpk-seal", action: "encrypted the payload with AES-256-GCM, key \(keyName)")
+        try output.write { try Sealer.seal(package, key: key, keyName: keyName, log: entry, to: $0) }
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CPKCLI
 import CPKCore
+import CPKCrypto
 import CPKEnvelope
 import CPKFormat
 import CPKPackage
@@ -20,6 +21,7 @@ struct Unpack: ParsableCommand {
               cpk-unpack list app.cpk
               cpk-unpack extract 3 app.cpk | xxd         # the digest stream
               cpk-unpack payload -o app.bin app.cpk      # checked against its SHA-256 first
+              cpk-unpack payload --file-store test.json -o app.bin sealed.cpk
               cpk-unpack envelope app.cpk | cpk-sign ... # back into a pipeline
 
             Exit status: 0 success, 1 invalid package or failed check, 2 usage or I/O error.
@@ -127,19 +129,28 @@ struct Extract: ParsableCommand {
 
 struct Payload: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write the payload of an unencrypted package, after checking its SHA-256.",
+        abstract: "Write the plaintext payload, after authenticating it (GCM tag and SHA-256).",
         discussion: """
-            Nothing is written unless the digest matches: a file is created only when complete \
-            and checked, and standard output receives bytes only after the check.
+            An encrypted payload needs its class key, from the same sources as cpk-seal: \
+            --wrapped-key with --unwrap-key, or a key store (--file-store, --url, or \
+            CP_FILE_KEY_SOURCE / CP_CLOUD_KEY_SOURCE). Nothing is written unless the AES-GCM \
+            tag and the plaintext digest both check: a file is created only when complete and \
+            checked, and standard output receives bytes only after the checks.
             """)
 
     @OptionGroup var input: PackageInputArgument
+    @OptionGroup var keySource: ClassKeyOptions
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
     var output = "-"
 
     func run() throws {
         let package = try input.open()
-        try PayloadRelease.release(from: package, to: try OutputFile(path: output, binary: true))
+        var key: [UInt8]? = nil
+        if case .aesGCM(let keyName, _, _, _) = package.head.manifest.payload.encryption {
+            key = try keySource.classKey(defaultName: keyName, tool: "cpk-unpack")
+        }
+        defer { if key != nil { wipe(&key!) } }
+        try PayloadRelease.release(from: package, to: try OutputFile(path: output, binary: true), key: key)
     }
 }
 
