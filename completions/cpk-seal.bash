@@ -163,10 +163,39 @@ _cpk-seal() {
     local -a unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
 
     local -a repeating_flags=()
-    local -a non_repeating_flags=(-h --help)
+    local -a non_repeating_flags=(--quiet --cpk -h --help)
     local -a repeating_options=()
-    local -a non_repeating_options=()
-    __cpk-seal_offer_flags_options -1
+    local -a non_repeating_options=(--wrapped-key --unwrap-key --padding --file-store --url --timeout --key --output -o)
+    __cpk-seal_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--wrapped-key')
+        return
+        ;;
+    '--unwrap-key')
+        return
+        ;;
+    '--padding')
+        __cpk-seal_add_completions -W 'oaep-sha256'$'\n''pkcs1v15'
+        return
+        ;;
+    '--file-store')
+        return
+        ;;
+    '--url')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    '--key')
+        return
+        ;;
+    '--output'|'-o')
+        return
+        ;;
+    esac
 
     # Offer subcommand / subcommand argument completions
     local -r subcommand="${unparsed_words[0]}"

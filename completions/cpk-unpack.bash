@@ -225,13 +225,35 @@ _cpk-unpack_extract() {
 
 _cpk-unpack_payload() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--quiet -h --help)
     repeating_options=()
-    non_repeating_options=(--output -o)
+    non_repeating_options=(--wrapped-key --unwrap-key --padding --file-store --url --timeout --key --output -o)
     __cpk-unpack_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
+    '--wrapped-key')
+        return
+        ;;
+    '--unwrap-key')
+        return
+        ;;
+    '--padding')
+        __cpk-unpack_add_completions -W 'oaep-sha256'$'\n''pkcs1v15'
+        return
+        ;;
+    '--file-store')
+        return
+        ;;
+    '--url')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    '--key')
+        return
+        ;;
     '--output'|'-o')
         return
         ;;
