@@ -29,7 +29,11 @@ let package = Package(
         .target(name: "CPKCrypto", dependencies: ["COpenSSL", "CPKCore"]),
         .target(name: "CPKEnvelope", dependencies: ["CLibCBOR", "CPKFormat", "CPKCore"]),
         .target(name: "CPKKeys", dependencies: ["CPKCore", "CPKCrypto", "CPKEnvelope"]),
-        .target(name: "CPKPackage", dependencies: ["CPKFormat", "CPKEnvelope", "CPKCrypto", "CPKKeys", "CPKCore"]),
+        // The HTTP key-service clients: the only module that loads Foundation's networking
+        // (about 13 MiB resident), so only cpk-keyfetch links it; other tools reach a key
+        // service through a cpk-keyfetch process.
+        .target(name: "CPKKeyService", dependencies: ["CPKKeys", "CPKCore", "CPKCrypto"]),
+        .target(name: "CPKPackage", dependencies: ["CPKFormat", "CPKEnvelope", "CPKCrypto", "CPKCore"]),
         .target(
             name: "CPKCLI",
             dependencies: [
@@ -40,7 +44,7 @@ let package = Package(
         .testTarget(name: "CPKCoreTests", dependencies: ["CPKCore"]),
         .testTarget(name: "CPKFormatTests", dependencies: ["CPKFormat"]),
         .testTarget(name: "CPKEnvelopeTests", dependencies: ["CPKEnvelope"]),
-        .testTarget(name: "CPKKeysTests", dependencies: ["CPKKeys"]),
+        .testTarget(name: "CPKKeysTests", dependencies: ["CPKKeys", "CPKKeyService"]),
         .testTarget(name: "CPKPackageTests", dependencies: ["CPKPackage"]),
     ]
         + tools.map { tool in
@@ -49,6 +53,6 @@ let package = Package(
                 dependencies: [
                     "CPKCLI", "CPKPackage",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                ])
+                ] + (tool == "cpk-keyfetch" ? ["CPKKeyService"] : []))
         }
 )

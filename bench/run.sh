@@ -23,39 +23,62 @@ openssl_rate() {
 }
 sha_rate=$(openssl_rate sha256 sha256)
 gcm_rate=$(openssl_rate aes-256-gcm AES-256-GCM)
-ceiling=$(awk -v b="$bytes" -v r="$sha_rate" 'BEGIN { printf "%.3f", b / r }')
+sha_time=$(awk -v b="$bytes" -v r="$sha_rate" 'BEGIN { printf "%.3f", b / r }')
+gcm_time=$(awk -v b="$bytes" -v r="$gcm_rate" 'BEGIN { printf "%.3f", b / r }')
+both_time=$(awk -v a="$sha_time" -v b="$gcm_time" 'BEGIN { printf "%.3f", a + b }')
+store=$(cd "$(dirname "$0")/.." && pwd)/test.json
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-# step NAME PIPELINE: PIPELINE may use $T1, $T2 as "time one process" prefixes.
+# step NAME CEILING PIPELINE: PIPELINE may use $T1, $T2, $T3 as "time one process" prefixes;
+# CEILING is the time OpenSSL's primitives alone need for the bytes (the ratio's denominator).
 step() {
-    local name=$1 pipeline=$2 walls=() rss=""
+    local name=$1 ceiling=$2 pipeline=$3 walls=() rss=""
     for _ in $(seq "$runs"); do
         rm -f "$work"/rss.* "$work/out"
         local start end
         start=$(date +%s.%N)
-        T1="$timer -f %M -o $work/rss.1" T2="$timer -f %M -o $work/rss.2" bash -c "set -o pipefail; $pipeline"
+        T1="$timer -f %M -o $work/rss.1" T2="$timer -f %M -o $work/rss.2" T3="$timer -f %M -o $work/rss.3" \
+            bash -c "set -o pipefail; $pipeline"
         end=$(date +%s.%N)
         walls+=("$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", e - s }')")
         rss=$(for f in "$work"/rss.*; do printf '%s ' "$(( $(tail -n1 "$f") / 1024 ))"; done)
     done
     local wall
     wall=$(printf '%s\n' "${walls[@]}" | median)
-    printf '%-44s %8s %10s %8s   %s\n' "$name" "$wall" \
+    printf '%-52s %7s %7s %9s   %s\n' "$name" "$wall" \
         "$(awk -v b="$bytes" -v w="$wall" 'BEGIN { printf "%.0f", b / 1048576 / w }')" \
         "$(awk -v w="$wall" -v c="$ceiling" 'BEGIN { printf "%.2f", w / c }')" "$rss"
 }
 
-export bin work
-echo "cpk bench: $mib MiB payload, median of $runs runs, $(nproc) cores, $(uname -m)"
-echo "OpenSSL ceilings: SHA-256 $(awk -v r="$sha_rate" 'BEGIN { printf "%.0f", r / 1048576 }') MiB/s," \
-    "AES-256-GCM $(awk -v r="$gcm_rate" 'BEGIN { printf "%.0f", r / 1048576 }') MiB/s;" \
-    "SHA-256 of the payload takes ${ceiling} s"
-printf '%-44s %8s %10s %8s   %s\n' "step" "wall s" "MiB/s" "x sha256" "peak RSS MiB per process"
-step "cpk-pack > /dev/null" '$T1 $bin/cpk-pack --id bench $work/payload > /dev/null'
-step "cpk-pack | cpk-unpack list" '$T1 $bin/cpk-pack --id bench $work/payload | $T2 $bin/cpk-unpack list > /dev/null'
-step "cpk-pack | cpk-pack finish > /dev/null" '$T1 $bin/cpk-pack --id bench $work/payload | $T2 $bin/cpk-pack finish > /dev/null'
-step "cpk-pack --cpk -o file" '$T1 $bin/cpk-pack --id bench --cpk -o $work/out $work/payload'
-$bin/cpk-pack --id bench --cpk -o "$work/bench.cpk" "$work/payload"
-step "cpk-unpack payload -o file (digest checked)" '$T1 $bin/cpk-unpack payload -o $work/out $work/bench.cpk'
-step "floor: cat payload > file" '$T1 cat $work/payload > $work/out'
+export bin work store
+echo "cpk bench: $mib MiB payload, median of $runs runs, $(nproc) cores, $(uname -m), $(openssl version | cut -d' ' -f1-2)"
+echo "OpenSSL ceilings (openssl speed, 1 MiB blocks): SHA-256 $(awk -v r="$sha_rate" 'BEGIN { printf "%.0f", r / 1048576 }') MiB/s," \
+    "AES-256-GCM $(awk -v r="$gcm_rate" 'BEGIN { printf "%.0f", r / 1048576 }') MiB/s"
+echo "ceiling = the time those primitives alone need for the payload; x ceiling = wall / ceiling"
+printf '%-52s %7s %7s %9s   %s\n' "step" "wall s" "MiB/s" "x ceiling" "peak RSS MiB per process"
+step "cpk-pack > /dev/null                        [sha]" "$sha_time" \
+    '$T1 $bin/cpk-pack --id bench $work/payload > /dev/null'
+step "cpk-pack | cpk-unpack list                  [sha]" "$sha_time" \
+    '$T1 $bin/cpk-pack --id bench $work/payload | $T2 $bin/cpk-unpack list > /dev/null'
+step "cpk-pack | cpk-pack finish > /dev/null      [sha]" "$sha_time" \
+    '$T1 $bin/cpk-pack --id bench $work/payload | $T2 $bin/cpk-pack finish > /dev/null'
+step "cpk-pack --cpk -o file                      [sha]" "$sha_time" \
+    '$T1 $bin/cpk-pack --id bench --cpk -o $work/out $work/payload'
+step "cpk-pack | cpk-seal | finish > /dev/null [sha+gcm]" "$both_time" \
+    '$T1 $bin/cpk-pack --id test $work/payload | $T2 $bin/cpk-seal --file-store $store --quiet | $T3 $bin/cpk-pack finish > /dev/null'
+step "cpk-pack | cpk-seal --cpk -o file        [sha+gcm]" "$both_time" \
+    '$T1 $bin/cpk-pack --id test $work/payload | $T2 $bin/cpk-seal --file-store $store --quiet --cpk -o $work/out'
+$bin/cpk-pack --id bench --cpk -o "$work/plain.cpk" "$work/payload"
+$bin/cpk-pack --id test "$work/payload" | $bin/cpk-seal --file-store "$store" --quiet --cpk -o "$work/sealed.cpk"
+step "cpk-unpack payload -o file (plaintext)      [sha]" "$sha_time" \
+    '$T1 $bin/cpk-unpack payload -o $work/out $work/plain.cpk'
+step "cpk-unpack payload -o file (decrypt)    [sha+gcm]" "$both_time" \
+    '$T1 $bin/cpk-unpack payload --file-store $store --quiet -o $work/out $work/sealed.cpk'
+step "cpk-unpack payload | cat >/dev/null (decrypt) [2x]" "$both_time" \
+    '$T1 $bin/cpk-unpack payload --file-store $store --quiet $work/sealed.cpk | cat > /dev/null'
+$bin/cpk-unpack payload --file-store "$store" --quiet -o "$work/out" "$work/sealed.cpk"
+cmp -s "$work/out" "$work/payload" && echo "round trip: decrypted payload identical to the original" \
+    || { echo "round trip: MISMATCH"; exit 1; }
+step "floor: cat payload > file                      [-]" "$sha_time" \
+    '$T1 cat $work/payload > $work/out'

@@ -57,12 +57,14 @@ extension KeyStoreLocation {
     }
 
     /// The key source at this location. Inline keys and twin documents are read now.
-    public func source(timeout: Double, transport: HTTPTransport = URLSessionTransport()) throws -> KeySource {
+    /// - Parameter keyService: makes the source for an HTTP key service from its endpoint
+    ///   (in-process in cpk-keyfetch, a cpk-keyfetch process elsewhere).
+    public func source(keyService: (String) throws -> KeySource) throws -> KeySource {
         switch self {
         case .file(let path):
             return FileKeySource(path: path)
         case .http(let endpoint):
-            return try WrapKeyClient(endpoint: endpoint, timeout: timeout, transport: transport)
+            return try keyService(endpoint)
         case .inline(let path):
             let bytes = try SmallInput.read(path, limit: SmallInput.keyLimit, what: "the inline wrapped key")
             return InlineKeySource(base64: bytes, from: Self.displayName(path))

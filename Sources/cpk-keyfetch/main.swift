@@ -3,6 +3,7 @@ import CPKCLI
 import CPKCore
 import CPKCrypto
 import CPKKeys
+import CPKKeyService
 
 struct KeyFetch: ParsableCommand {
     static let configuration = CommandConfiguration(

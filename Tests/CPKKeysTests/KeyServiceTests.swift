@@ -1,6 +1,7 @@
 import CPKCore
 import CPKCrypto
 import CPKKeys
+import CPKKeyService
 import Foundation
 import XCTest
 

@@ -146,3 +146,39 @@ def test_key_store_from_the_environment(workdir):
     check(sh("cpk-pack --id test payload | cpk-seal --quiet --cpk -o s.cpk", cwd=workdir, env=env))
     check(sh("cpk-unpack payload --quiet -o out s.cpk", cwd=workdir, env=env))
     assert (workdir / "out").read_bytes() == payload
+
+
+@pytest.fixture(scope="module")
+def key_service(tmp_path_factory):
+    from test_keys import KeyServer
+    directory = tmp_path_factory.mktemp("seal-keyserver")
+    store = directory / "keys.json"
+    store.write_bytes(STORE.read_bytes())
+    server = KeyServer(store, directory / "server.log")
+    yield server
+    server.stop()
+
+
+def test_http_key_service_through_cpk_keyfetch(workdir, key_service):
+    payload = os.urandom(40_000)
+    (workdir / "payload").write_bytes(payload)
+    url = f"{key_service.url}/WrapKey"
+    sealed = check(sh(f"cpk-pack --id test payload | cpk-seal --url {url} --cpk -o s.cpk", cwd=workdir))
+    assert b"ephemeral" in sealed.stderr
+    package = parse_cpk((workdir / "s.cpk").read_bytes())
+    assert AESGCM(KEY).decrypt(package.streams[1], package.streams[0] + package.streams[2], None) == payload
+    check(run("cpk-unpack", "payload", "--url", url, "--quiet", "-o", "out", "s.cpk", cwd=workdir))
+    assert (workdir / "out").read_bytes() == payload
+
+
+def test_http_key_service_errors_are_one_line(workdir, key_service):
+    from test_keys import closed_port
+    (workdir / "payload").write_bytes(b"abc")
+    check(run("cpk-pack", "--id", "test", "--cpk", "-o", "p.cpk", "payload", cwd=workdir))
+    down = run("cpk-seal", "--url", f"http://127.0.0.1:{closed_port()}/WrapKey", "--quiet", "-o", "s", "p.cpk",
+               cwd=workdir)
+    assert_clean_failure(down, ["connect", "refused"], code=2)
+    missing = run("cpk-seal", "--url", f"{key_service.url}/WrapKey", "--key", "no-such-key", "--quiet", "-o", "s",
+                  "p.cpk", cwd=workdir)
+    assert_clean_failure(missing, "no-such-key", code=1)
+    assert not (workdir / "s").exists()

@@ -1,4 +1,5 @@
 import CPKCore
+import CPKKeys
 import CPKCrypto
 import Foundation
 
@@ -143,5 +144,12 @@ public struct ProvisionKeyClient {
         ])
         let response = try transport.post(url, json: Array(request.compactText.utf8), timeout: timeout)
         try KeyService.requireSuccess(response, from: url)
+    }
+}
+
+extension KeyStoreLocation {
+    /// The key source at this location, with HTTP key services reached in this process.
+    public func source(timeout: Double, transport: HTTPTransport = URLSessionTransport()) throws -> KeySource {
+        try source { endpoint in try WrapKeyClient(endpoint: endpoint, timeout: timeout, transport: transport) }
     }
 }
