@@ -38,15 +38,18 @@ enum CBORDecoding {
                 if builder.itemsBeyondInput > 0 {
                     // A container declares more items than the bytes at hand: the rest of the
                     // item has not arrived yet, or never will (the reader's size limit decides).
-                    return .needMore(offset + builder.itemsBeyondInput)
+                    let (needed, overflow) = offset.addingReportingOverflow(builder.itemsBeyondInput)
+                    return .needMore(overflow ? Int.max : needed)
                 }
                 if let view = builder.topLevelBytes {
                     return .byteString(view, consumed: offset)
                 }
                 if let value = builder.result { return .value(value, consumed: offset) }
             case CBOR_DECODER_NEDATA:
+                // libcbor adds a declared length to the head size without an overflow check:
+                // a "required" that is not beyond the bytes at hand can only be such a wrap.
                 let (needed, overflow) = offset.addingReportingOverflow(result.required)
-                return .needMore(overflow ? Int.max : max(needed, offset + 1))
+                return .needMore(overflow || needed <= buffer.count ? Int.max : needed)
             default:
                 throw Failure(reason: "malformed CBOR (reserved or invalid initial byte)")
             }
@@ -137,8 +140,11 @@ private final class TreeBuilder {
     }
 
     func open(_ kind: ContainerKind, count: Int) {
+        // libcbor reports the count as size_t, which Swift reads as Int: 2^63 and up is negative.
         let items = count.multipliedReportingOverflow(by: kind.isMap ? 2 : 1)
-        guard !items.overflow else { return fail("a CBOR container declares \(count) items") }
+        guard count >= 0, !items.overflow else {
+            return fail("a CBOR container declares \(UInt(bitPattern: count)) items, more than any envelope holds")
+        }
         if items.partialValue > bytesLeft {
             itemsBeyondInput = items.partialValue
             return

@@ -128,8 +128,9 @@ final class CBORSequenceReader {
                 return .chunk(view)
             case .needMore(let needed):
                 guard needed <= Envelope.maximumItemSize + CBOREncoding.maximumHeadSize else {
+                    let size = needed == Int.max ? "a length beyond any limit" : "at least \(needed) bytes"
                     throw CPKError.invalid(
-                        "envelope: an item declares at least \(needed) bytes, more than the \(Envelope.maximumItemSize)-byte limit")
+                        "envelope: an item declares \(size), more than the \(Envelope.maximumItemSize)-byte limit")
                 }
                 if atEndOfInput {
                     throw CPKError.invalid("envelope is truncated: its last item needs \(needed) bytes, \(end - start) remain")

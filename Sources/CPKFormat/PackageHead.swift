@@ -21,12 +21,36 @@ public struct PackageHead: Sendable, Equatable {
     public var streams: [StreamContent]
     /// The payload's size, when known before it flows (not for a payload read from a pipe).
     public var payloadSize: UInt64?
+    /// The manifest exactly as a `.cpk` stored it. Its bytes are kept while the manifest is
+    /// unchanged, so that listing, extracting and re-writing show what a package signature
+    /// covers, even when another writer formatted the JSON differently.
+    public var storedManifest: StoredManifest?
 
-    public init(manifest: Manifest, manifestIndex: Int, streams: [StreamContent], payloadSize: UInt64?) {
+    public struct StoredManifest: Sendable, Equatable {
+        public var bytes: [UInt8]
+        public var manifest: Manifest
+
+        public init(bytes: [UInt8], manifest: Manifest) {
+            self.bytes = bytes
+            self.manifest = manifest
+        }
+    }
+
+    public init(
+        manifest: Manifest, manifestIndex: Int, streams: [StreamContent], payloadSize: UInt64?,
+        storedManifest: StoredManifest? = nil
+    ) {
         self.manifest = manifest
         self.manifestIndex = manifestIndex
         self.streams = streams
         self.payloadSize = payloadSize
+        self.storedManifest = storedManifest
+    }
+
+    /// The bytes of the manifest stream: as stored while unchanged, else compact JSON.
+    public var manifestBytes: [UInt8] {
+        if let storedManifest, storedManifest.manifest == manifest { return storedManifest.bytes }
+        return manifest.encoded
     }
 
     /// Each stream's size, nil for the payload when its size is not yet known.
@@ -35,7 +59,7 @@ public struct PackageHead: Sendable, Equatable {
             switch content {
             case .bytes(let bytes): return UInt64(bytes.count)
             case .payload: return payloadSize
-            case .manifest: return UInt64(manifest.encoded.count)
+            case .manifest: return UInt64(manifestBytes.count)
             case .deferred(let size): return UInt64(size)
             }
         }

@@ -21,16 +21,20 @@ public final class PackageWriter {
         self.sizes = streamSizes
         self.payloadIndex = payloadIndex
         let header = FrameHeader(streamCount: streamSizes.count, manifestIndex: manifestIndex)
-        try output.write(header.encoded + StreamEntry.encodeTable(Self.layout(sizes: streamSizes, payloadIndex: payloadIndex)))
+        try output.write(header.encoded + StreamEntry.encodeTable(try Self.layout(sizes: streamSizes, payloadIndex: payloadIndex)))
     }
 
     /// The stream table for streams of these sizes: payload first, then the rest in index order.
-    public static func layout(sizes: [UInt64], payloadIndex: Int) -> [StreamEntry] {
+    public static func layout(sizes: [UInt64], payloadIndex: Int) throws -> [StreamEntry] {
         var entries = [StreamEntry](repeating: StreamEntry(offset: 0, size: 0), count: sizes.count)
         var offset: UInt64 = 0
         for index in [payloadIndex] + sizes.indices.filter({ $0 != payloadIndex }) {
             entries[index] = StreamEntry(offset: offset, size: sizes[index])
-            offset += sizes[index]
+            let (next, overflow) = offset.addingReportingOverflow(sizes[index])
+            guard !overflow else {
+                throw CPKError.invalid("the streams' sizes add up to more than a package can hold (stream \(index) is \(sizes[index]) bytes)")
+            }
+            offset = next
         }
         return entries
     }

@@ -109,7 +109,8 @@ public final class PackageFileInput: PackageInput {
         }
         head = PackageHead(
             manifest: package.manifest, manifestIndex: package.header.manifestIndex, streams: streams,
-            payloadSize: package.entries[payloadIndex].size)
+            payloadSize: package.entries[payloadIndex].size,
+            storedManifest: .init(bytes: package.manifestBytes, manifest: package.manifest))
     }
 
     deinit { buffer.deallocate() }

@@ -79,7 +79,7 @@ final class CPKOutput: PackageOutput {
         let streams: [[UInt8]] = head.streams.enumerated().map { index, content in
             switch content {
             case .bytes(let bytes): return bytes
-            case .manifest: return head.manifest.encoded
+            case .manifest: return head.manifestBytes
             case .deferred: return deferredStreams[index] ?? []
             case .payload: return []
             }

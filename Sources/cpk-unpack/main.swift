@@ -119,7 +119,7 @@ struct Extract: ParsableCommand {
         case .bytes(let bytes):
             try file.descriptor.write(bytes)
         case .manifest:
-            try file.descriptor.write(head.manifest.encoded)
+            try file.descriptor.write(head.manifestBytes)
         case .deferred:
             try file.descriptor.write(try package.deferredStreams()[index] ?? [])
         }

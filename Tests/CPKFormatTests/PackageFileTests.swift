@@ -85,8 +85,9 @@ final class PackageFileTests: XCTestCase {
         XCTAssertNoThrow(try StreamEntry.decodeTable(table([(8, 2), (0, 4)]), count: 2, dataSize: 10))
     }
 
-    func testWriterLaysThePayloadFirstWhateverItsIndex() {
-        let entries = PackageWriter.layout(sizes: [10, 20, 30], payloadIndex: 1)
+    func testWriterLaysThePayloadFirstWhateverItsIndex() throws {
+        let entries = try PackageWriter.layout(sizes: [10, 20, 30], payloadIndex: 1)
         XCTAssertEqual(entries, [StreamEntry(offset: 20, size: 10), StreamEntry(offset: 0, size: 20), StreamEntry(offset: 30, size: 30)])
+        XCTAssertThrowsError(try PackageWriter.layout(sizes: [UInt64.max - 10, 20], payloadIndex: 0))
     }
 }
