@@ -34,18 +34,22 @@ let package = Package(
         // service through a cpk-keyfetch process.
         .target(name: "CPKKeyService", dependencies: ["CPKKeys", "CPKCore", "CPKCrypto"]),
         .target(name: "CPKPackage", dependencies: ["CPKFormat", "CPKEnvelope", "CPKCrypto", "CPKCore"]),
+        // The Confidential Package Manager contract, and the simulator that honours it.
+        .target(name: "CPKManager", dependencies: ["CPKPackage", "CPKFormat", "CPKCrypto", "CPKKeys", "CPKCore"]),
         .target(
             name: "CPKCLI",
             dependencies: [
-                "CPKPackage", "CPKKeys", "CPKCrypto", "CPKCore",
+                "CPKPackage", "CPKManager", "CPKKeys", "CPKCrypto", "CPKCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         .testTarget(name: "CPKCoreTests", dependencies: ["CPKCore"]),
+        .testTarget(name: "CPKCryptoTests", dependencies: ["CPKCrypto"]),
         .testTarget(name: "CPKFormatTests", dependencies: ["CPKFormat"]),
         .testTarget(name: "CPKEnvelopeTests", dependencies: ["CPKEnvelope"]),
         .testTarget(name: "CPKKeysTests", dependencies: ["CPKKeys", "CPKKeyService"]),
         .testTarget(name: "CPKPackageTests", dependencies: ["CPKPackage"]),
+        .testTarget(name: "CPKManagerTests", dependencies: ["CPKManager"]),
     ]
         + tools.map { tool in
             .executableTarget(
