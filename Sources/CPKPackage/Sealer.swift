@@ -45,6 +45,10 @@ public enum Sealer {
             throw CPKError.invalid(
                 "the payload of \(name) is already encrypted (AES-GCM, key \"\(keyName)\"); sealing it again would encrypt it twice")
         }
+        if let size = head.payloadSize, size > AESGCM.maximumMessageSize {
+            throw CPKError.invalid(
+                "the payload of \(name) is \(size) bytes, beyond AES-GCM's single-message limit of \(AESGCM.maximumMessageSize) bytes")
+        }
         guard head.manifest.package.signature == .none else {
             throw CPKError.invalid(
                 "\(name) has a package signature, which covers the payload bytes; seal first, then sign the package")

@@ -182,3 +182,17 @@ def test_http_key_service_errors_are_one_line(workdir, key_service):
                   "p.cpk", cwd=workdir)
     assert_clean_failure(missing, "no-such-key", code=1)
     assert not (workdir / "s").exists()
+
+
+def test_payload_beyond_the_gcm_limit_is_refused_before_any_output(workdir):
+    import cbor2
+    (workdir / "payload").write_bytes(b"abc")
+    envelope = check(run("cpk-pack", "--id", "test", "payload", cwd=workdir)).stdout
+    decoder_input = __import__("io").BytesIO(envelope)
+    header = dict(cbor2.CBORDecoder(decoder_input).decode())
+    rest = envelope[decoder_input.tell():]
+    header["payload-size"] = 1 << 36  # 64 GiB: over the 2^39 - 256 bit limit
+    hostile = cbor2.dumps(cbor2.CBORTag(55799, header)) + rest
+    proc = run("cpk-seal", "--file-store", STORE, "--quiet", input=hostile, cwd=workdir)
+    assert_clean_failure(proc, "single-message limit", code=1)
+    assert proc.stdout == b""
