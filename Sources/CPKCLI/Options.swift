@@ -17,11 +17,17 @@ public struct PackageOutputOptions: ParsableArguments {
 
     /// Opens the destination, lets `body` write the package, and makes it visible only if
     /// `body` succeeded.
-    public func write(as format: OutputFormat? = nil, _ body: (PackageOutput) throws -> Void) throws {
-        let file = try OutputFile(path: output, binary: true)
-        try body(makePackageOutput(format ?? self.format, to: file.descriptor))
-        try file.commit()
+    public func write(_ body: (PackageOutput) throws -> Void) throws {
+        try writePackage(to: output, as: format, body)
     }
+}
+
+/// Opens `path` ("-" for standard output), lets `body` write a package in `format`, and makes
+/// the file visible only if `body` succeeded.
+public func writePackage(to path: String, as format: OutputFormat, _ body: (PackageOutput) throws -> Void) throws {
+    let file = try OutputFile(path: path, binary: true)
+    try body(makePackageOutput(format, to: file.descriptor))
+    try file.commit()
 }
 
 /// The package a tool reads: an envelope or a .cpk, from a file or standard input.

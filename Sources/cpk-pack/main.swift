@@ -95,9 +95,7 @@ struct Finish: ParsableCommand {
 
     func run() throws {
         let package = try input.open()
-        let file = try OutputFile(path: output, binary: true)
-        try copyPackage(from: package, to: makePackageOutput(.cpk, to: file.descriptor), appending: nil)
-        try file.commit()
+        try writePackage(to: output, as: .cpk) { try copyPackage(from: package, to: $0, appending: nil) }
     }
 }
 

@@ -164,10 +164,8 @@ struct ToEnvelope: ParsableCommand {
 
     func run() throws {
         let package = try input.open()
-        let file = try OutputFile(path: output, binary: true)
         let entry = try LogEntry.now(tool: "cpk-unpack", action: "converted \(package.name) to an envelope")
-        try copyPackage(from: package, to: makePackageOutput(.envelope, to: file.descriptor), appending: entry)
-        try file.commit()
+        try writePackage(to: output, as: .envelope) { try copyPackage(from: package, to: $0, appending: entry) }
     }
 }
 
