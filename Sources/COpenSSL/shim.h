@@ -5,3 +5,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/bio.h>
+#include <openssl/ec.h>
+#include <openssl/bn.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>

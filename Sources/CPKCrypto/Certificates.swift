@@ -1,0 +1,247 @@
+import COpenSSL
+import CPKCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One OpenSSL `X509`, freed when the last reference goes. Never mutated after parsing.
+final class X509Object: @unchecked Sendable {
+    let pointer: OpaquePointer
+
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
+
+    deinit { X509_free(pointer) }
+}
+
+/// An X.509 certificate: who it names, when it is valid, its key, and its DER bytes.
+public struct X509Certificate: Sendable {
+    let object: X509Object
+    public let der: [UInt8]
+
+    /// Reads one DER certificate, which must use every byte.
+    public init(der: [UInt8]) throws {
+        guard let (pointer, all) = derDecode(der, { d2i_X509(nil, $0, $1) }) else {
+            throw CPKError.invalid("not an X.509 certificate (DER)")
+        }
+        object = X509Object(pointer)
+        guard all else { throw CPKError.invalid("unexpected bytes after the certificate") }
+        self.der = der
+    }
+
+    /// Reads a certificate file: PEM with one or more `CERTIFICATE` blocks (the leaf first, then
+    /// the chain), or one DER certificate. Any other PEM block, a private key above all, is
+    /// refused: whatever is read here may end up inside a package.
+    public static func chain(loading bytes: [UInt8]) throws -> [X509Certificate] {
+        guard looksLikePEM(bytes) else { return [try X509Certificate(der: bytes)] }
+        let blocks = try PEMBlock.all(in: bytes)
+        guard !blocks.isEmpty, blocks.count == PEMBlock.beginLines(in: bytes) else {
+            throw CPKError.invalid("the PEM text holds a block that cannot be read (damaged base64 or a missing END line?)")
+        }
+        return try blocks.map { block in
+            guard ["CERTIFICATE", "X509 CERTIFICATE"].contains(block.label) else {
+                let what = block.label.contains("PRIVATE KEY") ? "a private key" : "a \"\(block.label)\" block"
+                throw CPKError.invalid("the certificate file holds \(what); it must hold certificates only")
+            }
+            return try X509Certificate(der: block.der)
+        }
+    }
+
+    /// The certificate as PEM text.
+    public func pem() throws -> String { try PEMBlock.encode(label: "CERTIFICATE", der: der) }
+
+    /// The subject, e.g. `CN=Signer,O=Acme`.
+    public var subject: String { Self.text(of: X509_get_subject_name(object.pointer)) }
+    public var issuer: String { Self.text(of: X509_get_issuer_name(object.pointer)) }
+
+    /// Start and end of the validity period, in seconds since 1970 (UTC).
+    public var notBefore: Int? { Self.seconds(X509_get0_notBefore(object.pointer)) }
+    public var notAfter: Int? { Self.seconds(X509_get0_notAfter(object.pointer)) }
+
+    /// The certificate's public key.
+    public var publicKey: VerifyingKey {
+        get throws {
+            guard let key = X509_get_pubkey(object.pointer) else {
+                ERR_clear_error()
+                throw CPKError.invalid("the certificate's public key cannot be read (an algorithm OpenSSL does not know?)")
+            }
+            return try VerifyingKey(adopting: EVPKey(key))
+        }
+    }
+
+    /// False only when a key usage extension is present and lacks digitalSignature.
+    public var allowsDigitalSignature: Bool {
+        let usage = X509_get_key_usage(object.pointer)  // UINT32_MAX when there is no extension
+        return usage == UInt32.max || usage & UInt32(KU_DIGITAL_SIGNATURE) != 0
+    }
+
+    /// Where `time` falls in the validity period.
+    public func validity(at time: Int) -> Validity {
+        if let start = notBefore, time < start { return .notYetValid }
+        if let end = notAfter, time > end { return .expired }
+        return .valid
+    }
+
+    public enum Validity: String, Sendable {
+        case valid
+        case expired
+        case notYetValid = "not-yet-valid"
+    }
+
+    private static func text(of name: OpaquePointer?) -> String {
+        guard let name, let bio = try? MemoryBIO() else { return "" }
+        // RFC 2253 form (CN=…,O=…), but UTF-8 kept readable instead of escaped.
+        let flags = UInt(ASN1_STRFLGS_ESC_2253 | ASN1_STRFLGS_ESC_CTRL | ASN1_STRFLGS_UTF8_CONVERT)
+            | UInt(ASN1_STRFLGS_DUMP_UNKNOWN | ASN1_STRFLGS_DUMP_DER) | UInt(XN_FLAG_SEP_COMMA_PLUS)
+            | UInt(XN_FLAG_DN_REV) | UInt(XN_FLAG_DUMP_UNKNOWN_FIELDS)
+        guard X509_NAME_print_ex(bio.pointer, name, 0, flags) >= 0, let bytes = try? bio.contents() else { return "" }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func seconds(_ time: UnsafePointer<ASN1_TIME>?) -> Int? {
+        var parts = tm()
+        guard let time, ASN1_TIME_to_tm(time, &parts) == 1 else { return nil }
+        return Int(timegm(&parts))
+    }
+}
+
+/// Checks a certificate chain against trust anchors with OpenSSL's `X509_verify_cert`.
+public enum CertificateChain {
+    public enum Outcome: Sendable, Equatable {
+        /// The chain from the leaf to an anchor, by subject.
+        case trusted(path: [String])
+        case untrusted(reason: String)
+    }
+
+    /// - Parameters:
+    ///   - leaf: the certificate whose key made the signature.
+    ///   - intermediates: certificates that may complete the chain (untrusted themselves).
+    ///   - anchors: the trusted certificates (`--ca`); any of them may end a chain.
+    ///   - time: the time to check validity at, in seconds since 1970.
+    ///   - allowExpired: accept certificates whose validity period has ended, and only that.
+    public static func verify(
+        leaf: X509Certificate, intermediates: [X509Certificate], anchors: [X509Certificate], at time: Int,
+        allowExpired: Bool
+    ) throws -> Outcome {
+        guard let store = X509_STORE_new() else { throw OpenSSLError.failure("cannot make a certificate store") }
+        defer { X509_STORE_free(store) }
+        for anchor in anchors where X509_STORE_add_cert(store, anchor.object.pointer) != 1 {
+            ERR_clear_error()  // the same anchor twice: harmless
+        }
+        guard let untrusted = OPENSSL_sk_new_null() else { throw OpenSSLError.failure("cannot make a certificate list") }
+        defer { OPENSSL_sk_free(untrusted) }  // the certificates stay owned by their objects
+        for certificate in intermediates {
+            _ = OPENSSL_sk_push(untrusted, UnsafeRawPointer(certificate.object.pointer))
+        }
+        guard let context = X509_STORE_CTX_new() else { throw OpenSSLError.failure("cannot make a verification context") }
+        defer { X509_STORE_CTX_free(context) }
+        guard X509_STORE_CTX_init(context, store, leaf.object.pointer, untrusted) == 1 else {
+            throw OpenSSLError.failure("cannot start certificate verification")
+        }
+        let parameters = X509_STORE_CTX_get0_param(context)
+        X509_VERIFY_PARAM_set_time(parameters, time_t(time))
+        // An anchor need not be self-signed: trusting an intermediate given with --ca is a choice.
+        X509_VERIFY_PARAM_set_flags(parameters, UInt(X509_V_FLAG_PARTIAL_CHAIN))
+        if allowExpired { X509_STORE_CTX_set_verify_cb(context, forgiveExpiry) }
+        let verified = X509_verify_cert(context) == 1
+        defer { ERR_clear_error() }
+        guard verified else {
+            let code = X509_STORE_CTX_get_error(context)
+            let reason = X509_verify_cert_error_string(Int(code)).map { String(cString: $0) } ?? "error \(code)"
+            let depth = X509_STORE_CTX_get_error_depth(context)
+            let culprit = X509_STORE_CTX_get_current_cert(context).map { X509Certificate.subjectOf($0) } ?? ""
+            return .untrusted(reason: "\(reason) (at depth \(depth)\(culprit.isEmpty ? "" : ", \(culprit)"))")
+        }
+        return .trusted(path: chainSubjects(context))
+    }
+
+    private static func chainSubjects(_ context: OpaquePointer) -> [String] {
+        guard let stack = X509_STORE_CTX_get0_chain(context) else { return [] }
+        return (0..<OPENSSL_sk_num(stack)).compactMap { index in
+            OPENSSL_sk_value(stack, index).map { X509Certificate.subjectOf(OpaquePointer($0)) }
+        }
+    }
+}
+
+/// Verification callback that turns "certificate has expired" into success, and leaves every
+/// other verdict alone (a not-yet-valid certificate stays an error).
+private let forgiveExpiry: @convention(c) (Int32, OpaquePointer?) -> Int32 = { ok, context in
+    if ok == 0, let context, X509_STORE_CTX_get_error(context) == X509_V_ERR_CERT_HAS_EXPIRED {
+        X509_STORE_CTX_set_error(context, X509_V_OK)
+        return 1
+    }
+    return ok
+}
+
+extension X509Certificate {
+    static func subjectOf(_ pointer: OpaquePointer) -> String {
+        guard let copy = X509_dup(pointer) else { return "" }
+        return X509Certificate(adopting: copy).subject
+    }
+
+    private init(adopting pointer: OpaquePointer) {
+        object = X509Object(pointer)
+        der = (try? derEncode("the certificate") { i2d_X509(pointer, $0) }) ?? []
+    }
+}
+
+/// Time for certificate checks: RFC 3339 (`2030-01-01T00:00:00Z`), a date (`2030-01-01`,
+/// midnight UTC), or `@SECONDS` since 1970.
+public enum CheckTime {
+    public static func parse(_ text: String) -> Int? {
+        if text.hasPrefix("@") { return Int(text.dropFirst()) }
+        let full = text.count == 10 ? text + "T00:00:00Z" : text
+        guard Timestamp.isRFC3339(full) else { return nil }
+        let chars = Array(full.utf8)
+        func number(_ range: Range<Int>) -> Int32 { Int32(String(decoding: chars[range], as: UTF8.self)) ?? 0 }
+        var parts = tm()
+        parts.tm_year = number(0..<4) - 1900
+        parts.tm_mon = number(5..<7) - 1
+        parts.tm_mday = number(8..<10)
+        parts.tm_hour = number(11..<13)
+        parts.tm_min = number(14..<16)
+        parts.tm_sec = number(17..<19)
+        var seconds = Int(timegm(&parts))
+        if let sign = full.lastIndex(where: { $0 == "+" || $0 == "-" }), full.distance(from: sign, to: full.endIndex) == 6 {
+            let zone = full[full.index(after: sign)...].split(separator: ":").compactMap { Int($0) }
+            guard zone.count == 2 else { return nil }
+            let offset = zone[0] * 3600 + zone[1] * 60
+            seconds += full[sign] == "+" ? -offset : offset
+        }
+        return seconds
+    }
+}
+
+extension PEMBlock {
+    /// How many `-----BEGIN ` lines the text has: each must be a readable block.
+    static func beginLines(in bytes: [UInt8]) -> Int {
+        let marker = Array("-----BEGIN ".utf8)
+        guard bytes.count >= marker.count else { return 0 }
+        return (0...(bytes.count - marker.count)).filter { bytes[$0] == marker[0] && bytes[$0..<$0 + marker.count].elementsEqual(marker) }.count
+    }
+
+    /// Every PEM block in `bytes`, in order; text between blocks is ignored.
+    static func all(in bytes: [UInt8]) throws -> [PEMBlock] {
+        try bytes.withUnsafeBytes { raw -> [PEMBlock] in
+            let bio = try MemoryBIO(readingFrom: raw)
+            var blocks: [PEMBlock] = []
+            while true {
+                var name: UnsafeMutablePointer<CChar>? = nil
+                var header: UnsafeMutablePointer<CChar>? = nil
+                var data: UnsafeMutablePointer<UInt8>? = nil
+                var length = 0
+                defer {
+                    CRYPTO_free(name, nil, 0)
+                    CRYPTO_free(header, nil, 0)
+                    CRYPTO_free(data, nil, 0)
+                }
+                guard PEM_read_bio(bio.pointer, &name, &header, &data, &length) == 1, let name else {
+                    ERR_clear_error()  // the end of the text, or a damaged block: checked below
+                    return blocks
+                }
+                let der = data.map { Array(UnsafeBufferPointer(start: $0, count: length)) } ?? []
+                blocks.append(PEMBlock(label: String(cString: name), der: der, isEncrypted: false))
+            }
+        }
+    }
+}
