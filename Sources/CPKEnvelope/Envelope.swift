@@ -68,6 +68,10 @@ extension EnvelopeHeader {
         let log: [CBORValue] = log.map {
             .textMap([("tool", .text($0.tool)), ("action", .text($0.action)), ("time", .text($0.time))])
         }
+        // Pipeline state, present only while an offline signature is awaited.
+        let pending: [(String, CBORValue)] =
+            package.pendingSignatures.isEmpty
+            ? [] : [("pending-signatures", .array(package.pendingSignatures.map { .unsigned(UInt64($0)) }))]
         return .tagged(
             Envelope.selfDescribeTag,
             .textMap([
@@ -77,7 +81,7 @@ extension EnvelopeHeader {
                 ("streams", .array(streams)),
                 ("payload-size", package.payloadSize.map { .unsigned($0) } ?? .null),
                 ("log", .array(log)),
-            ]))
+            ] + pending))
     }
 }
 
@@ -162,8 +166,10 @@ extension EnvelopeHeader {
             throw CPKError.invalid("envelope header: log must be an array")
         }
         log = try logItems.map { try LogEntry(cbor: $0) }
+        let pending = try fields.pendingSignatures()
         try fields.finish()
         package = PackageHead(manifest: manifest, manifestIndex: manifestIndex, streams: streams, payloadSize: payloadSize)
+        package.pendingSignatures = pending
         do {
             try package.validate()
         } catch {
@@ -238,6 +244,22 @@ struct MapReader {
         }
         used.insert(key)
         return entry.value
+    }
+
+    /// The optional `pending-signatures` array: distinct stream indexes, not empty when present.
+    mutating func pendingSignatures() throws -> [Int] {
+        guard entries.contains(where: { $0.key == .text("pending-signatures") }) else { return [] }
+        guard case .array(let items) = try value("pending-signatures"), !items.isEmpty else {
+            throw CPKError.invalid("\(what): pending-signatures must be a non-empty array of stream indexes")
+        }
+        var indexes: [Int] = []
+        for item in items {
+            guard case .unsigned(let index) = item, index <= UInt64(UInt16.max), !indexes.contains(Int(index)) else {
+                throw CPKError.invalid("\(what): pending-signatures must hold distinct stream indexes")
+            }
+            indexes.append(Int(index))
+        }
+        return indexes
     }
 
     mutating func text(_ key: String) throws -> String {

@@ -2,7 +2,8 @@ import CPKCore
 
 extension Manifest {
     /// Checks the manifest against the streams that exist: every index in range, no stream with
-    /// two roles, and the sizes that schemes fix (nonce 12, tag 16, SHA-256 32, RSA key bytes).
+    /// two roles, and the sizes that schemes fix (nonce 12, tag 16, SHA-256 32, RSA key bytes,
+    /// ECDSA P-256 64, P-384 96, Ed25519 64).
     /// - Parameter streamSizes: each stream's size, or nil where not yet known (a payload in flight).
     public func checkConsistency(streamSizes: [UInt64?], manifestIndex: Int) throws {
         let count = streamSizes.count
@@ -28,6 +29,9 @@ extension Manifest {
         }
         if let signed = package.signature.stream, mapped.contains(signed) {
             throw CPKError.invalid("package.map includes the package signature stream \(signed), which cannot sign itself")
+        }
+        if let digested = package.digest.stream, mapped.contains(digested) {
+            throw CPKError.invalid("package.map includes the package digest stream \(digested), which cannot digest itself")
         }
         if package.signature != .none && package.digest == .none {
             throw CPKError.invalid("manifest has a package signature but no package digest")

@@ -118,11 +118,33 @@ public enum Signature: Sendable, Equatable {
     case none
     /// RSA PKCS#1 v1.5 over a SHA-256 digest; the signature is `keyStrength / 8` bytes.
     case rsaPKCS1v15(keyStrength: Int, data: Int)
+    /// RSA-PSS (SHA-256, MGF1-SHA-256, 32-byte salt) over a SHA-256 digest; `keyStrength / 8` bytes.
+    case rsaPSS(keyStrength: Int, data: Int)
+    /// ECDSA P-256 with SHA-256; raw r‖s, 64 bytes.
+    case ecdsaP256(data: Int)
+    /// ECDSA P-384 with SHA-384; raw r‖s, 96 bytes.
+    case ecdsaP384(data: Int)
+    /// Ed25519; 64 bytes.
+    case ed25519(data: Int)
+
+    /// The scheme's name in the manifest ("none" when absent).
+    public var schemeName: String {
+        switch self {
+        case .none: return "none"
+        case .rsaPKCS1v15: return "rsa-pkcs1v15"
+        case .rsaPSS: return "rsa-pss"
+        case .ecdsaP256: return "ecdsa-p256"
+        case .ecdsaP384: return "ecdsa-p384"
+        case .ed25519: return "ed25519"
+        }
+    }
 
     public var stream: Int? {
         switch self {
         case .none: return nil
-        case .rsaPKCS1v15(_, let data): return data
+        case .rsaPKCS1v15(_, let data), .rsaPSS(_, let data), .ecdsaP256(let data), .ecdsaP384(let data),
+            .ed25519(let data):
+            return data
         }
     }
 
@@ -130,7 +152,17 @@ public enum Signature: Sendable, Equatable {
     public var expectedSize: Int? {
         switch self {
         case .none: return nil
-        case .rsaPKCS1v15(let bits, _): return bits / 8
+        case .rsaPKCS1v15(let bits, _), .rsaPSS(let bits, _): return bits / 8
+        case .ecdsaP256, .ed25519: return 64
+        case .ecdsaP384: return 96
+        }
+    }
+
+    /// The RSA key size the manifest records; nil for the other schemes, whose size is fixed.
+    public var keyStrength: Int? {
+        switch self {
+        case .rsaPKCS1v15(let bits, _), .rsaPSS(let bits, _): return bits
+        default: return nil
         }
     }
 }

@@ -136,22 +136,31 @@ extension Digest {
 }
 
 extension Signature {
+    static let variants = ["rsa-pkcs1v15", "rsa-pss", "ecdsa-p256", "ecdsa-p384", "ed25519"]
+
     var json: JSONValue {
-        switch self {
-        case .none: return .string("none")
-        case let .rsaPKCS1v15(bits, data):
-            return .object([("rsa-pkcs1v15", .object([("key_strength", .integer(bits)), ("data", .integer(data))]))])
-        }
+        guard let data = stream else { return .string("none") }
+        let fields: [(String, JSONValue)] = keyStrength.map { [("key_strength", .integer($0))] } ?? []
+        return .object([(schemeName, .object(fields + [("data", .integer(data))]))])
     }
 
     init(json: JSONValue, path: String) throws {
-        guard var (_, fields) = try SchemeReader.read(json, path: path, known: ["rsa-pkcs1v15"]) else {
+        guard var (variant, fields) = try SchemeReader.read(json, path: path, known: Self.variants) else {
             self = .none
             return
         }
-        let bits = try fields.integer("key_strength", in: 1024...16384)
-        guard bits % 8 == 0 else { throw CPKError.invalid("manifest: \(path): RSA key strength \(bits) is not a whole number of bytes") }
-        self = .rsaPKCS1v15(keyStrength: bits, data: try fields.streamIndex("data"))
+        switch variant {
+        case "rsa-pkcs1v15", "rsa-pss":
+            let bits = try fields.integer("key_strength", in: 1024...16384)
+            guard bits % 8 == 0 else {
+                throw CPKError.invalid("manifest: \(path): RSA key strength \(bits) is not a whole number of bytes")
+            }
+            let data = try fields.streamIndex("data")
+            self = variant == "rsa-pss" ? .rsaPSS(keyStrength: bits, data: data) : .rsaPKCS1v15(keyStrength: bits, data: data)
+        case "ecdsa-p256": self = .ecdsaP256(data: try fields.streamIndex("data"))
+        case "ecdsa-p384": self = .ecdsaP384(data: try fields.streamIndex("data"))
+        default: self = .ed25519(data: try fields.streamIndex("data"))
+        }
         try fields.finish()
     }
 }

@@ -25,6 +25,9 @@ public struct PackageHead: Sendable, Equatable {
     /// unchanged, so that listing, extracting and re-writing show what a package signature
     /// covers, even when another writer formatted the JSON differently.
     public var storedManifest: StoredManifest?
+    /// Signature streams that hold a placeholder while an offline signature is awaited
+    /// (`cpk-sign prepare`); `cpk-sign stitch` fills them. A `.cpk` is never written with one.
+    public var pendingSignatures: [Int] = []
 
     public struct StoredManifest: Sendable, Equatable {
         public var bytes: [UInt8]
@@ -91,6 +94,10 @@ public struct PackageHead: Sendable, Equatable {
             throw CPKError.invalid("payload stream \(manifest.payload.data) is missing")
         }
         try manifest.checkConsistency(streamSizes: streamSizes, manifestIndex: manifestIndex)
+        let signatureStreams = [manifest.payload.signature.stream, manifest.package.signature.stream]
+        for index in pendingSignatures where !signatureStreams.contains(index) {
+            throw CPKError.invalid("stream \(index) is marked as a pending signature, but it is not a signature stream")
+        }
     }
 
     /// Inserts a stream at `index`, renumbering every reference to the streams after it. When
@@ -98,6 +105,7 @@ public struct PackageHead: Sendable, Equatable {
     public mutating func insertStream(_ content: StreamContent, at index: Int) {
         let mapCoveredAll = Set(manifest.package.map) == Set(streams.indices)
         manifest.renumberStreams { $0 >= index ? $0 + 1 : $0 }
+        pendingSignatures = pendingSignatures.map { $0 >= index ? $0 + 1 : $0 }
         if manifestIndex >= index { manifestIndex += 1 }
         streams.insert(content, at: index)
         if mapCoveredAll { manifest.package.map = Array(streams.indices) }

@@ -71,6 +71,10 @@ extension Signature {
         switch self {
         case .none: return .none
         case .rsaPKCS1v15(let bits, let data): return .rsaPKCS1v15(keyStrength: bits, data: renumber(data))
+        case .rsaPSS(let bits, let data): return .rsaPSS(keyStrength: bits, data: renumber(data))
+        case .ecdsaP256(let data): return .ecdsaP256(data: renumber(data))
+        case .ecdsaP384(let data): return .ecdsaP384(data: renumber(data))
+        case .ed25519(let data): return .ed25519(data: renumber(data))
         }
     }
 }

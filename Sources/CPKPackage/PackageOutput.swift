@@ -50,6 +50,10 @@ final class CPKOutput: PackageOutput {
 
     func begin(head: PackageHead, log: [LogEntry]) throws {
         try head.validate()
+        if let pending = head.pendingSignatures.first {
+            throw CPKError.invalid(
+                "stream \(pending) awaits an offline signature; stitch it in (cpk-sign stitch) before writing a .cpk")
+        }
         self.head = head
         if let size = head.payloadSize {
             writer = try startWriter(head: head, payloadSize: size)

@@ -25,12 +25,15 @@ public struct PackageSummary {
     public let streams: [StreamInfo]
     public let payloadDigest: [UInt8]?
     public let log: [LogEntry]
+    /// Signature streams awaiting an offline signature (`cpk-sign prepare`).
+    public let pendingSignatures: [Int]
 
     /// Reads the package to its end (an envelope must be read whole to be known complete).
     public init(reading input: PackageInput) throws {
         let head = input.head
         manifest = head.manifest
         log = input.log
+        pendingSignatures = head.pendingSignatures
         var payloadSize: UInt64 = 0
         let file = input as? PackageFileInput
         if let file {
@@ -69,6 +72,7 @@ public struct PackageSummary {
             ("payload-signature", .string(describe(manifest.payload.signature))),
             ("payload-certificate", .string(describe(manifest.payload.certificate))),
             ("package-signature", .string(describe(manifest.package.signature))),
+            ("pending-signatures", .array(pendingSignatures.map { .integer($0) })),
             ("streams", .array(streams.map(\.json))),
             ("log", .array(log.map { .object([("tool", .string($0.tool)), ("action", .string($0.action)), ("time", .string($0.time))]) })),
         ])
@@ -83,9 +87,9 @@ public struct PackageSummary {
             "Version:            \(manifest.payload.version.dotted) (\(manifest.payload.version.date))",
             "Payload:            \(payloadSize) bytes, \(encryptionText)",
             "Payload digest:     \(payloadDigest.map { "sha256 \(hex($0))" } ?? "none")",
-            "Payload signature:  \(describe(manifest.payload.signature))",
+            "Payload signature:  \(describe(manifest.payload.signature))\(pendingNote(manifest.payload.signature))",
             "Certificate:        \(describe(manifest.payload.certificate))",
-            "Package signature:  \(describe(manifest.package.signature))",
+            "Package signature:  \(describe(manifest.package.signature))\(pendingNote(manifest.package.signature))",
         ]
         for entry in log { lines.append("Step:               \(entry.time) \(entry.tool): \(entry.action)") }
         return lines.joined(separator: "\n")
@@ -106,10 +110,16 @@ public struct PackageSummary {
         }
     }
 
+    private func pendingNote(_ signature: Signature) -> String {
+        guard let index = signature.stream, pendingSignatures.contains(index) else { return "" }
+        return ", pending: awaits an offline signature (cpk-sign stitch)"
+    }
+
     private func describe(_ signature: Signature) -> String {
         switch signature {
         case .none: return "none"
-        case .rsaPKCS1v15(let bits, _): return "rsa-pkcs1v15 (\(bits)-bit)"
+        case .rsaPKCS1v15(let bits, _), .rsaPSS(let bits, _): return "\(signature.schemeName) (\(bits)-bit)"
+        case .ecdsaP256, .ecdsaP384, .ed25519: return signature.schemeName
         }
     }
 
