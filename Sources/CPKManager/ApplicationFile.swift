@@ -1,0 +1,139 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+import CPKCore
+import CPKCrypto
+import CPKFormat
+
+/// An installed application at rest: the plaintext re-encrypted with AES-256-GCM under the
+/// device's storage key and a fresh nonce, so the stored bytes are neither the plaintext nor
+/// the shipped ciphertext, followed by its record, sealed under the same key:
+///
+///     "CPKAPP\0\1"  payload ciphertext (N bytes)  sealed record (nonce ‖ JSON ‖ tag)  N (u64 LE)  record size (u32 LE)
+///
+/// The record names the id, what the manifest said, the plaintext's size and SHA-256, and the
+/// payload's nonce and tag; because it is sealed, none of it can be altered unnoticed, and a
+/// file copied under another id's name is refused.
+enum ApplicationFile {
+    static let magic: [UInt8] = Array("CPKAPP".utf8) + [0, 1]
+    static let trailerSize = 12
+    static let recordLimit = 1 << 20
+
+    struct Record: Equatable {
+        var application: InstalledApplication
+        var nonce: [UInt8]
+        var tag: [UInt8]
+    }
+
+    // MARK: writing
+
+    static func writeTrailer(record: Record, payloadSize: UInt64, storageKey: [UInt8], to file: FileDescriptor) throws {
+        let sealed = try SealedBox.seal(Array(recordJSON(record).compactText.utf8), key: storageKey)
+        var trailer = sealed
+        withUnsafeBytes(of: payloadSize.littleEndian) { trailer += $0 }
+        withUnsafeBytes(of: UInt32(sealed.count).littleEndian) { trailer += $0 }
+        try file.write(trailer)
+    }
+
+    static func recordJSON(_ record: Record) -> JSONValue {
+        let app = record.application
+        let version = app.description.version
+        return .object([
+            ("cpk-installed-application", .integer(1)),
+            ("id", .string(app.id)),
+            ("name", .string(app.description.name)),
+            ("vendor", .string(app.description.vendor)),
+            ("arch", .string(app.description.target.arch)),
+            ("os", .string(app.description.target.os)),
+            ("ver", .object([
+                ("maj", .integer(version.major)), ("min", .integer(version.minor)), ("rev", .integer(version.revision)),
+                ("date", .string(version.date)),
+            ])),
+            ("size", .integer(app.size)),
+            ("installed-at", .string(app.installedAt)),
+            ("sha256", .string(Hex.encode(app.sha256))),
+            ("nonce", .string(Hex.encode(record.nonce))),
+            ("tag", .string(Hex.encode(record.tag))),
+        ])
+    }
+
+    // MARK: reading
+
+    /// An installed application file opened and its record checked.
+    struct Opened {
+        let file: FileDescriptor
+        let record: Record
+        var payloadOffset: UInt64 { UInt64(ApplicationFile.magic.count) }
+    }
+
+    /// Opens the file of `id`, or returns nil when none is installed.
+    static func open(_ path: String, id: String, storageKey: [UInt8]) throws -> Opened? {
+        let file: FileDescriptor
+        do {
+            file = try FileDescriptor.open(forReading: path)
+        } catch {
+            if access(path, F_OK) != 0 { return nil }
+            throw error
+        }
+        return Opened(file: file, record: try readRecord(file, id: id, storageKey: storageKey))
+    }
+
+    private static func readRecord(_ file: FileDescriptor, id: String, storageKey: [UInt8]) throws -> Record {
+        let damaged = CPKError.io("the stored application \"\(id)\" (\(file.name)) is damaged or not sealed by this device")
+        let size = try file.status().size
+        guard size >= UInt64(magic.count + trailerSize) else { throw damaged }
+        var head = [UInt8](repeating: 0, count: magic.count)
+        var trailer = [UInt8](repeating: 0, count: trailerSize)
+        try head.withUnsafeMutableBytes { try file.read(into: $0, at: 0, what: "the stored application") }
+        try trailer.withUnsafeMutableBytes { try file.read(into: $0, at: size - UInt64(trailerSize), what: "the stored application") }
+        let payloadSize = trailer[0..<8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let sealedSize = trailer[8..<12].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        guard head == magic, sealedSize <= UInt64(recordLimit), payloadSize <= size,
+            UInt64(magic.count) + payloadSize + sealedSize + UInt64(trailerSize) == size
+        else { throw damaged }
+        var sealed = [UInt8](repeating: 0, count: Int(sealedSize))
+        try sealed.withUnsafeMutableBytes {
+            try file.read(into: $0, at: UInt64(magic.count) + payloadSize, what: "the stored application")
+        }
+        guard let json = try SealedBox.open(sealed, key: storageKey),
+            let record = try? parseRecord(JSONValue(parsing: json)),
+            record.application.id == id, record.application.size == payloadSize
+        else { throw damaged }
+        return record
+    }
+
+    static func parseRecord(_ json: JSONValue) throws -> Record {
+        func text(_ value: JSONValue?) throws -> String {
+            guard case .string(let text)? = value else { throw CPKError.invalid("bad record") }
+            return text
+        }
+        func number<T: FixedWidthInteger>(_ value: JSONValue?) throws -> T {
+            guard case .number(let literal)? = value, let number = T(literal) else { throw CPKError.invalid("bad record") }
+            return number
+        }
+        func hexBytes(_ value: JSONValue?) throws -> [UInt8] {
+            let chars = Array(try text(value).utf8)
+            guard chars.count % 2 == 0 else { throw CPKError.invalid("bad record") }
+            return try stride(from: 0, to: chars.count, by: 2).map {
+                guard let byte = UInt8(String(decoding: chars[$0..<$0 + 2], as: UTF8.self), radix: 16) else {
+                    throw CPKError.invalid("bad record")
+                }
+                return byte
+            }
+        }
+        guard (try number(json["cpk-installed-application"]) as Int) == 1, let ver = json["ver"] else {
+            throw CPKError.invalid("bad record")
+        }
+        let version = Version(
+            major: try number(ver["maj"]), minor: try number(ver["min"]), revision: try number(ver["rev"]),
+            date: try text(ver["date"]))
+        let description = ApplicationDescription(
+            name: try text(json["name"]), vendor: try text(json["vendor"]),
+            target: Target(arch: try text(json["arch"]), os: try text(json["os"])), version: version)
+        let application = InstalledApplication(
+            id: try text(json["id"]), description: description, size: try number(json["size"]),
+            installedAt: try text(json["installed-at"]), sha256: try hexBytes(json["sha256"]))
+        return Record(application: application, nonce: try hexBytes(json["nonce"]), tag: try hexBytes(json["tag"]))
+    }
+}

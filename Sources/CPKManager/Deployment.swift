@@ -1,0 +1,136 @@
+import CPKCore
+import CPKCrypto
+import CPKFormat
+
+/// One deployment in progress inside the simulator: ciphertext in, AES-256-GCM decryption with
+/// the class key, SHA-256 of the plaintext, re-encryption under the storage key with a fresh
+/// nonce, into a staging file. Memory stays bounded whatever the payload's size: each chunk
+/// is transformed in one reusable buffer and written out.
+final class Deployment {
+    enum Phase: Equatable {
+        case begun, decrypting, verified, failed
+    }
+
+    let id: String
+    let totalSize: UInt64
+    private(set) var phase = Phase.begun
+    private(set) var received: UInt64 = 0
+    var description: ApplicationDescription?
+    var allowDowngrade = false
+
+    private let staging: StagingFile
+    private var decryptor: AESGCM?
+    private var tag: [UInt8] = []
+    private let hasher: SHA256Hasher
+    private let storageNonce: [UInt8]
+    private let encryptor: AESGCM
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+    private(set) var plaintextDigest: [UInt8]?
+    private(set) var storageTag: [UInt8]?
+
+    init(id: String, totalSize: UInt64, staging: StagingFile, storageKey: [UInt8]) throws {
+        guard totalSize <= AESGCM.maximumMessageSize else {
+            throw CPKError.invalid(
+                "\"\(id)\" announces \(totalSize) bytes, beyond AES-GCM's single-message limit of \(AESGCM.maximumMessageSize)")
+        }
+        self.id = id
+        self.totalSize = totalSize
+        self.staging = staging
+        hasher = try SHA256Hasher()
+        storageNonce = try SecureRandom.bytes(AESGCM.nonceSize)
+        encryptor = try AESGCM(.encrypt, key: storageKey, nonce: storageNonce)
+        try staging.descriptor.write(ApplicationFile.magic)
+    }
+
+    deinit { buffer.deallocate() }
+
+    func initializeDecryption(classKey: [UInt8], keyBits: Int, iv: [UInt8], tag: [UInt8]) throws {
+        guard phase == .begun else { throw outOfOrder("initialize_decryption_aes_gcm") }
+        guard keyBits == 256 else { throw CPKError.invalid("\"\(id)\": AES-GCM with \(keyBits)-bit keys is not supported; class keys are AES-256") }
+        guard iv.count == AESGCM.nonceSize else { throw CPKError.invalid("\"\(id)\": the AES-GCM nonce is \(iv.count) bytes; it must be 12") }
+        guard tag.count == AESGCM.tagSize else { throw CPKError.invalid("\"\(id)\": the AES-GCM tag is \(tag.count) bytes; it must be 16") }
+        decryptor = try AESGCM(.decrypt, key: classKey, nonce: iv)
+        self.tag = tag
+        phase = .decrypting
+    }
+
+    func add(_ chunk: UnsafeRawBufferPointer) throws {
+        guard phase == .decrypting, let decryptor else { throw outOfOrder("add_application_data") }
+        guard UInt64(chunk.count) <= totalSize - received else {
+            phase = .failed
+            throw CPKError.invalid("\"\(id)\": more data than the \(totalSize) bytes announced")
+        }
+        var offset = 0
+        while offset < chunk.count {  // chunks of any size, through a bounded buffer
+            let piece = UnsafeRawBufferPointer(rebasing: chunk[offset..<min(chunk.count, offset + buffer.count)])
+            let out = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<piece.count])
+            try decryptor.update(piece, into: out)
+            hasher.update(UnsafeRawBufferPointer(out))
+            try encryptor.update(UnsafeRawBufferPointer(out), into: out)  // in place: the plaintext is gone
+            try staging.descriptor.write(UnsafeRawBufferPointer(out))
+            offset += piece.count
+        }
+        received += UInt64(chunk.count)
+    }
+
+    /// Ends decryption, checks the tag, and returns the plaintext's SHA-256.
+    func finishDecryption() throws -> [UInt8] {
+        guard phase == .decrypting, let decryptor else { throw outOfOrder("verify_application_sha256_rsa_pkcs1_v15") }
+        guard received == totalSize else {
+            phase = .failed
+            throw CPKError.invalid("\"\(id)\": \(received) bytes of data arrived, \(totalSize) were announced")
+        }
+        guard try decryptor.finishDecryption(tag: tag) else {
+            phase = .failed
+            throw CPKError.check(
+                "Tag check FAILED: AES-256-GCM does not authenticate the payload of \"\(id)\" (the ciphertext, nonce or tag "
+                    + "was altered, or the class key is not the one it was sealed with)")
+        }
+        let digest = try hasher.finalize()
+        plaintextDigest = digest
+        storageTag = try encryptor.finishEncryption()
+        return digest
+    }
+
+    func record(verified: Bool) {
+        phase = verified ? .verified : .failed
+    }
+
+    /// Writes the sealed record after the payload and installs the file under the exclusive
+    /// lock, checking the version against what is installed then.
+    func commit(
+        storageKey: [UInt8], installedAt: String, destination: String, lock: StateLock,
+        installedVersion: () throws -> Version?
+    ) throws -> InstalledApplication {
+        guard phase == .verified, let plaintextDigest, let storageTag else {
+            throw CPKError.check("\"\(id)\" was not verified (tag, digest and signature); nothing was installed")
+        }
+        guard let description else {
+            throw CPKError.usage("\"\(id)\": the deployment was not described (name, version); nothing was installed")
+        }
+        let application = InstalledApplication(
+            id: id, description: description, size: totalSize, installedAt: installedAt, sha256: plaintextDigest)
+        let record = ApplicationFile.Record(application: application, nonce: storageNonce, tag: storageTag)
+        try ApplicationFile.writeTrailer(record: record, payloadSize: totalSize, storageKey: storageKey, to: staging.descriptor)
+        try lock.withLock(exclusive: true) {
+            try RollbackPolicy.check(id: id, new: description.version, installed: try installedVersion(), allowDowngrade: allowDowngrade)
+            try staging.commit(as: destination)
+        }
+        return application
+    }
+
+    private func outOfOrder(_ call: String) -> CPKError {
+        CPKError.usage("\(call) for \"\(id)\" out of order (the deployment is \(phase))")
+    }
+}
+
+/// Anti-rollback, like OP-TEE's check of a trusted application's version: an application is
+/// not replaced by an older version of itself unless explicitly allowed.
+enum RollbackPolicy {
+    static func check(id: String, new: Version, installed: Version?, allowDowngrade: Bool) throws {
+        guard let installed, new < installed, !allowDowngrade else { return }
+        throw CPKError.check(
+            "Version check FAILED: \"\(id)\" \(new.dotted) is older than the installed \(installed.dotted) "
+                + "(anti-rollback); give --allow-downgrade to install it anyway")
+    }
+}

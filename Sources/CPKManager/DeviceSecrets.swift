@@ -1,0 +1,122 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+import CPKCore
+import CPKCrypto
+import CPKKeys
+
+/// The simulator's two device secrets, made on first need and kept in the state directory with
+/// mode 0600: the device RSA key pair (whose public half wraps class keys for this device) and
+/// the device-unique storage key (AES-256) under which everything installed is kept. Neither
+/// ever leaves the simulator: there is no call that returns them.
+final class DeviceSecrets {
+    private let state: StateDirectory
+    private let lock: StateLock
+    private var cachedDeviceKey: RSAPrivateKey?
+    private var cachedStorageKey: [UInt8]?
+
+    static let deviceKeyBits = 2048
+
+    init(state: StateDirectory, lock: StateLock) {
+        self.state = state
+        self.lock = lock
+    }
+
+    deinit {
+        if cachedStorageKey != nil { wipe(&cachedStorageKey!) }
+    }
+
+    var deviceKey: RSAPrivateKey {
+        get throws {
+            if let cachedDeviceKey { return cachedDeviceKey }
+            var pem = try readOrCreate(state.deviceKeyPath, what: "the device key") {
+                try RSAPrivateKey.generate(bits: Self.deviceKeyBits).pem()
+            }
+            defer { wipe(&pem) }
+            let key: RSAPrivateKey
+            do {
+                key = try RSAPrivateKey(loading: pem)
+            } catch let error as CPKError {
+                throw CPKError.io("the device key \(state.deviceKeyPath) is damaged (\(error.message)); the state is unusable")
+            }
+            cachedDeviceKey = key
+            return key
+        }
+    }
+
+    var storageKey: [UInt8] {
+        get throws {
+            if let cachedStorageKey { return cachedStorageKey }
+            let key = try readOrCreate(state.storageKeyPath, what: "the storage key") {
+                try SecureRandom.bytes(AESGCM.keySize)
+            }
+            guard key.count == AESGCM.keySize else {
+                throw CPKError.io("the storage key \(state.storageKeyPath) is damaged (\(key.count) bytes); the state is unusable")
+            }
+            cachedStorageKey = key
+            return key
+        }
+    }
+
+    /// Reads a secret file, or makes it under the exclusive lock if no process has yet. The
+    /// file appears whole or not at all.
+    private func readOrCreate(_ path: String, what: String, make: () throws -> [UInt8]) throws -> [UInt8] {
+        if let bytes = try Self.readIfPresent(path, what: what) { return bytes }
+        return try lock.withLock(exclusive: true) {
+            if let bytes = try Self.readIfPresent(path, what: what) { return bytes }  // another process won
+            var secret = try make()
+            defer { wipe(&secret) }
+            let staging = try StagingFile(in: state, purpose: what)
+            try staging.descriptor.write(secret)
+            try staging.commit(as: path)
+            return secret
+        }
+    }
+
+    static func readIfPresent(_ path: String, what: String) throws -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 && errno == ENOENT { return nil }
+        guard fd >= 0 else { throw FileDescriptor.systemError("cannot read \(what) \(path)") }
+        let file = FileDescriptor(fd: fd, name: path, owned: true)
+        let size = try file.status().size
+        guard size <= UInt64(SmallInput.keyLimit) else { throw CPKError.io("\(what) \(path) is damaged (\(size) bytes)") }
+        var bytes = [UInt8](repeating: 0, count: Int(size))
+        try bytes.withUnsafeMutableBytes { try file.read(into: $0, at: 0, what: what) }
+        return bytes
+    }
+}
+
+/// Small secrets sealed with AES-256-GCM under the storage key: `nonce ‖ ciphertext ‖ tag`.
+enum SealedBox {
+    static func seal(_ plaintext: [UInt8], key: [UInt8]) throws -> [UInt8] {
+        let nonce = try SecureRandom.bytes(AESGCM.nonceSize)
+        let cipher = try AESGCM(.encrypt, key: key, nonce: nonce)
+        var box = nonce + [UInt8](repeating: 0, count: plaintext.count)
+        try plaintext.withUnsafeBytes { input in
+            try box.withUnsafeMutableBytes { output in
+                try cipher.update(input, into: UnsafeMutableRawBufferPointer(rebasing: output[AESGCM.nonceSize...]))
+            }
+        }
+        return box + (try cipher.finishEncryption())
+    }
+
+    /// The plaintext, or nil when the box was not sealed under `key` or was altered.
+    static func open(_ box: [UInt8], key: [UInt8]) throws -> [UInt8]? {
+        guard box.count >= AESGCM.nonceSize + AESGCM.tagSize else { return nil }
+        let nonce = Array(box[..<AESGCM.nonceSize])
+        let tag = Array(box[(box.count - AESGCM.tagSize)...])
+        let cipher = try AESGCM(.decrypt, key: key, nonce: nonce)
+        var plaintext = [UInt8](repeating: 0, count: box.count - AESGCM.nonceSize - AESGCM.tagSize)
+        try box.withUnsafeBytes { input in
+            try plaintext.withUnsafeMutableBytes { output in
+                try cipher.update(UnsafeRawBufferPointer(rebasing: input[AESGCM.nonceSize..<(box.count - AESGCM.tagSize)]), into: output)
+            }
+        }
+        guard try cipher.finishDecryption(tag: tag) else {
+            wipe(&plaintext)
+            return nil
+        }
+        return plaintext
+    }
+}

@@ -1,2 +1,0 @@
-/// The Confidential Package Manager contract and its simulator arrive with the installing work (issue 6).
-enum ManagerModule {}

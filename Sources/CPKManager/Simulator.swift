@@ -1,0 +1,181 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+import CPKCore
+import CPKCrypto
+import CPKFormat
+
+/// The Package Manager simulator: the contract of DESIGN.md §5 over a private state directory
+/// (see `StateDirectory`), for machines without a TEE.
+///
+/// Deployments live in this object (as a real one lives in the trusted application's session),
+/// and are staged in the state directory; several processes may use one state at once.
+public final class PackageManagerSimulator: PackageManagerAdministration, PlaintextExportForDevelopment {
+    public static let contractVersion = 1
+
+    public let state: StateDirectory
+    private let lock: StateLock
+    private let secrets: DeviceSecrets
+    private let vault: ClassKeyVault
+    private var deployments: [String: Deployment] = [:]
+
+    /// Opens (and if need be creates) the state at `path`, removing what killed processes
+    /// left in its staging area.
+    public init(statePath: String) throws {
+        state = try StateDirectory(path: statePath)
+        lock = try StateLock(path: state.lockPath)
+        secrets = DeviceSecrets(state: state, lock: lock)
+        vault = ClassKeyVault(state: state, lock: lock, secrets: secrets)
+        try lock.withLock(exclusive: true) { try StagingFile.removeAbandoned(in: state) }
+    }
+
+    // MARK: - The contract
+
+    public func ping() throws -> Int { Self.contractVersion }
+
+    public func isOperationSupported(_ name: String) throws -> Bool {
+        ContractOperation(rawValue: name) != nil
+    }
+
+    public func devicePublicKeyDataSize() throws -> Int { try exportDevicePublicKey().count }
+
+    public func exportDevicePublicKey() throws -> [UInt8] {
+        try secrets.deviceKey.publicKey.pkcs1DER()
+    }
+
+    public func installApplicationKey(applicationID: String, wrappedKey: [UInt8]) throws {
+        try Self.checkID(applicationID)
+        try vault.install(applicationID: applicationID, wrappedKey: wrappedKey)
+    }
+
+    public func beginApplicationDeployment(applicationID: String, totalSize: UInt64) throws {
+        try Self.checkID(applicationID)
+        guard deployments[applicationID] == nil else {
+            throw CPKError.usage("a deployment of \"\(applicationID)\" is already under way in this session")
+        }
+        let storageKey = try secrets.storageKey
+        let staging = try lock.withLock(exclusive: false) {
+            try StagingFile(in: state, purpose: "the deployment of \(applicationID)")
+        }
+        deployments[applicationID] = try Deployment(
+            id: applicationID, totalSize: totalSize, staging: staging, storageKey: storageKey)
+    }
+
+    public func initializeDecryptionAESGCM(applicationID: String, keyBits: Int, iv: [UInt8], tag: [UInt8]) throws {
+        let deployment = try deployment(applicationID)
+        var classKey = try failing(applicationID) { try vault.key(for: applicationID) }
+        defer { wipe(&classKey) }
+        try failing(applicationID) { try deployment.initializeDecryption(classKey: classKey, keyBits: keyBits, iv: iv, tag: tag) }
+    }
+
+    public func addApplicationData(applicationID: String, chunk: UnsafeRawBufferPointer) throws {
+        let deployment = try deployment(applicationID)
+        try failing(applicationID) { try deployment.add(chunk) }
+    }
+
+    public func verifyApplicationSHA256RSAPKCS1v15(
+        applicationID: String, keyBits: Int, digest: [UInt8], signature: [UInt8], publicKey: [UInt8]
+    ) throws -> VerificationResult {
+        let deployment = try deployment(applicationID)
+        let actual = try failing(applicationID) { try deployment.finishDecryption() }
+        let digestOK = actual == digest
+        let signatureOK = try failing(applicationID) {
+            try RSASignatureCheck.verify(digest: digest, signature: signature, publicKeyDER: publicKey, keyBits: keyBits)
+        }
+        deployment.record(verified: digestOK && signatureOK)
+        return VerificationResult(digestOK: digestOK, signatureOK: signatureOK)
+    }
+
+    public func endApplicationDeployment(applicationID: String) throws {
+        let deployment = try deployment(applicationID)
+        deployments[applicationID] = nil  // whatever happens now, the deployment is over
+        _ = try deployment.commit(
+            storageKey: try secrets.storageKey, installedAt: Timestamp.format(secondsSinceEpoch: Int(time(nil))),
+            destination: state.applicationPath(for: applicationID), lock: lock,
+            installedVersion: { try self.installed(applicationID)?.description.version })
+    }
+
+    // MARK: - Beyond the contract
+
+    public func describeDeployment(applicationID: String, _ description: ApplicationDescription, allowDowngrade: Bool) throws {
+        let deployment = try deployment(applicationID)
+        try failing(applicationID) {
+            try RollbackPolicy.check(
+                id: applicationID, new: description.version, installed: try installed(applicationID)?.description.version,
+                allowDowngrade: allowDowngrade)
+        }
+        deployment.description = description
+        deployment.allowDowngrade = allowDowngrade
+    }
+
+    public func abortApplicationDeployment(applicationID: String) {
+        deployments[applicationID] = nil  // the staging file goes with it
+    }
+
+    public func installedApplications() throws -> [InstalledApplication] {
+        let storageKey = try secrets.storageKey
+        return try state.entries(of: StateDirectory.apps).compactMap { name in
+            guard let id = StateDirectory.id(fromFileName: name, suffix: ".app") else { return nil }
+            return try ApplicationFile.open(state.applicationPath(for: id), id: id, storageKey: storageKey)?.record.application
+        }.sorted { $0.id < $1.id }
+    }
+
+    public func removeApplication(applicationID: String) throws {
+        try lock.withLock(exclusive: true) {
+            let path = state.applicationPath(for: applicationID)
+            guard unlink(path) == 0 else {
+                if errno == ENOENT { throw CPKError.usage("\"\(applicationID)\" is not installed") }
+                throw FileDescriptor.systemError("cannot remove \(path)")
+            }
+            StateDirectory.syncDirectory(state.path + "/" + StateDirectory.apps)
+        }
+    }
+
+    /// The installed application `id`, or nil.
+    public func installed(_ id: String) throws -> InstalledApplication? {
+        try ApplicationFile.open(state.applicationPath(for: id), id: id, storageKey: try secrets.storageKey)?.record.application
+    }
+
+    /// True when a class key is installed for `id`.
+    public func hasClassKey(for id: String) -> Bool { vault.isInstalled(id) }
+
+    // MARK: - Development aid (simulator only)
+
+    public func exportPlaintextForDevelopment(applicationID: String, to output: OutputFile) throws -> UInt64 {
+        let storageKey = try secrets.storageKey
+        guard let opened = try ApplicationFile.open(state.applicationPath(for: applicationID), id: applicationID, storageKey: storageKey)
+        else { throw CPKError.usage("\"\(applicationID)\" is not installed") }
+        return try StoredPayload(opened: opened, storageKey: storageKey).release(to: output)
+    }
+
+    // MARK: - Helpers
+
+    func secretsStorageKey() throws -> [UInt8] { try secrets.storageKey }
+
+    func classKey(for id: String) throws -> [UInt8] { try vault.key(for: id) }
+
+    private func deployment(_ id: String) throws -> Deployment {
+        guard let deployment = deployments[id] else {
+            throw CPKError.usage("no deployment of \"\(id)\" was begun in this session")
+        }
+        return deployment
+    }
+
+    /// Runs one step of a deployment; if it throws, the deployment is dropped with its staging
+    /// file, so nothing of a failed install survives.
+    private func failing<T>(_ id: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            deployments[id] = nil
+            throw error
+        }
+    }
+
+    static func checkID(_ id: String) throws {
+        guard !id.isEmpty, id.utf8.count <= 512,
+            !id.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+        else { throw CPKError.invalid("an application id must be 1 to 512 bytes without control characters") }
+    }
+}

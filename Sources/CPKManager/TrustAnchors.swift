@@ -1,0 +1,119 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+import CPKCore
+import CPKCrypto
+import CPKKeys
+
+/// What authenticates a package's signer: CA certificates the signer's certificate must chain
+/// to, and public keys trusted as they are. Given on the command line (`--ca`,
+/// `--trusted-key`) or provisioned in the simulator's state (`cpk-install trust add`).
+public struct TrustAnchors: Sendable {
+    /// DER certificates: roots or intermediates (a chain may stop at any of them).
+    public private(set) var certificates: [[UInt8]] = []
+    /// DER SubjectPublicKeyInfo of keys trusted directly.
+    public private(set) var keys: [[UInt8]] = []
+
+    public init() {}
+
+    public var isEmpty: Bool { certificates.isEmpty && keys.isEmpty }
+
+    /// Adds the certificates of a `--ca` file (PEM, one or several, or DER).
+    public mutating func addCertificates(from bytes: [UInt8], name: String) throws {
+        certificates += try SignerCertificates.certificates(in: bytes, what: name)
+    }
+
+    /// Adds a `--trusted-key`: a public key in any form, or a certificate whose key is trusted.
+    public mutating func addKey(from bytes: [UInt8], name: String) throws {
+        do {
+            keys.append(try PublicKey(loading: bytes).subjectPublicKeyInfoDER)
+        } catch let error as CPKError {
+            throw error.located(in: name)
+        }
+    }
+
+    /// Adds an anchor file by what it holds: certificates become CA anchors, a public key a
+    /// trusted key.
+    public mutating func addAnchor(from bytes: [UInt8], name: String) throws {
+        if let found = try? SignerCertificates.certificates(in: bytes, what: name) {
+            certificates += found
+        } else {
+            try addKey(from: bytes, name: name)
+        }
+    }
+
+    /// The anchors provisioned in a state directory's `trust/`.
+    public static func provisioned(in state: StateDirectory) throws -> TrustAnchors {
+        var anchors = TrustAnchors()
+        for name in try StateDirectory.entries(in: state.trustPath) {
+            let path = state.trustPath + "/" + name
+            try anchors.addAnchor(from: try SmallInput.read(path, limit: SmallInput.keyLimit, what: "the trust anchor"), name: path)
+        }
+        return anchors
+    }
+
+    /// Copies an anchor file into the state's `trust/`, named by its content's SHA-256 so the
+    /// same anchor is kept once; returns that name.
+    public static func provision(_ bytes: [UInt8], name: String, in state: StateDirectory) throws -> String {
+        var check = TrustAnchors()
+        try check.addAnchor(from: bytes, name: name)  // refuse what is neither certificate nor key
+        let fileName = String(Hex.encode(try SHA256Hasher.digest(bytes)).prefix(16)) + (check.certificates.isEmpty ? ".key" : ".crt")
+        let output = try OutputFile(path: state.trustPath + "/" + fileName, binary: true, mode: 0o600)
+        try output.descriptor.write(bytes)
+        try output.commit()
+        return fileName
+    }
+
+    /// Decides whether the signer is authenticated. With no anchors at all, says so.
+    /// - Parameters:
+    ///   - key: the signer's key (DER SubjectPublicKeyInfo).
+    ///   - certificate: the signer's certificate (DER), when the package embeds one.
+    func authenticate(key: [UInt8], certificate: [UInt8]?) throws -> SignerAuthentication {
+        if isEmpty { return .notAuthenticated }
+        if keys.contains(key) {
+            return .trustedKey(fingerprint: Hex.encode(try SHA256Hasher.digest(key)))
+        }
+        guard let certificate else {
+            throw CPKError.check(
+                "Signer check FAILED: the signer's key is not a trusted key, and the package embeds no certificate to check against the CAs")
+        }
+        guard !certificates.isEmpty else {
+            throw CPKError.check("Signer check FAILED: the signer's key is none of the trusted keys (--trusted-key)")
+        }
+        let result = try SignerCertificates.verify(leaf: certificate, anchors: certificates)
+        guard result.trusted else {
+            let subject = SignerCertificates.subject(ofDER: certificate) ?? "the signer's certificate"
+            throw CPKError.check("Signer check FAILED: \(subject) is not issued by a trusted CA (\(result.reason))")
+        }
+        return .trustedCA(subject: result.anchor ?? "a trusted CA")
+    }
+}
+
+/// How the signer of an installed package was authenticated.
+public enum SignerAuthentication: Sendable, Equatable {
+    /// Its key is one of the trusted keys.
+    case trustedKey(fingerprint: String)
+    /// Its certificate chains to a trusted CA.
+    case trustedCA(subject: String)
+    /// No trust anchor was given: the signature was checked against the key the package
+    /// itself carries, which proves integrity but not who signed.
+    case notAuthenticated
+}
+
+extension TrustAnchors {
+    /// The names of the anchors provisioned in a state directory.
+    public static func provisionedNames(in state: StateDirectory) throws -> [String] {
+        try StateDirectory.entries(in: state.trustPath)
+    }
+
+    /// Removes a provisioned anchor.
+    public static func removeProvisioned(named name: String, in state: StateDirectory) throws {
+        guard !name.contains("/"), try provisionedNames(in: state).contains(name) else {
+            throw CPKError.usage("no trust anchor named \"\(name)\" (see cpk-install trust list)")
+        }
+        guard unlink(state.trustPath + "/" + name) == 0 else {
+            throw FileDescriptor.systemError("cannot remove the trust anchor \(name)")
+        }
+    }
+}
