@@ -42,7 +42,7 @@ public final class PackageInstaller {
             report.payloadSize = contents.payloadSize
             step = .signer
             let signer = try plan.signer(in: contents, trust: options.trust)
-            report.signer = try options.trust.authenticate(key: signer.key, certificate: signer.certificate)
+            report.signer = try options.trust.authenticate(key: signer.key, chain: signer.chain)
             report.outcomes[.signer] = report.signer == .notAuthenticated ? .notAuthenticated : .passed
             step = nil
             try requireContract()
@@ -153,33 +153,35 @@ struct DeploymentPlan {
         (self.signatureBits, signatureIndex, certificate) = (signatureBits, signature, payload.certificate)
     }
 
-    /// The signer's key (DER SubjectPublicKeyInfo) and certificate (DER), from the package, or
+    /// The signer's key (DER SubjectPublicKeyInfo) and certificate chain, from the package, or
     /// from the trusted keys when the package does not carry its signer's key.
-    func signer(in contents: PackageContents, trust: TrustAnchors) throws -> (key: [UInt8], certificate: [UInt8]?) {
+    func signer(in contents: PackageContents, trust: TrustAnchors) throws -> (key: [UInt8], chain: [X509Certificate]) {
         switch certificate {
         case .x509PEM(let index), .x509DER(let index):
-            let certificates = try SignerCertificates.certificates(in: contents.stream(index), what: "the package's certificate")
-            return (try signerKey(certificates[0]), certificates[0])
+            let chain: [X509Certificate]
+            do {
+                chain = try X509Certificate.chain(loading: contents.stream(index))
+            } catch let error as CPKError {
+                throw CPKError.invalid("the package's certificate cannot be read: \(error.message)")
+            }
+            guard let leaf = chain.first else { throw CPKError.invalid("the package's certificate stream is empty") }
+            return (try leaf.publicKey.subjectPublicKeyInfoDER, chain)
         case .publicKeyPEM(let index), .publicKeyDER(let index):
-            return (try signerKey(contents.stream(index)), nil)
+            do {
+                return (try VerifyingKey(loading: contents.stream(index)).subjectPublicKeyInfoDER, [])
+            } catch let error as CPKError {
+                throw CPKError.invalid("the package's public key cannot be read: \(error.message)")
+            }
         case .none, .targetDomain, .url:
             let digest = contents.stream(digestIndex)
             let signature = contents.stream(signatureIndex)
             for key in trust.keys
             where (try? RSASignatureCheck.verify(digest: digest, signature: signature, publicKeyDER: key, keyBits: signatureBits)) == true {
-                return (key, nil)
+                return (key, [])
             }
             throw CPKError.check(
                 "Signer check FAILED: the package does not carry its signer's certificate, and no key given with "
                     + "--trusted-key made its signature")
-        }
-    }
-
-    private func signerKey(_ bytes: [UInt8]) throws -> [UInt8] {
-        do {
-            return try PublicKey(loading: bytes).subjectPublicKeyInfoDER
-        } catch let error as CPKError {
-            throw CPKError.invalid("the signer's key in the package cannot be used: \(error.message)")
         }
     }
 }

@@ -10,9 +10,9 @@ import CPKKeys
 /// to, and public keys trusted as they are. Given on the command line (`--ca`,
 /// `--trusted-key`) or provisioned in the simulator's state (`cpk-install trust add`).
 public struct TrustAnchors: Sendable {
-    /// DER certificates: roots or intermediates (a chain may stop at any of them).
-    public private(set) var certificates: [[UInt8]] = []
-    /// DER SubjectPublicKeyInfo of keys trusted directly.
+    /// Roots or intermediates: a chain may stop at any of them.
+    public private(set) var certificates: [X509Certificate] = []
+    /// Keys trusted directly, as DER SubjectPublicKeyInfo.
     public private(set) var keys: [[UInt8]] = []
 
     public init() {}
@@ -21,13 +21,17 @@ public struct TrustAnchors: Sendable {
 
     /// Adds the certificates of a `--ca` file (PEM, one or several, or DER).
     public mutating func addCertificates(from bytes: [UInt8], name: String) throws {
-        certificates += try SignerCertificates.certificates(in: bytes, what: name)
+        do {
+            certificates += try X509Certificate.chain(loading: bytes)
+        } catch let error as CPKError {
+            throw error.located(in: name)
+        }
     }
 
     /// Adds a `--trusted-key`: a public key in any form, or a certificate whose key is trusted.
     public mutating func addKey(from bytes: [UInt8], name: String) throws {
         do {
-            keys.append(try PublicKey(loading: bytes).subjectPublicKeyInfoDER)
+            keys.append(try VerifyingKey(loading: bytes).subjectPublicKeyInfoDER)
         } catch let error as CPKError {
             throw error.located(in: name)
         }
@@ -36,7 +40,7 @@ public struct TrustAnchors: Sendable {
     /// Adds an anchor file by what it holds: certificates become CA anchors, a public key a
     /// trusted key.
     public mutating func addAnchor(from bytes: [UInt8], name: String) throws {
-        if let found = try? SignerCertificates.certificates(in: bytes, what: name) {
+        if let found = try? X509Certificate.chain(loading: bytes) {
             certificates += found
         } else {
             try addKey(from: bytes, name: name)
@@ -65,28 +69,33 @@ public struct TrustAnchors: Sendable {
         return fileName
     }
 
-    /// Decides whether the signer is authenticated. With no anchors at all, says so.
+    /// Decides whether the signer is authenticated, now. With no anchors at all, says so.
     /// - Parameters:
     ///   - key: the signer's key (DER SubjectPublicKeyInfo).
-    ///   - certificate: the signer's certificate (DER), when the package embeds one.
-    func authenticate(key: [UInt8], certificate: [UInt8]?) throws -> SignerAuthentication {
+    ///   - chain: the signer's certificate and the ones the package adds to complete its chain.
+    func authenticate(key: [UInt8], chain: [X509Certificate]) throws -> SignerAuthentication {
         if isEmpty { return .notAuthenticated }
         if keys.contains(key) {
             return .trustedKey(fingerprint: Hex.encode(try SHA256Hasher.digest(key)))
         }
-        guard let certificate else {
+        guard let leaf = chain.first else {
             throw CPKError.check(
                 "Signer check FAILED: the signer's key is not a trusted key, and the package embeds no certificate to check against the CAs")
         }
         guard !certificates.isEmpty else {
             throw CPKError.check("Signer check FAILED: the signer's key is none of the trusted keys (--trusted-key)")
         }
-        let result = try SignerCertificates.verify(leaf: certificate, anchors: certificates)
-        guard result.trusted else {
-            let subject = SignerCertificates.subject(ofDER: certificate) ?? "the signer's certificate"
-            throw CPKError.check("Signer check FAILED: \(subject) is not issued by a trusted CA (\(result.reason))")
+        guard leaf.allowsDigitalSignature else {
+            throw CPKError.check("Signer check FAILED: the certificate of \(leaf.subject) does not allow digital signatures (key usage)")
         }
-        return .trustedCA(subject: result.anchor ?? "a trusted CA")
+        let outcome = try CertificateChain.verify(
+            leaf: leaf, intermediates: Array(chain.dropFirst()), anchors: certificates, at: Int(time(nil)), allowExpired: false)
+        switch outcome {
+        case .trusted(let path):
+            return .trustedCA(subject: path.last ?? leaf.subject)
+        case .untrusted(let reason):
+            throw CPKError.check("Signer check FAILED: \(leaf.subject) is not issued by a trusted CA: \(reason)")
+        }
     }
 }
 
