@@ -102,7 +102,7 @@ final class CBORSequenceReader {
 
     init(input: FileDescriptor, prefix: [UInt8]) {
         self.input = input
-        buffer = .allocate(byteCount: max(2 * Envelope.chunkSize + 64, prefix.count), alignment: 16)
+        buffer = .allocate(byteCount: max(Envelope.chunkSize + Self.lookahead + 64, prefix.count), alignment: 16)
         prefix.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         end = prefix.count
     }
@@ -141,6 +141,10 @@ final class CBORSequenceReader {
     }
 
     /// Reads more input so that at least `needed` bytes follow `start`, or input ends.
+    ///
+    /// It reads little beyond the item it needs, so that what is left over when the item has
+    /// been used is small: moving it to the front of the buffer then costs next to nothing,
+    /// where a deep read-ahead would copy most of every chunk a second time.
     private func fill(toHold needed: Int) throws {
         if start > 0 {
             if start < end {
@@ -150,13 +154,14 @@ final class CBORSequenceReader {
             start = 0
         }
         if needed > buffer.count {
-            let larger = UnsafeMutableRawBufferPointer.allocate(byteCount: needed, alignment: 16)
+            let larger = UnsafeMutableRawBufferPointer.allocate(byteCount: needed + Self.lookahead, alignment: 16)
             larger.baseAddress!.copyMemory(from: buffer.baseAddress!, byteCount: end)
             buffer.deallocate()
             buffer = larger
         }
+        let limit = min(buffer.count, needed + Self.lookahead)
         while end < needed {
-            let n = try input.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[end...]))
+            let n = try input.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[end..<limit]))
             if n == 0 {
                 atEndOfInput = true
                 return
@@ -164,4 +169,7 @@ final class CBORSequenceReader {
             end += n
         }
     }
+
+    /// How far past the current item a read may go: room for the next item's head.
+    static let lookahead = 4096
 }
