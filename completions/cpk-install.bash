@@ -166,20 +166,257 @@ _cpk-install() {
     local -a non_repeating_flags=(-h --help)
     local -a repeating_options=()
     local -a non_repeating_options=()
-    __cpk-install_offer_flags_options -1
+    __cpk-install_offer_flags_options 0
 
     # Offer subcommand / subcommand argument completions
     local -r subcommand="${unparsed_words[0]}"
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    help)
+    install|public-key|add-key|sync|list|remove|dev-export-plaintext|trust|status|check-state|help)
         # Offer subcommand argument completions
         "_cpk-install_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'install public-key add-key sync list remove dev-export-plaintext trust status check-state help' -- "${cur}"))
+        ;;
+    esac
+}
+
+_cpk-install_install() {
+    repeating_flags=()
+    non_repeating_flags=(--allow-downgrade --json --progress -h --help)
+    repeating_options=(--ca --trusted-key)
+    non_repeating_options=(--state)
+    __cpk-install_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--ca')
+        return
+        ;;
+    '--trusted-key')
+        return
+        ;;
+    '--state')
+        return
+        ;;
+    esac
+}
+
+_cpk-install_public-key() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--format --output -o --state)
+    __cpk-install_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--format')
+        __cpk-install_add_completions -W 'pkcs1'$'\n''pkcs1-pem'$'\n''der'$'\n''pem'$'\n''base64'$'\n''fingerprint'
+        return
+        ;;
+    '--output'|'-o')
+        return
+        ;;
+    '--state')
+        return
+        ;;
+    esac
+}
+
+_cpk-install_add-key() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--id --state)
+    __cpk-install_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--id')
+        return
+        ;;
+    '--state')
+        return
+        ;;
+    esac
+}
+
+_cpk-install_sync() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--id --file-store --url --timeout --twin --state)
+    __cpk-install_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--id')
+        return
+        ;;
+    '--file-store')
+        return
+        ;;
+    '--url')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    '--twin')
+        return
+        ;;
+    '--state')
+        return
+        ;;
+    esac
+}
+
+_cpk-install_list() {
+    repeating_flags=()
+    non_repeating_flags=(--json -h --help)
+    repeating_options=()
+    non_repeating_options=(--state)
+    __cpk-install_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--state')
+        return
+        ;;
+    esac
+}
+
+_cpk-install_remove() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--state)
+    __cpk-install_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--state')
+        return
+        ;;
+    esac
+}
+
+_cpk-install_dev-export-plaintext() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--output -o --state)
+    __cpk-install_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--output'|'-o')
+        return
+        ;;
+    '--state')
+        return
+        ;;
+    esac
+}
+
+_cpk-install_trust() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __cpk-install_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    add|list|remove)
+        # Offer subcommand argument completions
+        "_cpk-install_trust_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'add list remove' -- "${cur}"))
+        ;;
+    esac
+}
+
+_cpk-install_trust_add() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--state)
+    __cpk-install_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--state')
+        return
+        ;;
+    esac
+}
+
+_cpk-install_trust_list() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--state)
+    __cpk-install_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--state')
+        return
+        ;;
+    esac
+}
+
+_cpk-install_trust_remove() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--state)
+    __cpk-install_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--state')
+        return
+        ;;
+    esac
+}
+
+_cpk-install_status() {
+    repeating_flags=()
+    non_repeating_flags=(--json -h --help)
+    repeating_options=()
+    non_repeating_options=(--state)
+    __cpk-install_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--state')
+        return
+        ;;
+    esac
+}
+
+_cpk-install_check-state() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--state)
+    __cpk-install_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--state')
+        return
         ;;
     esac
 }

@@ -93,7 +93,7 @@ public struct InstallReport {
     private var signerText: String {
         switch signer {
         case .trustedKey(let fingerprint): return "a trusted key, sha256:\(fingerprint.prefix(16))…"
-        case .trustedCA(let subject): return "certificate issued under the trusted \(subject)"
+        case .trustedCA(let subject): return "its certificate chains to the trusted \(subject)"
         case .notAuthenticated, nil: return "not authenticated"
         }
     }
