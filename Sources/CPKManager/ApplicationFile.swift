@@ -80,7 +80,9 @@ enum ApplicationFile {
     }
 
     private static func readRecord(_ file: FileDescriptor, id: String, storageKey: [UInt8]) throws -> Record {
-        let damaged = CPKError.io("the stored application \"\(id)\" (\(file.name)) is damaged or not sealed by this device")
+        let damaged = CPKError.io(
+            "the stored application \"\(id)\" (\(file.name)) is damaged or not sealed by this device; "
+                + "remove it (cpk-install remove \(id)) and install it again")
         let size = try file.status().size
         guard size >= UInt64(magic.count + trailerSize) else { throw damaged }
         var head = [UInt8](repeating: 0, count: magic.count)
