@@ -112,6 +112,7 @@ final class Deployment {
             id: id, description: description, size: totalSize, installedAt: installedAt, sha256: plaintextDigest)
         let record = ApplicationFile.Record(application: application, nonce: storageNonce, tag: storageTag)
         try ApplicationFile.writeTrailer(record: record, payloadSize: totalSize, storageKey: storageKey, to: staging.descriptor)
+        try staging.flush()  // seconds for a large payload: not while holding the lock
         try lock.withLock(exclusive: true) {
             try RollbackPolicy.check(id: id, new: description.version, installed: try installedVersion(), allowDowngrade: allowDowngrade)
             try staging.commit(as: destination)

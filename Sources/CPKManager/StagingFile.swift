@@ -16,6 +16,7 @@ final class StagingFile {
     /// The name of a named staging file; nil for an anonymous one.
     private var namedPath: String?
     private var committed = false
+    private var flushed = false
 
     /// Call with the state lock held (shared or exclusive), so that a cleanup, which needs it
     /// exclusive, cannot take a named file for abandoned between its creation and its flock.
@@ -39,10 +40,18 @@ final class StagingFile {
         if !committed, let namedPath { unlink(namedPath) }
     }
 
-    /// Flushes the bytes to the disk, then makes the file appear as `destination`, replacing
-    /// what was there. Call with the state lock held exclusive.
-    func commit(as destination: String) throws {
+    /// Puts the bytes on the disk, so a power loss after the commit cannot leave a file that
+    /// is named but empty. For a large file, call it before taking the lock for `commit`.
+    func flush() throws {
+        guard !flushed else { return }
         guard fsync(descriptor.fd) == 0 else { throw FileDescriptor.systemError("cannot write \(descriptor.name)") }
+        flushed = true
+    }
+
+    /// Makes the file appear as `destination`, replacing what was there, once flushed. Call with
+    /// the state lock held exclusive.
+    func commit(as destination: String) throws {
+        try flush()
         let source: String
         if let namedPath {
             source = namedPath
