@@ -286,11 +286,13 @@ public struct VerifyingKey: Sendable {
         {
             return "it signs SHA-256 of the digest: the digest was hashed again (e.g. openssl dgst over the digest file)"
         }
-        if scheme == .rsaPSS,
-            (try? verifyPrehashed(signature, hash: digest, hashFunction: EVP_sha256(), scheme: scheme, pssSalt: "auto"))
+        if scheme.isRSA,
+            (try? verifyPrehashed(signature, hash: digest, hashFunction: EVP_sha256(), scheme: .rsaPSS, pssSalt: "auto"))
                 == true
         {
-            return "it is RSA-PSS with another salt length; the salt must be 32 bytes (-pkeyopt rsa_pss_saltlen:digest)"
+            return scheme == .rsaPSS
+                ? "it is RSA-PSS with another salt length; the salt must be 32 bytes (-pkeyopt rsa_pss_saltlen:digest)"
+                : "it has RSA-PSS padding, but PKCS#1 v1.5 padding is expected (drop rsa_padding_mode:pss)"
         }
         if scheme == .rsaPKCS1v15,
             (try? verifyPrehashed(signature, hash: digest, hashFunction: nil, scheme: scheme)) == true

@@ -1,18 +1,408 @@
 import ArgumentParser
 import CPKCLI
+import CPKCore
+import CPKCrypto
+import CPKEnvelope
+import CPKKeys
+import CPKPackage
 
-struct Sign: ParsableCommand {
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct SignTool: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cpk-sign",
         abstract: "Sign the payload digest and/or the package, online or offline.",
-        discussion: "Not implemented yet: it arrives with the signing work (issue 5). Until then it does nothing and exits with status 2.")
+        discussion: """
+            Online (the default subcommand, sign), a private key signs the payload's SHA-256 \
+            digest (--payload, the default) and/or the package (--package: the streams of \
+            package.map, which cpk-sign sets to every stream but the package digest and \
+            signature). The signature, then the certificate or key it names, are inserted \
+            before the manifest: a sealed package from cpk-pack and cpk-seal, signed with an \
+            RSA-2048 key and its certificate, has the reference 7-stream layout.
 
-    @Argument(parsing: .allUnrecognized, help: .hidden)
-    var arguments: [String] = []
+            Offline, "prepare" writes the package with a placeholder and the digest to sign \
+            (--digest-out); the signer signs those bytes elsewhere, e.g. with openssl pkeyutl \
+            on an air-gapped machine; "stitch" checks the detached signature against the \
+            signer's certificate or public key and only then puts it in.
 
-    func run() throws {
-        throw notYetAvailable(arrivesWith: "the signing work (issue 5)")
+            Examples:
+              cpk-pack --id app app.bin | cpk-seal --file-store keys.json --quiet \\
+                | cpk-sign --key signer.pem --cert signer.crt --cpk -o app.cpk
+              cpk-sign --key ed.pem --embed-public-key --payload --package app.env > signed.env
+              cpk-sign prepare --cert signer.crt --digest-out app.dig app.env > pending.env
+              openssl pkeyutl -sign -inkey signer.pem -pkeyopt digest:sha256 -in app.dig -out app.sig
+              cpk-sign stitch --signature app.sig --cpk -o app.cpk pending.env
+
+            Exit status: 0 success; 1 invalid input (not a package, already signed, a \
+            certificate for another key, an offline signature that does not verify); 2 usage \
+            or I/O error.
+            """,
+        subcommands: [Sign.self, Prepare.self, Stitch.self, DigestToSign.self],
+        defaultSubcommand: Sign.self)
+}
+
+extension SignatureScheme: ExpressibleByArgument {}
+extension CertificateEmbedding.Form: ExpressibleByArgument {}
+
+/// What to sign, and with which scheme.
+struct TargetOptions: ParsableArguments {
+    @Flag(help: "Sign the payload digest (the default when neither --payload nor --package is given).")
+    var payload = false
+
+    @Flag(help: "Sign the package: every stream but the package digest and signature, in order.")
+    var package = false
+
+    @Option(help: ArgumentHelp(
+        "rsa-pkcs1v15, rsa-pss, ecdsa-p256, ecdsa-p384 or ed25519 (default: the key's: rsa-pkcs1v15 for RSA).",
+        valueName: "scheme"))
+    var scheme: SignatureScheme?
+
+    var targets: [SignatureTarget] {
+        package && !payload ? [.package] : package ? [.payload, .package] : [.payload]
+    }
+
+    func scheme(for key: VerifyingKey) throws -> SignatureScheme {
+        if let scheme {
+            try key.requireFit(scheme)
+            return scheme
+        }
+        guard let scheme = key.type.defaultScheme else {
+            throw CPKError.invalid("a \(key.type) key cannot sign packages; use RSA, EC P-256, EC P-384 or Ed25519")
+        }
+        return scheme
     }
 }
 
-Sign.runTool()
+/// How the package names the signer's key: embedded certificate or key, or a reference.
+struct CertificateOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Embed this X.509 certificate (PEM or DER; a PEM may carry the chain after the leaf).", valueName: "file"))
+    var cert: String?
+
+    @Flag(help: "Embed the signer's public key instead of a certificate.")
+    var embedPublicKey = false
+
+    @Option(name: .customLong("cert-url"), help: ArgumentHelp("Name where the certificate is, by URL.", valueName: "url"))
+    var certURL: String?
+
+    @Option(help: ArgumentHelp("Name the certificate by the target domain it is issued for.", valueName: "domain"))
+    var certDomain: String?
+
+    @Option(help: ArgumentHelp("The form of an embedded certificate or key: pem (default) or der.", valueName: "form"))
+    var embedForm: CertificateEmbedding.Form = .pem
+
+    func validate() throws {
+        let given = [cert != nil, embedPublicKey, certURL != nil, certDomain != nil].filter { $0 }.count
+        guard given <= 1 else {
+            throw ValidationError("give at most one of --cert, --embed-public-key, --cert-url and --cert-domain")
+        }
+    }
+
+    /// The certificate chain of --cert, read (never a private key).
+    func chain() throws -> [X509Certificate]? {
+        guard let cert else { return nil }
+        let bytes = try SmallInput.read(cert, limit: 1 << 20, what: "the certificate")
+        do {
+            return try X509Certificate.chain(loading: bytes)
+        } catch {
+            throw error.located(in: cert)
+        }
+    }
+
+    func embedding(signer: VerifyingKey, chain: [X509Certificate]?) throws -> CertificateEmbedding {
+        if let chain {
+            guard let leaf = chain.first, leaf.allowsDigitalSignature else {
+                throw CPKError.invalid("the certificate's key usage does not allow digital signatures")
+            }
+            return .x509(chain: chain, form: embedForm)
+        }
+        if embedPublicKey { return .publicKey(signer, form: embedForm) }
+        if let certURL { return .url(certURL) }
+        if let certDomain { return .domain(certDomain) }
+        return .none
+    }
+}
+
+/// Online signing with a private key.
+struct Sign: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sign with a private key (the default subcommand).",
+        discussion: """
+            The private key is PEM (PKCS#8, or traditional RSA/EC; encrypted ones need \
+            --passphrase-file or --passphrase-env: a passphrase is never read from the command \
+            line or a terminal) or PKCS#8 DER. A certificate or public key to embed must be \
+            the signing key's.
+            """)
+
+    @Option(help: ArgumentHelp("The private key (PEM or DER); - is standard input.", valueName: "file"))
+    var key: String
+
+    @Option(help: ArgumentHelp("Read the key's passphrase from the first line of FILE.", valueName: "file"))
+    var passphraseFile: String?
+
+    @Option(help: ArgumentHelp("Read the key's passphrase from the environment variable NAME.", valueName: "name"))
+    var passphraseEnv: String?
+
+    @OptionGroup var what: TargetOptions
+    @OptionGroup var certificate: CertificateOptions
+    @OptionGroup var input: PackageInputArgument
+    @OptionGroup var output: PackageOutputOptions
+
+    func run() throws {
+        try SmallInput.requireOneStandardInput(
+            [(input.input, "input"), (key, "--key"), (passphraseFile ?? "", "--passphrase-file"),
+             (certificate.cert ?? "", "--cert")])
+        let signingKey = try loadSigningKey()
+        let signer = try signingKey.verifyingKey
+        let request = Signer.Request(
+            targets: what.targets, scheme: try what.scheme(for: signer), signerKey: signer, key: signingKey,
+            certificate: try certificate.embedding(signer: signer, chain: try certificate.chain()))
+        let package = try input.open()
+        try Signer.checkRequest(request, head: package.head, name: package.name)
+        let entry = try LogEntry.now(tool: "cpk-sign", action: "added an " + describe(request))
+        try output.write { try Signer.sign(package, request, log: entry, to: $0) }
+    }
+
+    private func loadSigningKey() throws -> SigningKey {
+        var bytes = try SmallInput.read(key, limit: SmallInput.keyLimit, what: "the signing key")
+        defer { wipe(&bytes) }
+        var passphrase = try Passphrase.read(file: passphraseFile, environment: passphraseEnv)
+        defer { if passphrase != nil { wipe(&passphrase!) } }
+        do {
+            return try SigningKey(loading: bytes, passphrase: passphrase)
+        } catch let error as CPKError where error.message.contains("encrypted") {
+            throw CPKError.usage("\(key): \(error.message): --passphrase-file FILE or --passphrase-env NAME")
+        }
+    }
+}
+
+/// The first half of offline signing.
+struct Prepare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Offline signing, step 1: write the package with a pending signature, and the digest to sign.",
+        discussion: """
+            The signer's public key or certificate fixes the scheme and the signature's size. \
+            --digest-out receives exactly the bytes to sign: the 32-byte SHA-256 payload digest \
+            (or, with --package, the package digest), raw (the default, for openssl pkeyutl \
+            -in), hex or base64 (one line). The package records the pending signature; it \
+            cannot be written as a .cpk until "cpk-sign stitch" puts the signature in. \
+            Sign the digest with (KEY, DIGEST your files):
+              rsa-pkcs1v15  openssl pkeyutl -sign -inkey KEY -pkeyopt digest:sha256 -in DIGEST
+              rsa-pss       ... -pkeyopt digest:sha256 -pkeyopt rsa_padding_mode:pss \\
+                                -pkeyopt rsa_pss_saltlen:digest -pkeyopt rsa_mgf1_md:sha256
+              ecdsa-p256    openssl pkeyutl -sign -inkey KEY -pkeyopt digest:sha256 -in DIGEST
+              ecdsa-p384    openssl pkeyutl -sign -inkey KEY -rawin -digest sha384 -in DIGEST
+              ed25519       openssl pkeyutl -sign -inkey KEY -rawin -in DIGEST
+            """)
+
+    @Option(help: ArgumentHelp(
+        "The signer's public key (PEM or DER, or a certificate); not needed with --cert.", valueName: "file"))
+    var publicKey: String?
+
+    @Option(help: ArgumentHelp("Write the bytes to sign to FILE; - is standard output.", valueName: "file"))
+    var digestOut: String
+
+    @Option(help: ArgumentHelp("raw (default), hex or base64.", valueName: "format"))
+    var digestFormat: DigestFormat = .raw
+
+    @OptionGroup var what: TargetOptions
+    @OptionGroup var certificate: CertificateOptions
+    @OptionGroup var input: PackageInputArgument
+    @OptionGroup var output: PackageOutputOptions
+
+    func validate() throws {
+        guard !(digestOut == "-" && output.output == "-") else {
+            throw ValidationError("--digest-out and the package cannot both go to standard output; give -o FILE")
+        }
+        guard what.targets.count == 1 else {
+            throw ValidationError("prepare one signature at a time: --payload or --package")
+        }
+    }
+
+    func run() throws {
+        try SmallInput.requireOneStandardInput(
+            [(input.input, "input"), (publicKey ?? "", "--public-key"), (certificate.cert ?? "", "--cert")])
+        let chain = try certificate.chain()
+        let signer = try signerKey(chain: chain)
+        let request = Signer.Request(
+            targets: what.targets, scheme: try what.scheme(for: signer), signerKey: signer, key: nil,
+            certificate: try certificate.embedding(signer: signer, chain: chain))
+        let package = try input.open()
+        try Signer.checkRequest(request, head: package.head, name: package.name)
+        let entry = try LogEntry.now(tool: "cpk-sign", action: "prepared an offline " + describe(request))
+        let digestFile = try OutputFile(path: digestOut, binary: digestFormat == .raw)
+        try output.write { destination in
+            try Signer.sign(package, request, log: entry, to: destination) { digest in
+                try digestFile.descriptor.write(digestFormat.encode(digest))
+            }
+        }
+        try digestFile.commit()
+    }
+
+    private func signerKey(chain: [X509Certificate]?) throws -> VerifyingKey {
+        if let publicKey {
+            let key = try VerifyingKey(loading: try SmallInput.read(publicKey, limit: 1 << 20, what: "the public key"))
+            return key
+        }
+        guard let leaf = chain?.first else {
+            throw CPKError.usage("give the signer's --public-key or --cert: it fixes the scheme and the signature's size")
+        }
+        return try leaf.publicKey
+    }
+}
+
+/// The second half of offline signing.
+struct Stitch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Offline signing, step 2: check a detached signature and put it in.",
+        discussion: """
+            The signature must verify against the pending digest with the signer's key: the \
+            certificate or public key the package embeds, or the one given here (which must \
+            then be the same). A signature that does not verify is refused with the scheme and \
+            padding expected, and a guess at the mistake. ECDSA signatures may be DER, as \
+            openssl makes them, or raw r||s. A private key is never needed, nor accepted.
+            """)
+
+    @Option(help: ArgumentHelp("The detached signature; - is standard input.", valueName: "file"))
+    var signature: String
+
+    @Option(help: ArgumentHelp("raw (default), hex or base64.", valueName: "format"))
+    var signatureFormat: DigestFormat = .raw
+
+    @Option(name: .customLong("cert"), help: ArgumentHelp(
+        "The signer's certificate, when the package does not embed it.", valueName: "file"))
+    var certificate: String?
+
+    @Option(help: ArgumentHelp("The signer's public key, when the package does not embed it.", valueName: "file"))
+    var publicKey: String?
+
+    @OptionGroup var input: PackageInputArgument
+    @OptionGroup var output: PackageOutputOptions
+
+    func validate() throws {
+        guard certificate == nil || publicKey == nil else { throw ValidationError("give --cert or --public-key, not both") }
+    }
+
+    func run() throws {
+        try SmallInput.requireOneStandardInput(
+            [(input.input, "input"), (signature, "--signature"), (certificate ?? publicKey ?? "", "--cert/--public-key")])
+        let bytes = try signatureFormat.decode(
+            try SmallInput.read(signature, limit: 1 << 16, what: "the signature"), what: "the signature")
+        let key = try (certificate ?? publicKey).map {
+            try VerifyingKey(loading: try SmallInput.read($0, limit: 1 << 20, what: "the signer's key"))
+        }
+        let package = try input.open()
+        let pending = try Stitcher.Pending(head: package.head, name: package.name)
+        let entry = try LogEntry.now(
+            tool: "cpk-sign", action: "stitched in an offline \(pending.scheme.rawValue) \(pending.target.rawValue) signature")
+        try output.write { destination in
+            try Stitcher.stitch(package, signature: bytes, key: key, log: entry, to: { destination })
+        }
+    }
+}
+
+/// The bytes to sign of a pending signature, again.
+struct DigestToSign: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "digest", abstract: "Print the bytes an offline signer must sign for a pending signature.")
+
+    @Option(help: ArgumentHelp("raw (default), hex or base64.", valueName: "format"))
+    var format: DigestFormat = .raw
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
+    var output = "-"
+
+    @OptionGroup var input: PackageInputArgument
+
+    func run() throws {
+        let digest = try Stitcher.digestToSign(try input.open())
+        let file = try OutputFile(path: output, binary: format == .raw)
+        try file.descriptor.write(format.encode(digest))
+        try file.commit()
+    }
+}
+
+/// How digests and detached signatures are written and read: raw bytes, hex or base64 text.
+enum DigestFormat: String, ExpressibleByArgument, CaseIterable {
+    case raw
+    case hex
+    case base64
+
+    func encode(_ bytes: [UInt8]) -> [UInt8] {
+        switch self {
+        case .raw: return bytes
+        case .hex: return Array((Hex.encode(bytes) + "\n").utf8)
+        case .base64: return Array((Base64.encode(bytes) + "\n").utf8)
+        }
+    }
+
+    func decode(_ bytes: [UInt8], what: String) throws -> [UInt8] {
+        switch self {
+        case .raw: return bytes
+        case .base64:
+            guard let decoded = Base64.decode(bytes, ignoringWhitespace: true) else {
+                throw CPKError.invalid("\(what) is not base64")
+            }
+            return decoded
+        case .hex:
+            let digits = bytes.filter { !Self.isSpace($0) }
+            guard digits.count % 2 == 0, let decoded = Self.hexDecode(digits) else {
+                throw CPKError.invalid("\(what) is not hexadecimal")
+            }
+            return decoded
+        }
+    }
+
+    private static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 }
+
+    private static func hexDecode(_ digits: [UInt8]) -> [UInt8]? {
+        func value(_ digit: UInt8) -> UInt8? {
+            switch digit {
+            case 0x30...0x39: return digit - 0x30
+            case 0x61...0x66: return digit - 0x61 + 10
+            case 0x41...0x46: return digit - 0x41 + 10
+            default: return nil
+            }
+        }
+        var out: [UInt8] = []
+        var index = 0
+        while index < digits.count {
+            guard let high = value(digits[index]), let low = value(digits[index + 1]) else { return nil }
+            out.append(high << 4 | low)
+            index += 2
+        }
+        return out
+    }
+}
+
+/// Passphrases for encrypted private keys: from a file's first line or an environment
+/// variable, never from the command line.
+enum Passphrase {
+    static func read(file: String?, environment name: String?) throws -> [UInt8]? {
+        if file != nil && name != nil {
+            throw CPKError.usage("give --passphrase-file or --passphrase-env, not both")
+        }
+        if let file {
+            var bytes = try SmallInput.read(file, limit: 1 << 12, what: "the passphrase file")
+            defer { wipe(&bytes) }
+            return Array(bytes.prefix { $0 != 0x0A && $0 != 0x0D })
+        }
+        if let name {
+            guard let value = getenv(name) else {
+                throw CPKError.usage("the environment variable \(name) (--passphrase-env) is not set")
+            }
+            return Array(String(cString: value).utf8)
+        }
+        return nil
+    }
+}
+
+/// The log entry's words for a signing request.
+func describe(_ request: Signer.Request) -> String {
+    let what = request.targets.map(\.rawValue).joined(separator: " and ")
+    return "\(request.scheme.rawValue) \(what) signature (\(request.signerKey.type) key)"
+}
+
+SignTool.runTool()

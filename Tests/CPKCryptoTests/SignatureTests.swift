@@ -296,5 +296,8 @@ final class OpenSSLInteropTests: XCTestCase {
              "-in", "digest", "-out", "pss"])
         XCTAssertEqual(
             publicKey.diagnose(signature: try openssl.read("pss"), digest: digest, expected: .rsaPSS)?.contains("salt"), true)
+        XCTAssertEqual(
+            publicKey.diagnose(signature: try openssl.read("pss"), digest: digest, expected: .rsaPKCS1v15)?
+                .contains("PSS padding, but PKCS#1 v1.5 padding is expected"), true)
     }
 }
