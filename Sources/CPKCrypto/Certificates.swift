@@ -75,6 +75,18 @@ public struct X509Certificate: Sendable {
         return usage == UInt32.max || usage & UInt32(KU_DIGITAL_SIGNATURE) != 0
     }
 
+    /// True when the certificate names itself as its issuer (a root, or a self-signed leaf).
+    public var isSelfIssued: Bool {
+        X509_NAME_cmp(X509_get_subject_name(object.pointer), X509_get_issuer_name(object.pointer)) == 0
+    }
+
+    /// True when `key` made this certificate's signature: the certificate is intact, and `key`
+    /// is its issuer's.
+    public func isSigned(by key: VerifyingKey) -> Bool {
+        defer { ERR_clear_error() }
+        return X509_verify(object.pointer, key.key.pointer) == 1
+    }
+
     /// Where `time` falls in the validity period.
     public func validity(at time: Int) -> Validity {
         if let start = notBefore, time < start { return .notYetValid }

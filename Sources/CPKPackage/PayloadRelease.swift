@@ -49,9 +49,14 @@ public enum PayloadRelease {
         let digestIndex: Int
 
         init(input: PackageInput, key: [UInt8]?) throws {
-            head = input.head
+            try self.init(head: input.head, key: key, name: input.name)
+        }
+
+        /// The same from a package head (cpk-verify checks the payload this way too).
+        init(head: PackageHead, key: [UInt8]?, name: String) throws {
+            self.head = head
             guard case .sha256(let digestIndex) = head.manifest.payload.digest else {
-                throw CPKError.check("\(input.name) has no payload digest, so its payload cannot be checked; nothing was written")
+                throw CPKError.check("\(name) has no payload digest, so its payload cannot be checked; nothing was written")
             }
             self.digestIndex = digestIndex
             switch head.manifest.payload.encryption {
@@ -60,10 +65,10 @@ public enum PayloadRelease {
             case .aesGCM(let keyName, _, let nonceIndex, let tagIndex):
                 guard let key else {
                     throw CPKError.usage(
-                        "the payload of \(input.name) is encrypted with the key \"\(keyName)\"; give a key source (see --help)")
+                        "the payload of \(name) is encrypted with the key \"\(keyName)\"; give a key source (see --help)")
                 }
                 guard case .bytes(let nonce) = head.streams[nonceIndex] else {
-                    throw CPKError.invalid("\(input.name): the nonce must come before the payload")
+                    throw CPKError.invalid("\(name): the nonce must come before the payload")
                 }
                 (self.key, self.nonce, self.tagIndex) = (key, nonce, tagIndex)
             }

@@ -70,6 +70,17 @@ final class CertificateTests: XCTestCase {
         XCTAssertEqual(chain[0].validity(at: now), .valid)
         XCTAssertEqual(chain[0].validity(at: notAfter + 1), .expired)
         XCTAssertEqual(chain[0].validity(at: notBefore - 1), .notYetValid)
+        // who signed whom
+        XCTAssertTrue(chain[0].isSigned(by: try chain[1].publicKey))
+        XCTAssertFalse(chain[0].isSigned(by: try chain[0].publicKey))
+        XCTAssertFalse(chain[0].isSelfIssued)
+        XCTAssertTrue(try pki.certificate("root").isSelfIssued)
+        XCTAssertTrue(try pki.certificate("root").isSigned(by: try pki.certificate("root").publicKey))
+        var tampered = chain[0].der
+        tampered[tampered.count / 2] ^= 0x01
+        if let altered = try? X509Certificate(der: tampered) {
+            XCTAssertFalse(altered.isSigned(by: try chain[1].publicKey))
+        }
         // DER, and the PEM we write reads back the same
         XCTAssertEqual(try X509Certificate(der: chain[0].der).subject, chain[0].subject)
         XCTAssertEqual(try X509Certificate.chain(loading: Array(try chain[0].pem().utf8)).first?.der, chain[0].der)
