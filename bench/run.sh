@@ -80,5 +80,20 @@ step "cpk-unpack payload | cat >/dev/null (decrypt) [2x]" "$both_time" \
 $bin/cpk-unpack payload --file-store "$store" --quiet -o "$work/out" "$work/sealed.cpk"
 cmp -s "$work/out" "$work/payload" && echo "round trip: decrypted payload identical to the original" \
     || { echo "round trip: MISMATCH"; exit 1; }
+# cpk-install: the simulator decrypts, hashes and re-encrypts under its storage key (one SHA-256,
+# two AES-GCM passes), writes and syncs the stored copy; then the stored copy must be the original.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/signer.pem" -out "$work/signer.crt" -subj /CN=bench -days 2 2>/dev/null
+$bin/cpk-sign --key "$work/signer.pem" --cert "$work/signer.crt" --cpk -o "$work/signed.cpk" "$work/sealed.cpk"
+$bin/cpk-install sync --state "$work/cpm" --id test --file-store "$store"
+install_time=$(awk -v a="$sha_time" -v b="$gcm_time" 'BEGIN { printf "%.3f", a + 2 * b }')
+step "cpk-install signed .cpk (simulator) [sha+2gcm]" "$install_time" \
+    '$T1 $bin/cpk-install --state $work/cpm $work/signed.cpk > /dev/null'
+$bin/cpk-install dev-export-plaintext --state "$work/cpm" test -o "$work/out"
+cmp -s "$work/out" "$work/payload" && echo "install round trip: the simulator's plaintext identical to the original" \
+    || { echo "install round trip: MISMATCH"; exit 1; }
+install_rss=$(( $(tail -n1 "$work/rss.1") / 1024 ))
+[ "$install_rss" -le 32 ] && echo "cpk-install peak RSS: $install_rss MiB (limit 32)" \
+    || { echo "cpk-install peak RSS: $install_rss MiB, over the 32 MiB limit"; exit 1; }
+rm -rf "$work/cpm" "$work/signed.cpk"
 step "floor: cat payload > file                      [-]" "$sha_time" \
     '$T1 cat $work/payload > $work/out'
