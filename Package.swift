@@ -60,3 +60,18 @@ let package = Package(
                 ] + (tool == "cpk-keyfetch" ? ["CPKKeyService"] : []))
         }
 )
+
+// The libFuzzer targets of Tests/Fuzz: declared only when CPK_FUZZ is set, which
+// Tests/Fuzz/fuzz.sh does for its own build (-sanitize=fuzzer,address, scratch path
+// .build-fuzz), so ordinary builds and tests never see them.
+if Context.environment["CPK_FUZZ"] != nil {
+    package.targets += [
+        .target(name: "CPKFuzzDriver", path: "Tests/Fuzz/Sources/CPKFuzzDriver"),
+        .executableTarget(
+            name: "cpk-fuzz",
+            dependencies: [
+                "CPKFuzzDriver", "CPKPackage", "CPKFormat", "CPKEnvelope", "CPKKeys", "CPKKeyService", "CPKCrypto", "CPKCore",
+            ],
+            path: "Tests/Fuzz/Sources/cpk-fuzz"),
+    ]
+}

@@ -1,0 +1,32 @@
+/// A fixed RSA-2048 key pair for the key targets, made for fuzzing only and guarding nothing:
+/// the seed corpus holds keys wrapped to it, so inputs reach the unwrapping code.
+let fuzzPrivateKeyPEM = """
+-----BEGIN PRIVATE KEY-----
+MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQC6bx1+wEYPsYDT
+HuY23XHibYK9OariNEWUELgojkqNljAG8Zz6TVmnjBjBI9c7LXCV7yAdAx0qgMW0
+YmVhbrqjTsKv1WvhmrfHD9yX2gEwsszuYeyAybuel1RBR8708z3d2cXNFMRparf4
+0I128nML/7sg63OxsVPhttKRZMGXeHYSMw+BXdAoCpgOCBXbBM04RsnM6PiDPGUn
+c5Qopgs3JcmS3eod/GEVfeHTXyDrczLYLeBo9DQC3/ZBDNTPRDW+c0zQO9Qm5vEV
+tNLjoPRtcuilv34+lsl/pHjamcjMVfodSEOypAhhNvSv29Z7cQfDrb4qFi2uT6Qy
+Pa/+gPCRAgMBAAECggEABmNqNqKcp/sibaGRfIvtJAfR/v1N0eleAL1LrS6Whwhg
+Yg2HjjNmNQG9w6kAbh2ADhAzCNF3b3JZC/XC8PIyFKhdTxiEZUc3oMtmKQEqMSaw
+U2MRP0bCXkRj2YaOFLpMynhE0RKjChRzREQzs8GqL+0h9rZguRQZKmrpB1zFLjUu
+SzLOGcAxSP6oTKzGJFWvDhvG6CkuqsvB/VMQyEtqSnOTID1uysHSgdlw08M7o/kV
+ETrBgS9B6W4eTZWbCeT23vmOhIkelMKU2nvMCl0xPL0zfg3zJz9ZMqXLBiJ7OZKX
+SVg78LcV4hj+vwLp0hbBdCaCSvzfRFG/EKsyQaYAIQKBgQDtOdbEJkckvngsUD8i
+gD1mHDUpnxLVzCHnP7+mlbC26w3yTi3dTCIvLUWaHEODEMJHTbOF1s+/HAONx1+5
+/OmUU8SA0ZqeQjfmC0i7iVL0vknmSVeECjyPrVMErPrO5YdeuQoUKNXxN0Sjcb8j
+qIQ/kxINGO8/tqDbw/yChSbLoQKBgQDJMD2JzEvSyKw6ldeeuKrm6n/mrbdDINf0
+6jnRlvRD3IGQSLTc3qnzlqz6Wk0JtPYgHy2AMHXhubjdU60MSYPx/2Ywb6t+FLbz
+8vUcq7xQcbOsbbKK+LX4eUCkJKvzvyvt00mEaDzBYdU1iJ51rc2mJrzMv0Fj8jH2
+i3NaBYJ+8QKBgA4MU8yP27ywTtuI8QQxBfHLD9bkJbBlg0h3fPj3elyKtOu5d3vY
+a1nR24JR1Cmpz2d7kXsGioztssQtn1ybPpXbFBLw1rAyia7k0izQ6Am4TxYFF9qo
+5Ic5o2XufHfOHeMdIByrgmfjdvwa20/YReSh5/rAlEJ4pTP+ejCcg/yhAoGBAIAT
+tslXhlmcqI/vPkHr+9hfJqc6pbUVXoWq6r3zpHLjGJQ6xPDqyzSoElyaSfrI+fq+
+/l9h+lmFuxsjHsH4twfC+FITdRAhrcqlO8dRyONJTwGRIB16cZXJ0w3rzo+wfw26
++U1ScoMFfg7Dd2UhDQ8eEAkkJEO1NntmkTuY0FdxAoGBAKhPkIw3nbkaoUUq5Z2c
+s69TnJgouXFp2NsSYu005dM6gt4xrrTeeiPMwrbnt1tsoiUJcU/JyzZDNP/p6s8P
+LZ3r9EZJay5DvyIlOtjyvBrGzLoImTXQL8hJVFm5x1/uRjOIhKIaDsm3KUWvRdLK
+YBtexVET4P5L2rBtcwRRGMGY
+-----END PRIVATE KEY-----
+"""
