@@ -166,20 +166,150 @@ _cpk-sign() {
     local -a non_repeating_flags=(-h --help)
     local -a repeating_options=()
     local -a non_repeating_options=()
-    __cpk-sign_offer_flags_options -1
+    __cpk-sign_offer_flags_options 0
 
     # Offer subcommand / subcommand argument completions
     local -r subcommand="${unparsed_words[0]}"
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    help)
+    sign|prepare|stitch|digest|help)
         # Offer subcommand argument completions
         "_cpk-sign_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'sign prepare stitch digest help' -- "${cur}"))
+        ;;
+    esac
+}
+
+_cpk-sign_sign() {
+    repeating_flags=()
+    non_repeating_flags=(--payload --package --embed-public-key --cpk -h --help)
+    repeating_options=()
+    non_repeating_options=(--key --passphrase-file --passphrase-env --scheme --cert --cert-url --cert-domain --embed-form --output -o)
+    __cpk-sign_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--key')
+        return
+        ;;
+    '--passphrase-file')
+        return
+        ;;
+    '--passphrase-env')
+        return
+        ;;
+    '--scheme')
+        __cpk-sign_add_completions -W 'rsa-pkcs1v15'$'\n''rsa-pss'$'\n''ecdsa-p256'$'\n''ecdsa-p384'$'\n''ed25519'
+        return
+        ;;
+    '--cert')
+        return
+        ;;
+    '--cert-url')
+        return
+        ;;
+    '--cert-domain')
+        return
+        ;;
+    '--embed-form')
+        __cpk-sign_add_completions -W 'pem'$'\n''der'
+        return
+        ;;
+    '--output'|'-o')
+        return
+        ;;
+    esac
+}
+
+_cpk-sign_prepare() {
+    repeating_flags=()
+    non_repeating_flags=(--payload --package --embed-public-key --cpk -h --help)
+    repeating_options=()
+    non_repeating_options=(--public-key --digest-out --digest-format --scheme --cert --cert-url --cert-domain --embed-form --output -o)
+    __cpk-sign_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--public-key')
+        return
+        ;;
+    '--digest-out')
+        return
+        ;;
+    '--digest-format')
+        __cpk-sign_add_completions -W 'raw'$'\n''hex'$'\n''base64'
+        return
+        ;;
+    '--scheme')
+        __cpk-sign_add_completions -W 'rsa-pkcs1v15'$'\n''rsa-pss'$'\n''ecdsa-p256'$'\n''ecdsa-p384'$'\n''ed25519'
+        return
+        ;;
+    '--cert')
+        return
+        ;;
+    '--cert-url')
+        return
+        ;;
+    '--cert-domain')
+        return
+        ;;
+    '--embed-form')
+        __cpk-sign_add_completions -W 'pem'$'\n''der'
+        return
+        ;;
+    '--output'|'-o')
+        return
+        ;;
+    esac
+}
+
+_cpk-sign_stitch() {
+    repeating_flags=()
+    non_repeating_flags=(--cpk -h --help)
+    repeating_options=()
+    non_repeating_options=(--signature --signature-format --cert --public-key --output -o)
+    __cpk-sign_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--signature')
+        return
+        ;;
+    '--signature-format')
+        __cpk-sign_add_completions -W 'raw'$'\n''hex'$'\n''base64'
+        return
+        ;;
+    '--cert')
+        return
+        ;;
+    '--public-key')
+        return
+        ;;
+    '--output'|'-o')
+        return
+        ;;
+    esac
+}
+
+_cpk-sign_digest() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--format --output -o)
+    __cpk-sign_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--format')
+        __cpk-sign_add_completions -W 'raw'$'\n''hex'$'\n''base64'
+        return
+        ;;
+    '--output'|'-o')
+        return
         ;;
     esac
 }

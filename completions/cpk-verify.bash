@@ -163,10 +163,51 @@ _cpk-verify() {
     local -a unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
 
     local -a repeating_flags=()
-    local -a non_repeating_flags=(-h --help)
-    local -a repeating_options=()
-    local -a non_repeating_options=()
-    __cpk-verify_offer_flags_options -1
+    local -a non_repeating_flags=(--allow-expired --json --quiet -h --help)
+    local -a repeating_options=(--ca --require)
+    local -a non_repeating_options=(--public-key --cert --at --wrapped-key --unwrap-key --padding --file-store --url --timeout --key)
+    __cpk-verify_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--ca')
+        return
+        ;;
+    '--public-key')
+        return
+        ;;
+    '--cert')
+        return
+        ;;
+    '--at')
+        return
+        ;;
+    '--require')
+        return
+        ;;
+    '--wrapped-key')
+        return
+        ;;
+    '--unwrap-key')
+        return
+        ;;
+    '--padding')
+        __cpk-verify_add_completions -W 'oaep-sha256'$'\n''pkcs1v15'
+        return
+        ;;
+    '--file-store')
+        return
+        ;;
+    '--url')
+        return
+        ;;
+    '--timeout')
+        return
+        ;;
+    '--key')
+        return
+        ;;
+    esac
 
     # Offer subcommand / subcommand argument completions
     local -r subcommand="${unparsed_words[0]}"

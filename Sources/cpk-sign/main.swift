@@ -30,9 +30,10 @@ struct SignTool: ParsableCommand {
             Examples:
               cpk-pack --id app app.bin | cpk-seal --file-store keys.json --quiet \\
                 | cpk-sign --key signer.pem --cert signer.crt --cpk -o app.cpk
-              cpk-sign --key ed.pem --embed-public-key --payload --package app.env > signed.env
+              cpk-sign --key ed.pem --embed-public-key --package app.env > signed.env
               cpk-sign prepare --cert signer.crt --digest-out app.dig app.env > pending.env
-              openssl pkeyutl -sign -inkey signer.pem -pkeyopt digest:sha256 -in app.dig -out app.sig
+              openssl pkeyutl -sign -inkey signer.pem -pkeyopt digest:sha256 \\
+                -in app.dig -out app.sig
               cpk-sign stitch --signature app.sig --cpk -o app.cpk pending.env
 
             Exit status: 0 success; 1 invalid input (not a package, already signed, a \
@@ -187,14 +188,15 @@ struct Prepare: ParsableCommand {
             --digest-out receives exactly the bytes to sign: the 32-byte SHA-256 payload digest \
             (or, with --package, the package digest), raw (the default, for openssl pkeyutl \
             -in), hex or base64 (one line). The package records the pending signature; it \
-            cannot be written as a .cpk until "cpk-sign stitch" puts the signature in. \
-            Sign the digest with (KEY, DIGEST your files):
-              rsa-pkcs1v15  openssl pkeyutl -sign -inkey KEY -pkeyopt digest:sha256 -in DIGEST
-              rsa-pss       ... -pkeyopt digest:sha256 -pkeyopt rsa_padding_mode:pss \\
-                                -pkeyopt rsa_pss_saltlen:digest -pkeyopt rsa_mgf1_md:sha256
-              ecdsa-p256    openssl pkeyutl -sign -inkey KEY -pkeyopt digest:sha256 -in DIGEST
-              ecdsa-p384    openssl pkeyutl -sign -inkey KEY -rawin -digest sha384 -in DIGEST
-              ed25519       openssl pkeyutl -sign -inkey KEY -rawin -in DIGEST
+            cannot be written as a .cpk until "cpk-sign stitch" puts the signature in.
+
+            Sign the digest file D with the private key K, by scheme:
+              rsa-pkcs1v15  openssl pkeyutl -sign -inkey K -pkeyopt digest:sha256 -in D
+              rsa-pss       openssl pkeyutl -sign -inkey K -pkeyopt digest:sha256 -in D \\
+                -pkeyopt rsa_padding_mode:pss -pkeyopt rsa_pss_saltlen:digest
+              ecdsa-p256    openssl pkeyutl -sign -inkey K -pkeyopt digest:sha256 -in D
+              ecdsa-p384    openssl pkeyutl -sign -inkey K -rawin -digest sha384 -in D
+              ed25519       openssl pkeyutl -sign -inkey K -rawin -in D
             """)
 
     @Option(help: ArgumentHelp(

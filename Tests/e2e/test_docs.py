@@ -6,7 +6,7 @@ import pytest
 
 from cpk import REPO, check, run
 
-DOCUMENTED = ["cpk-pack", "cpk-unpack", "cpk-seal", "cpk-wrap", "cpk-keyfetch", "cpk-install"]
+DOCUMENTED = ["cpk-pack", "cpk-unpack", "cpk-seal", "cpk-wrap", "cpk-keyfetch", "cpk-install", "cpk-sign", "cpk-verify"]
 
 
 def long_options(command: dict) -> set[str]:
