@@ -52,7 +52,7 @@ public struct TrustAnchors: Sendable {
         var anchors = TrustAnchors()
         for name in try StateDirectory.entries(in: state.trustPath) {
             let path = state.trustPath + "/" + name
-            try anchors.addAnchor(from: try SmallInput.read(path, limit: SmallInput.keyLimit, what: "the trust anchor"), name: path)
+            try anchors.addAnchor(from: try SmallInput.read(path, limit: SmallInput.documentLimit, what: "the trust anchor"), name: path)
         }
         return anchors
     }
