@@ -528,7 +528,10 @@ private let passphraseCallback: @convention(c) (UnsafeMutablePointer<CChar>?, In
             outcome.pointee.tooLong = true
             return -1
         }
-        passphrase.withUnsafeBytes { UnsafeMutableRawPointer(buffer).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        passphrase.withUnsafeBytes { bytes in
+            guard let base = bytes.baseAddress else { return }  // an empty passphrase
+            UnsafeMutableRawPointer(buffer).copyMemory(from: base, byteCount: bytes.count)
+        }
         return Int32(passphrase.count)
     }
 

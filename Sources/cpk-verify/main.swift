@@ -89,20 +89,32 @@ struct Verify: ParsableCommand {
             [(input.input, "input"), (publicKey ?? "", "--public-key"), (certificate ?? "", "--cert")]
                 + ca.map { ($0, "--ca") })
         var policy = try makePolicy()
-        let report: VerificationReport
-        do {
-            let package = try input.open()
-            if keySource.isGiven, case .aesGCM(let keyName, _, _, _) = package.head.manifest.payload.encryption {
-                policy.classKey = try keySource.classKey(defaultName: keyName, tool: "cpk-verify")
-            }
-            report = try Verifier.verify(package, policy: policy)
-        } catch let error as CPKError where error.kind == .invalidInput {
-            report = Verifier.structureFailure(input.input == "-" ? "standard input" : input.input, error, time: policy.time)
-        }
-        if policy.classKey != nil { wipe(&policy.classKey!) }
+        let report = try verify(with: &policy)
         let problems = report.problems(requiring: requiredChecks)
         try Console.output(json ? ReportFormat.json(report, problems: problems) : ReportFormat.text(report, problems: problems))
         if !problems.isEmpty { throw ExitCode(1) }
+    }
+
+    /// An input that is not a package is a failed structure check (exit 1), not an error.
+    private func verify(with policy: inout VerifyPolicy) throws -> VerificationReport {
+        let package: PackageInput
+        do {
+            package = try input.open()
+        } catch let error as CPKError where error.kind == .invalidInput {
+            return Verifier.structureFailure(input.input == "-" ? "standard input" : input.input, error, time: policy.time)
+        }
+        policy.classKey = try classKey(for: package)
+        defer { if policy.classKey != nil { wipe(&policy.classKey!) } }
+        return try Verifier.verify(package, policy: policy)
+    }
+
+    /// The class key, when a key source is given and the payload is encrypted. Its failures
+    /// are the key source's (exit 1 or 2), not a verdict on the package.
+    private func classKey(for package: PackageInput) throws -> [UInt8]? {
+        guard keySource.isGiven, case .aesGCM(let keyName, _, _, _) = package.head.manifest.payload.encryption else {
+            return nil
+        }
+        return try keySource.classKey(defaultName: keyName, tool: "cpk-verify")
     }
 
     private func makePolicy() throws -> VerifyPolicy {

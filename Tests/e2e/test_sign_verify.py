@@ -628,6 +628,30 @@ def test_offline_digest_formats_and_pipes(workdir, keys):
     assert both.returncode == 2 and b"both go to standard output" in both.stderr
 
 
+def test_a_pending_signature_survives_sealing(workdir, keys):
+    """prepare, then seal (which renumbers streams), then stitch: the pending mark follows."""
+    payload = packed(workdir)
+    check(sh(f"cpk-sign prepare --cert {key(keys, 'rsa', 'crt')} --digest-out tbs.bin app.env"
+             f" | cpk-seal --file-store {STORE} --quiet > pending.env", cwd=workdir))
+    assert (workdir / "tbs.bin").read_bytes() == hashlib.sha256(payload).digest()
+    info = json.loads(check(run("cpk-unpack", "info", "--json", "pending.env", cwd=workdir)).stdout)
+    assert info["pending-signatures"] == [4]  # was 2 before the nonce and tag went in
+    assert "awaits an offline signature" in check(run("cpk-unpack", "pending.env", cwd=workdir)).stdout.decode()
+    openssl("pkeyutl", "-sign", "-inkey", key(keys, "rsa"), *OPENSSL_SIGN["rsa-pkcs1v15"], "-in", "tbs.bin", "-out",
+            "sig", cwd=workdir)
+    check(run("cpk-sign", "stitch", "--signature", "sig", "--cpk", "-o", "app.cpk", "pending.env", cwd=workdir))
+    assert parse_cpk((workdir / "app.cpk").read_bytes()).count == 7
+    verify(workdir, "--file-store", STORE, "--quiet", "--require", "payload-digest,payload-tag", "app.cpk")
+
+
+def test_an_empty_passphrase_is_just_wrong(workdir, keys):
+    packed(workdir)
+    (workdir / "empty").write_text("\n")
+    openssl("pkey", "-in", key(keys, "rsa"), "-aes256", "-passout", "pass:x", "-out", "enc.pem", cwd=workdir)
+    proc = run("cpk-sign", "--key", "enc.pem", "--passphrase-file", "empty", "-o", "x.env", "app.env", cwd=workdir)
+    assert_clean_failure(proc, "wrong passphrase", code=1)
+
+
 def test_offline_package_signature(workdir, keys):
     packed(workdir, sealed=True)
     check(run("cpk-sign", "--key", key(keys, "rsa"), "--cert", key(keys, "rsa", "crt"), "-o", "signed.env", "app.env",
