@@ -13,7 +13,8 @@ work=$(mktemp -d -p "${BENCH_TMP:-/tmp}" cpk-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 timer=/usr/bin/time
 
-head -c "$size" /dev/urandom > "$work/payload"  # then cached: the steps measure the tools, not the disk
+head -c "$size" /dev/urandom > "$work/payload"
+echo 0 > "$work/max-rss"  # then cached: the steps measure the tools, not the disk
 bytes=$(stat -c %s "$work/payload")
 mib=$((bytes / 1048576))
 
@@ -43,6 +44,9 @@ step() {
         end=$(date +%s.%N)
         walls+=("$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", e - s }')")
         rss=$(for f in "$work"/rss.*; do printf '%s ' "$(( $(tail -n1 "$f") / 1024 ))"; done)
+        if [[ $name != peer:* && $name != floor:* ]]; then
+            for value in $rss; do [ "$value" -gt "$(cat "$work/max-rss")" ] && echo "$value" > "$work/max-rss"; done
+        fi
     done
     local wall
     wall=$(printf '%s\n' "${walls[@]}" | median)
@@ -94,6 +98,42 @@ cmp -s "$work/out" "$work/payload" && echo "install round trip: the simulator's 
 install_rss=$(( $(tail -n1 "$work/rss.1") / 1024 ))
 [ "$install_rss" -le 32 ] && echo "cpk-install peak RSS: $install_rss MiB (limit 32)" \
     || { echo "cpk-install peak RSS: $install_rss MiB, over the 32 MiB limit"; exit 1; }
+step "cpk-verify --file-store (decrypt)     [sha+gcm]" "$both_time" \
+    '$T1 $bin/cpk-verify --file-store $store --quiet --ca $work/signer.crt $work/signed.cpk > /dev/null'
+step "cpk-sign (payload) .cpk -> .cpk file           [-]" "$sha_time" \
+    '$T1 $bin/cpk-sign --key $work/signer.pem --cert $work/signer.crt --cpk -o $work/out $work/sealed.cpk'
+step "pack | seal | sign --cpk > /dev/null     [sha+gcm]" "$both_time" \
+    '$T1 $bin/cpk-pack --id test $work/payload | $T2 $bin/cpk-seal --file-store $store --quiet | $T3 $bin/cpk-sign --key $work/signer.pem --cert $work/signer.crt --cpk > /dev/null'
+step "pack | seal | sign --cpk -o file         [sha+gcm]" "$both_time" \
+    '$T1 $bin/cpk-pack --id test $work/payload | $T2 $bin/cpk-seal --file-store $store --quiet | $T3 $bin/cpk-sign --key $work/signer.pem --cert $work/signer.crt --cpk -o $work/out'
 rm -rf "$work/cpm" "$work/signed.cpk"
+if command -v age >/dev/null && command -v age-keygen >/dev/null; then
+    age-keygen -o "$work/age.key" 2>/dev/null
+    recipient=$(age-keygen -y "$work/age.key")
+    export recipient
+    step "peer: age -r ... -o file                   [gcm]" "$gcm_time" \
+        '$T1 age -r $recipient -o $work/out $work/payload'
+else
+    echo "peer: age is not installed (make deps installs it)"
+fi
 step "floor: cat payload > file                      [-]" "$sha_time" \
     '$T1 cat $work/payload > $work/out'
+
+# Latency: the whole build pipeline for a 1 KiB payload, as scripts that loop over many small
+# packages see it (median of 20). Such a script fetches the class key once, wrapped to an agent
+# key, instead of making an ephemeral RSA key pair for every package.
+head -c 1024 /dev/urandom > "$work/small"
+$bin/cpk-wrap keygen -o "$work/agent.pem" --public-out "$work/agent.pub"
+$bin/cpk-keyfetch --name test --file-store "$store" --to "$work/agent.pub" > "$work/test.wkey"
+latencies=()
+for _ in $(seq 20); do
+    start=$(date +%s.%N)
+    $bin/cpk-pack --id test "$work/small" \
+        | $bin/cpk-seal --wrapped-key "$work/test.wkey" --unwrap-key "$work/agent.pem" \
+        | $bin/cpk-sign --key "$work/signer.pem" --cert "$work/signer.crt" --cpk -o "$work/small.cpk"
+    end=$(date +%s.%N)
+    latencies+=("$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.0f", (e - s) * 1000 }')")
+done
+echo "latency: pack | seal | sign --cpk for a 1 KiB payload: median $(printf '%s\n' "${latencies[@]}" | median) ms over 20 runs"
+echo "peak RSS: largest of any process in any step above: $(cat "$work/max-rss") MiB (limit 32)"
+[ "$(cat "$work/max-rss")" -le 32 ] || { echo "peak RSS over the 32 MiB limit"; exit 1; }
