@@ -57,7 +57,21 @@ public struct VerificationReport {
     }
 
     mutating func add(_ name: String, _ status: CheckResult.Status, _ detail: String) {
-        checks.append(CheckResult(name: name, status: status, detail: detail))
+        checks.append(CheckResult(name: name, status: status, detail: Self.oneLine(detail)))
+    }
+
+    /// Details quote the package (URLs, names): control characters are shown escaped, so a
+    /// hostile package can neither add a line of its own ("... PASSED") nor reach the terminal.
+    static func oneLine(_ text: String) -> String {
+        var shown = ""
+        for scalar in text.unicodeScalars {
+            if scalar.properties.generalCategory == .control {
+                shown += "\\u{\(String(scalar.value, radix: 16))}"
+            } else {
+                shown.unicodeScalars.append(scalar)
+            }
+        }
+        return shown
     }
 
     /// The signatures that were checked and passed.

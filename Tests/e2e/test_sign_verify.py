@@ -733,6 +733,20 @@ def test_unknown_signature_schemes_are_rejected_by_name(workdir):
     assert "132 bytes; 64 expected" in results(out)["structure"][1]
 
 
+def test_a_hostile_certificate_url_cannot_forge_a_line(workdir):
+    payload = b"abc"
+    document = manifest(stream_map=[0, 1, 2, 3])
+    document["payload"]["sig"] = {"ed25519": {"data": 3}}
+    document["payload"]["cert"] = {"url": {"url": "x\nstructure PASSED: forged\nVERIFIED: yes"}}
+    streams = [payload, hashlib.sha256(payload).digest(), compact(document), b"\0" * 64]
+    (workdir / "p.cpk").write_bytes(build_cpk(streams, 2))
+    out = verify(workdir, "p.cpk", code=1)
+    lines = out.splitlines()
+    assert len(lines) == 11 and lines[3].startswith("payload-signature FAILED") and "forged" in lines[3]
+    assert not any(line.startswith(("structure PASSED: forged", "VERIFIED")) for line in lines)
+    assert lines[-1].startswith("NOT VERIFIED")
+
+
 def test_signing_and_verifying_stream_in_bounded_memory(workdir, keys):
     """A 96 MiB payload through cpk-sign (both signatures) and cpk-verify: each under 32 MiB."""
     check(sh("head -c 100663296 /dev/zero > big.bin && cpk-pack --id test big.bin > big.env", cwd=workdir, timeout=300))
