@@ -467,7 +467,7 @@ def test_huge_declared_length_is_cheap(ctx, workdir, declared, where):
     text = stderr.decode()
     assert text.count("\n") == 1 and ("limit" in text or "truncated" in text), text
     assert rss_kib < 96 * 1024, f"peak RSS {rss_kib} KiB for a {len(data)}-byte input"
-    assert seconds < 5
+    assert seconds < 10  # terminates promptly (milliseconds alone; generous for a loaded machine)
     assert cpk.listing(workdir) == {"bad"}
 
 
@@ -478,9 +478,9 @@ def test_huge_declared_length_is_cheap(ctx, workdir, declared, where):
 def test_string_length_beyond_int_max_terminates(ctx, workdir, data):
     (workdir / "bad").write_bytes(data(ctx))
     try:
-        proc = run("cpk-unpack", "payload", "-o", "out", "bad", cwd=workdir, timeout=3)
+        proc = run("cpk-unpack", "payload", "-o", "out", "bad", cwd=workdir, timeout=10)
     except subprocess.TimeoutExpired:
-        pytest.fail("cpk-unpack did not terminate within 3 s (killed)")
+        pytest.fail("cpk-unpack did not terminate within 10 s (killed)")
     cpk.assert_clean_failure(proc, ["limit", "truncated", "declares"])
     assert cpk.listing(workdir) == {"bad"}
 
