@@ -4,16 +4,17 @@
 #   make test      install what is needed, run every test (unit, end-to-end, docs checks)
 #   make install PREFIX=/usr/local   binaries, man pages, completions
 #   make bench     throughput and peak memory figures (SIZE=4G for a bigger payload)
+#   make fuzz      every parser under libFuzzer + AddressSanitizer, FUZZ_SECONDS each (fuzz-smoke: CI's short run)
 
 TOOLS = cpk-pack cpk-seal cpk-sign cpk-verify cpk-unpack cpk-keyfetch cpk-wrap cpk-install
-APT_PACKAGES = libssl-dev libcbor-dev openssl mandoc time
+APT_PACKAGES = libssl-dev libcbor-dev openssl mandoc time age
 PIP_PACKAGES = pytest cbor2 cryptography
 PREFIX ?= /usr/local
 DEBUG_BIN = .build/debug
 RELEASE_BIN = .build/release
 SHELL = /bin/bash
 
-.PHONY: all deps build release test unit e2e check-docs demo install completions bench clean
+.PHONY: all deps build release test unit e2e check-docs demo install completions bench fuzz fuzz-smoke clean
 
 all: build
 
@@ -81,6 +82,15 @@ install: release
 SIZE ?= 1G
 bench: release
 	bench/run.sh $(RELEASE_BIN) $(SIZE)
+
+# libFuzzer targets for every parser (Tests/Fuzz/fuzz.sh), in their own build (.build-fuzz).
+FUZZ_SECONDS ?= 300
+fuzz:
+	Tests/Fuzz/fuzz.sh all $(FUZZ_SECONDS)
+
+# About 90 seconds of fuzzing (plus the build), run by .ci/run after make test.
+fuzz-smoke:
+	Tests/Fuzz/fuzz.sh smoke
 
 clean:
 	rm -rf .build

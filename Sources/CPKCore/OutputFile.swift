@@ -7,7 +7,7 @@ import Glibc
 /// A named output is written to an anonymous temporary file in the same directory and only
 /// appears under its name, complete, when `commit()` is called; if the tool fails or is killed
 /// first, nothing is left behind. `-` means standard output, which refuses to carry binary data
-/// to a terminal.
+/// to a terminal; a device or a pipe given by name is written in place, like standard output.
 public final class OutputFile {
     public let descriptor: FileDescriptor
     private let destination: String?
@@ -31,6 +31,12 @@ public final class OutputFile {
             output.enlargePipeBuffer()
             return
         }
+        if let stream = try Self.openStream(path, binary: binary) {
+            descriptor = stream
+            destination = nil
+            fallbackTemporaryPath = nil
+            return
+        }
         destination = path
         let directory = Self.directory(of: path)
         var fd = Glibc.open(directory, Self.openTemporaryFlags | O_WRONLY | O_CLOEXEC, mode)
@@ -51,7 +57,27 @@ public final class OutputFile {
         fallbackTemporaryPath = temporaryPath
     }
 
+    /// True when what is written is seen at once (standard output, a device or a pipe), so
+    /// nothing can be held back by not committing.
     public var isStandardOutput: Bool { destination == nil }
+
+    /// A character device or a FIFO given by name (`/dev/null`, `/dev/stdout`, bash's `>(...)`)
+    /// is opened and written in place: it holds no file to replace, and renaming a finished
+    /// file over it would destroy it (as root, /dev/null itself).
+    private static func openStream(_ path: String, binary: Bool) throws -> FileDescriptor? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        let type = info.st_mode & S_IFMT
+        guard type == S_IFCHR || type == S_IFIFO else { return nil }
+        let fd = Glibc.open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileDescriptor.systemError("cannot open \(path) for writing") }
+        let stream = FileDescriptor(fd: fd, name: path, owned: true)
+        if binary && stream.isTerminal {
+            throw CPKError.usage("refusing to write binary data to the terminal \(path); name a file instead")
+        }
+        stream.enlargePipeBuffer()
+        return stream
+    }
 
     deinit {
         if !committed, let temporary = fallbackTemporaryPath { unlink(temporary) }
@@ -64,8 +90,17 @@ public final class OutputFile {
         if let fallback = fallbackTemporaryPath {
             temporary = fallback
         } else {
+            // A new name takes the finished file in one step, which leaves nothing behind
+            // whenever the process dies. Replacing a file takes two (a temporary name, then
+            // rename): a kill -9 between them leaves the complete output under that name.
+            let anonymous = "/proc/self/fd/\(descriptor.fd)"
+            if linkat(AT_FDCWD, anonymous, AT_FDCWD, destination, AT_SYMLINK_FOLLOW) == 0 {
+                committed = true
+                return
+            }
+            guard errno == EEXIST else { throw FileDescriptor.systemError("cannot create \(destination)") }
             temporary = Self.temporaryName(for: destination)
-            guard linkat(AT_FDCWD, "/proc/self/fd/\(descriptor.fd)", AT_FDCWD, temporary, AT_SYMLINK_FOLLOW) == 0
+            guard linkat(AT_FDCWD, anonymous, AT_FDCWD, temporary, AT_SYMLINK_FOLLOW) == 0
             else { throw FileDescriptor.systemError("cannot create \(destination)") }
         }
         guard rename(temporary, destination) == 0 else {

@@ -55,7 +55,7 @@ fuzz() {
     set +e
     CPK_FUZZ_TARGET=$target SWIFT_BACKTRACE=enable=no TMPDIR=${TMPDIR:-/tmp} \
         ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
-        nice -n 10 "$BINARY" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=64 \
+        nice -n 10 "${RUNNING:-$BINARY}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=64 \
         -print_final_stats=1 -artifact_prefix="$SCRATCH/artifacts/$target-" \
         "$SCRATCH/corpus/$target" "$SEEDS/$target" >"$log" 2>&1
     status=$?
@@ -78,6 +78,10 @@ fuzz() {
 fuzz_all() {
     local seconds=$1 failed=0 total=0 line target runs status
     ensure_built
+    # A private copy runs, so the fuzz binary can be rebuilt meanwhile.
+    RUNNING=$SCRATCH/cpk-fuzz.running.$$
+    cp "$BINARY" "$RUNNING"
+    trap 'rm -f "$RUNNING"' EXIT
     printf '%-12s %14s  %s\n' target executions result
     for target in "${TARGETS[@]}"; do
         line=$(fuzz "$target" "$seconds") || failed=1

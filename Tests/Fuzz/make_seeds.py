@@ -5,7 +5,8 @@ Small valid inputs, made by the tools themselves (CPK_BIN, default .build/debug)
 independent writer of the end-to-end tests (Tests/e2e/cpk.py), plus near-valid variants that
 stop at each check. Keys are wrapped to the fixed fuzzing key pair of
 Sources/cpk-fuzz/FuzzKey.swift, so the fuzzer reaches the unwrapping code. The corpus is
-committed; run this again (`Tests/Fuzz/fuzz.sh seeds`) after a format change.
+committed; run this again (`Tests/Fuzz/fuzz.sh seeds`) after a format change. Inputs the fuzzer
+found are kept beside them as `regression-<what>` and are not touched here.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import base64
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -258,8 +258,10 @@ def key_seeds(s: Seeds):
 
 
 def main():
-    if CORPUS.exists():
-        shutil.rmtree(CORPUS)
+    # Regenerated seeds replace the old ones; the inputs the fuzzer found (regression-*) stay.
+    for seed in CORPUS.glob("*/*"):
+        if not seed.name.startswith("regression-"):
+            seed.unlink()
     with tempfile.TemporaryDirectory(prefix="cpk-seeds-") as work:
         s = Seeds(Path(work))
         make_keys(s)
