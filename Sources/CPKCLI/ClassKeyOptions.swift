@@ -54,7 +54,7 @@ public struct ClassKeyOptions: ParsableArguments {
         switch input {
         case .document(let document):
             guard document.keyName == name else {
-                throw CPKError.usage("the wrapped key is \"\(document.keyName)\", but the package needs \"\(name)\"")
+                throw CPKError.check("the wrapped key is \"\(document.keyName)\", but the package needs \"\(name)\"")
             }
             wrapped = document
         case .bare(let bytes):

@@ -34,6 +34,7 @@ public struct X509Certificate: Sendable {
     /// refused: whatever is read here may end up inside a package.
     public static func chain(loading bytes: [UInt8]) throws -> [X509Certificate] {
         guard looksLikePEM(bytes) else { return [try X509Certificate(der: bytes)] }
+        try PEMText.requireOnlyBlocks(in: bytes)
         let blocks = try PEMBlock.all(in: bytes)
         guard !blocks.isEmpty, blocks.count == PEMBlock.beginLines(in: bytes) else {
             throw CPKError.invalid("the PEM text holds a block that cannot be read (damaged base64 or a missing END line?)")
@@ -221,6 +222,31 @@ public enum CheckTime {
             seconds += full[sign] == "+" ? -offset : offset
         }
         return seconds
+    }
+}
+
+/// Checks on PEM text as a whole.
+public enum PEMText {
+    /// PEM text may hold its blocks and whitespace, nothing else: OpenSSL's reader skips other
+    /// text, so any other byte would be a change that no signature notices.
+    public static func requireOnlyBlocks(in bytes: [UInt8], single: Bool = false) throws {
+        var inside = false
+        var blocks = 0
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) {
+            let text = line.drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed().drop { $0 == " " || $0 == "\t" || $0 == "\r" }
+            let trimmed = String(text.reversed())
+            if inside {
+                if trimmed.hasPrefix("-----END ") && trimmed.hasSuffix("-----") { inside = false }
+            } else if trimmed.hasPrefix("-----BEGIN ") && trimmed.hasSuffix("-----") {
+                inside = true
+                blocks += 1
+            } else if !trimmed.isEmpty {
+                throw CPKError.invalid("the PEM text holds something outside its blocks")
+            }
+        }
+        guard !inside, blocks >= 1, !single || blocks == 1 else {
+            throw CPKError.invalid(single ? "not well-formed PEM: one block expected" : "not well-formed PEM")
+        }
     }
 }
 

@@ -16,6 +16,9 @@ public enum InstallCheck: String, CaseIterable, Sendable {
     case digest
     /// The RSA PKCS#1 v1.5 signature of that digest verifies with the signer's key.
     case signature
+    /// The package digest and signature, when the package has them: they cover the manifest
+    /// (identity, version) and every mapped stream. Checked on the host side.
+    case package
 
     /// The name messages use, e.g. "Digest check".
     public var title: String {
@@ -26,6 +29,7 @@ public enum InstallCheck: String, CaseIterable, Sendable {
         case .tag: return "Tag check"
         case .digest: return "Digest check"
         case .signature: return "Signature check"
+        case .package: return "Package signature check"
         }
     }
 }
@@ -37,6 +41,8 @@ public enum CheckOutcome: String, Sendable {
     case notAuthenticated = "not-authenticated"
     /// Not reached: an earlier step stopped the install.
     case notRun = "not-run"
+    /// Only for the package signature check: the package has none to check.
+    case absent
 }
 
 /// What an install did, for people (`text`) and scripts (`json`).
@@ -84,6 +90,7 @@ public struct InstallReport {
                 + "is intact, not who signed it"
         case (.signer, .passed):
             return "Signer check PASSED (\(signerText))"
+        case (_, .absent): return "\(check.title): none (the package has no package signature)"
         case (_, .passed): return "\(check.title) PASSED"
         case (_, .failed): return "\(check.title) FAILED"
         case (_, .notRun), (_, .notAuthenticated): return "\(check.title) not run"

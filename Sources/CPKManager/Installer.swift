@@ -56,7 +56,8 @@ public final class PackageInstaller {
                 applicationID: id, keyBits: plan.keyBits, iv: contents.stream(plan.nonceIndex), tag: contents.stream(plan.tagIndex))
             report.outcomes[.classKey] = .passed
             step = .tag
-            try deploy(contents, id: id)
+            let packageCheck = try PackageSectionCheck(head: contents.head)
+            try deploy(contents, id: id) { try packageCheck?.addPayload($0) }
             let verdict = try manager.verifyApplicationSHA256RSAPKCS1v15(
                 applicationID: id, keyBits: plan.signatureBits, digest: contents.stream(plan.digestIndex),
                 signature: contents.stream(plan.signatureIndex), publicKey: signer.key)
@@ -64,6 +65,9 @@ public final class PackageInstaller {
             report.outcomes[.digest] = verdict.digestOK ? .passed : .failed
             report.outcomes[.signature] = verdict.signatureOK ? .passed : .failed
             try Self.require(verdict)
+            step = .package
+            try packageCheck?.verify(deferred: contents.deferredStreams, name: input.name)
+            report.outcomes[.package] = packageCheck == nil ? .absent : .passed
             step = .version  // checked again as the deployment commits
             try manager.endApplicationDeployment(applicationID: id)
             report.installed = true
@@ -86,10 +90,13 @@ public final class PackageInstaller {
         }
     }
 
-    private func deploy(_ contents: PackageContents, id: String) throws {
+    private func deploy(
+        _ contents: PackageContents, id: String, alsoTo observe: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
         var done: UInt64 = 0
         progress?(0, contents.payloadSize)
         try contents.forEachPayloadChunk { chunk in
+            try observe(chunk)
             try manager.addApplicationData(applicationID: id, chunk: chunk)
             done += UInt64(chunk.count)
             progress?(done, contents.payloadSize)

@@ -46,6 +46,9 @@ final class PackageContents {
         }
     }
 
+    /// The deferred streams of the head, by index (empty for a `.cpk`).
+    var deferredStreams: [Int: [UInt8]] { deferred }
+
     /// Passes the payload to `body` in chunks, once.
     func forEachPayloadChunk(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         if let spool {

@@ -3,8 +3,8 @@ import CPKCrypto
 import CPKFormat
 
 /// Releases the plaintext payload of a package only once it is authenticated: the AES-GCM tag
-/// (when encrypted) and the plaintext SHA-256 against the digest stream. No byte reaches the
-/// destination before both checks pass.
+/// (when encrypted), the plaintext SHA-256 against the digest stream, and the package digest and
+/// signature when the package has them. No byte reaches the destination before all pass.
 ///
 /// A named file is written as an invisible temporary file and appears only once checked. For
 /// standard output, the payload as read (ciphertext, or plaintext when not encrypted) is kept
@@ -19,9 +19,11 @@ public enum PayloadRelease {
         let buffer = ChunkBuffer()
         let hasher = try SHA256Hasher()
         let decryptor = try plan.makeDecryptor()
+        let packageCheck = try PackageSectionCheck(head: input.head)
         var size: UInt64 = 0
         while let chunk = try input.nextPayloadChunk() {
             try spool?.write(chunk)
+            try packageCheck?.addPayload(chunk)
             let plaintext = try plan.decrypt(chunk, with: decryptor, into: buffer)
             hasher.update(plaintext)
             if spool == nil { try output.descriptor.write(plaintext) }
@@ -30,6 +32,11 @@ public enum PayloadRelease {
         let deferred = try input.deferredStreams()
         try plan.checkTag(decryptor, deferred: deferred, name: input.name)
         try plan.checkDigest(try hasher.finalize(), deferred: deferred, name: input.name)
+        do {
+            try packageCheck?.verify(deferred: deferred, name: input.name)
+        } catch let error as CPKError {
+            throw CPKError(error.kind, error.message + "; nothing was written")
+        }
         if let spool {
             let again = try plan.makeDecryptor()
             try spool.forEachPiece(at: 0, count: size, pieceSize: Chunks.size, what: "the checked payload") {

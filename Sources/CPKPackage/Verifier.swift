@@ -143,7 +143,7 @@ public enum Verifier {
         return report
     }
 
-    private static func checkPackageDigest(
+    static func checkPackageDigest(
         _ head: PackageHead, _ mapDigest: PackageMapDigest?, deferred: [Int: [UInt8]], into report: inout VerificationReport
     ) {
         guard let mapDigest, let index = head.manifest.package.digest.stream else {
@@ -227,7 +227,7 @@ private final class PayloadCheck {
 }
 
 /// The signature, certificate and trust checks of the payload or the package section.
-private struct SectionChecker {
+struct SectionChecker {
     let head: PackageHead
     let deferred: [Int: [UInt8]]
     let policy: VerifyPolicy
@@ -319,7 +319,6 @@ private struct SectionChecker {
         switch certificate {
         case .x509PEM, .x509DER:
             let origin = "the embedded certificate (stream \(index))"
-            if case .x509PEM = certificate { try requireOnlyPEMBlocks(bytes, origin: origin) }
             let chain: [X509Certificate]
             do {
                 chain = try X509Certificate.chain(loading: bytes)
@@ -339,24 +338,11 @@ private struct SectionChecker {
         }
     }
 
-    /// PEM text may hold its blocks and whitespace, nothing else: any other byte is a change
-    /// that no signature would notice.
     private func requireOnlyPEMBlocks(_ bytes: [UInt8], origin: String, single: Bool = false) throws {
-        var inside = false
-        var blocks = 0
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) {
-            let text = line.trimmingWhitespace
-            if inside {
-                if text.hasPrefix("-----END ") && text.hasSuffix("-----") { inside = false }
-            } else if text.hasPrefix("-----BEGIN ") && text.hasSuffix("-----") {
-                inside = true
-                blocks += 1
-            } else if !text.isEmpty {
-                throw CPKError.check("\(origin) holds text outside its PEM blocks")
-            }
-        }
-        guard !inside, blocks >= 1, !single || blocks == 1 else {
-            throw CPKError.check("\(origin) is not well-formed PEM")
+        do {
+            try PEMText.requireOnlyBlocks(in: bytes, single: single)
+        } catch let error as CPKError {
+            throw CPKError.check("\(origin): \(error.message)")
         }
     }
 
@@ -458,10 +444,3 @@ private struct SectionChecker {
     }
 }
 
-extension Substring {
-    var trimmingWhitespace: Substring {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
-        guard let start = firstIndex(where: { !isSpace($0) }), let end = lastIndex(where: { !isSpace($0) }) else { return "" }
-        return self[start...end]
-    }
-}

@@ -199,7 +199,7 @@ def test_a_package_from_the_reference_writer_installs(workdir, state, signers):
     assert report["installed"] is True
     assert report["version"] == "2.1.7" and report["date"] == "2026-11-26 08:23:15.309608734 UTC"
     assert report["checks"] == {"signer": "not-authenticated", "version": "passed", "class-key": "passed",
-                                "tag": "passed", "digest": "passed", "signature": "passed"}
+                                "tag": "passed", "digest": "passed", "signature": "passed", "package": "absent"}
     assert report["signer"] == {"authenticated": False, "reason": "no trust anchor"}
     assert exported(workdir) == payload
 

@@ -33,7 +33,7 @@ runs with `--require` on every check, both signatures among them.
 The matrix is run once, by a module fixture, on two workers (2 cores), each with its own
 simulator state (key synced once, and checked after every attempt: `list --json` empty, no file
 in apps/ or staging/, `check-state` passes). The tests then assert per region, variant and tool,
-so a known bug is marked xfail(strict) for exactly the cases where it shows. The table is printed
+and every tool must refuse every variant. The table is printed
 by the last test and saved as tamper-matrix.txt in pytest's base temporary directory.
 
 Bytes not covered by any check: none in this layout. The writer emits the streams contiguous,
@@ -129,48 +129,7 @@ def regions() -> list[Region]:
 REGIONS = regions()
 
 
-# --- what each tool is expected to name, and the known bugs -----------------------------------
-
-BUG_UNPACK_RELEASES = (
-    "BUG: cpk-unpack payload releases the plaintext (exit 0, all 65536 bytes, to -o and to a pipe) of a package "
-    "whose payload signature, certificates, package digest or package signature do not check, or whose manifest "
-    "(id, name, vendor, target, version) was changed: it checks only the AES-GCM tag and the payload digest "
-    "(cpk-unpack(1)), never the signatures or the package digest, which cpk-verify reports FAILED")
-BUG_INSTALL_IGNORES_PACKAGE_SIGNATURE = (
-    "BUG: cpk-install ignores package.dig/package.sig/package.cert: a package whose package digest, package "
-    "signature or package certificate stream, or whose manifest's name, vendor, target or version was changed, "
-    "installs (exit 0, listed) although cpk-verify reports package-digest or package-signature FAILED; with a "
-    "package signature, anti-rollback and the listed identity rest on an unchecked manifest")
-BUG_INSTALL_LENIENT_PEM = (
-    "BUG: cpk-install accepts a payload certificate stream with a stray byte after its PEM block (the final "
-    "newline flipped to 0x0B) that cpk-verify rejects as 'not well-formed PEM', and it does not check the package "
-    "digest that covers that stream: the package installs (exit 0)")
-BUG_KEY_NAME_EXIT_2 = (
-    "BUG: with --wrapped-key, a package whose aes-gcm key_name was changed (test -> uest) makes the tool exit 2 "
-    "(usage error: 'the wrapped key is \"test\", but the package needs \"uest\"') instead of 1 for an invalid "
-    "package or a wrong key (cpk-unpack(1), cpk-verify(1)); with --file-store the same package exits 1")
-
-UNPACK_RELEASES = ({f"stream-{s}-{w}" for s in (4, 5, 6, 7, 8) for w in ("first", "middle", "last")}
-                   | {"table-5-size", "table-8-size"}
-                   | {f"manifest-{n}" for n in ("cp-id", "cp-name", "cp-vendor", "target-arch", "ver-maj", "ver-date")})
-INSTALL_ACCEPTS = ({f"stream-{s}-{w}" for s in (6, 7, 8) for w in ("first", "middle", "last")}
-                   | {"table-8-size"}
-                   | {f"manifest-{n}" for n in ("cp-name", "cp-vendor", "target-arch", "ver-maj", "ver-date")})
-
-
-def known_bug(region: Region, variant: str, tool: str) -> str | None:
-    if variant != "flip":
-        return None  # every truncation is caught by the frame checks
-    if tool == "cpk-unpack" and region.key in UNPACK_RELEASES:
-        return BUG_UNPACK_RELEASES
-    if tool == "cpk-install" and region.key in INSTALL_ACCEPTS:
-        return BUG_INSTALL_IGNORES_PACKAGE_SIGNATURE
-    if tool == "cpk-install" and region.key == "stream-5-last":
-        return BUG_INSTALL_LENIENT_PEM
-    if tool in ("cpk-verify", "cpk-unpack") and region.key == "manifest-key-name":
-        return BUG_KEY_NAME_EXIT_2
-    return None
-
+# --- what each tool is expected to name ------------------------------------------------------
 
 def expected(region: Region, variant: str) -> dict:
     """What each tool must name. verify: FAILED checks of which at least one must appear (a
@@ -508,9 +467,7 @@ def cases():
     for region in REGIONS:
         for variant in VARIANTS:
             for tool in TOOLS:
-                bug = known_bug(region, variant, tool)
-                marks = [pytest.mark.xfail(strict=True, reason=bug)] if bug else []
-                yield pytest.param(region, variant, tool, id=f"{region.key}-{variant}-{tool}", marks=marks)
+                yield pytest.param(region, variant, tool, id=f"{region.key}-{variant}-{tool}")
 
 
 @pytest.mark.parametrize("region, variant, tool", cases())
@@ -590,15 +547,11 @@ def table(matrix) -> str:
     head = ["region", "variant", "byte", "cpk-verify (exit, first FAILED check)", "cpk-unpack payload -o",
             "| wc -c", "cpk-install (exit, reason)"]
     lines = [" ".join(h.ljust(w) for h, w in zip(head, widths)), " ".join("-" * w for w in widths)]
-    bugs = 0
     for region in REGIONS:
         for variant in VARIANTS:
             result = results[(region.key, variant)]
             row = [region.label, variant, str(result.at), *cells(result)]
-            flagged = [t for t in TOOLS if known_bug(region, variant, t)]
-            bugs += len(flagged)
-            line = " ".join(short(c, w).ljust(w) for c, w in zip(row, widths))
-            lines.append(line.rstrip() + ("   <- BUG: " + ", ".join(flagged) if flagged else ""))
+            lines.append(" ".join(short(c, w).ljust(w) for c, w in zip(row, widths)).rstrip())
     total = len(REGIONS) * len(VARIANTS)
     refused = {t: 0 for t in TOOLS}
     for result in results.values():
@@ -609,9 +562,7 @@ def table(matrix) -> str:
     lines.append(f"{len(REGIONS)} regions x {len(VARIANTS)} variants = {total} tampered packages "
                  f"({PAYLOAD_SIZE}-byte payload, {len(matrix['setup'].data)}-byte .cpk); refused with exit 1: "
                  + ", ".join(f"{t} {n}/{total}" for t, n in refused.items())
-                 + f"; known-bug cases (xfail): {bugs} ("
-                 + ", ".join(f"{t} {sum(bool(known_bug(r, v, t)) for r in REGIONS for v in VARIANTS)}" for t in TOOLS)
-                 + f"); matrix run in {matrix['seconds']:.1f} s")
+                 + f"; matrix run in {matrix['seconds']:.1f} s")
     return "\n".join(lines) + "\n"
 
 
