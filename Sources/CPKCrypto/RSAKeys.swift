@@ -17,19 +17,8 @@ public struct PublicKey: Sendable {
     /// `RSAPublicKey` (PKCS#1, what the Package Manager exports), an X.509 certificate (PEM or
     /// DER), or base64 of any of those DER forms (what cloud contracts carry).
     public init(loading bytes: [UInt8]) throws {
-        if looksLikePEM(bytes) {
-            try self.init(pem: bytes)
-        } else if bytes.first == 0x30 {
-            try self.init(der: bytes)
-        } else if Base64.looksLikeBase64(bytes), let der = Base64.decode(bytes, ignoringWhitespace: true),
-            der.first == 0x30
-        {
-            try self.init(der: der)
-        } else {
-            throw CPKError.invalid(
-                "not a public key: expected PEM or DER SubjectPublicKeyInfo, DER RSAPublicKey (PKCS#1), "
-                    + "an X.509 certificate, or base64 of one of those")
-        }
+        let (key, what) = try PublicKeyForms.decode(bytes)
+        try self.init(adopting: key, from: what)
     }
 
     /// Like `init(loading:)`, and also takes a private key (PEM or DER), keeping its public half.
@@ -38,38 +27,6 @@ public struct PublicKey: Sendable {
             self = try RSAPrivateKey(loading: bytes).publicKey
         } else {
             try self.init(loading: bytes)
-        }
-    }
-
-    private init(pem: [UInt8]) throws {
-        guard let block = try PEMBlock.first(in: pem) else {
-            throw CPKError.invalid("the PEM text holds no readable block (damaged base64 or a missing END line?)")
-        }
-        switch block.label {
-        case "PUBLIC KEY": try self.init(adopting: try Self.decodeSPKI(block.der), from: "a PEM public key")
-        case "RSA PUBLIC KEY": try self.init(adopting: try Self.decodePKCS1(block.der), from: "a PEM RSA public key")
-        case "CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE":
-            try self.init(adopting: try Self.decodeCertificate(block.der), from: "the certificate")
-        case let label where label.contains("PRIVATE KEY"):
-            throw CPKError.invalid("this is a private key, not a public key; give its public half (cpk-wrap public)")
-        default:
-            throw CPKError.invalid("a PEM \"\(block.label)\" block is not a public key or certificate")
-        }
-    }
-
-    /// DER: tries SubjectPublicKeyInfo, then a certificate, then PKCS#1 RSAPublicKey; each
-    /// must use every byte.
-    private init(der: [UInt8]) throws {
-        if let key = try? Self.decodeSPKI(der) {
-            try self.init(adopting: key, from: "the DER public key")
-        } else if let key = try? Self.decodeCertificate(der) {
-            try self.init(adopting: key, from: "the certificate")
-        } else if let key = try? Self.decodePKCS1(der) {
-            try self.init(adopting: key, from: "the DER RSA public key")
-        } else {
-            ERR_clear_error()
-            throw CPKError.invalid(
-                "DER data is not a SubjectPublicKeyInfo, an X.509 certificate or an RSAPublicKey (PKCS#1)")
         }
     }
 

@@ -151,48 +151,7 @@ public struct VerifyingKey: Sendable {
     /// PEM or DER `RSAPublicKey` (PKCS#1), an X.509 certificate (PEM or DER; its key), or base64
     /// of a DER form.
     public init(loading bytes: [UInt8]) throws {
-        if looksLikePEM(bytes) {
-            try self.init(pem: bytes)
-        } else if bytes.first == 0x30 {
-            try self.init(der: bytes)
-        } else if Base64.looksLikeBase64(bytes), let der = Base64.decode(bytes, ignoringWhitespace: true),
-            der.first == 0x30
-        {
-            try self.init(der: der)
-        } else {
-            throw CPKError.invalid(
-                "not a public key: expected PEM or DER SubjectPublicKeyInfo, an RSAPublicKey (PKCS#1), "
-                    + "an X.509 certificate, or base64 of one of those")
-        }
-    }
-
-    private init(pem: [UInt8]) throws {
-        guard let block = try PEMBlock.first(in: pem) else {
-            throw CPKError.invalid("the PEM text holds no readable block (damaged base64 or a missing END line?)")
-        }
-        switch block.label {
-        case "PUBLIC KEY": try self.init(adopting: try PublicKey.decodeSPKI(block.der))
-        case "RSA PUBLIC KEY": try self.init(adopting: try PublicKey.decodePKCS1(block.der))
-        case "CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE":
-            try self.init(adopting: try PublicKey.decodeCertificate(block.der))
-        case let label where label.contains("PRIVATE KEY"):
-            throw CPKError.invalid("this is a private key, not a public key or certificate; give its public half")
-        default:
-            throw CPKError.invalid("a PEM \"\(block.label)\" block is not a public key or certificate")
-        }
-    }
-
-    private init(der: [UInt8]) throws {
-        if let key = try? PublicKey.decodeSPKI(der) {
-            try self.init(adopting: key)
-        } else if let key = try? PublicKey.decodeCertificate(der) {
-            try self.init(adopting: key)
-        } else if let key = try? PublicKey.decodePKCS1(der) {
-            try self.init(adopting: key)
-        } else {
-            ERR_clear_error()
-            throw CPKError.invalid("DER data is not a SubjectPublicKeyInfo, an X.509 certificate or an RSAPublicKey")
-        }
+        try self.init(adopting: try PublicKeyForms.decode(bytes).key)
     }
 
     init(adopting key: EVPKey) throws {
