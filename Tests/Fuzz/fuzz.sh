@@ -14,8 +14,9 @@
 # Seeds come from Tests/Fuzz/corpus/TARGET (committed, read only); inputs the fuzzer finds go
 # to .build-fuzz/corpus/TARGET, crash inputs to .build-fuzz/artifacts. A target fails on a
 # crash, a sanitizer report (memory errors, leaks), a failed expectation (Support.swift), an
-# input that takes over 10 s, a single allocation over 64 MiB (allocation must stay bounded by
-# the input, which is at most a few KiB) or 2 GiB resident. One fuzzer runs at a time, niced: the machine is shared.
+# input that takes over 10 s, a single allocation over 32 MiB or 2 GiB resident. Inputs are at
+# most a few KiB; the largest allocation they may cause is the envelope reader's buffer for one
+# item whose head announces up to the 16 MiB item limit (docs/envelope.md). One fuzzer runs at a time, niced: the machine is shared.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -55,7 +56,7 @@ fuzz() {
     set +e
     CPK_FUZZ_TARGET=$target SWIFT_BACKTRACE=enable=no TMPDIR=${TMPDIR:-/tmp} \
         ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
-        nice -n 10 "${RUNNING:-$BINARY}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=64 \
+        nice -n 10 "${RUNNING:-$BINARY}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=32 \
         -print_final_stats=1 -artifact_prefix="$SCRATCH/artifacts/$target-" \
         "$SCRATCH/corpus/$target" "$SEEDS/$target" >"$log" 2>&1
     status=$?
@@ -113,7 +114,7 @@ replay)
     target=$2
     shift 2
     CPK_FUZZ_TARGET=$target SWIFT_BACKTRACE=enable=no ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
-        "$BINARY" -runs=1 -malloc_limit_mb=64 "$@"
+        "$BINARY" -runs=1 -malloc_limit_mb=32 "$@"
     ;;
 seeds) python3 Tests/Fuzz/make_seeds.py ;;
 list) printf '%s\n' "${TARGETS[@]}" ;;
