@@ -101,7 +101,7 @@ install_rss=$(( $(tail -n1 "$work/rss.1") / 1024 ))
 step "cpk-verify --file-store (decrypt)     [sha+gcm]" "$both_time" \
     '$T1 $bin/cpk-verify --file-store $store --quiet --ca $work/signer.crt $work/signed.cpk > /dev/null'
 step "cpk-sign (payload) .cpk -> .cpk file           [-]" "$sha_time" \
-    '$T1 $bin/cpk-sign --key $work/signer.pem --cert $work/signer.crt --cpk -o $work/out $work/sealed.cpk'
+    '$T1 $bin/cpk-sign --payload --key $work/signer.pem --cert $work/signer.crt --cpk -o $work/out $work/sealed.cpk'
 step "pack | seal | sign --cpk > /dev/null     [sha+gcm]" "$both_time" \
     '$T1 $bin/cpk-pack --id test $work/payload | $T2 $bin/cpk-seal --file-store $store --quiet | $T3 $bin/cpk-sign --key $work/signer.pem --cert $work/signer.crt --cpk > /dev/null'
 step "pack | seal | sign --cpk -o file         [sha+gcm]" "$both_time" \

@@ -186,9 +186,9 @@ _cpk-install() {
 
 _cpk-install_install() {
     repeating_flags=()
-    non_repeating_flags=(--allow-downgrade --json --progress -h --help)
-    repeating_options=(--ca --trusted-key)
-    non_repeating_options=(--state)
+    non_repeating_flags=(--allow-expired --accept-unauthenticated-manifest --allow-signer-change --allow-downgrade --json --progress -h --help)
+    repeating_options=(--ca --public-key --trusted-key --untrusted --certificate-identity --certificate-identity-regexp)
+    non_repeating_options=(--at --state)
     __cpk-install_offer_flags_options 1
 
     # Offer option value completions
@@ -196,7 +196,19 @@ _cpk-install_install() {
     '--ca')
         return
         ;;
-    '--trusted-key')
+    '--public-key'|'--trusted-key')
+        return
+        ;;
+    '--untrusted')
+        return
+        ;;
+    '--certificate-identity')
+        return
+        ;;
+    '--certificate-identity-regexp')
+        return
+        ;;
+    '--at')
         return
         ;;
     '--state')
@@ -349,12 +361,15 @@ _cpk-install_trust() {
 _cpk-install_trust_add() {
     repeating_flags=()
     non_repeating_flags=(-h --help)
-    repeating_options=()
+    repeating_options=(--id)
     non_repeating_options=(--state)
     __cpk-install_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
+    '--id')
+        return
+        ;;
     '--state')
         return
         ;;
@@ -363,7 +378,7 @@ _cpk-install_trust_add() {
 
 _cpk-install_trust_list() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--json -h --help)
     repeating_options=()
     non_repeating_options=(--state)
     __cpk-install_offer_flags_options 0

@@ -225,9 +225,9 @@ _cpk-unpack_extract() {
 
 _cpk-unpack_payload() {
     repeating_flags=()
-    non_repeating_flags=(--quiet -h --help)
-    repeating_options=()
-    non_repeating_options=(--wrapped-key --unwrap-key --padding --file-store --url --timeout --key --output -o)
+    non_repeating_flags=(--quiet --allow-expired --skip-signatures -h --help)
+    repeating_options=(--ca --public-key --trusted-key --untrusted --certificate-identity --certificate-identity-regexp)
+    non_repeating_options=(--wrapped-key --unwrap-key --padding --file-store --url --timeout --key --at --output -o)
     __cpk-unpack_offer_flags_options 1
 
     # Offer option value completions
@@ -252,6 +252,24 @@ _cpk-unpack_payload() {
         return
         ;;
     '--key')
+        return
+        ;;
+    '--ca')
+        return
+        ;;
+    '--public-key'|'--trusted-key')
+        return
+        ;;
+    '--untrusted')
+        return
+        ;;
+    '--certificate-identity')
+        return
+        ;;
+    '--certificate-identity-regexp')
+        return
+        ;;
+    '--at')
         return
         ;;
     '--output'|'-o')

@@ -163,9 +163,9 @@ _cpk-verify() {
     local -a unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
 
     local -a repeating_flags=()
-    local -a non_repeating_flags=(--allow-expired --json --quiet -h --help)
-    local -a repeating_options=(--ca --require)
-    local -a non_repeating_options=(--public-key --cert --at --wrapped-key --unwrap-key --padding --file-store --url --timeout --key)
+    local -a non_repeating_flags=(--allow-expired --integrity-only --json --quiet -h --help)
+    local -a repeating_options=(--ca --public-key --trusted-key --untrusted --certificate-identity --certificate-identity-regexp --require)
+    local -a non_repeating_options=(--at --cert --wrapped-key --unwrap-key --padding --file-store --url --timeout --key)
     __cpk-verify_offer_flags_options 1
 
     # Offer option value completions
@@ -173,13 +173,22 @@ _cpk-verify() {
     '--ca')
         return
         ;;
-    '--public-key')
+    '--public-key'|'--trusted-key')
         return
         ;;
-    '--cert')
+    '--untrusted')
+        return
+        ;;
+    '--certificate-identity')
+        return
+        ;;
+    '--certificate-identity-regexp')
         return
         ;;
     '--at')
+        return
+        ;;
+    '--cert')
         return
         ;;
     '--require')

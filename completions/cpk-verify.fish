@@ -20,7 +20,7 @@ function __cpk-verify_parse_tokens -S
     set -l unparsed_tokens (__cpk-verify_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cpk-verify'
-        __cpk-verify_parse_subcommand 1 'ca=+' 'public-key=' 'cert=' 'at=' 'allow-expired' 'require=+' 'json' 'wrapped-key=' 'unwrap-key=' 'padding=' 'file-store=' 'url=' 'timeout=' 'key=' 'quiet' 'h/help'
+        __cpk-verify_parse_subcommand 1 'ca=+' 'public-key=+' 'untrusted=+' 'certificate-identity=+' 'certificate-identity-regexp=+' 'at=' 'allow-expired' 'cert=' 'integrity-only' 'require=+' 'json' 'wrapped-key=' 'unwrap-key=' 'padding=' 'file-store=' 'url=' 'timeout=' 'key=' 'quiet' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __cpk-verify_parse_subcommand -r 1 
@@ -77,12 +77,16 @@ function __cpk-verify_custom_completion
 end
 
 complete -c 'cpk-verify' -f
-complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify"' -l 'ca' -d 'A trust anchor: certificate chains must end at one of the certificates in FILE (PEM or DER); repeatable.' -rfka ''
-complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" public-key' -l 'public-key' -d 'Pin the signer\'s key: a public key or certificate (PEM or DER) the signer\'s key must be.' -rfka ''
-complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" cert' -l 'cert' -d 'The signer\'s certificate (and chain) when the package only names it by URL or domain.' -rfka ''
+complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify"' -l 'ca' -d 'A trust anchor: signer certificates must chain to a certificate in FILE (PEM or DER); repeatable.' -rfka ''
+complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify"' -l 'public-key' -l 'trusted-key' -d 'Pin a signer\'s key: a public key or certificate (PEM or DER) trusted as it is; repeatable.' -rfka ''
+complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify"' -l 'untrusted' -d 'Intermediate certificates that may complete a chain without being trusted themselves; repeatable.' -rfka ''
+complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify"' -l 'certificate-identity' -d 'The signer\'s certificate must name exactly this identity (subject, common name, or an e-mail, DNS or URI subject alternative name); repeatable, any may match.' -rfka ''
+complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify"' -l 'certificate-identity-regexp' -d 'The same, as a regular expression the whole name must match; repeatable.' -rfka ''
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" at' -l 'at' -d 'Check certificates at TIME: RFC 3339, YYYY-MM-DD, or @SECONDS (default: now).' -rfka ''
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" allow-expired' -l 'allow-expired' -d 'Accept certificates whose validity period has ended (it is still reported).'
-complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify"' -l 'require' -d 'Checks that must run and pass, comma-separated (e.g. payload-signature,payload-trust); repeatable.' -rfka ''
+complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" cert' -l 'cert' -d 'The signer\'s certificate (and chain) when the package only names it by URL or domain.' -rfka ''
+complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" integrity-only' -l 'integrity-only' -d 'Check integrity only: exit 0 for an intact package even when no trust input says who signed it.'
+complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify"' -l 'require' -d 'Checks that must run and pass, comma-separated (e.g. payload-signature,manifest); repeatable.' -rfka ''
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" json' -l 'json' -d 'Print one JSON document instead of lines.'
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" wrapped-key' -l 'wrapped-key' -d 'A wrapped key from cpk-keyfetch (its document, or a bare block as raw bytes or base64).' -rfka ''
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" unwrap-key' -l 'unwrap-key' -d 'The private key (PEM) that unwraps --wrapped-key.' -rfka ''

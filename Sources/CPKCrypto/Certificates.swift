@@ -76,6 +76,45 @@ public struct X509Certificate: Sendable {
         return usage == UInt32.max || usage & UInt32(KU_DIGITAL_SIGNATURE) != 0
     }
 
+    /// False only when an extended key usage extension is present and allows neither code
+    /// signing nor any usage: a TLS-server or e-mail certificate does not sign packages.
+    public var allowsCodeSigning: Bool {
+        let usage = X509_get_extended_key_usage(object.pointer)  // UINT32_MAX when there is no extension
+        return usage == UInt32.max || usage & UInt32(XKU_CODE_SIGN | XKU_ANYEKU) != 0
+    }
+
+    /// The subject's common name (the last CN), or nil.
+    public var commonName: String? {
+        guard let name = X509_get_subject_name(object.pointer) else { return nil }
+        let index = X509_NAME_get_index_by_NID(name, NID_commonName, -1)
+        guard index >= 0, let entry = X509_NAME_get_entry(name, index), let data = X509_NAME_ENTRY_get_data(entry)
+        else { return nil }
+        return Self.text(ofString: data)
+    }
+
+    /// The e-mail addresses, DNS names and URIs of the subject alternative name extension, in
+    /// order (other kinds of names are not identities a signer is matched by).
+    public var subjectAlternativeNames: [String] {
+        guard let raw = X509_get_ext_d2i(object.pointer, NID_subject_alt_name, nil, nil) else { return [] }
+        let names = OpaquePointer(raw)
+        defer { GENERAL_NAMES_free(names) }
+        return (0..<OPENSSL_sk_num(names)).compactMap { index -> String? in
+            guard let value = OPENSSL_sk_value(names, index) else { return nil }
+            let name = value.assumingMemoryBound(to: GENERAL_NAME.self).pointee
+            switch name.type {
+            case GEN_EMAIL: return name.d.rfc822Name.flatMap(Self.text(ofString:))
+            case GEN_DNS: return name.d.dNSName.flatMap(Self.text(ofString:))
+            case GEN_URI: return name.d.uniformResourceIdentifier.flatMap(Self.text(ofString:))
+            default: return nil
+            }
+        }
+    }
+
+    /// SHA-256 of the DER certificate.
+    public var fingerprint: [UInt8] {
+        get throws { try SHA256Hasher.digest(der) }
+    }
+
     /// True when the certificate names itself as its issuer (a root, or a self-signed leaf).
     public var isSelfIssued: Bool {
         X509_NAME_cmp(X509_get_subject_name(object.pointer), X509_get_issuer_name(object.pointer)) == 0
@@ -109,6 +148,11 @@ public struct X509Certificate: Sendable {
             | UInt(XN_FLAG_DN_REV) | UInt(XN_FLAG_DUMP_UNKNOWN_FIELDS)
         guard X509_NAME_print_ex(bio.pointer, name, 0, flags) >= 0, let bytes = try? bio.contents() else { return "" }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static func text(ofString string: UnsafeMutablePointer<ASN1_STRING>) -> String? {
+        guard let bytes = ASN1_STRING_get0_data(string) else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: bytes, count: Int(ASN1_STRING_length(string))), as: UTF8.self)
     }
 
     private static func seconds(_ time: UnsafePointer<ASN1_TIME>?) -> Int? {

@@ -52,6 +52,12 @@ enum ApplicationFile {
             ])),
             ("size", .integer(app.size)),
             ("installed-at", .string(app.installedAt)),
+            ("signer", app.description.provenance.signer.map { .string($0) } ?? .null),
+            ("manifest-authenticated", .bool(app.description.provenance.manifestAuthenticated)),
+            ("floor", .object([
+                ("maj", .integer(app.rollbackFloor.major)), ("min", .integer(app.rollbackFloor.minor)),
+                ("rev", .integer(app.rollbackFloor.revision)),
+            ])),
             ("sha256", .string(Hex.encode(app.sha256))),
             ("nonce", .string(Hex.encode(record.nonce))),
             ("tag", .string(Hex.encode(record.tag))),
@@ -130,12 +136,24 @@ enum ApplicationFile {
         let version = Version(
             major: try number(ver["maj"]), minor: try number(ver["min"]), revision: try number(ver["rev"]),
             date: try text(ver["date"]))
+        // Records written before signer provenance was kept have none of these three fields.
+        var signer: String? = nil
+        if let value = json["signer"], value != .null { signer = try text(value) }
+        var authenticated = false
+        if let value = json["manifest-authenticated"] {
+            guard case .bool(let flag) = value else { throw CPKError.invalid("bad record") }
+            authenticated = flag
+        }
+        let floor = try json["floor"].map {
+            Version(major: try number($0["maj"]), minor: try number($0["min"]), revision: try number($0["rev"]), date: "")
+        }
         let description = ApplicationDescription(
             name: try text(json["name"]), vendor: try text(json["vendor"]),
-            target: Target(arch: try text(json["arch"]), os: try text(json["os"])), version: version)
+            target: Target(arch: try text(json["arch"]), os: try text(json["os"])), version: version,
+            provenance: Provenance(signer: signer, manifestAuthenticated: authenticated, setsRollbackFloor: true))
         let application = InstalledApplication(
             id: try text(json["id"]), description: description, size: try number(json["size"]),
-            installedAt: try text(json["installed-at"]), sha256: try hexBytes(json["sha256"]))
+            installedAt: try text(json["installed-at"]), sha256: try hexBytes(json["sha256"]), rollbackFloor: floor)
         return Record(application: application, nonce: try hexBytes(json["nonce"]), tag: try hexBytes(json["tag"]))
     }
 }

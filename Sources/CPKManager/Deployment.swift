@@ -74,8 +74,8 @@ final class Deployment {
     }
 
     /// Ends decryption, checks the tag, and returns the plaintext's SHA-256.
-    func finishDecryption() throws -> [UInt8] {
-        guard phase == .decrypting, let decryptor else { throw outOfOrder("verify_application_sha256_rsa_pkcs1_v15") }
+    func finishDecryption(call: String) throws -> [UInt8] {
+        guard phase == .decrypting, let decryptor else { throw outOfOrder(call) }
         guard received == totalSize else {
             phase = .failed
             throw CPKError.invalid("\"\(id)\": \(received) bytes of data arrived, \(totalSize) were announced")
@@ -97,24 +97,33 @@ final class Deployment {
     }
 
     /// Writes the sealed record after the payload and installs the file under the exclusive
-    /// lock, checking the version against what is installed then.
+    /// lock, checking the version against the rollback floor installed then.
+    /// - Parameter installedFloor: the anti-rollback floor of the installed version, if any.
     func commit(
         storageKey: [UInt8], installedAt: String, destination: String, lock: StateLock,
-        installedVersion: () throws -> Version?
+        installedFloor: () throws -> Version?
     ) throws -> InstalledApplication {
         guard phase == .verified, let plaintextDigest, let storageTag else {
-            throw CPKError.check("\"\(id)\" was not verified (tag, digest and signature); nothing was installed")
+            throw CPKError.check("\"\(id)\" was not verified (tag, digest and signature)")
         }
         guard let description else {
-            throw CPKError.usage("\"\(id)\": the deployment was not described (name, version); nothing was installed")
+            throw CPKError.usage("\"\(id)\": the deployment was not described (name, version)")
         }
+        // An unauthenticated version keeps the floor it found; it must still be that at commit.
+        let keptFloor = description.provenance.setsRollbackFloor ? nil : try installedFloor()
+        let floor = description.provenance.setsRollbackFloor ? description.version : keptFloor ?? RollbackPolicy.noFloor
         let application = InstalledApplication(
-            id: id, description: description, size: totalSize, installedAt: installedAt, sha256: plaintextDigest)
+            id: id, description: description, size: totalSize, installedAt: installedAt, sha256: plaintextDigest,
+            rollbackFloor: floor)
         let record = ApplicationFile.Record(application: application, nonce: storageNonce, tag: storageTag)
         try ApplicationFile.writeTrailer(record: record, payloadSize: totalSize, storageKey: storageKey, to: staging.descriptor)
         try staging.flush()  // seconds for a large payload: not while holding the lock
         try lock.withLock(exclusive: true) {
-            try RollbackPolicy.check(id: id, new: description.version, installed: try installedVersion(), allowDowngrade: allowDowngrade)
+            let installed = try installedFloor()
+            try RollbackPolicy.check(id: id, new: description.version, installed: installed, allowDowngrade: allowDowngrade)
+            if !description.provenance.setsRollbackFloor && installed != keptFloor {
+                throw CPKError.io("another version of \"\(id)\" was installed meanwhile; try again")
+            }
             try staging.commit(as: destination)
         }
         return application
@@ -127,7 +136,13 @@ final class Deployment {
 
 /// Anti-rollback, like OP-TEE's check of a trusted application's version: an application is
 /// not replaced by an older version of itself unless explicitly allowed.
+/// The floor is the last version whose provenance could set it (see `Provenance`), so an
+/// unauthenticated manifest can neither raise it (and lock out the genuine next version) nor
+/// lower it.
 enum RollbackPolicy {
+    static let noFloor = Version(major: 0, minor: 0, revision: 0, date: "")
+
+    /// - Parameter installed: the installed version's rollback floor.
     static func check(id: String, new: Version, installed: Version?, allowDowngrade: Bool) throws {
         guard let installed, new < installed, !allowDowngrade else { return }
         throw CPKError.check(

@@ -1,11 +1,15 @@
 import CPKCore
 import CPKCrypto
 import CPKFormat
+import CPKPackage
 
 /// The checks an install makes, in the order it makes them.
 public enum InstallCheck: String, CaseIterable, Sendable {
-    /// Who signed: the signer authenticated by a trust anchor (host side, before any data).
+    /// Who signed: the payload's signer authenticated by the trust policy, and the same
+    /// identity as the installed version's (host side, before any data).
     case signer
+    /// What the manifest says (id, version, name, target) is covered by a trusted signature.
+    case manifest
     /// Anti-rollback: not older than the installed version of the same id.
     case version
     /// The class key of the application is installed in the Package Manager.
@@ -24,6 +28,7 @@ public enum InstallCheck: String, CaseIterable, Sendable {
     public var title: String {
         switch self {
         case .signer: return "Signer check"
+        case .manifest: return "Manifest check"
         case .version: return "Version check"
         case .classKey: return "Class key check"
         case .tag: return "Tag check"
@@ -37,8 +42,11 @@ public enum InstallCheck: String, CaseIterable, Sendable {
 public enum CheckOutcome: String, Sendable {
     case passed
     case failed
-    /// Only for the signer check: no trust anchor, so the signer is not authenticated.
+    /// Only for the signer and manifest checks: the device has no trust policy (development
+    /// mode), so nothing is authenticated.
     case notAuthenticated = "not-authenticated"
+    /// Only for the manifest check: not authenticated, and installed because that was asked for.
+    case acceptedUnauthenticated = "accepted-unauthenticated"
     /// Not reached: an earlier step stopped the install.
     case notRun = "not-run"
     /// Only for the package signature check: the package has none to check.
@@ -51,7 +59,16 @@ public struct InstallReport {
     public let manifest: Manifest
     public var payloadSize: UInt64?
     public var outcomes: [InstallCheck: CheckOutcome] = [:]
-    public var signer: SignerAuthentication?
+    /// The payload's signer, when the trust policy authenticated it.
+    public var payloadSigner: TrustedSigner?
+    /// The package signature's signer, when there is one and the trust policy authenticated it.
+    public var packageSigner: TrustedSigner?
+    /// True when a trusted signature covers the manifest.
+    public var manifestAuthenticated = false
+    /// True when the device has no trust policy: nothing is authenticated.
+    public var developmentMode = false
+    /// The installed version's signer, when it differs from this package's (allowed explicitly).
+    public var previousSigner: String?
     public var installed = false
     /// Why nothing was installed; nil on success.
     public var failure: Error?
@@ -75,7 +92,9 @@ public struct InstallReport {
         if let payloadSize { lines.append("Size:      \(payloadSize) bytes") }
         for check in InstallCheck.allCases { lines.append(line(for: check)) }
         if installed {
-            lines.append("Installed \(manifest.id) \(version.dotted)")
+            let note = developmentMode ? " (development mode: nothing was authenticated)"
+                : manifestAuthenticated ? "" : " (its manifest is not authenticated; the anti-rollback floor did not move)"
+            lines.append("Installed \(manifest.id) \(version.dotted)" + note)
         } else {
             lines.append("NOT INSTALLED: nothing of \(manifest.id) \(version.dotted) was kept")
         }
@@ -85,24 +104,30 @@ public struct InstallReport {
     private func line(for check: InstallCheck) -> String {
         switch (check, outcome(check)) {
         case (.signer, .notAuthenticated):
-            return "Signer check NOT AUTHENTICATED: no trust anchor was given (--ca, --trusted-key, cpk-install trust add); "
-                + "the signature is checked against the key the package itself carries, so it proves the package "
-                + "is intact, not who signed it"
+            return "Signer check NOT AUTHENTICATED: development mode, the device has no trust policy (no trust anchor or "
+                + "pinned key); the signature is checked against the key the package itself carries, so it proves the "
+                + "package is intact, not who signed it"
         case (.signer, .passed):
             return "Signer check PASSED (\(signerText))"
+        case (.manifest, .notAuthenticated):
+            return "Manifest check NOT AUTHENTICATED: development mode; the id, version and names are the package's word"
+        case (.manifest, .passed):
+            return "Manifest check PASSED (the package signature by the trusted \(packageSigner?.identity.description ?? "?") covers it)"
+        case (.manifest, .acceptedUnauthenticated):
+            return "Manifest check NOT AUTHENTICATED, accepted as asked: no trusted signature covers the manifest; "
+                + "the version does not move the anti-rollback floor"
         case (_, .absent): return "\(check.title): none (the package has no package signature)"
         case (_, .passed): return "\(check.title) PASSED"
         case (_, .failed): return "\(check.title) FAILED"
-        case (_, .notRun), (_, .notAuthenticated): return "\(check.title) not run"
+        case (_, .notRun), (_, .notAuthenticated), (_, .acceptedUnauthenticated): return "\(check.title) not run"
         }
     }
 
     private var signerText: String {
-        switch signer {
-        case .trustedKey(let fingerprint): return "a trusted key, sha256:\(fingerprint.prefix(16))…"
-        case .trustedCA(let subject): return "its certificate chains to the trusted \(subject)"
-        case .notAuthenticated, nil: return "not authenticated"
-        }
+        guard let payloadSigner else { return "not authenticated" }
+        var text = "\(payloadSigner.identity): \(payloadSigner.explanation)"
+        if let previousSigner { text += "; the installed version was signed by \(previousSigner), a change allowed as asked" }
+        return text
     }
 
     public var json: JSONValue {
@@ -118,21 +143,26 @@ public struct InstallReport {
             ("date", .string(version.date)),
             ("size", payloadSize.map { .integer($0) } ?? .null),
             ("checks", .object(InstallCheck.allCases.map { ($0.rawValue, .string(outcome($0).rawValue)) })),
-            ("signer", signerJSON),
+            ("development-mode", .bool(developmentMode)),
+            ("manifest-authenticated", .bool(manifestAuthenticated)),
+            ("signer", Self.json(payloadSigner)),
+            ("package-signer", Self.json(packageSigner)),
+            ("previous-signer", previousSigner.map { .string($0) } ?? .null),
             ("error", failure.map { .string(($0 as? CPKError)?.message ?? "\($0)") } ?? .null),
         ])
     }
 
-    private var signerJSON: JSONValue {
-        switch signer {
-        case .trustedKey(let fingerprint):
-            return .object([("authenticated", .bool(true)), ("trusted-key-sha256", .string(fingerprint))])
-        case .trustedCA(let subject):
-            return .object([("authenticated", .bool(true)), ("trusted-ca", .string(subject))])
-        case .notAuthenticated:
-            return .object([("authenticated", .bool(false)), ("reason", .string("no trust anchor"))])
-        case nil:
-            return .null
+    private static func json(_ signer: TrustedSigner?) -> JSONValue {
+        guard let signer else { return .null }
+        var fields: [(String, JSONValue)] = [
+            ("identity", .string(signer.identity.text)), ("key-sha256", .string(signer.identity.keyFingerprint)),
+        ]
+        switch signer.basis {
+        case .pinnedKey: fields.append(("trusted-by", .string("pinned-key")))
+        case .anchor(let path):
+            fields.append(("trusted-by", .string("anchor")))
+            fields.append(("chain", .array(path.map { .string($0) })))
         }
+        return .object(fields)
     }
 }

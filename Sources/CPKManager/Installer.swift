@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 import CPKCore
 import CPKCrypto
 import CPKFormat
@@ -5,19 +9,28 @@ import CPKPackage
 
 /// What `cpk-install` decides besides the package.
 public struct InstallOptions: Sendable {
-    public var trust: TrustAnchors
+    /// The device's trust policy (provisioned anchors and those given for this install). With
+    /// no trust input, the device is in development mode: nothing is authenticated.
+    public var trust: TrustPolicy
     public var allowDowngrade: Bool
+    /// With a trust policy, install a package whose manifest no trusted signature covers; its
+    /// version then leaves the anti-rollback floor where it is, and the record says so.
+    public var acceptUnauthenticatedManifest = false
+    /// With a trust policy, let an upgrade come from another signer identity than the
+    /// installed version's.
+    public var allowSignerChange = false
 
-    public init(trust: TrustAnchors = TrustAnchors(), allowDowngrade: Bool = false) {
+    public init(trust: TrustPolicy = TrustPolicy(time: Int(time(nil))), allowDowngrade: Bool = false) {
         self.trust = trust
         self.allowDowngrade = allowDowngrade
     }
 }
 
 /// Installs a package through the Package Manager contract, the way the host side of a device
-/// does: it reads the package, decides whether its signer is trusted, and drives the calls of
-/// DESIGN.md §5 in order; every cryptographic check on the payload is made by the Package
-/// Manager. It knows the contract only, so it works with any backend.
+/// does: it reads the package, decides with the device's trust policy whether its signers are
+/// trusted and its manifest authenticated, and drives the calls of DESIGN.md §5 in order; every
+/// cryptographic check on the payload is made by the Package Manager. It knows the contract
+/// only, so it works with any backend.
 public final class PackageInstaller {
     private let manager: PackageManagerAdministration
     private let options: InstallOptions
@@ -33,6 +46,7 @@ public final class PackageInstaller {
     /// it (nothing is installed then).
     public func install(_ input: PackageInput) -> InstallReport {
         var report = InstallReport(source: input.name, manifest: input.head.manifest)
+        report.developmentMode = !options.trust.hasTrustInput
         var step: InstallCheck? = nil
         let id = report.manifest.id
         var begun = false
@@ -40,34 +54,42 @@ public final class PackageInstaller {
             let plan = try DeploymentPlan(manifest: report.manifest, name: input.name)
             let contents = try PackageContents(input)
             report.payloadSize = contents.payloadSize
+            // The package signature's integrity first (its signer is judged with the payload's).
+            step = .package
+            let gate = try SignatureGate(
+                head: contents.head, trust: TrustPolicy(time: options.trust.time), checkPayloadSignature: false)
+            let package = try gate.checkSignature(.package, deferred: contents.deferredStreams, name: input.name)
             step = .signer
             let signer = try plan.signer(in: contents, trust: options.trust)
-            report.signer = try options.trust.authenticate(key: signer.key, chain: signer.chain)
-            report.outcomes[.signer] = report.signer == .notAuthenticated ? .notAuthenticated : .passed
+            let packageSigner = try judge(signer: signer, package: package?.signer, id: id, into: &report)
+            step = .manifest
+            let coversManifest = packageSigner != nil && contents.head.manifest.package.map.contains(contents.head.manifestIndex)
+            let provenance = try decideProvenance(coversManifest: coversManifest, into: &report)
             step = nil
-            try requireContract()
+            try requireContract(for: plan.scheme)
             try manager.beginApplicationDeployment(applicationID: id, totalSize: contents.payloadSize)
             begun = true
             step = .version
-            try manager.describeDeployment(applicationID: id, plan.description, allowDowngrade: options.allowDowngrade)
+            var description = plan.description
+            description.provenance = provenance
+            try manager.describeDeployment(applicationID: id, description, allowDowngrade: options.allowDowngrade)
             report.outcomes[.version] = .passed
             step = .classKey
             try manager.initializeDecryptionAESGCM(
                 applicationID: id, keyBits: plan.keyBits, iv: contents.stream(plan.nonceIndex), tag: contents.stream(plan.tagIndex))
             report.outcomes[.classKey] = .passed
             step = .tag
-            let packageCheck = try PackageSectionCheck(head: contents.head)
-            try deploy(contents, id: id) { try packageCheck?.addPayload($0) }
-            let verdict = try manager.verifyApplicationSHA256RSAPKCS1v15(
-                applicationID: id, keyBits: plan.signatureBits, digest: contents.stream(plan.digestIndex),
-                signature: contents.stream(plan.signatureIndex), publicKey: signer.key)
+            try deploy(contents, id: id) { try gate.addPayload($0) }
+            let verdict = try manager.verifyApplication(
+                applicationID: id, scheme: plan.scheme, keyBits: plan.signatureBits, digest: contents.stream(plan.digestIndex),
+                signature: contents.stream(plan.signatureIndex), publicKey: signer.key.subjectPublicKeyInfoDER)
             report.outcomes[.tag] = .passed
             report.outcomes[.digest] = verdict.digestOK ? .passed : .failed
             report.outcomes[.signature] = verdict.signatureOK ? .passed : .failed
             try Self.require(verdict)
             step = .package
-            try packageCheck?.verify(deferred: contents.deferredStreams, name: input.name)
-            report.outcomes[.package] = packageCheck == nil ? .absent : .passed
+            try gate.checkPackageDigest(deferred: contents.deferredStreams, name: input.name)
+            report.outcomes[.package] = contents.head.manifest.package.signature == .none ? .absent : .passed
             step = .version  // checked again as the deployment commits
             try manager.endApplicationDeployment(applicationID: id)
             report.installed = true
@@ -81,12 +103,88 @@ public final class PackageInstaller {
         return report
     }
 
-    /// The contract version and the calls this installer makes.
-    private func requireContract() throws {
+    /// The signer check: with a trust policy, the payload's signer and the package's must be
+    /// trusted, and an upgrade must come from the same identity. Returns the trusted package signer.
+    private func judge(signer: SignerCredentials, package: SignerCredentials?, id: String, into report: inout InstallReport) throws
+        -> TrustedSigner?
+    {
+        switch options.trust.evaluate(signer, applicationID: id) {
+        case .noTrustInput:
+            report.outcomes[.signer] = .notAuthenticated
+            return nil
+        case .untrusted(let failure):
+            throw CPKError.check("Signer check FAILED: \(failure.message)")
+        case .trusted(let trusted):
+            report.payloadSigner = trusted
+        }
+        if let package {
+            switch options.trust.evaluate(package, applicationID: id) {
+            case .trusted(let trusted): report.packageSigner = trusted
+            case .untrusted(let failure): throw CPKError.check("Signer check FAILED: the package signature's signer: \(failure.message)")
+            case .noTrustInput: break
+            }
+        }
+        let identity = (report.packageSigner ?? report.payloadSigner)?.identity
+        if let installed = try manager.installedApplications().first(where: { $0.id == id }),
+            let previous = installed.description.provenance.signer, let identity, previous != identity.text
+        {
+            report.previousSigner = previous
+            guard options.allowSignerChange else {
+                throw CPKError.check(
+                    "Signer check FAILED: the installed \(id) \(installed.description.version.dotted) was signed by "
+                        + "\(Self.shown(previous)), this package by \(identity); a change of signer must be allowed explicitly")
+            }
+        }
+        report.outcomes[.signer] = .passed
+        return report.packageSigner
+    }
+
+    /// The manifest check: what the manifest says counts only when a trusted signature covers it.
+    private func decideProvenance(coversManifest: Bool, into report: inout InstallReport) throws -> Provenance {
+        guard options.trust.hasTrustInput else {
+            report.outcomes[.manifest] = .notAuthenticated
+            return .development
+        }
+        let signer = (report.packageSigner ?? report.payloadSigner)?.identity.text
+        if coversManifest {
+            report.manifestAuthenticated = true
+            report.outcomes[.manifest] = .passed
+            return Provenance(signer: signer, manifestAuthenticated: true, setsRollbackFloor: true)
+        }
+        guard options.acceptUnauthenticatedManifest else {
+            throw CPKError.check(
+                "Manifest check FAILED: no trusted signature covers the manifest, so its id, version, name and target "
+                    + "are not authenticated (\(Self.whyUncovered(report.manifest)))")
+        }
+        report.outcomes[.manifest] = .acceptedUnauthenticated
+        return Provenance(signer: signer, manifestAuthenticated: false, setsRollbackFloor: false)
+    }
+
+    private static func whyUncovered(_ manifest: Manifest) -> String {
+        manifest.package.signature == .none
+            ? "the package has a payload signature only, which covers the payload digest"
+            : "the package signature's map leaves out the manifest"
+    }
+
+    private static func shown(_ identity: String) -> String {
+        identity.hasPrefix("subject:") ? String(identity.dropFirst("subject:".count)) : identity
+    }
+
+    /// The contract version and the calls this installer makes, the verification call for
+    /// the payload's signature scheme among them.
+    private func requireContract(for scheme: SignatureScheme) throws {
         let version = try manager.ping()
         guard version >= 1 else { throw CPKError.io("the Package Manager speaks contract version \(version); 1 or later is needed") }
-        for operation in ContractOperation.allCases where try !manager.isOperationSupported(operation.rawValue) {
-            throw CPKError.io("the Package Manager does not support \(operation.rawValue)")
+        let verification = ContractOperation.verification(of: scheme)
+        if try !manager.isOperationSupported(verification.rawValue) {
+            throw CPKError.invalid(
+                "the payload signature is \(scheme.rawValue), but this Package Manager lacks \(verification.rawValue), "
+                    + "the call that verifies it")
+        }
+        for operation in ContractOperation.allCases where operation.verifiedScheme == nil {
+            if try !manager.isOperationSupported(operation.rawValue) {
+                throw CPKError.io("the Package Manager does not support \(operation.rawValue)")
+            }
         }
     }
 
@@ -119,8 +217,7 @@ public final class PackageInstaller {
 
     private static func describe(_ error: Error, source: String) -> Error {
         guard let error = error as? CPKError else { return error }
-        let message = error.message.contains("nothing was installed") ? error.message : error.message + "; nothing was installed"
-        return CPKError(error.kind, message).located(in: source)
+        return CPKError(error.kind, error.message + "; nothing was installed").located(in: source)
     }
 }
 
@@ -131,6 +228,7 @@ struct DeploymentPlan {
     let nonceIndex: Int
     let tagIndex: Int
     let digestIndex: Int
+    let scheme: SignatureScheme
     let signatureBits: Int
     let signatureIndex: Int
     let certificate: Certificate
@@ -150,45 +248,30 @@ struct DeploymentPlan {
         guard case .sha256(let digest) = payload.digest else {
             throw CPKError.invalid("\(name): the package has no payload digest; the Package Manager checks the plaintext against one")
         }
-        guard case .rsaPKCS1v15(let signatureBits, let signature) = payload.signature else {
-            throw CPKError.invalid(
-                payload.signature == .none
-                    ? "\(name): the payload is not signed; the Package Manager installs only signed packages (cpk-sign)"
-                    : "\(name): the payload signature is not rsa-pkcs1v15, the only scheme the Package Manager contract verifies")
+        guard let scheme = payload.signature.scheme, let signature = payload.signature.stream else {
+            throw CPKError.invalid("\(name): the payload is not signed; the Package Manager installs only signed packages (cpk-sign)")
         }
         (keyBits, nonceIndex, tagIndex, digestIndex) = (bits, nonce, tag, digest)
-        (self.signatureBits, signatureIndex, certificate) = (signatureBits, signature, payload.certificate)
+        (self.scheme, signatureBits, signatureIndex, certificate) = (scheme, payload.signature.keyStrength ?? 0, signature, payload.certificate)
     }
 
-    /// The signer's key (DER SubjectPublicKeyInfo) and certificate chain, from the package, or
-    /// from the trusted keys when the package does not carry its signer's key.
-    func signer(in contents: PackageContents, trust: TrustAnchors) throws -> (key: [UInt8], chain: [X509Certificate]) {
-        switch certificate {
-        case .x509PEM(let index), .x509DER(let index):
-            let chain: [X509Certificate]
-            do {
-                chain = try X509Certificate.chain(loading: contents.stream(index))
-            } catch let error as CPKError {
-                throw CPKError.invalid("the package's certificate cannot be read: \(error.message)")
+    /// The payload signer's key and certificate chain, from the package, or from the pinned
+    /// keys when the package does not carry its signer's key.
+    func signer(in contents: PackageContents, trust: TrustPolicy) throws -> SignerCredentials {
+        let digest = contents.stream(digestIndex)
+        let signature = contents.stream(signatureIndex)
+        do {
+            return try SignerCredentials.resolve(
+                certificate, stream: { contents.stream($0) }, candidates: trust.pinnedKeys.map(\.key),
+                verifies: { (try? $0.verify(signature: signature, digest: digest, scheme: scheme)) == true })
+        } catch let failure as SignerCredentials.ResolutionFailure {
+            switch failure {
+            case .notEmbedded:
+                throw CPKError.check(
+                    "Signer check FAILED: the package does not carry its signer's certificate, and no trusted key made its signature")
+            case .unreadable(let message), .mismatch(let message):
+                throw CPKError.invalid("the package's signer cannot be read: \(message)")
             }
-            guard let leaf = chain.first else { throw CPKError.invalid("the package's certificate stream is empty") }
-            return (try leaf.publicKey.subjectPublicKeyInfoDER, chain)
-        case .publicKeyPEM(let index), .publicKeyDER(let index):
-            do {
-                return (try VerifyingKey(loading: contents.stream(index)).subjectPublicKeyInfoDER, [])
-            } catch let error as CPKError {
-                throw CPKError.invalid("the package's public key cannot be read: \(error.message)")
-            }
-        case .none, .targetDomain, .url:
-            let digest = contents.stream(digestIndex)
-            let signature = contents.stream(signatureIndex)
-            for key in trust.keys
-            where (try? RSASignatureCheck.verify(digest: digest, signature: signature, publicKeyDER: key, keyBits: signatureBits)) == true {
-                return (key, [])
-            }
-            throw CPKError.check(
-                "Signer check FAILED: the package does not carry its signer's certificate, and no key given with "
-                    + "--trusted-key made its signature")
         }
     }
 }

@@ -1,4 +1,5 @@
 import CPKCore
+import CPKCrypto
 import CPKFormat
 
 /// The Confidential Package Manager contract (DESIGN.md §5), call by call.
@@ -49,6 +50,26 @@ public protocol PackageManagerContract: AnyObject {
         applicationID: String, keyBits: Int, digest: [UInt8], signature: [UInt8], publicKey: [UInt8]
     ) throws -> VerificationResult
 
+    /// The same check for an RSA-PSS signature (SHA-256, MGF1-SHA-256, salt of digest length).
+    func verifyApplicationSHA256RSAPSS(
+        applicationID: String, keyBits: Int, digest: [UInt8], signature: [UInt8], publicKey: [UInt8]
+    ) throws -> VerificationResult
+
+    /// The same check for an ECDSA P-256 signature (raw r‖s) of the SHA-256 digest.
+    func verifyApplicationSHA256ECDSAP256(
+        applicationID: String, digest: [UInt8], signature: [UInt8], publicKey: [UInt8]
+    ) throws -> VerificationResult
+
+    /// The same check for an ECDSA P-384 signature (raw r‖s, SHA-384 over the 32 digest bytes).
+    func verifyApplicationSHA256ECDSAP384(
+        applicationID: String, digest: [UInt8], signature: [UInt8], publicKey: [UInt8]
+    ) throws -> VerificationResult
+
+    /// The same check for an Ed25519 signature of the 32 digest bytes.
+    func verifyApplicationSHA256Ed25519(
+        applicationID: String, digest: [UInt8], signature: [UInt8], publicKey: [UInt8]
+    ) throws -> VerificationResult
+
     /// Finishes the deployment: installs the application if, and only if, every check passed.
     func endApplicationDeployment(applicationID: String) throws
 }
@@ -75,7 +96,52 @@ public enum ContractOperation: String, CaseIterable, Sendable {
     case initializeDecryptionAESGCM = "initialize_decryption_aes_gcm"
     case addApplicationData = "add_application_data"
     case verifyApplicationSHA256RSAPKCS1v15 = "verify_application_sha256_rsa_pkcs1_v15"
+    case verifyApplicationSHA256RSAPSS = "verify_application_sha256_rsa_pss"
+    case verifyApplicationSHA256ECDSAP256 = "verify_application_sha256_ecdsa_p256"
+    case verifyApplicationSHA256ECDSAP384 = "verify_application_sha256_ecdsa_p384"
+    case verifyApplicationSHA256Ed25519 = "verify_application_sha256_ed25519"
     case endApplicationDeployment = "end_application_deployment"
+
+    /// The calls of the reference Package Manager (DESIGN.md §5): PKCS#1 v1.5 signatures only.
+    public static let reference: [ContractOperation] = allCases.filter { $0.verifiedScheme.map { $0 == .rsaPKCS1v15 } ?? true }
+
+    /// The call that verifies a payload signature of `scheme`.
+    public static func verification(of scheme: SignatureScheme) -> ContractOperation {
+        switch scheme {
+        case .rsaPKCS1v15: return .verifyApplicationSHA256RSAPKCS1v15
+        case .rsaPSS: return .verifyApplicationSHA256RSAPSS
+        case .ecdsaP256: return .verifyApplicationSHA256ECDSAP256
+        case .ecdsaP384: return .verifyApplicationSHA256ECDSAP384
+        case .ed25519: return .verifyApplicationSHA256Ed25519
+        }
+    }
+
+    /// The scheme a verification call checks; nil for the other calls.
+    public var verifiedScheme: SignatureScheme? {
+        SignatureScheme.allCases.first { Self.verification(of: $0) == self }
+    }
+}
+
+extension PackageManagerContract {
+    /// Calls the verification of `scheme`; `keyBits` is passed to the RSA calls.
+    public func verifyApplication(
+        applicationID: String, scheme: SignatureScheme, keyBits: Int, digest: [UInt8], signature: [UInt8], publicKey: [UInt8]
+    ) throws -> VerificationResult {
+        switch scheme {
+        case .rsaPKCS1v15:
+            return try verifyApplicationSHA256RSAPKCS1v15(
+                applicationID: applicationID, keyBits: keyBits, digest: digest, signature: signature, publicKey: publicKey)
+        case .rsaPSS:
+            return try verifyApplicationSHA256RSAPSS(
+                applicationID: applicationID, keyBits: keyBits, digest: digest, signature: signature, publicKey: publicKey)
+        case .ecdsaP256:
+            return try verifyApplicationSHA256ECDSAP256(applicationID: applicationID, digest: digest, signature: signature, publicKey: publicKey)
+        case .ecdsaP384:
+            return try verifyApplicationSHA256ECDSAP384(applicationID: applicationID, digest: digest, signature: signature, publicKey: publicKey)
+        case .ed25519:
+            return try verifyApplicationSHA256Ed25519(applicationID: applicationID, digest: digest, signature: signature, publicKey: publicKey)
+        }
+    }
 }
 
 /// BEYOND THE CONTRACT: what the tools need that the EDL does not offer. A real backend would
@@ -105,19 +171,42 @@ public protocol PlaintextExportForDevelopment {
     func exportPlaintextForDevelopment(applicationID: String, to output: OutputFile) throws -> UInt64
 }
 
-/// What a deployment installs, as the package's manifest says.
+/// What a deployment installs, as the package's manifest says, and how far that is to be believed.
 public struct ApplicationDescription: Sendable, Equatable {
     public var name: String
     public var vendor: String
     public var target: Target
     public var version: Version
+    public var provenance: Provenance
 
-    public init(name: String, vendor: String, target: Target, version: Version) {
+    public init(name: String, vendor: String, target: Target, version: Version, provenance: Provenance = .development) {
         self.name = name
         self.vendor = vendor
         self.target = target
         self.version = version
+        self.provenance = provenance
     }
+}
+
+/// Who vouched for a deployment, as the host side's trust policy decided.
+public struct Provenance: Sendable, Equatable {
+    /// The authenticated signer's identity (`SignerIdentity.text`); nil when nothing was
+    /// authenticated (a device in development mode).
+    public var signer: String?
+    /// True when a trusted signature covers the manifest, so its version and names are its signer's.
+    public var manifestAuthenticated: Bool
+    /// True when the version may raise the anti-rollback floor: it is authenticated, or the
+    /// device has no trust policy (development mode, where the floor is a safety net only).
+    public var setsRollbackFloor: Bool
+
+    public init(signer: String?, manifestAuthenticated: Bool, setsRollbackFloor: Bool) {
+        self.signer = signer
+        self.manifestAuthenticated = manifestAuthenticated
+        self.setsRollbackFloor = setsRollbackFloor
+    }
+
+    /// A device without a trust policy: nothing authenticated, the version is the floor.
+    public static let development = Provenance(signer: nil, manifestAuthenticated: false, setsRollbackFloor: true)
 }
 
 /// An installed application, as `list` shows it.
@@ -130,12 +219,19 @@ public struct InstalledApplication: Sendable, Equatable {
     public var installedAt: String
     /// SHA-256 of the plaintext, as verified when it was installed.
     public var sha256: [UInt8]
+    /// Anti-rollback: no version older than this installs without an explicit downgrade. It
+    /// moves only with a version that `Provenance.setsRollbackFloor`.
+    public var rollbackFloor: Version
 
-    public init(id: String, description: ApplicationDescription, size: UInt64, installedAt: String, sha256: [UInt8]) {
+    public init(
+        id: String, description: ApplicationDescription, size: UInt64, installedAt: String, sha256: [UInt8],
+        rollbackFloor: Version? = nil
+    ) {
         self.id = id
         self.description = description
         self.size = size
         self.installedAt = installedAt
         self.sha256 = sha256
+        self.rollbackFloor = rollbackFloor ?? description.version
     }
 }

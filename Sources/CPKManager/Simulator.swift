@@ -22,7 +22,19 @@ public final class PackageManagerSimulator: PackageManagerAdministration, Plaint
 
     /// Opens (and if need be creates) the state at `path`, removing what killed processes
     /// left in its staging area.
-    public init(statePath: String) throws {
+    /// The calls this simulator answers: every one, or only the reference Package Manager's.
+    public let operations: [ContractOperation]
+
+    /// Which Package Manager the simulator poses as.
+    public enum Profile: String, Sendable, CaseIterable {
+        /// Every call of the contract, a verification call for each signature scheme.
+        case full
+        /// The reference Package Manager: RSA PKCS#1 v1.5 signatures only.
+        case reference
+    }
+
+    public init(statePath: String, profile: Profile = .full) throws {
+        operations = profile == .full ? ContractOperation.allCases : ContractOperation.reference
         state = try StateDirectory(path: statePath)
         lock = try StateLock(path: state.lockPath)
         secrets = DeviceSecrets(state: state, lock: lock)
@@ -35,7 +47,8 @@ public final class PackageManagerSimulator: PackageManagerAdministration, Plaint
     public func ping() throws -> Int { Self.contractVersion }
 
     public func isOperationSupported(_ name: String) throws -> Bool {
-        ContractOperation(rawValue: name) != nil
+        guard let operation = ContractOperation(rawValue: name) else { return false }
+        return operations.contains(operation)
     }
 
     public func devicePublicKeyDataSize() throws -> Int { try exportDevicePublicKey().count }
@@ -77,11 +90,47 @@ public final class PackageManagerSimulator: PackageManagerAdministration, Plaint
     public func verifyApplicationSHA256RSAPKCS1v15(
         applicationID: String, keyBits: Int, digest: [UInt8], signature: [UInt8], publicKey: [UInt8]
     ) throws -> VerificationResult {
+        try verify(applicationID, .rsaPKCS1v15, keyBits: keyBits, digest: digest, signature: signature, publicKey: publicKey)
+    }
+
+    public func verifyApplicationSHA256RSAPSS(
+        applicationID: String, keyBits: Int, digest: [UInt8], signature: [UInt8], publicKey: [UInt8]
+    ) throws -> VerificationResult {
+        try verify(applicationID, .rsaPSS, keyBits: keyBits, digest: digest, signature: signature, publicKey: publicKey)
+    }
+
+    public func verifyApplicationSHA256ECDSAP256(
+        applicationID: String, digest: [UInt8], signature: [UInt8], publicKey: [UInt8]
+    ) throws -> VerificationResult {
+        try verify(applicationID, .ecdsaP256, keyBits: nil, digest: digest, signature: signature, publicKey: publicKey)
+    }
+
+    public func verifyApplicationSHA256ECDSAP384(
+        applicationID: String, digest: [UInt8], signature: [UInt8], publicKey: [UInt8]
+    ) throws -> VerificationResult {
+        try verify(applicationID, .ecdsaP384, keyBits: nil, digest: digest, signature: signature, publicKey: publicKey)
+    }
+
+    public func verifyApplicationSHA256Ed25519(
+        applicationID: String, digest: [UInt8], signature: [UInt8], publicKey: [UInt8]
+    ) throws -> VerificationResult {
+        try verify(applicationID, .ed25519, keyBits: nil, digest: digest, signature: signature, publicKey: publicKey)
+    }
+
+    /// Every verification call: the tag and the plaintext digest, then the signature of that
+    /// digest, all inside the Package Manager.
+    private func verify(
+        _ applicationID: String, _ scheme: SignatureScheme, keyBits: Int?, digest: [UInt8], signature: [UInt8], publicKey: [UInt8]
+    ) throws -> VerificationResult {
+        let call = ContractOperation.verification(of: scheme)
+        guard operations.contains(call) else {
+            throw CPKError.usage("this Package Manager does not implement \(call.rawValue)")
+        }
         let deployment = try deployment(applicationID)
-        let actual = try failing(applicationID) { try deployment.finishDecryption() }
+        let actual = try failing(applicationID) { try deployment.finishDecryption(call: call.rawValue) }
         let digestOK = actual == digest
         let signatureOK = try failing(applicationID) {
-            try RSASignatureCheck.verify(digest: digest, signature: signature, publicKeyDER: publicKey, keyBits: keyBits)
+            try SignatureCheck.verify(digest: digest, signature: signature, publicKeyDER: publicKey, scheme: scheme, keyBits: keyBits)
         }
         deployment.record(verified: digestOK && signatureOK)
         return VerificationResult(digestOK: digestOK, signatureOK: signatureOK)
@@ -93,7 +142,7 @@ public final class PackageManagerSimulator: PackageManagerAdministration, Plaint
         _ = try deployment.commit(
             storageKey: try secrets.storageKey, installedAt: Timestamp.format(secondsSinceEpoch: Int(time(nil))),
             destination: state.applicationPath(for: applicationID), lock: lock,
-            installedVersion: { try self.installed(applicationID)?.description.version })
+            installedFloor: { try self.installed(applicationID)?.rollbackFloor })
     }
 
     // MARK: - Beyond the contract
@@ -102,7 +151,7 @@ public final class PackageManagerSimulator: PackageManagerAdministration, Plaint
         let deployment = try deployment(applicationID)
         try failing(applicationID) {
             try RollbackPolicy.check(
-                id: applicationID, new: description.version, installed: try installed(applicationID)?.description.version,
+                id: applicationID, new: description.version, installed: try installed(applicationID)?.rollbackFloor,
                 allowDowngrade: allowDowngrade)
         }
         deployment.description = description

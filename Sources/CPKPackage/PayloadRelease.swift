@@ -1,29 +1,54 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 import CPKCore
 import CPKCrypto
 import CPKFormat
 
 /// Releases the plaintext payload of a package only once it is authenticated: the AES-GCM tag
-/// (when encrypted), the plaintext SHA-256 against the digest stream, and the package digest and
-/// signature when the package has them. No byte reaches the destination before all pass.
+/// (when encrypted), the plaintext SHA-256 against the digest stream, the package digest, and the
+/// payload and package signatures (`SignatureGate`). No byte reaches the destination before all pass.
 ///
 /// A named file is written as an invisible temporary file and appears only once checked. For
 /// standard output, the payload as read (ciphertext, or plaintext when not encrypted) is kept
 /// in a private anonymous file during the check, and decrypted again from there afterwards.
 public enum PayloadRelease {
-    /// - Parameter key: the AES-256 class key, required when the payload is encrypted.
+    /// How signatures are judged before a payload is released.
+    public struct SignatureChecks: Sendable {
+        /// The trust decision; without a trust input, signatures must still verify.
+        public var trust: TrustPolicy
+        /// False skips the payload signature (a debugging aid); the tag, the digest and the
+        /// package signature are always checked.
+        public var payloadSignature = true
+
+        public init(trust: TrustPolicy, payloadSignature: Bool = true) {
+            self.trust = trust
+            self.payloadSignature = payloadSignature
+        }
+
+        /// Every signature must verify; no signer is judged (no trust input).
+        public static var integrity: SignatureChecks { SignatureChecks(trust: TrustPolicy(time: Int(time(nil)))) }
+    }
+
+    /// - Parameters:
+    ///   - key: the AES-256 class key, required when the payload is encrypted.
+    ///   - signatures: how signatures are judged.
     /// - Returns: the number of plaintext bytes released.
     @discardableResult
-    public static func release(from input: PackageInput, to output: OutputFile, key: [UInt8]? = nil) throws -> UInt64 {
+    public static func release(
+        from input: PackageInput, to output: OutputFile, key: [UInt8]? = nil, signatures: SignatureChecks = .integrity
+    ) throws -> UInt64 {
         let plan = try Plan(input: input, key: key)
         let spool = output.isStandardOutput ? try TemporaryFile.anonymous(purpose: "payload being checked") : nil
         let buffer = ChunkBuffer()
         let hasher = try SHA256Hasher()
         let decryptor = try plan.makeDecryptor()
-        let packageCheck = try PackageSectionCheck(head: input.head)
+        let gate = try SignatureGate(head: input.head, trust: signatures.trust, checkPayloadSignature: signatures.payloadSignature)
         var size: UInt64 = 0
         while let chunk = try input.nextPayloadChunk() {
             try spool?.write(chunk)
-            try packageCheck?.addPayload(chunk)
+            try gate.addPayload(chunk)
             let plaintext = try plan.decrypt(chunk, with: decryptor, into: buffer)
             hasher.update(plaintext)
             if spool == nil { try output.descriptor.write(plaintext) }
@@ -33,9 +58,9 @@ public enum PayloadRelease {
         try plan.checkTag(decryptor, deferred: deferred, name: input.name)
         try plan.checkDigest(try hasher.finalize(), deferred: deferred, name: input.name)
         do {
-            try packageCheck?.verify(deferred: deferred, name: input.name)
+            try gate.check(deferred: deferred, name: input.name)
         } catch let error as CPKError {
-            throw CPKError(error.kind, error.message + "; nothing was written")
+            throw CPKError(error.kind, error.message + "; nothing was written").located(in: input.name)
         }
         if let spool {
             let again = try plan.makeDecryptor()

@@ -38,6 +38,16 @@ public enum CertificateEmbedding: Sendable {
     /// Refuses an embedded certificate or key that is not the signer's: a package carrying it
     /// could never verify.
     public func requireKey(_ signer: VerifyingKey) throws {
+        if case .x509(let chain, _) = self, let leaf = chain.first {
+            // The verifier's rules (TrustPolicy.certificateProblem): a package signed with such a
+            // certificate could never be trusted.
+            guard leaf.allowsDigitalSignature else {
+                throw CPKError.invalid("the certificate's key usage does not allow digital signatures")
+            }
+            guard leaf.allowsCodeSigning else {
+                throw CPKError.invalid("the certificate's extended key usage does not allow code signing (\(leaf.subject))")
+            }
+        }
         guard let key = try key, !key.isSameKey(as: signer) else { return }
         if case .x509(let chain, _) = self, let leaf = chain.first {
             throw CPKError.invalid("the certificate (\(leaf.subject)) is for another key than the signing key")
@@ -257,6 +267,14 @@ public enum Signer {
             try emitDigest?(try payloadDigest(head, deferred))
         }
         try output.finish(deferredStreams: deferred)
+    }
+
+    /// What a device may not be able to do with a payload signature of `scheme`: the reference
+    /// Package Manager verifies RSA PKCS#1 v1.5 only. Nil when every Package Manager can.
+    public static func deviceNote(for scheme: SignatureScheme) -> String? {
+        guard scheme != .rsaPKCS1v15 else { return nil }
+        return "the reference Package Manager verifies only rsa-pkcs1v15 payload signatures; a device without "
+            + "the \(scheme.rawValue) verification call cannot install this package"
     }
 
     /// Refuses what signing cannot do right, before anything is written.

@@ -51,7 +51,18 @@ struct StateOptions: ParsableArguments {
     var state: String?
 
     func openManager() throws -> PackageManagerSimulator {
-        try PackageManagerSimulator(statePath: try StateDirectory.resolve(explicit: state))
+        try PackageManagerSimulator(statePath: try StateDirectory.resolve(explicit: state), profile: try Self.profile())
+    }
+
+    /// CPK_CPM_CONTRACT=reference makes the simulator pose as the reference Package Manager,
+    /// which verifies RSA PKCS#1 v1.5 signatures only.
+    static func profile() throws -> PackageManagerSimulator.Profile {
+        guard let value = getenv("CPK_CPM_CONTRACT").map({ String(cString: $0) }), !value.isEmpty else { return .full }
+        guard let profile = PackageManagerSimulator.Profile(rawValue: value) else {
+            let known = PackageManagerSimulator.Profile.allCases.map(\.rawValue).joined(separator: " or ")
+            throw CPKError.usage("CPK_CPM_CONTRACT=\(value): the simulator poses as \(known)")
+        }
+        return profile
     }
 }
 
@@ -62,18 +73,29 @@ struct InstallPackage: ParsableCommand {
         commandName: "install",
         abstract: "Install a package (.cpk or envelope); the default subcommand.",
         discussion: """
-            Prints the package's identity and each check: Signer, Version (anti-rollback), \
-            Class key, Tag (AES-256-GCM), Digest, Signature. Nothing is installed unless all \
-            pass; then the failing check is named on standard error and the exit status is 1. \
-            Without a trust anchor the signature is checked against the certificate the \
-            package carries, and the report says that the signer is not authenticated.
+            Prints the package's identity and each check: Signer, Manifest, Version \
+            (anti-rollback), Class key, Tag (AES-256-GCM), Digest, Signature, Package \
+            signature. Nothing is installed unless all pass; then the failing check is named \
+            on standard error and the exit status is 1.
+
+            The device's trust policy is the anchors provisioned with "cpk-install trust add" \
+            and those given here (--ca, --public-key, as for cpk-verify). With a trust policy, \
+            every signature must be by a trusted signer (valid, code-signing certificate; \
+            chained to an anchor scoped to the application, or a pinned key; matching \
+            --certificate-identity when given); the manifest (id, version, name, target) must \
+            be covered by a trusted package signature, unless --accept-unauthenticated-manifest \
+            (then the version does not move the anti-rollback floor); and an upgrade must come \
+            from the installed version's signer, unless --allow-signer-change. Without a trust \
+            policy the device is in development mode: the signature is checked against the \
+            key the package carries, and the report says that nothing was authenticated.
             """)
 
     @OptionGroup var input: PackageInputArgument
-    @Option(help: ArgumentHelp("Trust signers whose certificate chains to a CA in FILE (PEM or DER); repeatable.", valueName: "file"))
-    var ca: [String] = []
-    @Option(help: ArgumentHelp("Trust the signer with this public key (or certificate); repeatable.", valueName: "file"))
-    var trustedKey: [String] = []
+    @OptionGroup var trust: TrustOptions
+    @Flag(help: "With a trust policy, install even when no trusted signature covers the manifest (the version then does not move the anti-rollback floor).")
+    var acceptUnauthenticatedManifest = false
+    @Flag(help: "With a trust policy, let an upgrade come from another signer than the installed version's.")
+    var allowSignerChange = false
     @Flag(help: "Install even a version older than the installed one (anti-rollback off).")
     var allowDowngrade = false
     @Flag(help: "Print the report as JSON.")
@@ -83,22 +105,20 @@ struct InstallPackage: ParsableCommand {
     @OptionGroup var stateOptions: StateOptions
 
     func run() throws {
+        try SmallInput.requireOneStandardInput([(input.input, "input")] + trust.inputs)
         let package = try input.open()  // first: a wrong input must not create a state
         let manager = try stateOptions.openManager()
-        var trust = try TrustAnchors.provisioned(in: manager.state)
-        for path in ca { try trust.addCertificates(from: try readAnchor(path), name: path) }
-        for path in trustedKey { try trust.addKey(from: try readAnchor(path), name: path) }
-        let installer = PackageInstaller(manager: manager, options: InstallOptions(trust: trust, allowDowngrade: allowDowngrade))
+        var options = InstallOptions(trust: try trust.policy(), allowDowngrade: allowDowngrade)
+        try TrustStore.add(in: manager.state, to: &options.trust)
+        options.acceptUnauthenticatedManifest = acceptUnauthenticatedManifest
+        options.allowSignerChange = allowSignerChange
+        let installer = PackageInstaller(manager: manager, options: options)
         if progress || FileDescriptor(fd: 2, name: "standard error", owned: false).isTerminal {
             installer.progress = ProgressLine(id: package.head.manifest.id).show
         }
         let report = installer.install(package)
         try Console.output(json ? report.json.compactText : report.text)
         if let failure = report.failure { throw failure }
-    }
-
-    private func readAnchor(_ path: String) throws -> [UInt8] {
-        try SmallInput.read(path, limit: SmallInput.documentLimit, what: "the trust anchor")
     }
 }
 
@@ -337,36 +357,73 @@ struct Trust: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Provision trust anchors for signers in the simulator's state.",
         discussion: """
-            Anchors provisioned here are used by every install, together with --ca and \
-            --trusted-key: a certificate is a CA (the signer's certificate must chain to it), \
-            a public key is trusted as it is.
+            Anchors provisioned here are the device's trust policy, used by every install \
+            together with --ca and --public-key: a certificate is a CA (the signer's \
+            certificate must chain to it), a public key is trusted as it is. With --id, an \
+            anchor vouches only for those application ids.
             """,
         subcommands: [TrustAdd.self, TrustList.self, TrustRemove.self])
 }
 
 struct TrustAdd: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a CA certificate or a public key.")
+    static let configuration = CommandConfiguration(
+        commandName: "add", abstract: "Add a CA certificate or a public key, for every application or only those given with --id.")
 
     @Argument(help: ArgumentHelp("A certificate (PEM or DER) or a public key; - is standard input.", valueName: "file"))
     var file: String
+    @Option(help: ArgumentHelp("Trust the anchor only for this application id; repeatable.", valueName: "id"))
+    var id: [String] = []
     @OptionGroup var stateOptions: StateOptions
 
     func run() throws {
         let manager = try stateOptions.openManager()
         let bytes = try SmallInput.read(file, limit: SmallInput.documentLimit, what: "the trust anchor")
-        try Console.output(try TrustAnchors.provision(bytes, name: file, in: manager.state))
+        let scope: TrustPolicy.Scope = id.isEmpty ? .anyApplication : .applications(id)
+        try Console.output(try TrustStore.provision(bytes, name: file, scope: scope, in: manager.state).name)
     }
 }
 
 struct TrustList: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the provisioned anchors by name.")
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List the provisioned anchors: name, kind, the ids they vouch for, subjects and fingerprints.")
 
+    @Flag(help: "Print JSON instead of text.") var json = false
     @OptionGroup var stateOptions: StateOptions
 
     func run() throws {
-        let manager = try stateOptions.openManager()
-        let names = try TrustAnchors.provisionedNames(in: manager.state)
-        if !names.isEmpty { try Console.output(names.joined(separator: "\n")) }
+        let entries = try TrustStore.entries(in: try stateOptions.openManager().state)
+        if json {
+            return try Console.output(JSONValue.array(entries.map(Self.json)).compactText)
+        }
+        var lines: [String] = []
+        for entry in entries {
+            lines.append("\(entry.name)  \(entry.kind.rawValue)  for \(Self.scope(entry.scope))")
+            for (index, fingerprint) in entry.fingerprints.enumerated() {
+                let subject = index < entry.subjects.count ? entry.subjects[index] : "public key"
+                lines.append("  \(subject)  sha256:\(fingerprint)")
+            }
+        }
+        if !lines.isEmpty { try Console.output(lines.joined(separator: "\n")) }
+    }
+
+    static func scope(_ scope: TrustPolicy.Scope) -> String {
+        switch scope {
+        case .anyApplication: return "every application"
+        case .applications(let ids): return ids.joined(separator: ", ")
+        }
+    }
+
+    static func json(_ entry: TrustStore.Entry) -> JSONValue {
+        let ids: JSONValue
+        switch entry.scope {
+        case .anyApplication: ids = .null
+        case .applications(let list): ids = .array(list.map { .string($0) })
+        }
+        return .object([
+            ("name", .string(entry.name)), ("kind", .string(entry.kind.rawValue)), ("ids", ids),
+            ("subjects", .array(entry.subjects.map { .string($0) })),
+            ("sha256", .array(entry.fingerprints.map { .string($0) })),
+        ])
     }
 }
 
@@ -377,7 +434,7 @@ struct TrustRemove: ParsableCommand {
     @OptionGroup var stateOptions: StateOptions
 
     func run() throws {
-        try TrustAnchors.removeProvisioned(named: name, in: try stateOptions.openManager().state)
+        try TrustStore.remove(named: name, in: try stateOptions.openManager().state)
     }
 }
 

@@ -16,13 +16,17 @@ struct SignTool: ParsableCommand {
         abstract: "Sign the payload digest and/or the package, online or offline.",
         discussion: """
             Online (the default subcommand, sign), a private key signs the payload's SHA-256 \
-            digest (--payload, the default) and/or the package (--package: the streams of \
-            package.map, which cpk-sign sets to every stream but the package digest and \
-            signature). The signature, then the certificate or key it names, are inserted \
-            before the manifest: a sealed package from cpk-pack and cpk-seal, signed with an \
-            RSA-2048 key and its certificate, has the reference 7-stream layout.
+            digest (--payload) and the package (--package: the streams of package.map, which \
+            cpk-sign sets to every stream but the package digest and signature, the manifest \
+            among them); both by default, so that what the manifest says (id, version, name, \
+            target) is covered by a signature too. The signature, then the certificate or key \
+            it names, are inserted before the manifest. --payload alone gives the reference \
+            7-stream layout (with an RSA-2048 key and its certificate, after cpk-pack and \
+            cpk-seal), which the reference Package Manager installs but whose manifest no \
+            signature covers: a device with a trust policy refuses it unless told otherwise.
 
-            Offline, "prepare" writes the package with a placeholder and the digest to sign \
+            Offline, "prepare" (one signature at a time: --payload, the default, then \
+            --package) writes the package with a placeholder and the digest to sign \
             (--digest-out); the signer signs those bytes elsewhere, e.g. with openssl pkeyutl \
             on an air-gapped machine; "stitch" checks the detached signature against the \
             signer's certificate or public key and only then puts it in.
@@ -30,6 +34,7 @@ struct SignTool: ParsableCommand {
             Examples:
               cpk-pack --id app app.bin | cpk-seal --file-store keys.json --quiet \\
                 | cpk-sign --key signer.pem --cert signer.crt --cpk -o app.cpk
+              cpk-sign --payload --key signer.pem --cert signer.crt --cpk -o ref.cpk app.env
               cpk-sign --key ed.pem --embed-public-key --package app.env > signed.env
               cpk-sign prepare --cert signer.crt --digest-out app.dig app.env > pending.env
               openssl pkeyutl -sign -inkey signer.pem -pkeyopt digest:sha256 \\
@@ -49,10 +54,10 @@ extension CertificateEmbedding.Form: ExpressibleByArgument {}
 
 /// What to sign, and with which scheme.
 struct TargetOptions: ParsableArguments {
-    @Flag(help: "Sign the payload digest (the default when neither --payload nor --package is given).")
+    @Flag(help: "Sign the payload digest. Alone, it gives the reference layout, whose manifest no signature covers.")
     var payload = false
 
-    @Flag(help: "Sign the package: every stream but the package digest and signature, in order.")
+    @Flag(help: "Sign the package: every stream but the package digest and signature (the manifest among them), in order.")
     var package = false
 
     @Option(help: ArgumentHelp(
@@ -60,8 +65,20 @@ struct TargetOptions: ParsableArguments {
         valueName: "scheme"))
     var scheme: SignatureScheme?
 
+    /// Both by default: the payload signature for the Package Manager, the package signature
+    /// so that the manifest (id, version, name, target) is authenticated too.
     var targets: [SignatureTarget] {
-        package && !payload ? [.package] : package ? [.payload, .package] : [.payload]
+        switch (payload, package) {
+        case (true, false): return [.payload]
+        case (false, true): return [.package]
+        default: return [.payload, .package]
+        }
+    }
+
+    /// Warns when the payload signature's scheme is one the reference Package Manager cannot verify.
+    func warnAboutDevices(_ scheme: SignatureScheme) {
+        guard targets.contains(.payload), let note = Signer.deviceNote(for: scheme) else { return }
+        Console.error("cpk-sign: warning: \(note)")
     }
 
     func scheme(for key: VerifyingKey) throws -> SignatureScheme {
@@ -113,12 +130,7 @@ struct CertificateOptions: ParsableArguments {
     }
 
     func embedding(signer: VerifyingKey, chain: [X509Certificate]?) throws -> CertificateEmbedding {
-        if let chain {
-            guard let leaf = chain.first, leaf.allowsDigitalSignature else {
-                throw CPKError.invalid("the certificate's key usage does not allow digital signatures")
-            }
-            return .x509(chain: chain, form: embedForm)
-        }
+        if let chain { return .x509(chain: chain, form: embedForm) }
         if embedPublicKey { return .publicKey(signer, form: embedForm) }
         if let certURL { return .url(certURL) }
         if let certDomain { return .domain(certDomain) }
@@ -162,6 +174,7 @@ struct Sign: ParsableCommand {
             certificate: try certificate.embedding(signer: signer, chain: try certificate.chain()))
         let package = try input.open()
         try Signer.checkRequest(request, head: package.head, name: package.name)
+        what.warnAboutDevices(request.scheme)
         let entry = try LogEntry.now(tool: "cpk-sign", action: "added an " + describe(request))
         try output.write { try Signer.sign(package, request, log: entry, to: $0) }
     }
@@ -218,8 +231,8 @@ struct Prepare: ParsableCommand {
         guard !(digestOut == "-" && output.output == "-") else {
             throw ValidationError("--digest-out and the package cannot both go to standard output; give -o FILE")
         }
-        guard what.targets.count == 1 else {
-            throw ValidationError("prepare one signature at a time: --payload or --package")
+        guard !(what.payload && what.package) else {
+            throw ValidationError("prepare one signature at a time: --payload (the default) or --package")
         }
     }
 
@@ -228,11 +241,18 @@ struct Prepare: ParsableCommand {
             [(input.input, "input"), (publicKey ?? "", "--public-key"), (certificate.cert ?? "", "--cert")])
         let chain = try certificate.chain()
         let signer = try signerKey(chain: chain)
+        let targets: [SignatureTarget] = what.package ? [.package] : [.payload]
         let request = Signer.Request(
-            targets: what.targets, scheme: try what.scheme(for: signer), signerKey: signer, key: nil,
+            targets: targets, scheme: try what.scheme(for: signer), signerKey: signer, key: nil,
             certificate: try certificate.embedding(signer: signer, chain: chain))
         let package = try input.open()
         try Signer.checkRequest(request, head: package.head, name: package.name)
+        if targets == [.payload] {
+            if let note = Signer.deviceNote(for: request.scheme) { Console.error("cpk-sign: warning: \(note)") }
+            Console.error(
+                "cpk-sign: note: the manifest is covered only once a package signature is added too: "
+                    + "after stitching, run cpk-sign prepare --package")
+        }
         let entry = try LogEntry.now(tool: "cpk-sign", action: "prepared an offline " + describe(request))
         let digestFile = try OutputFile(path: digestOut, binary: digestFormat == .raw)
         try output.write { destination in

@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import CPKCLI
 import CPKCore
 import CPKCrypto
@@ -134,12 +137,19 @@ struct Payload: ParsableCommand {
             An encrypted payload needs its class key, from the same sources as cpk-seal: \
             --wrapped-key with --unwrap-key, or a key store (--file-store, --url, or \
             CP_FILE_KEY_SOURCE / CP_CLOUD_KEY_SOURCE). Nothing is written unless the AES-GCM \
-            tag and the plaintext digest both check: a file is created only when complete and \
-            checked, and standard output receives bytes only after the checks.
+            tag, the plaintext digest, the package digest and every signature check: a file is \
+            created only when complete and checked, and standard output receives bytes only \
+            after the checks. Signatures must verify; with a trust input (--ca, --public-key, \
+            as for cpk-verify) their signers must also be trusted. --skip-signatures skips the \
+            payload signature, for debugging; the tag, digests and package signature are \
+            always checked.
             """)
 
     @OptionGroup var input: PackageInputArgument
     @OptionGroup var keySource: ClassKeyOptions
+    @OptionGroup var trust: TrustOptions
+    @Flag(help: "Debugging: do not check the payload signature (the tag, digests and package signature still are).")
+    var skipSignatures = false
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
     var output = "-"
 
@@ -150,7 +160,8 @@ struct Payload: ParsableCommand {
             key = try keySource.classKey(defaultName: keyName, tool: "cpk-unpack")
         }
         defer { if key != nil { wipe(&key!) } }
-        try PayloadRelease.release(from: package, to: try OutputFile(path: output, binary: true), key: key)
+        let checks = PayloadRelease.SignatureChecks(trust: try trust.policy(), payloadSignature: !skipSignatures)
+        try PayloadRelease.release(from: package, to: try OutputFile(path: output, binary: true), key: key, signatures: checks)
     }
 }
 

@@ -24,8 +24,9 @@ final class InstallerTests: XCTestCase {
         let report = PackageInstaller(manager: simulator, options: InstallOptions()).install(try openPackage(writePackage(app)))
         XCTAssertNil(report.failure)
         XCTAssertTrue(report.installed)
-        XCTAssertEqual(report.signer, .notAuthenticated)
-        for check in InstallCheck.allCases where ![.signer, .package].contains(check) {
+        XCTAssertNil(report.payloadSigner)
+        XCTAssertTrue(report.developmentMode)
+        for check in InstallCheck.allCases where ![.signer, .manifest, .package].contains(check) {
             XCTAssertEqual(report.outcome(check), .passed, "\(check)")
         }
         XCTAssertEqual(report.outcome(.signer), .notAuthenticated)
@@ -54,15 +55,24 @@ final class InstallerTests: XCTestCase {
     func testATrustedKeyAuthenticatesTheSignerAndAnUntrustedOneStopsBeforeAnyData() throws {
         let app = try SealedApplication(plaintext: Array("hello".utf8), signer: signer)
         try simulator.installClassKey(app.classKey, for: "test")
-        var trusted = TrustAnchors()
-        try trusted.addKey(from: Array(try signer.publicKey.pem().utf8), name: "signer.pub")
-        let good = PackageInstaller(manager: simulator, options: InstallOptions(trust: trusted)).install(try openPackage(writePackage(app)))
+        var trusted = TrustPolicy(time: Int(time(nil)))
+        trusted.pinnedKeys = [.init(try VerifyingKey(loading: Array(try signer.publicKey.pem().utf8)))]
+        var options = InstallOptions(trust: trusted)
+        let refused = PackageInstaller(manager: simulator, options: options).install(try openPackage(writePackage(app)))
+        XCTAssertEqual(refused.outcome(.signer), .passed)
+        XCTAssertEqual(refused.outcome(.manifest), .failed, "a payload signature alone does not cover the manifest")
+        XCTAssertTrue("\(refused.failure!)".contains("Manifest check FAILED"))
+        XCTAssertEqual(try simulator.installedApplications().count, 0)
+        options.acceptUnauthenticatedManifest = true
+        let good = PackageInstaller(manager: simulator, options: options).install(try openPackage(writePackage(app)))
         XCTAssertEqual(good.outcome(.signer), .passed)
-        guard case .trustedKey = good.signer else { return XCTFail("\(String(describing: good.signer))") }
+        XCTAssertEqual(good.outcome(.manifest), .acceptedUnauthenticated)
+        guard case .pinnedKey = good.payloadSigner?.basis else { return XCTFail("\(String(describing: good.payloadSigner))") }
+        XCTAssertEqual(try simulator.installed("test")?.rollbackFloor, RollbackPolicy.noFloor, "an unauthenticated version sets no floor")
 
         try simulator.removeApplication(applicationID: "test")
-        var other = TrustAnchors()
-        try other.addKey(from: Array(try RSAPrivateKey.generate(bits: 2048).publicKey.pem().utf8), name: "other.pub")
+        var other = TrustPolicy(time: Int(time(nil)))
+        other.pinnedKeys = [.init(try VerifyingKey(loading: Array(try RSAPrivateKey.generate(bits: 2048).publicKey.pem().utf8)))]
         let recorder = RecordingManager(simulator)
         let bad = PackageInstaller(manager: recorder, options: InstallOptions(trust: other)).install(try openPackage(writePackage(app)))
         XCTAssertFalse(bad.installed)
@@ -170,6 +180,31 @@ final class RecordingManager: PackageManagerAdministration {
         calls.append("verify_application_sha256_rsa_pkcs1_v15")
         return try backend.verifyApplicationSHA256RSAPKCS1v15(
             applicationID: applicationID, keyBits: keyBits, digest: digest, signature: signature, publicKey: publicKey)
+    }
+    func verifyApplicationSHA256RSAPSS(
+        applicationID: String, keyBits: Int, digest: [UInt8], signature: [UInt8], publicKey: [UInt8]
+    ) throws -> VerificationResult {
+        calls.append("verify_application_sha256_rsa_pss")
+        return try backend.verifyApplicationSHA256RSAPSS(
+            applicationID: applicationID, keyBits: keyBits, digest: digest, signature: signature, publicKey: publicKey)
+    }
+    func verifyApplicationSHA256ECDSAP256(applicationID: String, digest: [UInt8], signature: [UInt8], publicKey: [UInt8]) throws
+        -> VerificationResult
+    {
+        calls.append("verify_application_sha256_ecdsa_p256")
+        return try backend.verifyApplicationSHA256ECDSAP256(applicationID: applicationID, digest: digest, signature: signature, publicKey: publicKey)
+    }
+    func verifyApplicationSHA256ECDSAP384(applicationID: String, digest: [UInt8], signature: [UInt8], publicKey: [UInt8]) throws
+        -> VerificationResult
+    {
+        calls.append("verify_application_sha256_ecdsa_p384")
+        return try backend.verifyApplicationSHA256ECDSAP384(applicationID: applicationID, digest: digest, signature: signature, publicKey: publicKey)
+    }
+    func verifyApplicationSHA256Ed25519(applicationID: String, digest: [UInt8], signature: [UInt8], publicKey: [UInt8]) throws
+        -> VerificationResult
+    {
+        calls.append("verify_application_sha256_ed25519")
+        return try backend.verifyApplicationSHA256Ed25519(applicationID: applicationID, digest: digest, signature: signature, publicKey: publicKey)
     }
     func endApplicationDeployment(applicationID: String) throws {
         calls.append("end_application_deployment")

@@ -198,9 +198,10 @@ def test_a_package_from_the_reference_writer_installs(workdir, state, signers):
     report = json.loads(proc.stdout)
     assert report["installed"] is True
     assert report["version"] == "2.1.7" and report["date"] == "2026-11-26 08:23:15.309608734 UTC"
-    assert report["checks"] == {"signer": "not-authenticated", "version": "passed", "class-key": "passed",
-                                "tag": "passed", "digest": "passed", "signature": "passed", "package": "absent"}
-    assert report["signer"] == {"authenticated": False, "reason": "no trust anchor"}
+    assert report["checks"] == {"signer": "not-authenticated", "manifest": "not-authenticated", "version": "passed",
+                                "class-key": "passed", "tag": "passed", "digest": "passed", "signature": "passed",
+                                "package": "absent"}
+    assert report["development-mode"] is True and report["signer"] is None and report["manifest-authenticated"] is False
     assert exported(workdir) == payload
 
 
@@ -432,7 +433,7 @@ def test_where_the_state_lives(workdir, monkeypatch):
 
 def test_trust_anchors_authenticate_the_signer(workdir, state, signers):
     check(cpk_install("sync", "--id", "test", "--file-store", STORE, cwd=workdir))
-    build(workdir, b"issued", signers["issued"])
+    build(workdir, b"issued", signers["issued"], use_cpk_sign=True)  # payload and package signatures
     ca = signers["ca"].cert
     text = check(cpk_install("--ca", ca, "app.cpk", cwd=workdir)).stdout.decode()
     assert "Signer check PASSED" in text and "CN=Test CA" in text and "NOT AUTHENTICATED" not in text
@@ -441,13 +442,15 @@ def test_trust_anchors_authenticate_the_signer(workdir, state, signers):
     assert "Signer check FAILED" in proc.stdout.decode()
     # a trusted key: the signer's own certificate or public key
     text = check(cpk_install("--trusted-key", signers["issued"].cert, "app.cpk", cwd=workdir)).stdout.decode()
-    assert "Signer check PASSED (a trusted key" in text
-    assert_clean_failure(cpk_install("--trusted-key", signers["other"].cert, "app.cpk", cwd=workdir), "Signer check FAILED")
+    assert "Signer check PASSED (CN=Issued Signer: the signer's key is a pinned key" in text
+    assert "Manifest check PASSED" in text
+    assert_clean_failure(cpk_install("--trusted-key", signers["other"].cert, "app.cpk", cwd=workdir), "FAILED")
     # provisioned in the state: used by every install
     name = check(cpk_install("trust", "add", ca, cwd=workdir)).stdout.decode().strip()
-    assert check(cpk_install("trust", "list", cwd=workdir)).stdout.decode().split() == [name]
+    listing = check(cpk_install("trust", "list", cwd=workdir)).stdout.decode()
+    assert listing.split()[:4] == [name, "ca", "for", "every"] and "CN=Test CA" in listing and "sha256:" in listing
     build(workdir, b"self-signed", signers["self"], out="self.cpk")
-    assert_clean_failure(cpk_install("self.cpk", cwd=workdir), "not issued by a trusted CA", code=1)
+    assert_clean_failure(cpk_install("self.cpk", cwd=workdir), "does not chain to a trusted anchor", code=1)
     assert "Signer check PASSED" in check(cpk_install("app.cpk", cwd=workdir)).stdout.decode()
     check(cpk_install("trust", "remove", name, cwd=workdir))
     assert "NOT AUTHENTICATED" in check(cpk_install("self.cpk", cwd=workdir)).stdout.decode()
@@ -619,9 +622,12 @@ def test_a_package_without_its_signer_certificate_needs_a_trusted_key(workdir, s
     assert_clean_failure(cpk_install("--trusted-key", signers["other"].cert, "nocert.cpk", cwd=workdir),
                          "Signer check FAILED", code=1)
     assert_no_trace(state, workdir)
+    refused = cpk_install("--trusted-key", signers["other"].cert, "--trusted-key", signers["self"].cert,
+                          "nocert.cpk", cwd=workdir)
+    assert_clean_failure(refused, "Manifest check FAILED", code=1)  # a payload signature alone
     text = check(cpk_install("--trusted-key", signers["other"].cert, "--trusted-key", signers["self"].cert,
-                             "nocert.cpk", cwd=workdir)).stdout.decode()
-    assert "Signer check PASSED (a trusted key" in text and "Signature check PASSED" in text
+                             "--accept-unauthenticated-manifest", "nocert.cpk", cwd=workdir)).stdout.decode()
+    assert "is a pinned key" in text and "Signature check PASSED" in text
     assert exported(workdir) == payload
 
 

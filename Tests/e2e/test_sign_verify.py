@@ -76,8 +76,11 @@ def packed(workdir, payload=None, name="app.env", sealed=False):
     return payload
 
 
-def verify(workdir, *args, code=0):
-    proc = run("cpk-verify", *args, cwd=workdir)
+def verify(workdir, *args, code=0, integrity_only=None):
+    """cpk-verify; without a trust input in args, as an integrity-only check (unless told)."""
+    if integrity_only is None:
+        integrity_only = not {"--ca", "--public-key"} & set(map(str, args))
+    proc = run("cpk-verify", *(["--integrity-only"] if integrity_only else []), *args, cwd=workdir)
     out = proc.stdout.decode()
     assert proc.returncode == code, f"exit {proc.returncode}, expected {code}\n{out}{proc.stderr.decode()}"
     assert proc.stderr == b"", proc.stderr
@@ -169,7 +172,7 @@ def test_every_certificate_scheme(workdir, keys, cert_scheme):
         assert extracted == openssl("x509", "-in", key(keys, "rsa", "crt"), "-outform", "DER", cwd=workdir).stdout
     if verify_options:  # the package does not carry the key: verification needs it
         out = verify(workdir, "signed.env", code=1)
-        assert "give --cert or --public-key" in results(out)["payload-signature"][1]
+        assert "does not embed the signer's certificate or key" in results(out)["payload-signature"][1]
     out = verify(workdir, *verify_options, "signed.env")
     assert results(out)["payload-signature"][0] == "PASSED"
 
@@ -235,13 +238,13 @@ def test_package_signature_of_an_envelope_verifies_in_both_forms(workdir, keys):
     verify(workdir, "signed.env")
     check(run("cpk-pack", "finish", "-o", "signed.cpk", "signed.env", cwd=workdir))
     verify(workdir, "signed.cpk")
-    check(sh("cpk-unpack envelope signed.cpk | cpk-verify > /dev/null", cwd=workdir))
+    check(sh("cpk-unpack envelope signed.cpk | cpk-verify --integrity-only > /dev/null", cwd=workdir))
 
 
 def test_signing_twice_or_after_a_package_signature_is_refused(workdir, keys):
     packed(workdir)
-    check(run("cpk-sign", "--key", key(keys, "rsa"), "-o", "signed.env", "app.env", cwd=workdir))
-    again = run("cpk-sign", "--key", key(keys, "rsa"), "-o", "x.env", "signed.env", cwd=workdir)
+    check(run("cpk-sign", "--key", key(keys, "rsa"), "--payload", "-o", "signed.env", "app.env", cwd=workdir))
+    again = run("cpk-sign", "--key", key(keys, "rsa"), "--payload", "-o", "x.env", "signed.env", cwd=workdir)
     assert_clean_failure(again, "already has a payload signature", code=1)
     check(run("cpk-sign", "--key", key(keys, "rsa"), "--package", "-o", "both.env", "signed.env", cwd=workdir))
     for extra in ([], ["--package"]):
@@ -295,7 +298,7 @@ def test_reference_layout_is_verified_by_the_openssl_command_line(workdir, keys)
     payload = os.urandom(300_000)
     (workdir / "app.bin").write_bytes(payload)
     check(sh(f"cpk-pack --id test app.bin | cpk-seal --file-store {STORE} --quiet"
-             f" | cpk-sign --key {key(keys, 'rsa')} --cert {key(keys, 'rsa', 'crt')} --cpk -o app.cpk", cwd=workdir))
+             f" | cpk-sign --payload --key {key(keys, 'rsa')} --cert {key(keys, 'rsa', 'crt')} --cpk -o app.cpk", cwd=workdir))
     package = parse_cpk((workdir / "app.cpk").read_bytes())
     assert package.count == 7 and package.manifest_index == 6
     assert [len(s) for s in package.streams[1:5]] == [12, 16, 32, 256]
@@ -359,7 +362,7 @@ def test_a_reference_package_with_its_expired_demo_certificate(workdir):
     assert results(out)["payload-signature"][0] == "PASSED"  # the signature itself is fine
     assert "payload certificate: CN=cpk-tool demo" in out and out.count(": expired") == 1
     out = verify(workdir, "--allow-expired", "--file-store", STORE, "--quiet", "reference.cpk")
-    assert "accepted by --allow-expired" in results(out)["payload-certificate"][1]
+    assert "accepted as asked" in results(out)["payload-certificate"][1]
     assert results(out)["payload-digest"][0] == "PASSED" and results(out)["payload-tag"][0] == "PASSED"
     out = verify(workdir, "--at", "2021-06-01", "reference.cpk")
     assert "checked at 2021-06-01T00:00:00Z" in results(out)["payload-certificate"][1]
@@ -410,11 +413,11 @@ def test_untrusted_chain_expired_certificate_and_key_usage(workdir, keys):
     # an anchor that did not issue it: untrusted
     out = verify(workdir, "--ca", key(keys, "rsa", "crt"), "signed.env", code=1)
     status, detail = results(out)["payload-trust"]
-    assert status == "FAILED" and "untrusted certificate chain: unable to get local issuer certificate" in detail
+    assert status == "FAILED" and "does not chain to a trusted anchor: unable to get local issuer certificate" in detail
     # later than the leaf's validity: expired, in both the certificate and the chain check
     out = verify(workdir, "--ca", pki["root"], "--at", later(days=12), "signed.env", code=1)
     assert "expired on" in results(out)["payload-certificate"][1]
-    assert "certificate has expired" in results(out)["payload-trust"][1]
+    assert results(out)["payload-trust"][0] == "FAILED" and "expired on" in results(out)["payload-trust"][1]
     out = verify(workdir, "--ca", pki["root"], "--at", later(days=12), "--allow-expired", "signed.env")
     assert results(out)["payload-trust"][0] == "PASSED"
     # a certificate made with `req -x509 -days 1`-style short life, checked three days on
@@ -458,7 +461,7 @@ def test_a_certificate_for_a_different_key_fails_verification(workdir, keys):
     check(run("cpk-sign", "--key", key(keys, "rsa"), "--cert", key(keys, "rsa", "crt"), "-o", "s.env", "app.env",
               cwd=workdir))
     out = verify(workdir, "--public-key", key(keys, "other-rsa", "pub"), "s.env", code=1)
-    assert "is not the key given with --public-key" in results(out)["payload-trust"][1]
+    assert "is not a pinned key" in results(out)["payload-trust"][1]
     out = verify(workdir, "--public-key", key(keys, "rsa", "pub"), "s.env")
     assert results(out)["payload-trust"][0] == "PASSED"
 
@@ -520,7 +523,7 @@ def test_the_manifest_is_covered_by_the_package_signature_only(workdir, keys):
     """As in the reference format, a payload signature covers the payload digest, not the
     manifest's descriptive text: a package signature is what seals the manifest."""
     packed(workdir)
-    check(run("cpk-sign", "--key", key(keys, "rsa"), "--cpk", "-o", "payload-only.cpk", "--embed-public-key",
+    check(run("cpk-sign", "--key", key(keys, "rsa"), "--payload", "--cpk", "-o", "payload-only.cpk", "--embed-public-key",
               "app.env", cwd=workdir))
     check(run("cpk-sign", "--key", key(keys, "rsa"), "--payload", "--package", "--embed-public-key", "--cpk", "-o",
               "both.cpk", "app.env", cwd=workdir))
@@ -533,11 +536,13 @@ def test_the_manifest_is_covered_by_the_package_signature_only(workdir, keys):
         out = verify(workdir, "bad.cpk", code=code)
         if code:
             assert results(out)["package-digest"][0] == "FAILED"
+        else:  # intact, but nothing vouches for the manifest, and the verdict says so
+            assert results(out)["manifest"][0] == "SKIPPED" and "manifest NOT authenticated" in out
 
 
 def test_tampering_the_plaintext_or_ciphertext_fails_the_payload_checks(workdir, keys):
     packed(workdir, sealed=True)
-    check(run("cpk-sign", "--key", key(keys, "rsa"), "--embed-public-key", "--cpk", "-o", "app.cpk", "app.env",
+    check(run("cpk-sign", "--key", key(keys, "rsa"), "--payload", "--embed-public-key", "--cpk", "-o", "app.cpk", "app.env",
               cwd=workdir))
     data = (workdir / "app.cpk").read_bytes()
     package = parse_cpk(data)
@@ -654,8 +659,8 @@ def test_an_empty_passphrase_is_just_wrong(workdir, keys):
 
 def test_offline_package_signature(workdir, keys):
     packed(workdir, sealed=True)
-    check(run("cpk-sign", "--key", key(keys, "rsa"), "--cert", key(keys, "rsa", "crt"), "-o", "signed.env", "app.env",
-              cwd=workdir))
+    check(run("cpk-sign", "--key", key(keys, "rsa"), "--payload", "--cert", key(keys, "rsa", "crt"), "-o", "signed.env",
+              "app.env", cwd=workdir))
     check(run("cpk-sign", "prepare", "--package", "--cert", key(keys, "ed25519", "crt"), "--digest-out", "tbs.bin",
               "-o", "pending.env", "signed.env", cwd=workdir))
     openssl("pkeyutl", "-sign", "-inkey", key(keys, "ed25519"), "-rawin", "-in", "tbs.bin", "-out", "sig", cwd=workdir)
@@ -675,30 +680,32 @@ def test_offline_package_signature(workdir, keys):
 
 def test_json_report_schema(workdir, keys):
     packed(workdir)
-    check(run("cpk-sign", "--key", key(keys, "rsa"), "--cert", key(keys, "rsa", "crt"), "-o", "s.env", "app.env",
-              cwd=workdir))
+    check(run("cpk-sign", "--key", key(keys, "rsa"), "--payload", "--cert", key(keys, "rsa", "crt"), "-o", "s.env",
+              "app.env", cwd=workdir))
     document = json.loads(verify(workdir, "--json", "s.env"))
     assert list(document) == ["cpk-verify", "input", "format", "id", "checked-at", "verified", "signatures-checked",
-                              "checks", "certificates", "problems"]
+                              "checks", "certificates", "problems", "verdict", "manifest-authenticated"]
+    assert document["verdict"] == "intact" and document["manifest-authenticated"] is False
     assert document["cpk-verify"] == 1 and document["verified"] is True and document["problems"] == []
     assert document["format"] == "envelope" and document["id"] == "test" and document["signatures-checked"] == 1
     assert [c["check"] for c in document["checks"]] == [
         "structure", "payload-tag", "payload-digest", "payload-signature", "payload-certificate", "payload-trust",
-        "package-digest", "package-signature", "package-certificate", "package-trust"]
-    assert all(set(c) == {"check", "result", "detail"} and c["result"] in ("passed", "failed", "skipped")
+        "package-digest", "package-signature", "package-certificate", "package-trust", "manifest"]
+    assert all({"check", "result", "detail"} <= set(c) <= {"check", "result", "detail", "reason"}
+               and c["result"] in ("passed", "failed", "skipped")
                for c in document["checks"])
     assert set(document["certificates"][0]) == {"for", "subject", "issuer", "not-before", "not-after", "validity"}
     failed = json.loads(verify(workdir, "--json", "--public-key", key(keys, "p256", "pub"), "s.env", code=1))
     assert failed["verified"] is False and failed["problems"] == ["payload-trust failed"]
     trust = next(c for c in failed["checks"] if c["check"] == "payload-trust")
-    assert trust["result"] == "failed" and "not the key given with --public-key" in trust["detail"]
+    assert trust["result"] == "failed" and "is not a pinned key" in trust["detail"] and trust["reason"] == "not-pinned"
 
 
 def test_policy_and_exit_codes(workdir, keys):
     packed(workdir)
     out = verify(workdir, "app.env", code=1)  # nothing signed: never a success
     assert out.splitlines()[-1] == "NOT VERIFIED: no signature was checked"
-    check(run("cpk-sign", "--key", key(keys, "rsa"), "--embed-public-key", "-o", "s.env", "app.env", cwd=workdir))
+    check(run("cpk-sign", "--key", key(keys, "rsa"), "--payload", "--embed-public-key", "-o", "s.env", "app.env", cwd=workdir))
     verify(workdir, "s.env")
     out = verify(workdir, "--require", "payload-trust", "s.env", code=1)
     assert "payload-trust is required but was skipped" in out
@@ -742,7 +749,7 @@ def test_a_hostile_certificate_url_cannot_forge_a_line(workdir):
     (workdir / "p.cpk").write_bytes(build_cpk(streams, 2))
     out = verify(workdir, "p.cpk", code=1)
     lines = out.splitlines()
-    assert len(lines) == 11 and lines[3].startswith("payload-signature FAILED") and "forged" in lines[3]
+    assert len(lines) == 12 and lines[3].startswith("payload-signature FAILED") and "forged" in lines[3]
     assert not any(line.startswith(("structure PASSED: forged", "VERIFIED")) for line in lines)
     assert lines[-1].startswith("NOT VERIFIED")
 
@@ -752,6 +759,6 @@ def test_signing_and_verifying_stream_in_bounded_memory(workdir, keys):
     check(sh("head -c 100663296 /dev/zero > big.bin && cpk-pack --id test big.bin > big.env", cwd=workdir, timeout=300))
     check(sh(f"/usr/bin/time -f %M -o sign.rss cpk-sign --key {key(keys, 'rsa')} --payload --package"
              f" --embed-public-key big.env > signed.env", cwd=workdir, timeout=300))
-    check(sh("/usr/bin/time -f %M -o verify.rss cpk-verify signed.env > /dev/null", cwd=workdir, timeout=300))
+    check(sh("/usr/bin/time -f %M -o verify.rss cpk-verify --integrity-only signed.env > /dev/null", cwd=workdir, timeout=300))
     for name in ("sign.rss", "verify.rss"):
         assert int((workdir / name).read_text().split()[-1]) < 32 * 1024, name

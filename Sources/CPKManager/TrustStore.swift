@@ -1,0 +1,132 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+import CPKCore
+import CPKCrypto
+import CPKKeys
+import CPKPackage
+
+/// The device's trust policy at rest: the anchors provisioned in the state's `trust/`
+/// (`cpk-install trust add`). A certificate file makes CA anchors, a public key a pinned key;
+/// either vouches for every application, or only for the ids its scope file lists.
+///
+///     trust/<name>.crt | trust/<name>.key    the anchor, as given
+///     trust/<name>.ids                       optional: a JSON array of application ids
+///
+/// `<name>` is derived from the anchor's bytes and its scope, so the same anchor added twice
+/// with the same scope is kept once.
+public enum TrustStore {
+    /// One provisioned anchor, as `trust list` shows it.
+    public struct Entry: Sendable {
+        public let name: String
+        public enum Kind: String, Sendable { case certificates = "ca", key }
+        public let kind: Kind
+        public let scope: TrustPolicy.Scope
+        /// The certificates of a CA file (one or several), or empty for a key.
+        public let certificates: [X509Certificate]
+        /// The key of a key file.
+        public let key: VerifyingKey?
+
+        /// Subjects of the certificates, or the key's fingerprint, for people.
+        public var subjects: [String] { certificates.map(\.subject) }
+
+        /// Hex SHA-256 of each certificate's DER, or of the key's SubjectPublicKeyInfo.
+        public var fingerprints: [String] {
+            if let key { return [(try? key.fingerprint).map(Hex.encode) ?? ""] }
+            return certificates.map { (try? $0.fingerprint).map(Hex.encode) ?? "" }
+        }
+    }
+
+    /// Every provisioned anchor.
+    public static func entries(in state: StateDirectory) throws -> [Entry] {
+        try StateDirectory.entries(in: state.trustPath).compactMap { file in
+            let kind: Entry.Kind
+            if file.hasSuffix(".crt") { kind = .certificates } else if file.hasSuffix(".key") { kind = .key } else { return nil }
+            let name = String(file.dropLast(4))
+            let path = state.trustPath + "/" + file
+            let bytes = try SmallInput.read(path, limit: SmallInput.documentLimit, what: "the trust anchor")
+            let scope = try readScope(state.trustPath + "/" + name + ".ids")
+            do {
+                switch kind {
+                case .certificates:
+                    return Entry(name: name, kind: kind, scope: scope, certificates: try X509Certificate.chain(loading: bytes), key: nil)
+                case .key:
+                    return Entry(name: name, kind: kind, scope: scope, certificates: [], key: try VerifyingKey(loading: bytes))
+                }
+            } catch let error as CPKError {
+                throw CPKError.io("the trust anchor \(path) cannot be read (\(error.message)); remove it (cpk-install trust remove \(name))")
+            }
+        }
+    }
+
+    /// Adds the provisioned anchors to `policy`.
+    public static func add(in state: StateDirectory, to policy: inout TrustPolicy) throws {
+        for entry in try entries(in: state) {
+            policy.anchors += entry.certificates.map { TrustPolicy.Anchor($0, scope: entry.scope) }
+            if let key = entry.key { policy.pinnedKeys.append(TrustPolicy.PinnedKey(key, scope: entry.scope)) }
+        }
+    }
+
+    /// Provisions an anchor file (certificates, or a public key in any form) for `scope`;
+    /// returns the new entry.
+    @discardableResult
+    public static func provision(_ bytes: [UInt8], name source: String, scope: TrustPolicy.Scope, in state: StateDirectory) throws
+        -> Entry
+    {
+        let certificates = try? X509Certificate.chain(loading: bytes)
+        var key: VerifyingKey? = nil
+        if certificates == nil {
+            do {
+                key = try VerifyingKey(loading: bytes)
+            } catch let error as CPKError {
+                throw CPKError.invalid("\(source) is neither certificates nor a public key: \(error.message)")
+            }
+        }
+        let ids: [String]
+        switch scope {
+        case .anyApplication: ids = []
+        case .applications(let list): ids = Array(Set(list)).sorted()
+        }
+        for id in ids { try PackageManagerSimulator.checkID(id) }
+        let scopeText = ids.isEmpty ? nil : JSONValue.array(ids.map { .string($0) }).compactText
+        let name = String(Hex.encode(try SHA256Hasher.digest(bytes + Array((scopeText ?? "").utf8))).prefix(16))
+        if let scopeText { try write(Array((scopeText + "\n").utf8), to: state.trustPath + "/" + name + ".ids") }
+        try write(bytes, to: state.trustPath + "/" + name + (certificates == nil ? ".key" : ".crt"))
+        let kind: Entry.Kind = certificates == nil ? .key : .certificates
+        return Entry(
+            name: name, kind: kind, scope: ids.isEmpty ? .anyApplication : .applications(ids), certificates: certificates ?? [], key: key)
+    }
+
+    /// Removes a provisioned anchor and its scope.
+    public static func remove(named name: String, in state: StateDirectory) throws {
+        guard let entry = try entries(in: state).first(where: { $0.name == name }) else {
+            throw CPKError.usage("no trust anchor named \"\(name)\" (see cpk-install trust list)")
+        }
+        let file = state.trustPath + "/" + name + (entry.kind == .key ? ".key" : ".crt")
+        guard unlink(file) == 0 else { throw FileDescriptor.systemError("cannot remove the trust anchor \(name)") }
+        _ = unlink(state.trustPath + "/" + name + ".ids")
+    }
+
+    private static func write(_ bytes: [UInt8], to path: String) throws {
+        let output = try OutputFile(path: path, binary: true, mode: 0o600)
+        try output.descriptor.write(bytes)
+        try output.commit()
+    }
+
+    private static func readScope(_ path: String) throws -> TrustPolicy.Scope {
+        guard access(path, F_OK) == 0 else { return .anyApplication }
+        let bytes = try SmallInput.read(path, limit: 1 << 20, what: "the trust anchor's scope")
+        guard case .array(let values)? = try? JSONValue(parsing: bytes) else {
+            throw CPKError.io("\(path) is not a JSON array of application ids; remove the anchor and add it again")
+        }
+        let ids = values.compactMap { value -> String? in
+            if case .string(let id) = value { return id }
+            return nil
+        }
+        guard ids.count == values.count, !ids.isEmpty else {
+            throw CPKError.io("\(path) is not a JSON array of application ids; remove the anchor and add it again")
+        }
+        return .applications(ids)
+    }
+}
