@@ -77,6 +77,9 @@ public struct FileKeyStore {
         guard path != "-" else {
             throw CPKError.usage("provision needs the key store's file name: rewriting it to standard output would print keys")
         }
+        // Opened first: a FIFO or symlink planted at the store's name is refused before the
+        // store is read (a FIFO would block) or a key is made.
+        let output = try OutputFile(path: path, binary: false, secret: true)
         var store = try existing(path: path)
         let stored = KeyName.canonical(name)
         let value = JSONValue.string(Base64.encode(key))
@@ -88,7 +91,7 @@ public struct FileKeyStore {
         } else {
             store.entries.append((name: stored, value: value))
         }
-        try store.write()
+        try store.write(to: output)
         return stored
     }
 
@@ -98,10 +101,10 @@ public struct FileKeyStore {
         return try FileKeyStore(path: path)
     }
 
-    private func write() throws {
+    private func write(to output: OutputFile) throws {
         let text = JSONValue.object(entries.map { ($0.name, $0.value) }).prettyText + "\n"
-        let output = try OutputFile(path: path, binary: false, mode: 0o600)
         try output.descriptor.write(Array(text.utf8))
         try output.commit()
     }
 }
+

@@ -108,7 +108,7 @@ final class ProgressLine {
     private let terminal = isatty(2) == 1
     private var shown = -1
 
-    init(id: String) { self.id = id }
+    init(id: String) { self.id = TerminalText.escaped(id) }  // the package's id, on the terminal
 
     func show(done: UInt64, total: UInt64) {
         let percent = total == 0 ? 100 : Int(done * 100 / total)
@@ -278,6 +278,8 @@ struct ListApplications: ParsableCommand {
         }
         let rows = [["ID", "NAME", "VERSION", "SIZE", "INSTALLED AT"]]
             + applications.map { [$0.id, $0.description.name, $0.description.version.dotted, String($0.size), $0.installedAt] }
+                // names and ids come from packages: escaped, so a row stays a row on the terminal
+                .map { $0.map(TerminalText.escaped) }
         let widths = (0..<5).map { column in rows.map { $0[column].count }.max() ?? 0 }
         try Console.output(rows.map { row in
             row.enumerated().map { column, text in
@@ -327,7 +329,7 @@ struct DevExportPlaintext: ParsableCommand {
 
     func run() throws {
         let manager = try stateOptions.openManager()
-        _ = try manager.exportPlaintextForDevelopment(applicationID: id, to: try OutputFile(path: output, binary: true, mode: 0o600))
+        _ = try manager.exportPlaintextForDevelopment(applicationID: id, to: try OutputFile(path: output, binary: true, secret: true))
     }
 }
 

@@ -150,7 +150,10 @@ struct Payload: ParsableCommand {
             key = try keySource.classKey(defaultName: keyName, tool: "cpk-unpack")
         }
         defer { if key != nil { wipe(&key!) } }
-        try PayloadRelease.release(from: package, to: try OutputFile(path: output, binary: true), key: key)
+        // Decrypted plaintext is a secret (0600, never into a planted FIFO or symlink); an
+        // unencrypted payload is no more secret than the package that carries it.
+        let output = try OutputFile(path: output, binary: true, secret: key != nil)
+        try PayloadRelease.release(from: package, to: output, key: key)
     }
 }
 

@@ -1,0 +1,201 @@
+"""End to end: hostile surroundings (issue 11). Not hostile packages, but a hostile machine:
+another user who plants FIFOs and symlinks where secrets are written, text that tries to reach
+the terminal, a key service that answers without end or redirects, a ps-reader, a damaged
+state directory, and concurrent writers of one key store.
+
+The attacker runs as another user (nobody, through setpriv), as on a shared machine; the tests
+need root for that, as CI runs them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from cpk import BIN, REPO, TIMEOUT, assert_clean_failure, check, env_with, run, sh
+
+TEST_JSON = REPO / "test.json"
+NOBODY_UID = 65534
+AS_NOBODY = ["setpriv", f"--reuid={NOBODY_UID}", f"--regid={NOBODY_UID}", "--clear-groups"]
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the attacker side needs root to become another user")
+
+
+def as_nobody(*argv, **kwargs):
+    return subprocess.run([*AS_NOBODY, *map(str, argv)], check=True, timeout=TIMEOUT, **kwargs)
+
+
+@pytest.fixture
+def shared(tmp_path):
+    """A directory like /tmp: sticky and world-writable, where another user can plant names.
+    Under /tmp itself, since pytest's own tmp_path is private to root."""
+    path = Path(tempfile.mkdtemp(prefix="cpk-shared-", dir="/tmp"))
+    path.chmod(0o1777)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+class Eavesdropper:
+    """The attacker reading a FIFO as nobody, in the background, for as long as the test runs."""
+
+    def __init__(self, fifo: Path):
+        self.process = subprocess.Popen([*AS_NOBODY, "cat", str(fifo)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.received = b""
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+        time.sleep(0.2)  # blocked in open(2) before the tool runs
+
+    def _read(self):
+        self.received = self.process.stdout.read()
+
+    def stop(self) -> bytes:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=10)
+        self.thread.join(timeout=10)
+        return self.received
+
+
+def plant(kind: str, target: Path):
+    """Plants `target` as the attacker; returns what to check afterwards: an eavesdropper on a
+    FIFO, or the attacker's own file that must stay empty."""
+    if kind == "fifo":
+        as_nobody("mkfifo", "-m", "666", target)
+        return Eavesdropper(target)
+    if kind == "symlink-to-fifo":
+        trap = target.parent / "trap.fifo"
+        as_nobody("mkfifo", "-m", "666", trap)
+        as_nobody("ln", "-s", trap, target)
+        return Eavesdropper(trap)
+    if kind == "symlink-to-file":
+        loot = target.parent / "loot"
+        as_nobody("sh", "-c", f"umask 0; : > '{loot}'")
+        as_nobody("ln", "-s", loot, target)
+        return loot
+    raise ValueError(kind)
+
+
+def received(planted) -> bytes:
+    return planted.stop() if isinstance(planted, Eavesdropper) else planted.read_bytes()
+
+
+# --- fixtures: a key pair, a wrapped key, a sealed package, an installed application ----------
+
+@pytest.fixture(scope="module")
+def material(tmp_path_factory):
+    """What the secret-writing tools need, made once: a wrapping key pair, the test key wrapped
+    to it, a sealed package, and a simulator state with that package installed."""
+    directory = tmp_path_factory.mktemp("material")
+    env = env_with(CPK_CPM_STATE=str(directory / "cpm"))
+    check(run("cpk-wrap", "keygen", "-o", directory / "agent.pem", "--public-out", directory / "agent.pub"))
+    check(run("cpk-keyfetch", "--name", "test", "--file-store", TEST_JSON, "--to", directory / "agent.pub",
+              "-o", directory / "test.wkey"))
+    (directory / "app.bin").write_bytes(b"confidential plaintext " * 100)
+    check(sh(f"cpk-pack --id test app.bin | cpk-seal --file-store {TEST_JSON} --quiet | cpk-pack finish -o sealed.cpk",
+             cwd=directory))
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "signer.key",
+                    "-out", "signer.crt", "-subj", "/CN=Test Signer", "-days", "2"],
+                   cwd=directory, check=True, capture_output=True)
+    check(sh("cpk-sign --key signer.key --cert signer.crt --cpk -o app.cpk sealed.cpk", cwd=directory))
+    check(run("cpk-install", "sync", "--id", "test", "--file-store", TEST_JSON, env=env))
+    check(run("cpk-install", "app.cpk", cwd=directory, env=env))
+    return directory, env
+
+
+def secret_writers(material, target: Path, shared: Path):
+    directory, env = material
+    return {
+        "cpk-wrap keygen": (["cpk-wrap", "keygen", "-o", target, "--public-out", shared / "agent.pub"], None),
+        "cpk-wrap unwrap": (["cpk-wrap", "unwrap", "--key", directory / "agent.pem", "-o", target,
+                             directory / "test.wkey"], None),
+        "cpk-unpack payload": (["cpk-unpack", "payload", "--file-store", TEST_JSON, "--quiet", "-o", target,
+                                directory / "sealed.cpk"], None),
+        "cpk-install dev-export-plaintext": (["cpk-install", "dev-export-plaintext", "test", "-o", target], env),
+        "cpk-keyfetch provision": (["cpk-keyfetch", "provision", "--name", "new-app", "--file-store", target], None),
+    }
+
+
+WRITERS = ["cpk-wrap keygen", "cpk-wrap unwrap", "cpk-unpack payload", "cpk-install dev-export-plaintext",
+           "cpk-keyfetch provision"]
+
+
+# --- 1. secrets never go into a planted file -------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink-to-fifo", "symlink-to-file"])
+@pytest.mark.parametrize("writer", WRITERS)
+def test_a_secret_never_reaches_a_file_another_user_planted(material, shared, writer, kind):
+    target = shared / "secret.out"
+    planted = plant(kind, target)
+    before = set(os.listdir(shared))
+    argv, env = secret_writers(material, target, shared)[writer]
+    try:
+        proc = run(*argv, env=env)
+    finally:
+        got = received(planted)
+    assert got == b"", f"{writer} wrote {len(got)} bytes to the attacker"
+    assert_clean_failure(proc, ["refusing", "symbolic link", "fifo"], code=2)
+    assert set(os.listdir(shared)) == before, "a refused secret must leave nothing behind"
+    assert os.lstat(target).st_uid == NOBODY_UID, "the planted name is left as it was"
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+def test_a_secret_into_a_new_name_is_0600_and_the_callers(material, shared, writer):
+    target = shared / "secret.out"
+    argv, env = secret_writers(material, target, shared)[writer]
+    check(run(*argv, env=env))
+    info = os.lstat(target)
+    assert stat.S_ISREG(info.st_mode) and stat.S_IMODE(info.st_mode) == 0o600 and info.st_uid == os.geteuid()
+
+
+def test_ordinary_output_into_another_users_fifo_is_refused_but_ones_own_works(material, shared):
+    directory, _ = material
+    theirs = shared / "theirs.pub"
+    planted = plant("fifo", theirs)
+    proc = run("cpk-wrap", "public", "-o", theirs, directory / "agent.pem")
+    assert received(planted) == b""
+    assert_clean_failure(proc, "owned by uid 65534", code=2)
+
+    mine = shared / "mine.fifo"
+    os.mkfifo(mine, 0o600)
+    reader = subprocess.Popen(["cat", str(mine)], stdout=subprocess.PIPE)
+    check(run("cpk-wrap", "public", "-o", mine, directory / "agent.pem"))
+    assert reader.communicate(timeout=TIMEOUT)[0].startswith(b"-----BEGIN PUBLIC KEY-----")
+
+
+def test_standard_output_dev_stdout_and_process_substitution_keep_working_for_secrets(material, tmp_path):
+    directory, _ = material
+    unwrap = f"cpk-wrap unwrap --key {directory}/agent.pem {directory}/test.wkey"
+    key = base64.b64decode(json.loads(TEST_JSON.read_text())["test"])
+    assert check(sh(f"{unwrap} -o - | cat", cwd=tmp_path)).stdout == key
+    assert check(sh(f"{unwrap} -o /dev/stdout | cat", cwd=tmp_path)).stdout == key
+    check(sh(f"{unwrap} -o >(cat > got.key); wait", cwd=tmp_path))
+    deadline = time.monotonic() + TIMEOUT
+    while (not (tmp_path / "got.key").exists() or (tmp_path / "got.key").stat().st_size < 32) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (tmp_path / "got.key").read_bytes() == key
+    # not a planted name: the descriptor the shell opened, redirected into the caller's own file
+    check(sh(f"exec 3> fd3.key; {unwrap} -o /dev/fd/3", cwd=tmp_path))
+    assert (tmp_path / "fd3.key").read_bytes() == key
+
+
+# --- 5. plaintext is 0600 whatever the umask -------------------------------------------------
+
+@pytest.mark.parametrize("mask", ["000", "022"])
+def test_decrypted_plaintext_is_0600_under_any_umask(material, tmp_path, mask):
+    directory, env = material
+    check(sh(f"umask {mask}; cpk-unpack payload --file-store {TEST_JSON} --quiet -o plain.out {directory}/sealed.cpk",
+             cwd=tmp_path))
+    assert stat.S_IMODE((tmp_path / "plain.out").stat().st_mode) == 0o600
+    assert (tmp_path / "plain.out").read_bytes() == (directory / "app.bin").read_bytes()
+    check(sh(f"umask {mask}; cpk-install dev-export-plaintext test -o exported.out", cwd=tmp_path, env=env))
+    assert stat.S_IMODE((tmp_path / "exported.out").stat().st_mode) == 0o600
