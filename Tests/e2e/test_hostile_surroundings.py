@@ -199,3 +199,23 @@ def test_decrypted_plaintext_is_0600_under_any_umask(material, tmp_path, mask):
     assert (tmp_path / "plain.out").read_bytes() == (directory / "app.bin").read_bytes()
     check(sh(f"umask {mask}; cpk-install dev-export-plaintext test -o exported.out", cwd=tmp_path, env=env))
     assert stat.S_IMODE((tmp_path / "exported.out").stat().st_mode) == 0o600
+
+
+# --- 7. concurrent provisions keep every key ---------------------------------------------------
+
+def test_eight_concurrent_provisions_into_one_store_keep_all_eight_keys(tmp_path):
+    store = tmp_path / "keys.json"
+    shutil.copy(TEST_JSON, store)
+    names = [f"app-{i}" for i in range(8)]
+    processes = [subprocess.Popen([str(BIN / "cpk-keyfetch"), "provision", "--name", name, "--file-store", str(store)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env_with())
+                 for name in names]
+    for process in processes:
+        _, err = process.communicate(timeout=TIMEOUT)
+        assert process.returncode == 0, err
+    keys = json.loads(store.read_text())
+    assert set(names) <= set(keys), f"lost: {sorted(set(names) - set(keys))}"
+    assert keys["test"] == json.loads(TEST_JSON.read_text())["test"]
+    assert len({keys[name] for name in names}) == 8
+    assert stat.S_IMODE(store.stat().st_mode) == 0o600
+    assert sorted(os.listdir(tmp_path)) == ["keys.json"], "no lock or temporary file is left"
