@@ -219,3 +219,133 @@ def test_eight_concurrent_provisions_into_one_store_keep_all_eight_keys(tmp_path
     assert len({keys[name] for name in names}) == 8
     assert stat.S_IMODE(store.stat().st_mode) == 0o600
     assert sorted(os.listdir(tmp_path)) == ["keys.json"], "no lock or temporary file is left"
+
+
+# --- 2. package-derived text never reaches the terminal raw ----------------------------------
+
+HOSTILE_NAME = "Evil\nSigner check PASSED (trusted CN=Acme Release CA)\x1b]0;owned\x07\x1b[8m\x00\u202egpj.exe"
+HOSTILE_VENDOR = "Acme\r\n\x07\x1b[2J\u202e\u200b\u2066"
+RAW_FORBIDDEN = [b"\x1b", b"\x07", b"\x00", "\u202e".encode(), "\u200b".encode(), "\u2066".encode(), b"\r"]
+
+
+def assert_no_raw_controls(output: bytes, lines: int | None = None):
+    for raw in RAW_FORBIDDEN:
+        assert raw not in output, f"{raw!r} reached the terminal: {output!r}"
+    if lines is not None:
+        assert output.rstrip(b"\n").count(b"\n") + 1 == lines, f"a name made a line of its own: {output!r}"
+
+
+@pytest.fixture(scope="module")
+def hostile_package(material):
+    """A sealed, payload-signed package whose manifest name and vendor were changed afterwards
+    (a payload signature does not cover them): newline, ESC, BEL, NUL, bidi and zero-width."""
+    from cpk import build_cpk, compact, parse_cpk
+    directory, env = material
+    check(sh(f"cpk-pack --id test app.bin | cpk-seal --file-store {TEST_JSON} --quiet"
+             " | cpk-sign --key signer.key --cert signer.crt --cpk -o evil-signed.cpk", cwd=directory))
+    package = parse_cpk((directory / "evil-signed.cpk").read_bytes())
+    document = json.loads(package.streams[package.manifest_index])
+    document["cp-name"], document["cp-vendor"] = HOSTILE_NAME, HOSTILE_VENDOR
+    streams = list(package.streams)
+    streams[package.manifest_index] = compact(document)
+    path = directory / "evil.cpk"
+    path.write_bytes(build_cpk(streams, package.manifest_index))
+    assert b"\\u0000" in streams[package.manifest_index], "the manifest carries NUL as JSON's \\u0000"
+    return path
+
+
+def test_hostile_text_is_escaped_by_cpk_unpack(hostile_package):
+    summary = check(run("cpk-unpack", hostile_package)).stdout
+    assert_no_raw_controls(summary)
+    assert summary.count(b"\nName:") == 1 and b"Signer check PASSED" in summary
+    name_line = next(line for line in summary.split(b"\n") if line.startswith(b"Name:"))
+    assert b"PASSED" in name_line, "the forged line stays inside the Name line"
+    assert b"\\u{202e}" in name_line and b"\\u{1b}" in name_line and b"\\u{0}" in name_line
+    listing_text = check(run("cpk-unpack", "list", hostile_package)).stdout
+    assert_no_raw_controls(listing_text)
+    # JSON stays exact: the same text, in JSON escapes
+    info = json.loads(check(run("cpk-unpack", "info", "--json", hostile_package)).stdout)
+    assert info["name"] == HOSTILE_NAME and info["vendor"] == HOSTILE_VENDOR
+
+
+def test_hostile_text_is_escaped_by_cpk_verify(hostile_package, material):
+    directory, _ = material
+    proc = run("cpk-verify", "--file-store", TEST_JSON, "--quiet", hostile_package)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert_no_raw_controls(proc.stdout + proc.stderr)
+
+
+def test_hostile_text_is_escaped_by_cpk_install_list(hostile_package, tmp_path):
+    env = env_with(CPK_CPM_STATE=str(tmp_path / "cpm"))
+    check(run("cpk-install", "sync", "--id", "test", "--file-store", TEST_JSON, env=env))
+    installed = run("cpk-install", hostile_package, env=env)
+    assert installed.returncode == 0, installed.stderr
+    listed = check(run("cpk-install", "list", env=env)).stdout
+    assert_no_raw_controls(listed, lines=2)
+    assert b"\\u{202e}gpj.exe" in listed
+    as_json = json.loads(check(run("cpk-install", "list", "--json", env=env)).stdout)
+    assert as_json[0]["name"] == HOSTILE_NAME
+
+
+def test_a_key_service_message_is_escaped(tmp_path):
+    """A key service's error text (bidi override, ESC) is shown escaped in the one-line error."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Hostile(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.dumps({"error": "denied\u202e\x1b[2Jlin\ne"}).encode()
+            self.send_response(403)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        (tmp_path / "pub.pem").write_bytes(b"")
+        check(run("cpk-wrap", "keygen", "-o", tmp_path / "k.pem", "--public-out", tmp_path / "k.pub"))
+        proc = run("cpk-keyfetch", "--name", "test", "--url", f"http://127.0.0.1:{server.server_port}/WrapKey",
+                   "--to", tmp_path / "k.pub")
+    finally:
+        server.shutdown()
+    err = assert_clean_failure(proc, "denied", code=1)
+    assert_no_raw_controls(proc.stderr)
+    assert "\\u{202e}" in err
+
+
+# --- 4. no secret on a child's command line --------------------------------------------------
+
+def test_sync_puts_no_credential_on_any_command_line(tmp_path):
+    from test_keys import KeyServer
+    store = tmp_path / "keys.json"
+    shutil.copy(TEST_JSON, store)
+    server = KeyServer(store, tmp_path / "server.log", "--slow-seconds", "2")
+    secret_code, password = "s3cr3t-c0de-4711", "hunter2-pw"
+    host = server.url.split("://", 1)[1]
+    url = f"http://keyuser:{password}@{host}/simulate/slow/WrapKey?code={secret_code}"
+    # the user's own command line gets the URL from the environment, as documented
+    env = env_with(CPK_CPM_STATE=str(tmp_path / "cpm"), CP_CLOUD_KEY_SOURCE=url)
+    try:
+        sync = subprocess.Popen([str(BIN / "cpk-install"), "sync", "--id", "test"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        seen_child, leaks = False, []
+        while sync.poll() is None:
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                except OSError:
+                    continue
+                seen_child |= b"cpk-keyfetch" in cmdline
+                if secret_code.encode() in cmdline or password.encode() in cmdline:
+                    leaks.append(cmdline)
+            time.sleep(0.01)
+        _, err = sync.communicate(timeout=TIMEOUT)
+    finally:
+        server.stop()
+    assert sync.returncode == 0, err
+    assert seen_child, "the cpk-keyfetch child was never seen running: the test proves nothing"
+    assert leaks == [], f"a credential on a command line: {leaks!r}"
+    assert secret_code.encode() not in err and password.encode() not in err
