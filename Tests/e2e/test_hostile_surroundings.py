@@ -349,3 +349,137 @@ def test_sync_puts_no_credential_on_any_command_line(tmp_path):
     assert seen_child, "the cpk-keyfetch child was never seen running: the test proves nothing"
     assert leaks == [], f"a credential on a command line: {leaks!r}"
     assert secret_code.encode() not in err and password.encode() not in err
+
+
+# --- 3. a hostile key service: huge, endless, trickling answers, redirects --------------------
+
+class HostileKeyService:
+    """Answers every POST according to its path; counts requests so a followed redirect shows."""
+
+    def __init__(self):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        outer = self
+        self.requests = []
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                outer.requests.append(self.path)
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    getattr(self, "answer_" + self.path.strip("/").split("?")[0].replace("-", "_"))()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def answer_huge(self):  # 100 MB, announced
+                self.send_response(200)
+                self.send_header("Content-Length", str(100 * 1000 * 1000))
+                self.end_headers()
+                piece = b"x" * (1 << 20)
+                for _ in range(100):
+                    self.wfile.write(piece[: 1000 * 1000])
+
+            def answer_huge_unannounced(self):  # 100 MB, no length: read until the connection ends
+                self.send_response(200)
+                self.send_header("Connection", "close")
+                self.end_headers()
+                for _ in range(100):
+                    self.wfile.write(b"y" * 1000 * 1000)
+
+            def answer_endless(self):  # chunked, never ends
+                self.send_response(200)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                piece = b"z" * 65536
+                while True:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+
+            def answer_trickle(self):  # a byte every 50 ms: every read timeout is met, never the end
+                self.send_response(200)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                while True:
+                    self.wfile.write(b"1\r\n \r\n")
+                    self.wfile.flush()
+                    time.sleep(0.05)
+
+            def answer_redirect(self):
+                self.send_response(307)
+                self.send_header("Location", outer.redirect_to)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def answer_WrapKey(self):
+                body = b'{"error": "the redirect was followed"}'
+                self.send_response(500)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.redirect_to = self.url + "/WrapKey"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def hostile_service():
+    services = HostileKeyService(), HostileKeyService()
+    yield services
+    for service in services:
+        service.stop()
+
+
+def keyfetch_with_rusage(url: str, public: Path, timeout: float) -> tuple[int, bytes, float, int]:
+    """Runs cpk-keyfetch; returns exit status, stderr, seconds taken and peak RSS in KiB, from
+    wait4 for this very child (not the largest child so far, as RUSAGE_CHILDREN would give)."""
+    started = time.monotonic()
+    with tempfile.TemporaryFile() as err:
+        process = subprocess.Popen([str(BIN / "cpk-keyfetch"), "--name", "test", "--url", url, "--to", str(public),
+                                    "--timeout", str(timeout)], stdout=subprocess.DEVNULL, stderr=err, env=env_with())
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        return process.returncode, err.read(), time.monotonic() - started, usage.ru_maxrss
+
+
+# Peak RSS is printed, not asserted: FoundationNetworking on Linux hands curl's data to the
+# delegate through an operation queue with no back-pressure, so at loopback speed tens to
+# hundreds of MB can be queued before the cancel at the limit takes effect (measured 38 to
+# 275 MiB, varying run to run; a debug cpk-keyfetch that only fails to connect peaks near
+# 38 MiB). The issue's 32 MiB bound needs a client that reads the socket itself; see README.
+@pytest.mark.parametrize("path, needle", [
+    ("/huge", "more than 1048576 bytes"),
+    ("/huge-unannounced", "more than 1048576 bytes"),
+    ("/endless", "more than 1048576 bytes"),
+    ("/trickle", "within 3 seconds"),
+])
+def test_a_hostile_answer_is_cut_at_the_limit_or_the_deadline(material, hostile_service, path, needle):
+    directory, _ = material
+    code, err, seconds, rss = keyfetch_with_rusage(hostile_service[0].url + path, directory / "agent.pub", timeout=3)
+    print(f"{path}: exit {code} in {seconds:.2f}s, peak RSS {rss} KiB")
+    text = err.decode(errors="replace")
+    assert code in (1, 2) and text.count("\n") == 1 and needle in text, text
+    assert seconds < 3 + 5, f"{path}: took {seconds:.1f}s with --timeout 3"
+
+
+@pytest.mark.parametrize("where", ["cross-origin", "same-origin"])
+def test_a_redirect_is_not_followed(material, hostile_service, where):
+    directory, _ = material
+    first, second = hostile_service
+    first.redirect_to = (second.url if where == "cross-origin" else first.url) + "/WrapKey"
+    before = list(second.requests), list(first.requests)
+    code, err, _, _ = keyfetch_with_rusage(first.url + "/redirect?code=s3cret", directory / "agent.pub", timeout=5)
+    text = err.decode(errors="replace")
+    assert code == 1 and text.count("\n") == 1 and "redirect" in text and "not followed" in text, text
+    assert "s3cret" not in text
+    assert "/WrapKey" not in [*second.requests[len(before[0]):], *first.requests[len(before[1]):]], "the redirect was followed"
