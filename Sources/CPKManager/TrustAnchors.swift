@@ -52,7 +52,15 @@ public struct TrustAnchors: Sendable {
         var anchors = TrustAnchors()
         for name in try StateDirectory.entries(in: state.trustPath) {
             let path = state.trustPath + "/" + name
-            try anchors.addAnchor(from: try SmallInput.read(path, limit: SmallInput.documentLimit, what: "the trust anchor"), name: path)
+            // An anchor decides who is trusted: only a regular file this user wrote counts.
+            guard let file = try StateDirectory.openPrivateFile(path) else { continue }
+            let size = try file.status().size
+            guard size <= UInt64(SmallInput.documentLimit) else {
+                throw CPKError.io("\(path) is larger than \(SmallInput.documentLimit) bytes; it is not a trust anchor: remove it")
+            }
+            var bytes = [UInt8](repeating: 0, count: Int(size))
+            try bytes.withUnsafeMutableBytes { try file.read(into: $0, at: 0, what: "the trust anchor") }
+            try anchors.addAnchor(from: bytes, name: path)
         }
         return anchors
     }

@@ -271,13 +271,17 @@ struct ListApplications: ParsableCommand {
     @OptionGroup var stateOptions: StateOptions
 
     func run() throws {
-        let applications = try stateOptions.openManager().installedApplications()
+        let listing = try stateOptions.openManager().applicationListing()
+        let applications = listing.applications
         if json {
-            try Console.output(JSONValue.array(applications.map(Self.json)).compactText)
+            let damaged = listing.damaged.map { JSONValue.object([("id", .string($0.id)), ("damaged", .string($0.problem.message))]) }
+            try Console.output(JSONValue.array(applications.map(Self.json) + damaged).compactText)
+            try Self.requireUndamaged(listing)
             return
         }
         let rows = [["ID", "NAME", "VERSION", "SIZE", "INSTALLED AT"]]
             + applications.map { [$0.id, $0.description.name, $0.description.version.dotted, String($0.size), $0.installedAt] }
+            + listing.damaged.map { [$0.id, "DAMAGED (see below)", "-", "-", "-"] }
                 // names and ids come from packages: escaped, so a row stays a row on the terminal
                 .map { $0.map(TerminalText.escaped) }
         let widths = (0..<5).map { column in rows.map { $0[column].count }.max() ?? 0 }
@@ -286,6 +290,14 @@ struct ListApplications: ParsableCommand {
                 column == 4 ? text : text + String(repeating: " ", count: widths[column] - text.count)
             }.joined(separator: "  ")
         }.joined(separator: "\n"))
+        try Self.requireUndamaged(listing)
+    }
+
+    /// The others are listed; a damaged record still fails the command, with its own error.
+    private static func requireUndamaged(_ listing: ApplicationListing) throws {
+        guard let first = listing.damaged.first else { return }
+        let more = listing.damaged.count > 1 ? " (and \(listing.damaged.count - 1) more: cpk-install check-state)" : ""
+        throw CPKError(first.problem.kind, first.problem.message + more)
     }
 
     static func json(_ application: InstalledApplication) -> JSONValue {

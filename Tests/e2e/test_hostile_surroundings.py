@@ -483,3 +483,88 @@ def test_a_redirect_is_not_followed(material, hostile_service, where):
     assert code == 1 and text.count("\n") == 1 and "redirect" in text and "not followed" in text, text
     assert "s3cret" not in text
     assert "/WrapKey" not in [*second.requests[len(before[0]):], *first.requests[len(before[1]):]], "the redirect was followed"
+
+
+# --- 6. the simulator checks what it reads from its state directory ---------------------------
+
+def hex_name(cp_id: str) -> str:
+    return cp_id.encode().hex()
+
+
+@pytest.fixture
+def state(material, tmp_path):
+    """A copy of the material's state (test installed), modes kept, for this test to damage."""
+    directory, _ = material
+    path = tmp_path / "cpm"
+    shutil.copytree(directory / "cpm", path, symlinks=True)
+    return path, env_with(CPK_CPM_STATE=str(path))
+
+
+def install_tool(env, *args, timeout=15):
+    return run("cpk-install", *args, env=env, timeout=timeout)
+
+
+@pytest.mark.parametrize("damage, command, needle", [
+    ("world-writable storage.key", ["list"], "storage.key can be written by other users"),
+    ("world-writable device key", ["public-key", "--format", "fingerprint"], "device-key.pem can be written by other users"),
+    ("storage.key of another user", ["list"], "storage.key belongs to uid 65534"),
+    ("storage.key a symlink", ["list"], "storage.key is a symbolic link"),
+    ("trust/ 0777", ["list"], "trust can be written by other users"),
+    ("trust/ a symlink", ["list"], "trust is not a directory"),
+    ("trust anchor a symlink to a world-writable file", ["trust", "list"], None),
+    ("class key world-writable", ["check-state"], "can be written by other users"),
+])
+def test_a_damaged_state_is_refused_in_one_line_naming_the_file(state, material, damage, command, needle):
+    path, env = state
+    if damage == "world-writable storage.key":
+        (path / "storage.key").chmod(0o666)
+    elif damage == "world-writable device key":
+        (path / "device-key.pem").chmod(0o666)
+    elif damage == "storage.key of another user":
+        os.chown(path / "storage.key", NOBODY_UID, NOBODY_UID)
+    elif damage == "storage.key a symlink":
+        os.rename(path / "storage.key", path / "real.key")
+        os.symlink(path / "real.key", path / "storage.key")
+    elif damage == "trust/ 0777":
+        (path / "trust").chmod(0o777)
+    elif damage == "trust/ a symlink":
+        os.rmdir(path / "trust")
+        elsewhere = path.parent / "elsewhere"
+        elsewhere.mkdir(mode=0o700)
+        os.symlink(elsewhere, path / "trust")
+    elif damage == "trust anchor a symlink to a world-writable file":
+        planted = path.parent / "planted.pem"
+        shutil.copy(material[0] / "signer.crt", planted)
+        planted.chmod(0o666)
+        os.symlink(planted, path / "trust" / "anchor.pem")
+        # listing names is harmless; using the anchors (every install) is refused
+        check(install_tool(env, *command))
+        proc = install_tool(env, material[0] / "app.cpk")
+        assert_clean_failure(proc, "anchor.pem is a symbolic link", code=2)
+        return
+    elif damage == "class key world-writable":
+        (path / "keys" / f"{hex_name('test')}.key").chmod(0o666)
+    proc = install_tool(env, *command)
+    err = assert_clean_failure(proc, needle, code=1 if command == ["check-state"] else 2)
+    assert "chmod" in err or "remove" in err or "chown" in err, f"no repair named: {err}"
+
+
+def test_a_fifo_in_apps_never_blocks_and_only_marks_its_own_id(state):
+    path, env = state
+    fifo = path / "apps" / f"{hex_name('ghost')}.app"
+    os.mkfifo(fifo, 0o600)
+    (path / "apps" / f"{hex_name('broken')}.app").write_bytes(b"not an application record")
+    os.chmod(path / "apps" / f"{hex_name('broken')}.app", 0o600)
+    proc = install_tool(env, "list", timeout=10)
+    out = proc.stdout.decode()
+    assert proc.returncode == 2, proc.stderr  # the damaged records' own error, after the listing
+    lines = out.splitlines()
+    assert lines[0].startswith("ID") and any(line.startswith("test ") for line in lines), out
+    assert any(line.startswith("ghost") and "DAMAGED" in line for line in lines), out
+    assert any(line.startswith("broken") and "DAMAGED" in line for line in lines), out
+    assert proc.stderr.count(b"\n") == 1
+    as_json = {entry["id"]: entry for entry in json.loads(install_tool(env, "list", "--json", timeout=10).stdout)}
+    assert as_json["test"]["name"] and "not a regular file" in as_json["ghost"]["damaged"]
+    checked = install_tool(env, "check-state", timeout=10)
+    assert checked.returncode == 1 and b"not a regular file" in checked.stderr and b"damaged" in checked.stderr
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
