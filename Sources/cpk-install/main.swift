@@ -279,11 +279,11 @@ struct ListApplications: ParsableCommand {
             try Self.requireUndamaged(listing)
             return
         }
-        let rows = [["ID", "NAME", "VERSION", "SIZE", "INSTALLED AT"]]
+        let listed = [["ID", "NAME", "VERSION", "SIZE", "INSTALLED AT"]]
             + applications.map { [$0.id, $0.description.name, $0.description.version.dotted, String($0.size), $0.installedAt] }
             + listing.damaged.map { [$0.id, "DAMAGED (see below)", "-", "-", "-"] }
-                // names and ids come from packages: escaped, so a row stays a row on the terminal
-                .map { $0.map(TerminalText.escaped) }
+        // names and ids come from packages: escaped, so a row stays a row on the terminal
+        let rows = listed.map { $0.map(TerminalText.escaped) }
         let widths = (0..<5).map { column in rows.map { $0[column].count }.max() ?? 0 }
         try Console.output(rows.map { row in
             row.enumerated().map { column, text in
