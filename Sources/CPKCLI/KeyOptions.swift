@@ -56,12 +56,18 @@ extension KeyStoreLocation {
 /// Writes secret bytes (an unwrapped key, a private key) only where the user explicitly asked:
 /// a file created 0600, or standard output when it is not a terminal.
 public func writeSecret(_ bytes: [UInt8], to path: String, what: String) throws {
-    if path == "-" && FileDescriptor.standardOutput.isTerminal {
-        throw CPKError.usage("refusing to write \(what) to a terminal; redirect standard output or use --output FILE")
-    }
-    let output = try OutputFile(path: path, binary: true, mode: 0o600)
+    let output = try openSecretOutput(path, what: what)
     try output.descriptor.write(bytes)
     try output.commit()
+}
+
+/// The output for a secret, opened (or refused: a planted FIFO or symlink, a terminal) before
+/// anything else is written, so a refusal leaves nothing behind.
+public func openSecretOutput(_ path: String, what: String) throws -> OutputFile {
+    if OutputFile.inheritedDescriptorNumber(path) == 1 && FileDescriptor.standardOutput.isTerminal {
+        throw CPKError.usage("refusing to write \(what) to a terminal; redirect standard output or use --output FILE")
+    }
+    return try OutputFile(path: path, binary: true, secret: true)
 }
 
 /// Writes a tool's (non-secret) result; binary results never go to a terminal.

@@ -23,23 +23,9 @@ public struct CPKError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Messages quote their input (scheme names, map keys, key names, a server's answer), which
-    /// may hold control characters: they are shown escaped, so that a message stays one line
-    /// and a hostile file cannot send escape sequences to the user's terminal.
-    static func printable(_ text: String) -> String {
-        let isControl = { (scalar: Unicode.Scalar) in scalar.properties.generalCategory == .control }
-        guard text.unicodeScalars.contains(where: isControl) else { return text }
-        var shown = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\n": shown += "\\n"
-            case "\r": shown += "\\r"
-            case "\t": shown += "\\t"
-            case _ where isControl(scalar): shown += "\\u{\(String(scalar.value, radix: 16))}"
-            default: shown.unicodeScalars.append(scalar)
-            }
-        }
-        return shown
-    }
+    /// may hold control or bidi characters: they are shown escaped (`TerminalText`), so that a
+    /// message stays one line and a hostile file cannot send escape sequences to the terminal.
+    static func printable(_ text: String) -> String { TerminalText.escaped(text) }
 
     public static func invalid(_ message: String) -> CPKError { CPKError(.invalidInput, message) }
     public static func check(_ message: String) -> CPKError { CPKError(.checkFailed, message) }

@@ -8,6 +8,18 @@ import Glibc
 /// appears under its name, complete, when `commit()` is called; if the tool fails or is killed
 /// first, nothing is left behind. `-` means standard output, which refuses to carry binary data
 /// to a terminal; a device or a pipe given by name is written in place, like standard output.
+///
+/// What is already at the name matters, because the directory may be shared (a work dir under
+/// /tmp) and another user may have planted a FIFO or a symlink there to read what is written:
+/// - a regular file (or nothing) is never written through: the finished file replaces it;
+/// - a FIFO, a device or a symlink is opened in place only when it is the caller's own (a
+///   device node also when root's, since only root can make one) and the output is not secret;
+///   otherwise the tool refuses before writing anything;
+/// - `/dev/stdout`, `/dev/stderr`, `/dev/fd/N` and `/proc/self/fd/N` (bash's `>(...)`) name a
+///   descriptor the caller already opened: that descriptor is used, never the name reopened,
+///   so it is accepted for secrets too (except a terminal).
+/// A secret (`secret: true`: a class key, a private key, plaintext, a key store) is always a
+/// new file of mode 0600, whatever the umask, or one of those inherited descriptors.
 public final class OutputFile {
     public let descriptor: FileDescriptor
     private let destination: String?
@@ -18,20 +30,16 @@ public final class OutputFile {
     /// - Parameters:
     ///   - binary: refuse a terminal when writing to standard output.
     ///   - mode: permission bits of a new file (0600 for secrets), before the umask.
-    public init(path: String, binary: Bool, mode: mode_t = 0o666) throws {
-        if path == "-" {
-            let output = FileDescriptor.standardOutput
-            if binary && output.isTerminal {
-                throw CPKError.usage(
-                    "refusing to write binary data to a terminal; redirect standard output or use --output FILE")
-            }
-            descriptor = output
+    ///   - secret: the output is secret: only a new private file or an inherited descriptor.
+    public init(path: String, binary: Bool, mode: mode_t = 0o666, secret: Bool = false) throws {
+        let mode = secret ? 0o600 : mode
+        if let inherited = try Self.inheritedDescriptor(path, binary: binary, secret: secret) {
+            descriptor = inherited
             destination = nil
             fallbackTemporaryPath = nil
-            output.enlargePipeBuffer()
             return
         }
-        if let stream = try Self.openStream(path, binary: binary) {
+        if let stream = try Self.openExisting(path, binary: binary, secret: secret) {
             descriptor = stream
             destination = nil
             fallbackTemporaryPath = nil
@@ -43,8 +51,9 @@ public final class OutputFile {
         var temporaryPath: String? = nil
         if fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) {
             // The file system has no anonymous files: use a named one and remove it on failure.
+            // O_EXCL also refuses a symlink planted under that name.
             let candidate = Self.temporaryName(for: path)
-            fd = Glibc.open(candidate, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, mode)
+            fd = Glibc.open(candidate, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, mode)
             temporaryPath = candidate
         }
         guard fd >= 0 else {
@@ -61,22 +70,111 @@ public final class OutputFile {
     /// nothing can be held back by not committing.
     public var isStandardOutput: Bool { destination == nil }
 
-    /// A character device or a FIFO given by name (`/dev/null`, `/dev/stdout`, bash's `>(...)`)
-    /// is opened and written in place: it holds no file to replace, and renaming a finished
-    /// file over it would destroy it (as root, /dev/null itself).
-    private static func openStream(_ path: String, binary: Bool) throws -> FileDescriptor? {
+    /// The descriptor number `path` names when it names one the process inherited: `-`,
+    /// `/dev/stdout`, `/dev/stderr`, `/dev/fd/N`, `/proc/self/fd/N`.
+    public static func inheritedDescriptorNumber(_ path: String) -> Int32? {
+        switch path {
+        case "-", "/dev/stdout": return 1
+        case "/dev/stderr": return 2
+        default: break
+        }
+        for prefix in ["/dev/fd/", "/proc/self/fd/"] where path.hasPrefix(prefix) {
+            let digits = path.dropFirst(prefix.count)
+            guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+            return Int32(digits)
+        }
+        return nil
+    }
+
+    /// A descriptor the caller opened and handed over by number: used as it is. Reopening
+    /// `/proc/self/fd/N` by name would follow whatever the name resolves to at that moment;
+    /// the descriptor itself is what the caller chose.
+    private static func inheritedDescriptor(_ path: String, binary: Bool, secret: Bool) throws -> FileDescriptor? {
+        guard let number = inheritedDescriptorNumber(path) else { return nil }
+        let flags = fcntl(number, F_GETFL)
+        guard flags >= 0 else {
+            throw CPKError.io("cannot write \(path): descriptor \(number) is not open")
+        }
+        guard flags & O_ACCMODE != O_RDONLY else {
+            throw CPKError.io("cannot write \(path): descriptor \(number) is open only for reading")
+        }
+        let name = number == 1 ? "standard output" : path
+        let output = number == 1 ? FileDescriptor.standardOutput : FileDescriptor(fd: number, name: name, owned: false)
+        if (binary || secret) && output.isTerminal {
+            let what = secret ? "secret data" : "binary data"
+            throw CPKError.usage(
+                "refusing to write \(what) to a terminal; redirect standard output or use --output FILE")
+        }
+        output.enlargePipeBuffer()
+        return output
+    }
+
+    /// What is already at `path`: nil when nothing or a regular file is there (a new file will
+    /// replace it on commit), an open descriptor when it is a FIFO or device the caller may
+    /// write in place; anything else is refused before a byte is written.
+    private static func openExisting(_ path: String, binary: Bool, secret: Bool) throws -> FileDescriptor? {
         var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
+        guard lstat(path, &info) == 0 else { return nil }
         let type = info.st_mode & S_IFMT
-        guard type == S_IFCHR || type == S_IFIFO else { return nil }
-        let fd = Glibc.open(path, O_WRONLY | O_CLOEXEC)
+        if type == S_IFREG { return nil }
+        if type == S_IFDIR { throw CPKError.io("cannot write \(path): it is a directory; name a file") }
+        if secret {
+            throw CPKError.io(
+                "refusing to write secret data to \(path): it is \(describe(type)), not a file this tool creates; "
+                    + "remove it, name a new file, or use - for standard output")
+        }
+        guard type == S_IFLNK ? info.st_uid == geteuid() : isCallers(info) else {
+            throw CPKError.io(
+                "refusing to write to \(path): it is \(describe(type)) owned by uid \(info.st_uid), not by you; "
+                    + "remove it or name another file")
+        }
+        if type == S_IFLNK {
+            // The caller's own symlink: to a FIFO or device it is written in place (checked again
+            // on the open descriptor below); to a file, or dangling, the finished file replaces
+            // the link itself, so nothing is ever written through it into another file.
+            var target = stat()
+            guard stat(path, &target) == 0, isStream(target.st_mode & S_IFMT) else { return nil }
+        } else if !isStream(type) {
+            throw CPKError.io("cannot write \(path): it is \(describe(type)); name a file")
+        }
+        // O_NONBLOCK so a FIFO without a reader fails at once instead of hanging; cleared after.
+        let noFollow = type == S_IFLNK ? 0 : O_NOFOLLOW
+        var fd = Glibc.open(path, O_WRONLY | O_CLOEXEC | O_NONBLOCK | noFollow)
+        if fd < 0 && errno == ENXIO {
+            // A FIFO nobody reads yet: wait for the reader, like a shell redirection does.
+            fd = Glibc.open(path, O_WRONLY | O_CLOEXEC | noFollow)
+        }
         guard fd >= 0 else { throw FileDescriptor.systemError("cannot open \(path) for writing") }
         let stream = FileDescriptor(fd: fd, name: path, owned: true)
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        var opened = stat()
+        guard fstat(fd, &opened) == 0, isStream(opened.st_mode & S_IFMT), isCallers(opened) else {
+            throw CPKError.io("refusing to write to \(path): what it names changed or is not yours; name another file")
+        }
         if binary && stream.isTerminal {
             throw CPKError.usage("refusing to write binary data to the terminal \(path); name a file instead")
         }
         stream.enlargePipeBuffer()
         return stream
+    }
+
+    private static func isStream(_ type: mode_t) -> Bool { type == S_IFIFO || type == S_IFCHR }
+
+    /// A FIFO is the caller's when the caller owns it; a character device also when root owns
+    /// it, since only root can make device nodes (`/dev/null`, a terminal).
+    private static func isCallers(_ info: stat) -> Bool {
+        info.st_uid == geteuid() || (info.st_mode & S_IFMT == S_IFCHR && info.st_uid == 0)
+    }
+
+    private static func describe(_ type: mode_t) -> String {
+        switch type {
+        case S_IFIFO: return "a FIFO"
+        case S_IFLNK: return "a symbolic link"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFSOCK: return "a socket"
+        default: return "not a regular file"
+        }
     }
 
     deinit {

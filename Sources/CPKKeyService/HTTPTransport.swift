@@ -25,6 +25,12 @@ public protocol HTTPTransport: Sendable {
 
 /// HTTP(S) through Foundation's URLSession (libcurl on Linux), synchronously: the tools are
 /// one-shot processes with nothing else to do while they wait.
+///
+/// A key service is a party that can misbehave, so the answer is streamed through a delegate
+/// and held only up to `maximumResponseSize` (an endless or huge body stops there, in memory
+/// that size); the whole request, connection to last byte, has one deadline (`timeout`); and
+/// redirects are not followed: a key service names its final URL, and following one could take
+/// the request (and its credentials) to another origin or from https to http.
 public struct URLSessionTransport: HTTPTransport {
     /// Answers larger than this are not key-service answers.
     public static let maximumResponseSize = 1 << 20
@@ -41,53 +47,118 @@ public struct URLSessionTransport: HTTPTransport {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = timeout
         configuration.timeoutIntervalForResource = timeout
-        let session = URLSession(configuration: configuration)
-        defer { session.invalidateAndCancel() }
+        let exchange = Exchange(url: url, limit: Self.maximumResponseSize)
+        let session = URLSession(configuration: configuration, delegate: exchange, delegateQueue: nil)
+        defer { session.invalidateAndCancel() }  // also breaks the session's hold on its delegate
 
-        let outcome = Outcome()
-        let task = session.dataTask(with: request) { data, response, error in
-            outcome.finish(data: data, response: response, error: error)
-        }
+        let task = session.dataTask(with: request)
         task.resume()
-        // URLSession enforces the timeout; this wait is a backstop should it not.
-        guard outcome.wait(until: .now() + timeout + 5) else {
+        // The one deadline of the whole request: URLSession's own timeouts restart with every
+        // byte received, so a server trickling an endless body would never reach them.
+        guard exchange.wait(until: .now() + timeout) else {
             task.cancel()
             throw CPKError.io("no answer from \(url.redacted) within \(seconds(timeout)); is the key service up? (--timeout)")
         }
-        return try outcome.response(from: url, timeout: timeout)
+        return try exchange.response(timeout: timeout)
     }
 }
 
-/// What the URLSession completion handler delivers, handed from its thread to the waiting one.
-/// `@unchecked Sendable`: every access goes through `lock`, and the semaphore orders the handoff.
-private final class Outcome: @unchecked Sendable {
+/// One request's answer as the URLSession delegate receives it, handed from URLSession's
+/// threads to the waiting one. `@unchecked Sendable`: every access goes through `lock`, and
+/// the semaphore orders the handoff.
+private final class Exchange: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+    private let url: URL
+    private let limit: Int
     private let lock = NSLock()
     private let done = DispatchSemaphore(value: 0)
-    private var data: Data?
+    private var body: [UInt8] = []
     private var response: URLResponse?
     private var error: Error?
+    /// Why this side stopped the transfer (too large, a redirect); wins over the cancellation error.
+    private var refusal: CPKError?
 
-    func finish(data: Data?, response: URLResponse?, error: Error?) {
-        lock.lock()
-        (self.data, self.response, self.error) = (data, response, error)
-        lock.unlock()
-        done.signal()
+    init(url: URL, limit: Int) {
+        self.url = url
+        self.limit = limit
     }
 
     func wait(until deadline: DispatchTime) -> Bool { done.wait(timeout: deadline) == .success }
 
-    func response(from url: URL, timeout: TimeInterval) throws -> HTTPResponse {
+    private func refuse(_ reason: CPKError, _ task: URLSessionTask) {
+        lock.lock()
+        let first = refusal == nil
+        if first { refusal = reason }
+        lock.unlock()
+        task.cancel()
+        // Wake the waiting thread now: FoundationNetworking keeps queueing what libcurl reads
+        // until the cancellation lands, so waiting for completion lets an endless body grow.
+        if first { done.signal() }
+    }
+
+    private var tooLarge: CPKError {
+        .invalid("\(url.redacted) answered with more than \(limit) bytes; a key service answer is small")
+    }
+
+    func urlSession(
+        _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+        completionHandler: @escaping @Sendable (URLSession.ResponseDisposition) -> Void
+    ) {
+        lock.lock()
+        self.response = response
+        lock.unlock()
+        if response.expectedContentLength > Int64(limit) {
+            refuse(tooLarge, dataTask)
+            completionHandler(.cancel)
+            return
+        }
+        completionHandler(.allow)
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        lock.lock()
+        let fits = refusal == nil && body.count + data.count <= limit
+        if fits { body += data }
+        lock.unlock()
+        if !fits { refuse(tooLarge, dataTask) }
+    }
+
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+        newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void
+    ) {
+        let target = request.url.map { $0.redacted } ?? "another URL"
+        // Declining (nil) ends the task with the 3xx answer; cancelling here as well would
+        // make FoundationNetworking trap on the second callback.
+        lock.lock()
+        if refusal == nil {
+            refusal = .invalid(
+                "\(url.redacted) answered \(response.statusCode), a redirect to \(target); redirects are not followed: "
+                    + "give the key service's final URL")
+        }
+        lock.unlock()
+        completionHandler(nil)
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
+        lock.lock()
+        self.error = error
+        if response == nil { response = task.response }
+        lock.unlock()
+        done.signal()
+    }
+
+    func response(timeout: TimeInterval) throws -> HTTPResponse {
         lock.lock()
         defer { lock.unlock() }
+        if let refusal { throw refusal }
         if let error { throw describe(error, url: url, timeout: timeout) }
         guard let http = response as? HTTPURLResponse else {
             throw CPKError.io("\(url.redacted) did not answer with HTTP")
         }
-        let body = data ?? Data()
-        guard body.count <= URLSessionTransport.maximumResponseSize else {
-            throw CPKError.invalid("\(url.redacted) answered with \(body.count) bytes; a key service answer is small")
+        if (300..<400).contains(http.statusCode) {
+            throw CPKError.invalid("\(url.redacted) answered \(http.statusCode), a redirect; redirects are not followed: give the key service's final URL")
         }
-        return HTTPResponse(status: http.statusCode, body: [UInt8](body))
+        return HTTPResponse(status: http.statusCode, body: body)
     }
 }
 

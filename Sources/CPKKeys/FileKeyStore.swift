@@ -77,6 +77,14 @@ public struct FileKeyStore {
         guard path != "-" else {
             throw CPKError.usage("provision needs the key store's file name: rewriting it to standard output would print keys")
         }
+        // Read, change, rewrite is one step for concurrent provisions into this store: without
+        // the lock, two processes read the same old store and the later rename drops the
+        // other's key.
+        let lock = try DirectoryLock(containing: path)
+        defer { withExtendedLifetime(lock) {} }
+        // Opened first: a FIFO or symlink planted at the store's name is refused before the
+        // store is read (a FIFO would block) or a key is made.
+        let output = try OutputFile(path: path, binary: false, secret: true)
         var store = try existing(path: path)
         let stored = KeyName.canonical(name)
         let value = JSONValue.string(Base64.encode(key))
@@ -88,7 +96,7 @@ public struct FileKeyStore {
         } else {
             store.entries.append((name: stored, value: value))
         }
-        try store.write()
+        try store.write(to: output)
         return stored
     }
 
@@ -98,10 +106,31 @@ public struct FileKeyStore {
         return try FileKeyStore(path: path)
     }
 
-    private func write() throws {
+    private func write(to output: OutputFile) throws {
         let text = JSONValue.object(entries.map { ($0.name, $0.value) }).prettyText + "\n"
-        let output = try OutputFile(path: path, binary: false, mode: 0o600)
         try output.descriptor.write(Array(text.utf8))
         try output.commit()
     }
+}
+
+/// An exclusive flock(2) on the directory holding a file that is replaced by rename: the file's
+/// own inode changes at every rewrite, the directory's does not, and no lock file is left
+/// behind (or can be planted). Released when the value goes away or the process dies.
+final class DirectoryLock {
+    private let fd: Int32
+
+    init(containing path: String) throws {
+        let directory = path.lastIndex(of: "/").map { path[..<$0].isEmpty ? "/" : String(path[..<$0]) } ?? "."
+        fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileDescriptor.systemError("cannot open the directory \(directory) to lock \(path)") }
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else {
+                let error = FileDescriptor.systemError("cannot lock \(directory) to rewrite \(path)")
+                close(fd)
+                throw error
+            }
+        }
+    }
+
+    deinit { close(fd) }  // closing the descriptor releases the lock
 }

@@ -10,7 +10,10 @@ import Glibc
 /// The tools that stream payloads (cpk-seal, cpk-unpack) stay free of Foundation's networking,
 /// which would add about 13 MiB to every one of them; the key traffic is cpk-keyfetch's job.
 /// The public key goes to its standard input, the wrapped-key document comes back on its
-/// standard output, and its one-line error becomes this tool's.
+/// standard output, and its one-line error becomes this tool's. The endpoint URL may carry a
+/// secret (user:password@, an Azure Functions `?code=`): it goes in the child's environment
+/// as CP_CLOUD_KEY_SOURCE, which only the same user can read, never on its argv, which every
+/// local user sees in `ps`.
 public struct KeyfetchProcess: KeySource {
     public let endpoint: String
     public let timeout: Double
@@ -24,10 +27,12 @@ public struct KeyfetchProcess: KeySource {
 
     public func wrappedKey(named name: String, to publicKey: PublicKey, padding: KeyWrapPadding) throws -> WrappedKey {
         let arguments = [
-            "cpk-keyfetch", "fetch", "--name", name, "--url", endpoint, "--timeout", String(timeout),
+            "cpk-keyfetch", "fetch", "--name", name, "--timeout", String(timeout),
             "--padding", padding.rawValue, "--to", "-",
         ]
-        let result = try ChildProcess.run(Self.keyfetchPath(), arguments: arguments, input: publicKey.subjectPublicKeyInfoDER)
+        let result = try ChildProcess.run(
+            Self.keyfetchPath(), arguments: arguments, environment: Self.childEnvironment(endpoint: endpoint),
+            input: publicKey.subjectPublicKeyInfoDER)
         guard result.status == 0 else {
             let message = String(decoding: result.error, as: UTF8.self)
                 .split(separator: "\n").first.map(String.init) ?? "cpk-keyfetch failed"
@@ -39,6 +44,22 @@ public struct KeyfetchProcess: KeySource {
             throw CPKError.invalid("cpk-keyfetch returned a key for another name, padding or public key")
         }
         return key
+    }
+
+    /// This process's environment with the key-store variables replaced: the endpoint as the
+    /// cloud source, no file source (which would make the child's choice ambiguous).
+    static func childEnvironment(endpoint: String) -> [String] {
+        var entries: [String] = []
+        var index = 0
+        while let entry = environ[index] {
+            let text = String(cString: entry)
+            let name = text.split(separator: "=", maxSplits: 1).first.map(String.init) ?? text
+            if name != KeyStoreLocation.fileSourceVariable && name != KeyStoreLocation.cloudSourceVariable {
+                entries.append(text)
+            }
+            index += 1
+        }
+        return entries + ["\(KeyStoreLocation.cloudSourceVariable)=\(endpoint)"]
     }
 
     /// cpk-keyfetch beside the running tool, else the one on PATH.
@@ -67,7 +88,7 @@ enum ChildProcess {
 
     static let outputLimit = 1 << 20
 
-    static func run(_ program: String, arguments: [String], input: [UInt8]) throws -> Result {
+    static func run(_ program: String, arguments: [String], environment: [String], input: [UInt8]) throws -> Result {
         let stdin = try makePipe(), stdout = try makePipe(), stderr = try makePipe()
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -77,8 +98,10 @@ enum ChildProcess {
         posix_spawn_file_actions_adddup2(&actions, stderr.write, 2)
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        var envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
+        defer { envp.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawnp(&pid, program, &actions, nil, &argv, environ)
+        let spawned = posix_spawnp(&pid, program, &actions, nil, &argv, &envp)
         [stdin.read, stdout.write, stderr.write].forEach { _ = close($0) }
         defer { [stdout.read, stderr.read].forEach { _ = close($0) } }
         guard spawned == 0 else {

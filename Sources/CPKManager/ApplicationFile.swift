@@ -75,13 +75,7 @@ enum ApplicationFile {
 
     /// Opens the file of `id`, or returns nil when none is installed.
     static func open(_ path: String, id: String, storageKey: [UInt8]) throws -> Opened? {
-        let file: FileDescriptor
-        do {
-            file = try FileDescriptor.open(forReading: path)
-        } catch {
-            if access(path, F_OK) != 0 { return nil }
-            throw error
-        }
+        guard let file = try StateDirectory.openPrivateFile(path) else { return nil }
         return Opened(file: file, record: try readRecord(file, id: id, storageKey: storageKey))
     }
 

@@ -75,10 +75,7 @@ final class DeviceSecrets {
     }
 
     static func readIfPresent(_ path: String, what: String) throws -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 && errno == ENOENT { return nil }
-        guard fd >= 0 else { throw FileDescriptor.systemError("cannot read \(what) \(path)") }
-        let file = FileDescriptor(fd: fd, name: path, owned: true)
+        guard let file = try StateDirectory.openPrivateFile(path) else { return nil }
         let size = try file.status().size
         guard size <= UInt64(SmallInput.keyLimit) else { throw CPKError.io("\(what) \(path) is damaged (\(size) bytes)") }
         var bytes = [UInt8](repeating: 0, count: Int(size))

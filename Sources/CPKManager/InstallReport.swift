@@ -98,7 +98,8 @@ public struct InstallReport {
         } else {
             lines.append("NOT INSTALLED: nothing of \(manifest.id) \(version.dotted) was kept")
         }
-        return lines.joined(separator: "\n")
+        // The manifest and the certificates are the package's words: escaped, they cannot forge a line.
+        return lines.map(TerminalText.escaped).joined(separator: "\n")
     }
 
     private func line(for check: InstallCheck) -> String {

@@ -163,11 +163,27 @@ public final class PackageManagerSimulator: PackageManagerAdministration, Plaint
     }
 
     public func installedApplications() throws -> [InstalledApplication] {
+        try applicationListing().applications
+    }
+
+    /// The installed applications, and apart from them those whose record cannot be read
+    /// (damaged, a FIFO or symlink in apps/, another user's file): one bad record affects only
+    /// its own id.
+    public func applicationListing() throws -> ApplicationListing {
         let storageKey = try secrets.storageKey
-        return try state.entries(of: StateDirectory.apps).compactMap { name in
-            guard let id = StateDirectory.id(fromFileName: name, suffix: ".app") else { return nil }
-            return try ApplicationFile.open(state.applicationPath(for: id), id: id, storageKey: storageKey)?.record.application
-        }.sorted { $0.id < $1.id }
+        var listing = ApplicationListing()
+        for name in try state.entries(of: StateDirectory.apps) {
+            guard let id = StateDirectory.id(fromFileName: name, suffix: ".app") else { continue }
+            do {
+                if let opened = try ApplicationFile.open(state.applicationPath(for: id), id: id, storageKey: storageKey) {
+                    listing.applications.append(opened.record.application)
+                }
+            } catch let error as CPKError {
+                listing.damaged.append(DamagedApplication(id: id, problem: error))
+            }
+        }
+        listing.applications.sort { $0.id < $1.id }
+        return listing
     }
 
     public func removeApplication(applicationID: String) throws {
@@ -227,4 +243,16 @@ public final class PackageManagerSimulator: PackageManagerAdministration, Plaint
             !id.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
         else { throw CPKError.invalid("an application id must be 1 to 512 bytes without control characters") }
     }
+}
+
+/// What `applicationListing()` finds in apps/.
+public struct ApplicationListing: Sendable {
+    public var applications: [InstalledApplication] = []
+    public var damaged: [DamagedApplication] = []
+}
+
+/// An application record that cannot be read, and why (one line naming the file and the repair).
+public struct DamagedApplication: Sendable {
+    public let id: String
+    public let problem: CPKError
 }

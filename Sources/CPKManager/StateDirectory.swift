@@ -49,7 +49,54 @@ public struct StateDirectory: Sendable {
         try checkPrivate()
         for sub in [Self.keys, Self.apps, Self.staging, Self.trust] {
             try Self.makeDirectory(self.path + "/" + sub)
+            try Self.checkPrivateSubdirectory(self.path + "/" + sub)
         }
+    }
+
+    /// A subdirectory must be a real directory of the state's owner that nobody else can write:
+    /// anyone who can add a file to trust/ decides which signers are trusted.
+    private static func checkPrivateSubdirectory(_ path: String) throws {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { throw FileDescriptor.systemError("cannot inspect \(path)") }
+        guard info.st_mode & S_IFMT == S_IFDIR else {
+            throw CPKError.io("\(path) is not a directory (a symbolic link or a file); the state is unusable: remove it, and the next run makes it again")
+        }
+        try checkOwnership(path, info)
+    }
+
+    /// Owned by the state's owner (this user) and writable by nobody else.
+    private static func checkOwnership(_ path: String, _ info: stat) throws {
+        guard info.st_uid == geteuid() else {
+            throw CPKError.io("\(path) belongs to uid \(info.st_uid), not to the state's owner (uid \(geteuid())); chown it or remove it")
+        }
+        guard info.st_mode & 0o022 == 0 else {
+            let mode = String(info.st_mode & 0o777, radix: 8)
+            let repair = info.st_mode & S_IFMT == S_IFDIR ? "chmod 700" : "chmod 600"
+            throw CPKError.io("\(path) can be written by other users (mode \(mode)); check what it holds, then \(repair) it")
+        }
+    }
+
+    /// Opens a file of the state for reading, or returns nil when there is none. A symlink, a
+    /// FIFO or device, another user's file or one others can write is refused in one line
+    /// naming the file and the repair: the state's files are trusted (keys, anchors, apps), so
+    /// they must be what this device wrote. Opened without following a link and without
+    /// blocking (a FIFO would), then checked on the descriptor itself.
+    static func openPrivateFile(_ path: String) throws -> FileDescriptor? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
+        if fd < 0 && errno == ENOENT { return nil }
+        if fd < 0 && errno == ELOOP {
+            throw CPKError.io("\(path) is a symbolic link; the state's files must be regular files: remove it (and install again what it stood for)")
+        }
+        guard fd >= 0 else { throw FileDescriptor.systemError("cannot read \(path)") }
+        let file = FileDescriptor(fd: fd, name: path, owned: true)
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw FileDescriptor.systemError("cannot inspect \(path)") }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw CPKError.io("\(path) is not a regular file (a FIFO, device or directory); remove it")
+        }
+        try checkOwnership(path, info)
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        return file
     }
 
     static let keys = "keys"

@@ -41,11 +41,19 @@ public enum TrustStore {
     /// Every provisioned anchor.
     public static func entries(in state: StateDirectory) throws -> [Entry] {
         try StateDirectory.entries(in: state.trustPath).compactMap { file in
-            let kind: Entry.Kind
-            if file.hasSuffix(".crt") { kind = .certificates } else if file.hasSuffix(".key") { kind = .key } else { return nil }
-            let name = String(file.dropLast(4))
             let path = state.trustPath + "/" + file
-            let bytes = try SmallInput.read(path, limit: SmallInput.documentLimit, what: "the trust anchor")
+            guard let bytes = try readPrivate(path, limit: SmallInput.documentLimit) else { return nil }
+            let kind: Entry.Kind
+            if file.hasSuffix(".crt") {
+                kind = .certificates
+            } else if file.hasSuffix(".key") {
+                kind = .key
+            } else if file.hasSuffix(".ids") {
+                return nil  // read with its anchor
+            } else {
+                throw CPKError.io("\(path) is not an anchor this device provisioned (NAME.crt, NAME.key, NAME.ids): remove it")
+            }
+            let name = String(file.dropLast(4))
             let scope = try readScope(state.trustPath + "/" + name + ".ids")
             do {
                 switch kind {
@@ -114,9 +122,21 @@ public enum TrustStore {
         try output.commit()
     }
 
+    /// An anchor decides who is trusted: only a regular file this user wrote counts (see
+    /// `StateDirectory.openPrivateFile`); nil when there is no such file.
+    private static func readPrivate(_ path: String, limit: Int) throws -> [UInt8]? {
+        guard let file = try StateDirectory.openPrivateFile(path) else { return nil }
+        let size = try file.status().size
+        guard size <= UInt64(limit) else {
+            throw CPKError.io("\(path) is larger than \(limit) bytes; it is not a trust anchor: remove it")
+        }
+        var bytes = [UInt8](repeating: 0, count: Int(size))
+        try bytes.withUnsafeMutableBytes { try file.read(into: $0, at: 0, what: "the trust anchor") }
+        return bytes
+    }
+
     private static func readScope(_ path: String) throws -> TrustPolicy.Scope {
-        guard access(path, F_OK) == 0 else { return .anyApplication }
-        let bytes = try SmallInput.read(path, limit: 1 << 20, what: "the trust anchor's scope")
+        guard let bytes = try readPrivate(path, limit: 1 << 20) else { return .anyApplication }
         guard case .array(let values)? = try? JSONValue(parsing: bytes) else {
             throw CPKError.io("\(path) is not a JSON array of application ids; remove the anchor and add it again")
         }

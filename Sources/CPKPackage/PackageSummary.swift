@@ -92,7 +92,8 @@ public struct PackageSummary {
             "Package signature:  \(describe(manifest.package.signature))\(pendingNote(manifest.package.signature))",
         ]
         for entry in log { lines.append("Step:               \(entry.time) \(entry.tool): \(entry.action)") }
-        return lines.joined(separator: "\n")
+        // Every line quotes the package (id, name, vendor, log, URLs): one line each, escaped.
+        return lines.map(TerminalText.escaped).joined(separator: "\n")
     }
 
     private var encryptionText: String {

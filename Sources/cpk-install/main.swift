@@ -128,7 +128,7 @@ final class ProgressLine {
     private let terminal = isatty(2) == 1
     private var shown = -1
 
-    init(id: String) { self.id = id }
+    init(id: String) { self.id = TerminalText.escaped(id) }  // the package's id, on the terminal
 
     func show(done: UInt64, total: UInt64) {
         let percent = total == 0 ? 100 : Int(done * 100 / total)
@@ -291,19 +291,33 @@ struct ListApplications: ParsableCommand {
     @OptionGroup var stateOptions: StateOptions
 
     func run() throws {
-        let applications = try stateOptions.openManager().installedApplications()
+        let listing = try stateOptions.openManager().applicationListing()
+        let applications = listing.applications
         if json {
-            try Console.output(JSONValue.array(applications.map(Self.json)).compactText)
+            let damaged = listing.damaged.map { JSONValue.object([("id", .string($0.id)), ("damaged", .string($0.problem.message))]) }
+            try Console.output(JSONValue.array(applications.map(Self.json) + damaged).compactText)
+            try Self.requireUndamaged(listing)
             return
         }
-        let rows = [["ID", "NAME", "VERSION", "SIZE", "INSTALLED AT"]]
+        let listed = [["ID", "NAME", "VERSION", "SIZE", "INSTALLED AT"]]
             + applications.map { [$0.id, $0.description.name, $0.description.version.dotted, String($0.size), $0.installedAt] }
+            + listing.damaged.map { [$0.id, "DAMAGED (see below)", "-", "-", "-"] }
+        // names and ids come from packages: escaped, so a row stays a row on the terminal
+        let rows = listed.map { $0.map(TerminalText.escaped) }
         let widths = (0..<5).map { column in rows.map { $0[column].count }.max() ?? 0 }
         try Console.output(rows.map { row in
             row.enumerated().map { column, text in
                 column == 4 ? text : text + String(repeating: " ", count: widths[column] - text.count)
             }.joined(separator: "  ")
         }.joined(separator: "\n"))
+        try Self.requireUndamaged(listing)
+    }
+
+    /// The others are listed; a damaged record still fails the command, with its own error.
+    private static func requireUndamaged(_ listing: ApplicationListing) throws {
+        guard let first = listing.damaged.first else { return }
+        let more = listing.damaged.count > 1 ? " (and \(listing.damaged.count - 1) more: cpk-install check-state)" : ""
+        throw CPKError(first.problem.kind, first.problem.message + more)
     }
 
     static func json(_ application: InstalledApplication) -> JSONValue {
@@ -347,7 +361,7 @@ struct DevExportPlaintext: ParsableCommand {
 
     func run() throws {
         let manager = try stateOptions.openManager()
-        _ = try manager.exportPlaintextForDevelopment(applicationID: id, to: try OutputFile(path: output, binary: true, mode: 0o600))
+        _ = try manager.exportPlaintextForDevelopment(applicationID: id, to: try OutputFile(path: output, binary: true, secret: true))
     }
 }
 
@@ -403,7 +417,7 @@ struct TrustList: ParsableCommand {
                 lines.append("  \(subject)  sha256:\(fingerprint)")
             }
         }
-        if !lines.isEmpty { try Console.output(lines.joined(separator: "\n")) }
+        if !lines.isEmpty { try Console.output(lines.map(TerminalText.escaped).joined(separator: "\n")) }
     }
 
     static func scope(_ scope: TrustPolicy.Scope) -> String {

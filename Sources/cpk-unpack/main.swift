@@ -161,7 +161,10 @@ struct Payload: ParsableCommand {
         }
         defer { if key != nil { wipe(&key!) } }
         let checks = PayloadRelease.SignatureChecks(trust: try trust.policy(), payloadSignature: !skipSignatures)
-        try PayloadRelease.release(from: package, to: try OutputFile(path: output, binary: true), key: key, signatures: checks)
+        // Decrypted plaintext is a secret (0600, never into a planted FIFO or symlink); an
+        // unencrypted payload is no more secret than the package that carries it.
+        let output = try OutputFile(path: output, binary: true, secret: key != nil)
+        try PayloadRelease.release(from: package, to: output, key: key, signatures: checks)
     }
 }
 

@@ -60,10 +60,13 @@ struct KeyGen: ParsableCommand {
         let key = try RSAPrivateKey.generate(bits: bits)
         var pem = try key.pem()
         defer { wipe(&pem) }
+        // The private key's output first: if it is refused, no public half is left behind.
+        let privateOutput = try openSecretOutput(output, what: "a private key")
         if let publicOut {
             try writeResult(Array(try key.publicKey.pem().utf8), to: publicOut, binary: false)
         }
-        try writeSecret(pem, to: output, what: "a private key")
+        try privateOutput.descriptor.write(pem)
+        try privateOutput.commit()
     }
 }
 

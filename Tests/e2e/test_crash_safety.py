@@ -560,20 +560,29 @@ def test_unwritable_and_missing_directories(writer, material, tmp_path):
 # --- outputs that are not files to replace -------------------------------------------------------
 
 FILE_WRITERS = [w for w in WRITERS if w.name != "keyfetch-provision"]  # a key store is a file
+# Writers of secrets (plaintext, private or class keys): never into a device or FIFO by name,
+# only into a new file or a descriptor the caller opened (issue 11, test_hostile_surroundings).
+SECRET_WRITERS = {"unpack-payload", "wrap-keygen", "wrap-unwrap", "keyfetch-provision"}
 
 
 @pytest.mark.parametrize("writer", FILE_WRITERS, ids=writer_ids(FILE_WRITERS))
 def test_a_device_named_as_output_is_written_in_place(writer, material, tmp_path):
     """`-o /dev/null` must not replace the device with a file (as root, renaming over it would);
-    a null device made here stands in for /dev/null."""
+    a null device made here stands in for /dev/null. A secret is refused there instead."""
     device = tmp_path / "null"
     try:
         os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
     except PermissionError:
         pytest.skip("making a device node needs root")
-    check(writer.run(material, device))
+    proc = writer.run(material, device)
+    if writer.name in SECRET_WRITERS:
+        assert proc.returncode == 2 and b"refusing" in proc.stderr, proc.stderr
+    else:
+        check(proc)
     assert stat.S_ISCHR(os.lstat(device).st_mode), "the device was replaced by a file"
     assert listing(tmp_path) <= {"null", "null.pub"}
+    if writer.name in SECRET_WRITERS:
+        assert listing(tmp_path) == {"null"}
 
 
 class PipeReader:
@@ -610,8 +619,20 @@ def test_a_pipe_named_as_output_receives_the_output(writer, material, tmp_path):
     """A FIFO (or bash's `>(...)`, a pipe under /dev/fd) gets the output streamed, and stays a FIFO."""
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    reader = PipeReader(fifo)
-    check(writer.run(material, fifo))
+    if writer.name in SECRET_WRITERS:
+        # by name a secret is refused; through the descriptor the caller opened, as bash's
+        # >(...) passes it, it streams
+        refused = writer.run(material, fifo)
+        assert refused.returncode == 2 and b"refusing" in refused.stderr, refused.stderr
+        reader = PipeReader(fifo)
+        end = os.open(fifo, os.O_WRONLY)
+        try:
+            check(writer.run(material, Path(f"/dev/fd/{end}"), pass_fds=(end,)))
+        finally:
+            os.close(end)
+    else:
+        reader = PipeReader(fifo)
+        check(writer.run(material, fifo))
     size, received = reader.result()
     reference = writer.reference(material)
     if writer.complete is same_as_reference:
@@ -630,7 +651,7 @@ def test_process_substitution_as_output(material, tmp_path):
 
 
 def test_no_unauthenticated_byte_reaches_a_pipe_named_as_output(material, tmp_path):
-    """Decrypting to a pipe, a tampered ciphertext must release nothing: with `-o FIFO` the
+    """Decrypting to a pipe, a tampered ciphertext must release nothing: with `-o /dev/fd/N` the
     payload is checked before the first byte is written, as on standard output."""
     tampered = tmp_path / "tampered.cpk"
     shutil.copyfile(material.sealed, tampered)
@@ -644,8 +665,13 @@ def test_no_unauthenticated_byte_reaches_a_pipe_named_as_output(material, tmp_pa
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     reader = PipeReader(fifo)
-    proc = run("cpk-unpack", "payload", "--wrapped-key", material.wrapped_key, "--unwrap-key", material.agent_key,
-               "-o", fifo, tampered)
+    end = os.open(fifo, os.O_WRONLY)  # plaintext goes only to a pipe the caller opened (>(...))
+    try:
+        proc = subprocess.run([cpk.tool("cpk-unpack"), "payload", "--wrapped-key", material.wrapped_key,
+                               "--unwrap-key", material.agent_key, "-o", f"/dev/fd/{end}", tampered],
+                              pass_fds=(end,), capture_output=True, env=env_with(), timeout=cpk.TIMEOUT)
+    finally:
+        os.close(end)
     size, _ = reader.result()
     assert proc.returncode == 1, proc.stderr
     assert size == 0, f"{size} unauthenticated bytes reached the pipe"

@@ -90,15 +90,7 @@ public struct VerificationReport: Sendable {
     /// Details quote the package (URLs, names): control characters are shown escaped, so a
     /// hostile package can neither add a line of its own ("... PASSED") nor reach the terminal.
     static func oneLine(_ text: String) -> String {
-        var shown = ""
-        for scalar in text.unicodeScalars {
-            if scalar.properties.generalCategory == .control {
-                shown += "\\u{\(String(scalar.value, radix: 16))}"
-            } else {
-                shown.unicodeScalars.append(scalar)
-            }
-        }
-        return shown
+        TerminalText.escaped(text)
     }
 
     /// The signatures that were checked and passed.
