@@ -90,6 +90,10 @@ public final class PackageInstaller {
             step = .package
             try gate.checkPackageDigest(deferred: contents.deferredStreams, name: input.name)
             report.outcomes[.package] = contents.head.manifest.package.signature == .none ? .absent : .passed
+            if provenance.manifestAuthenticated {
+                report.manifestAuthenticated = true
+                report.outcomes[.manifest] = .passed
+            }
             step = .version  // checked again as the deployment commits
             try manager.endApplicationDeployment(applicationID: id)
             report.installed = true
@@ -147,8 +151,8 @@ public final class PackageInstaller {
         }
         let signer = (report.packageSigner ?? report.payloadSigner)?.identity.text
         if coversManifest {
-            report.manifestAuthenticated = true
-            report.outcomes[.manifest] = .passed
+            // Reported as passed only once the package digest over the map matches (after the
+            // payload): until then the manifest is only the package signature's claim.
             return Provenance(signer: signer, manifestAuthenticated: true, setsRollbackFloor: true)
         }
         guard options.acceptUnauthenticatedManifest else {
@@ -238,18 +242,18 @@ struct DeploymentPlan {
         description = ApplicationDescription(
             name: manifest.name, vendor: manifest.vendor, target: payload.target, version: payload.version)
         guard case .aesGCM(let keyName, let bits, let nonce, let tag) = payload.encryption else {
-            throw CPKError.invalid("\(name): the payload is not encrypted; the Package Manager installs only sealed packages (cpk-seal)")
+            throw CPKError.invalid("the payload is not encrypted; the Package Manager installs only sealed packages (cpk-seal)")
         }
         guard keyName == manifest.id else {
             throw CPKError.invalid(
-                "\(name): the payload is encrypted with the key \"\(keyName)\", not with the key of its id \"\(manifest.id)\"; "
+                "the payload is encrypted with the key \"\(keyName)\", not with the key of its id \"\(manifest.id)\"; "
                     + "the Package Manager finds class keys by application id")
         }
         guard case .sha256(let digest) = payload.digest else {
-            throw CPKError.invalid("\(name): the package has no payload digest; the Package Manager checks the plaintext against one")
+            throw CPKError.invalid("the package has no payload digest; the Package Manager checks the plaintext against one")
         }
         guard let scheme = payload.signature.scheme, let signature = payload.signature.stream else {
-            throw CPKError.invalid("\(name): the payload is not signed; the Package Manager installs only signed packages (cpk-sign)")
+            throw CPKError.invalid("the payload is not signed; the Package Manager installs only signed packages (cpk-sign)")
         }
         (keyBits, nonceIndex, tagIndex, digestIndex) = (bits, nonce, tag, digest)
         (self.scheme, signatureBits, signatureIndex, certificate) = (scheme, payload.signature.keyStrength ?? 0, signature, payload.certificate)

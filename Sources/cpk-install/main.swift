@@ -328,6 +328,9 @@ struct ListApplications: ParsableCommand {
             ("version", .string(description.version.dotted)), ("date", .string(description.version.date)),
             ("size", .integer(application.size)), ("installed-at", .string(application.installedAt)),
             ("sha256", .string(Hex.encode(application.sha256))),
+            ("signer", description.provenance.signer.map { .string($0) } ?? .null),
+            ("manifest-authenticated", .bool(description.provenance.manifestAuthenticated)),
+            ("rollback-floor", .string(application.rollbackFloor.dotted)),
         ])
     }
 }

@@ -329,9 +329,6 @@ def test_attack2_relabelled_payload_only_package_needs_an_authenticated_manifest
     assert listed(workdir)["test"]["version"] == "1.3.0"
 
 
-@pytest.mark.xfail(strict=True, reason="cpk-install list --json does not show that a version was installed with "
-                                       "an unauthenticated manifest (the sealed record has manifest-authenticated, "
-                                       "signer and floor; list --json prints none of them)")
 def test_attack2_list_says_the_manifest_was_not_authenticated(workdir, state, pki):
     synced(workdir)
     check(cpk_install("trust", "add", pki["ca"].cert, cwd=workdir))
@@ -787,10 +784,6 @@ def test_certificate_rules_hold_for_a_pinned_certificate_too(workdir, pki):
     verify(workdir, "--public-key", pki["expired"].cert, "--allow-expired", "expired.cpk")
 
 
-@pytest.mark.xfail(strict=True, reason="cpk-install reports 'Manifest check PASSED' and manifest-authenticated: true "
-                                       "for a package whose manifest was edited under the vendor's package signature: "
-                                       "the manifest check trusts the package digest stream before the digest over "
-                                       "the map's streams is checked (which then fails and refuses the install)")
 def test_a_refused_install_does_not_report_a_tampered_manifest_as_authenticated(workdir, state, pki):
     synced(workdir)
     check(cpk_install("trust", "add", pki["ca"].cert, cwd=workdir))

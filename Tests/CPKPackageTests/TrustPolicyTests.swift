@@ -1,0 +1,193 @@
+import CPKCore
+import CPKCrypto
+import Foundation
+import XCTest
+
+@testable import CPKPackage
+
+/// The one trust decision, against certificates made by the openssl command line: a root, an
+/// intermediate, code-signing, TLS-server and e-mail leaves, and an unrelated CA.
+final class TrustPolicyTests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("trust-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try write("ca.ext", "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n")
+        try write("code.ext", "keyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n"
+            + "subjectAltName=email:release@acme.example,URI:https://acme.example/release\n")
+        try write("tls.ext", "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:acme.example\n")
+        try write("nosign.ext", "keyUsage=critical,keyEncipherment\n")
+        try openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "root.pem", "-out", "root.crt",
+                     "-subj", "/CN=Test Root", "-days", "30", "-addext", "basicConstraints=critical,CA:TRUE",
+                     "-addext", "keyUsage=critical,keyCertSign"])
+        try openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "other.pem", "-out", "other.crt",
+                     "-subj", "/CN=Other Root", "-days", "30"])
+        try issue("intermediate", subject: "/CN=Test Intermediate", by: "root", extensions: "ca.ext")
+        try issue("code", subject: "/CN=Release Signer/O=Acme", by: "intermediate", extensions: "code.ext")
+        try issue("direct", subject: "/CN=Direct Signer", by: "root", extensions: "code.ext")
+        try issue("tls", subject: "/CN=acme.example", by: "root", extensions: "tls.ext")
+        try issue("nosign", subject: "/CN=No Signing", by: "root", extensions: "nosign.ext")
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+    // MARK: - the rules
+
+    func testWithoutATrustInputNothingIsAuthenticated() throws {
+        XCTAssertEqual(policy().evaluate(try signer("direct"), applicationID: "app"), .noTrustInput)
+    }
+
+    func testAChainToAnAnchorIsTrustedAndNamesThePath() throws {
+        var policy = policy()
+        policy.anchors = [.init(try certificate("root"))]
+        guard case .trusted(let trusted) = policy.evaluate(try signer("direct"), applicationID: "app") else {
+            return XCTFail("not trusted")
+        }
+        XCTAssertEqual(trusted.identity.text, "subject:CN=Direct Signer")
+        XCTAssertEqual(trusted.basis, .anchor(path: ["CN=Direct Signer", "CN=Test Root"]))
+        policy.anchors = [.init(try certificate("other"))]
+        XCTAssertEqual(reason(policy.evaluate(try signer("direct"), applicationID: "app")), .untrustedChain)
+    }
+
+    func testAnIntermediateCompletesTheChainWithoutBeingTrusted() throws {
+        var policy = policy()
+        policy.anchors = [.init(try certificate("root"))]
+        let leafOnly = try signer("code")
+        XCTAssertEqual(reason(policy.evaluate(leafOnly, applicationID: "app")), .untrustedChain)
+        policy.intermediates = [try certificate("intermediate")]
+        XCTAssertNotNil(policy.evaluate(leafOnly, applicationID: "app").trustedSigner)
+        // the intermediate is not an anchor: a leaf it signs does not make it one
+        var other = self.policy()
+        other.anchors = [.init(try certificate("other"))]
+        other.intermediates = [try certificate("intermediate")]
+        XCTAssertEqual(reason(other.evaluate(leafOnly, applicationID: "app")), .untrustedChain)
+    }
+
+    func testAPinnedKeyIsTrustedAndAnotherIsNot() throws {
+        var policy = policy()
+        policy.pinnedKeys = [.init(try certificate("direct").publicKey)]
+        guard case .trusted(let trusted) = policy.evaluate(try signer("direct"), applicationID: "app"),
+            case .pinnedKey = trusted.basis
+        else { return XCTFail("not trusted by its pinned key") }
+        XCTAssertEqual(reason(policy.evaluate(try signer("tls"), applicationID: "app")), .extendedKeyUsage)
+        XCTAssertEqual(reason(policy.evaluate(try signer("code", chain: ["intermediate"]), applicationID: "app")), .notPinned)
+    }
+
+    func testUsageRulesHoldEvenForAPinnedKey() throws {
+        var policy = policy()
+        policy.anchors = [.init(try certificate("root"))]
+        XCTAssertEqual(reason(policy.evaluate(try signer("tls"), applicationID: "app")), .extendedKeyUsage)
+        XCTAssertEqual(reason(policy.evaluate(try signer("nosign"), applicationID: "app")), .keyUsage)
+        policy.anchors = []
+        policy.pinnedKeys = [.init(try certificate("tls").publicKey)]
+        XCTAssertEqual(reason(policy.evaluate(try signer("tls"), applicationID: "app")), .extendedKeyUsage)
+    }
+
+    func testValidityIsCheckedAtTheGivenTime() throws {
+        let leaf = try certificate("direct")
+        var policy = policy()
+        policy.anchors = [.init(try certificate("root"))]
+        policy.time = (leaf.notAfter ?? 0) + 86_400
+        XCTAssertEqual(reason(policy.evaluate(try signer("direct"), applicationID: "app")), .expired)
+        policy.allowExpired = true
+        XCTAssertNotNil(policy.evaluate(try signer("direct"), applicationID: "app").trustedSigner)
+        policy.time = (leaf.notBefore ?? 0) - 86_400
+        XCTAssertEqual(reason(policy.evaluate(try signer("direct"), applicationID: "app")), .notYetValid, "never forgiven")
+    }
+
+    func testAnAnchorScopedToOneApplicationDoesNotVouchForAnother() throws {
+        var policy = policy()
+        policy.anchors = [.init(try certificate("root"), scope: .applications(["a"]))]
+        XCTAssertNotNil(policy.evaluate(try signer("direct"), applicationID: "a").trustedSigner)
+        XCTAssertEqual(reason(policy.evaluate(try signer("direct"), applicationID: "b")), .outOfScope)
+        policy.pinnedKeys = [.init(try certificate("direct").publicKey, scope: .applications(["a"]))]
+        policy.anchors = []
+        XCTAssertEqual(reason(policy.evaluate(try signer("direct"), applicationID: "b")), .outOfScope)
+    }
+
+    func testIdentitiesMatchSubjectCommonNameOrAlternativeNames() throws {
+        var policy = policy()
+        policy.anchors = [.init(try certificate("root"))]
+        policy.intermediates = [try certificate("intermediate")]
+        let code = try signer("code")
+        let subject = try certificate("code").subject  // RFC 2253 order, as cpk-verify prints it
+        for identity in ["release@acme.example", "https://acme.example/release", "Release Signer", subject] {
+            policy.identities = [IdentityRule(exact: identity)]
+            XCTAssertNotNil(policy.evaluate(code, applicationID: "app").trustedSigner, identity)
+        }
+        policy.identities = [IdentityRule(exact: "release@acme.example.evil")]
+        XCTAssertEqual(reason(policy.evaluate(code, applicationID: "app")), .identityMismatch)
+        policy.identities = [try IdentityRule(pattern: "release@acme\\.example")]
+        XCTAssertNotNil(policy.evaluate(code, applicationID: "app").trustedSigner)
+        policy.identities = [try IdentityRule(pattern: "release")]  // the whole name must match
+        XCTAssertEqual(reason(policy.evaluate(code, applicationID: "app")), .identityMismatch)
+        XCTAssertThrowsError(try IdentityRule(pattern: "(unclosed"))
+    }
+
+    func testAnAlteredChainIsBrokenWithOrWithoutATrustInput() throws {
+        let leaf = try certificate("direct")
+        var der = leaf.der
+        der[der.count - 5] ^= 0x01  // inside the signature value
+        let altered = try X509Certificate(der: der)
+        let broken = SignerCredentials(key: try altered.publicKey, chain: [altered, try certificate("root")], origin: "test")
+        XCTAssertEqual(policy().certificateProblem(broken)?.reason, .brokenChain)
+    }
+
+    // MARK: - the verdict of a report
+
+    func testAReportWithoutATrustInputIsNotVerifiedUnlessIntegrityOnly() {
+        var report = VerificationReport(input: "x", time: 0)
+        report.add(.structure, .passed, "ok")
+        report.add(.payloadSignature, .passed, "ok")
+        report.add(.payloadTrust, .skipped, "no trust input")
+        XCTAssertEqual(report.problems(requiring: [], integrityOnly: false), [.noTrustInput])
+        XCTAssertEqual(report.verdict(requiring: [], integrityOnly: true), .intact)
+        XCTAssertEqual(report.verdict(requiring: [.manifest], integrityOnly: true), .notVerified)
+        report.checks.removeLast()
+        report.add(.payloadTrust, .passed, "anchor")
+        XCTAssertEqual(report.verdict(requiring: [], integrityOnly: false), .authenticated)
+    }
+
+    // MARK: - helpers
+
+    private func policy() -> TrustPolicy { TrustPolicy(time: Int(Date().timeIntervalSince1970)) }
+
+    private func reason(_ verdict: TrustVerdict) -> TrustFailure.Reason? {
+        if case .untrusted(let failure) = verdict { return failure.reason }
+        return nil
+    }
+
+    private func certificate(_ name: String) throws -> X509Certificate {
+        let bytes = try Data(contentsOf: directory.appendingPathComponent("\(name).crt"))
+        guard let first = try X509Certificate.chain(loading: Array(bytes)).first else { throw CPKError.invalid("empty") }
+        return first
+    }
+
+    private func signer(_ name: String, chain: [String] = []) throws -> SignerCredentials {
+        let leaf = try certificate(name)
+        return SignerCredentials(key: try leaf.publicKey, chain: [leaf] + (try chain.map(certificate)), origin: name)
+    }
+
+    private func write(_ name: String, _ text: String) throws {
+        try Data(text.utf8).write(to: directory.appendingPathComponent(name))
+    }
+
+    private func issue(_ name: String, subject: String, by issuer: String, extensions: String) throws {
+        try openssl(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(name).pem", "-out", "\(name).csr", "-subj", subject])
+        try openssl(["x509", "-req", "-in", "\(name).csr", "-CA", "\(issuer).crt", "-CAkey", "\(issuer).pem", "-CAcreateserial",
+                     "-days", "10", "-extfile", extensions, "-out", "\(name).crt"])
+    }
+
+    private func openssl(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["openssl"] + arguments
+        process.currentDirectoryURL = directory
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw CPKError.io("openssl \(arguments.joined(separator: " ")) failed") }
+    }
+}
