@@ -36,7 +36,8 @@ release: deps
 	swift build -c release
 
 test: build
-	swift test --skip-build
+	set -o pipefail; swift test --skip-build 2>&1 | tee .build/unit-tests.log
+	@python3 scripts/unit-counts.py < .build/unit-tests.log
 	$(MAKE) --no-print-directory check-docs
 	CPK_BIN=$(DEBUG_BIN) python3 -m pytest -q Tests/e2e
 
@@ -46,9 +47,11 @@ unit: build
 e2e: build
 	CPK_BIN=$(DEBUG_BIN) python3 -m pytest -q Tests/e2e
 
-# Man pages lint clean, and the checked-in completions match what the tools generate.
+# Man pages lint clean, the checked-in completions match what the tools generate, and every
+# target declares exactly the modules it imports.
 check-docs:
 	mandoc -Tlint -W warning man/*.1
+	python3 scripts/check-imports.py
 	@tmp=$$(mktemp -d) && $(MAKE) --no-print-directory completions COMPLETIONS_DIR=$$tmp BIN=$(DEBUG_BIN) >/dev/null && \
 	  diff -r completions $$tmp && rm -rf $$tmp && echo "completions are up to date"
 

@@ -1,16 +1,23 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-/// The eight command-line tools, one thin executable each.
-let tools = [
-    "cpk-pack", "cpk-seal", "cpk-sign", "cpk-verify",
-    "cpk-unpack", "cpk-keyfetch", "cpk-wrap", "cpk-install",
+/// The eight command-line tools, one thin executable each, and the library modules each one
+/// imports: declared exactly (scripts/check-imports.py checks it in `make test`).
+let tools: [(name: String, imports: [Target.Dependency])] = [
+    ("cpk-pack", ["CPKCore", "CPKEnvelope", "CPKFormat", "CPKPackage"]),
+    ("cpk-seal", ["CPKCore", "CPKCrypto", "CPKEnvelope", "CPKPackage"]),
+    ("cpk-sign", ["CPKCore", "CPKCrypto", "CPKEnvelope", "CPKKeys", "CPKPackage"]),
+    ("cpk-verify", ["CPKCore", "CPKCrypto", "CPKKeys", "CPKPackage"]),
+    ("cpk-unpack", ["CPKCore", "CPKCrypto", "CPKEnvelope", "CPKFormat", "CPKPackage"]),
+    ("cpk-keyfetch", ["CPKCore", "CPKCrypto", "CPKKeys", "CPKKeyService"]),
+    ("cpk-wrap", ["CPKCore", "CPKCrypto", "CPKKeys"]),
+    ("cpk-install", ["CPKCore", "CPKCrypto", "CPKKeys", "CPKManager", "CPKPackage"]),
 ]
 
 let package = Package(
     name: "cpk-tools",
     platforms: [.macOS(.v13)],
-    products: tools.map { .executable(name: $0, targets: [$0]) },
+    products: tools.map { .executable(name: $0.name, targets: [$0.name]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
@@ -39,31 +46,26 @@ let package = Package(
         .target(
             name: "CPKCLI",
             dependencies: [
-                "CPKPackage", "CPKManager", "CPKKeys", "CPKCrypto", "CPKCore",
+                "CPKPackage", "CPKEnvelope", "CPKKeys", "CPKCrypto", "CPKCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         .testTarget(name: "CPKCoreTests", dependencies: ["CPKCore"]),
-        .testTarget(name: "CPKCryptoTests", dependencies: ["CPKCrypto"]),
-        .testTarget(name: "CPKFormatTests", dependencies: ["CPKFormat"]),
-        .testTarget(name: "CPKEnvelopeTests", dependencies: ["CPKEnvelope"]),
-        .testTarget(name: "CPKKeysTests", dependencies: ["CPKKeys", "CPKKeyService"]),
-        .testTarget(name: "CPKPackageTests", dependencies: ["CPKPackage"]),
-        .testTarget(name: "CPKManagerTests", dependencies: ["CPKManager"]),
+        .testTarget(name: "CPKCryptoTests", dependencies: ["CPKCrypto", "CPKCore"]),
+        .testTarget(name: "CPKFormatTests", dependencies: ["CPKFormat", "CPKCore"]),
+        .testTarget(name: "CPKEnvelopeTests", dependencies: ["CPKEnvelope", "CPKFormat", "CPKCore"]),
+        .testTarget(name: "CPKKeysTests", dependencies: ["CPKKeys", "CPKKeyService", "CPKEnvelope", "CPKCrypto", "CPKCore"]),
+        .testTarget(name: "CPKPackageTests", dependencies: ["CPKPackage", "CPKFormat", "CPKEnvelope", "CPKCrypto", "CPKCore"]),
+        .testTarget(
+            name: "CPKManagerTests", dependencies: ["CPKManager", "CPKPackage", "CPKFormat", "CPKCrypto", "CPKCore", "COpenSSL"]),
     ]
         + tools.map { tool in
             .executableTarget(
-                name: tool,
-                dependencies: [
-                    "CPKCLI", "CPKPackage",
-                    .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                ] + (tool == "cpk-keyfetch" ? ["CPKKeyService"] : []))
+                name: tool.name,
+                dependencies: ["CPKCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")] + tool.imports)
         }
 )
 
-// The libFuzzer targets of Tests/Fuzz: declared only when CPK_FUZZ is set, which
-// Tests/Fuzz/fuzz.sh does for its own build (-sanitize=fuzzer,address, scratch path
-// .build-fuzz), so ordinary builds and tests never see them.
 if Context.environment["CPK_FUZZ"] != nil {
     package.targets += [
         .target(name: "CPKFuzzDriver", path: "Tests/Fuzz/Sources/CPKFuzzDriver"),

@@ -1,6 +1,10 @@
 """Every option a tool accepts is documented in its man page, and every working tool has one."""
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -32,3 +36,21 @@ def test_man_page_documents_every_long_option(tool):
     missing = sorted(o for o in options if f"Fl -{o}" not in page)
     assert not missing, f"{tool}.1 does not document: {missing}"
     assert ".Sh EXIT STATUS" in page and ".Sh EXAMPLES" in page
+
+
+def test_the_import_check_catches_an_undeclared_import(tmp_path):
+    """scripts/check-imports.py passes on the repo, and fails, naming the target and module,
+    on a copy whose source imports a module its target does not declare."""
+    script = REPO / "scripts" / "check-imports.py"
+    dump = subprocess.run(["swift", "package", "dump-package"], cwd=REPO, check=True, capture_output=True).stdout
+    (tmp_path / "dump.json").write_bytes(dump)
+    env = dict(os.environ, CHECK_IMPORTS_DUMP=str(tmp_path / "dump.json"))
+    good = subprocess.run([sys.executable, script], env=dict(env, CHECK_IMPORTS_ROOT=str(REPO)), capture_output=True)
+    assert good.returncode == 0, good.stderr
+    copy = tmp_path / "tree"
+    shutil.copytree(REPO / "Sources", copy / "Sources")
+    shutil.copytree(REPO / "Tests", copy / "Tests", ignore=shutil.ignore_patterns("corpus", "__pycache__"))
+    (copy / "Sources" / "CPKFormat" / "Mistake.swift").write_text("import CPKCrypto\n")
+    bad = subprocess.run([sys.executable, script], env=dict(env, CHECK_IMPORTS_ROOT=str(copy)), capture_output=True)
+    assert bad.returncode == 1
+    assert b"CPKFormat imports CPKCrypto but does not declare it" in bad.stderr
