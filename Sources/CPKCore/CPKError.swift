@@ -14,12 +14,21 @@ public struct CPKError: Error, Sendable, Equatable, CustomStringConvertible {
         case io
     }
 
+    /// A reason code for the callers that must tell one failure from another: decisions never
+    /// depend on the message text. Modules declare their own codes as static members.
+    public struct Reason: RawRepresentable, Hashable, Sendable {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+    }
+
     public let kind: Kind
     public let message: String
+    public let reason: Reason?
 
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ message: String, reason: Reason? = nil) {
         self.kind = kind
         self.message = Self.printable(message)
+        self.reason = reason
     }
 
     /// Messages quote their input (scheme names, map keys, key names, a server's answer), which
@@ -34,7 +43,7 @@ public struct CPKError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// Prefixes the message with where the problem is, e.g. the file name.
     public func located(in place: String) -> CPKError {
-        CPKError(kind, "\(place): \(message)")
+        CPKError(kind, "\(place): \(message)", reason: reason)
     }
 
     /// The documented exit status: 1 for bad input or a failed check, 2 for usage or I/O errors.

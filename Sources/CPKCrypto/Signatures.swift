@@ -459,6 +459,11 @@ private func withKeyContext<T>(
     return try body(context)
 }
 
+extension CPKError.Reason {
+    /// An encrypted private key was given without a passphrase.
+    public static let passphraseNeeded = CPKError.Reason(rawValue: "passphrase-needed")
+}
+
 /// Where the passphrase callback leaves what happened, so the error can say it.
 private struct PassphraseOutcome {
     let passphrase: [UInt8]?
@@ -467,7 +472,9 @@ private struct PassphraseOutcome {
 
     var failure: CPKError {
         if asked && passphrase == nil {
-            return .usage("the private key is encrypted: give its passphrase (a file or an environment variable, never the command line)")
+            return CPKError(
+                .usage, "the private key is encrypted: give its passphrase (a file or an environment variable, never the command line)",
+                reason: .passphraseNeeded)
         }
         if tooLong { return .usage("the passphrase is too long for OpenSSL") }
         if asked { return .invalid("cannot decrypt the private key: wrong passphrase") }

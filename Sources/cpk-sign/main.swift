@@ -186,7 +186,7 @@ struct Sign: ParsableCommand {
         defer { if passphrase != nil { wipe(&passphrase!) } }
         do {
             return try SigningKey(loading: bytes, passphrase: passphrase)
-        } catch let error as CPKError where error.message.contains("encrypted") {
+        } catch let error as CPKError where error.reason == .passphraseNeeded {
             throw CPKError.usage("\(key): \(error.message): --passphrase-file FILE or --passphrase-env NAME")
         }
     }
