@@ -50,12 +50,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        // Helpers shared by the XCTest targets: the CPKError assertion, the openssl command line.
+        .target(name: "CPKTestSupport", dependencies: ["CPKCore"], path: "Tests/CPKTestSupport"),
         .testTarget(name: "CPKCoreTests", dependencies: ["CPKCore"]),
-        .testTarget(name: "CPKCryptoTests", dependencies: ["CPKCrypto", "CPKCore"]),
+        .testTarget(name: "CPKCryptoTests", dependencies: ["CPKCrypto", "CPKCore", "CPKTestSupport"]),
         .testTarget(name: "CPKFormatTests", dependencies: ["CPKFormat", "CPKCore"]),
         .testTarget(name: "CPKEnvelopeTests", dependencies: ["CPKEnvelope", "CPKFormat", "CPKCore"]),
-        .testTarget(name: "CPKKeysTests", dependencies: ["CPKKeys", "CPKKeyService", "CPKEnvelope", "CPKCrypto", "CPKCore"]),
-        .testTarget(name: "CPKPackageTests", dependencies: ["CPKPackage", "CPKFormat", "CPKEnvelope", "CPKCrypto", "CPKCore"]),
+        .testTarget(
+            name: "CPKKeysTests", dependencies: ["CPKKeys", "CPKKeyService", "CPKEnvelope", "CPKCrypto", "CPKCore", "CPKTestSupport"]),
+        .testTarget(
+            name: "CPKPackageTests", dependencies: ["CPKPackage", "CPKFormat", "CPKEnvelope", "CPKCrypto", "CPKCore", "CPKTestSupport"]),
         .testTarget(
             name: "CPKManagerTests", dependencies: ["CPKManager", "CPKPackage", "CPKFormat", "CPKCrypto", "CPKCore", "COpenSSL"]),
     ]

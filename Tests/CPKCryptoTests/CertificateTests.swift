@@ -1,6 +1,7 @@
 import CPKCore
 import CPKCrypto
 import Foundation
+import CPKTestSupport
 import XCTest
 
 /// A small PKI made with the openssl command line: a root CA, an intermediate, a leaf for

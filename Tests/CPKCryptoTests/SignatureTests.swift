@@ -1,6 +1,7 @@
 import CPKCore
 import CPKCrypto
 import Foundation
+import CPKTestSupport
 import XCTest
 
 /// Signing keys are slow to make (RSA above all): one of each type, shared by every test.
@@ -20,57 +21,6 @@ enum Keys {
         case .ecdsaP384: return p384
         case .ed25519: return ed25519
         }
-    }
-}
-
-func XCTAssertCPKError<T>(
-    _ kind: CPKError.Kind, containing text: String, _ body: @autoclosure () throws -> T,
-    file: StaticString = #filePath, line: UInt = #line
-) {
-    XCTAssertThrowsError(try body(), file: file, line: line) { error in
-        guard let error = error as? CPKError else { return XCTFail("not a CPKError: \(error)", file: file, line: line) }
-        XCTAssertEqual(error.kind, kind, error.message, file: file, line: line)
-        XCTAssertTrue(error.message.contains(text), "\"\(error.message)\" lacks \"\(text)\"", file: file, line: line)
-        XCTAssertFalse(error.message.contains("\n"), "a message is one line", file: file, line: line)
-    }
-}
-
-/// A scratch directory and the real openssl command line, for interoperability checks.
-final class OpenSSLCommand {
-    let directory: URL
-
-    init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("cpk-crypto-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(at: directory) }
-
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
-    func write(_ name: String, _ bytes: [UInt8]) throws {
-        try Data(bytes).write(to: directory.appendingPathComponent(name))
-    }
-
-    func read(_ name: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: directory.appendingPathComponent(name))) }
-
-    /// Runs `openssl ARGS` in the directory; returns its exit status.
-    @discardableResult
-    func run(_ arguments: [String]) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + arguments
-        process.currentDirectoryURL = directory
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
-
-    func runChecked(_ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws {
-        let status = try run(arguments)
-        XCTAssertEqual(status, 0, "openssl \(arguments.joined(separator: " ")) failed", file: file, line: line)
     }
 }
 

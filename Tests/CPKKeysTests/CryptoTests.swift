@@ -1,5 +1,6 @@
 import CPKCore
 import CPKCrypto
+import CPKTestSupport
 import XCTest
 
 /// Key pairs are slow to make: one pair shared by every test, one more for "the wrong key".
@@ -22,18 +23,6 @@ enum TestKeys {
         KgeWJUbhnDMFEXOePloYdda9JXH6i/RS3GL948vdWUxp4BLoCH8kHCryKg==
         -----END PUBLIC KEY-----
         """
-}
-
-func XCTAssertCPKError<T>(
-    _ kind: CPKError.Kind, containing text: String, _ body: @autoclosure () throws -> T,
-    file: StaticString = #filePath, line: UInt = #line
-) {
-    XCTAssertThrowsError(try body(), file: file, line: line) { error in
-        guard let error = error as? CPKError else { return XCTFail("not a CPKError: \(error)", file: file, line: line) }
-        XCTAssertEqual(error.kind, kind, error.message, file: file, line: line)
-        XCTAssertTrue(error.message.contains(text), "\"\(error.message)\" lacks \"\(text)\"", file: file, line: line)
-        XCTAssertFalse(error.message.contains("\n"), "a message is one line", file: file, line: line)
-    }
 }
 
 final class Base64Tests: XCTestCase {

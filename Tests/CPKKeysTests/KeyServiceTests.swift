@@ -3,6 +3,7 @@ import CPKCrypto
 import CPKKeys
 import CPKKeyService
 import Foundation
+import CPKTestSupport
 import XCTest
 
 /// A key service in memory: records requests, answers with a closure.

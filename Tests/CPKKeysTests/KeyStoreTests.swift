@@ -2,6 +2,7 @@ import CPKCore
 import CPKCrypto
 import CPKKeys
 import Foundation
+import CPKTestSupport
 import XCTest
 
 /// The key of the repository's test.json.

@@ -2,6 +2,7 @@ import CPKCore
 import CPKCrypto
 import CPKEnvelope
 import CPKKeys
+import CPKTestSupport
 import XCTest
 
 final class WrappedKeyTests: XCTestCase {

@@ -1,6 +1,7 @@
 import CPKCore
 import CPKCrypto
 import Foundation
+import CPKTestSupport
 import XCTest
 
 @testable import CPKPackage
@@ -8,11 +9,11 @@ import XCTest
 /// The one trust decision, against certificates made by the openssl command line: a root, an
 /// intermediate, code-signing, TLS-server and e-mail leaves, and an unrelated CA.
 final class TrustPolicyTests: XCTestCase {
-    var directory: URL!
+    var command: OpenSSLCommand!
+    var directory: URL { command.directory }
 
     override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("trust-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        command = try OpenSSLCommand()
         try write("ca.ext", "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n")
         try write("code.ext", "keyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\n"
             + "subjectAltName=email:release@acme.example,URI:https://acme.example/release\n")
@@ -29,8 +30,6 @@ final class TrustPolicyTests: XCTestCase {
         try issue("tls", subject: "/CN=acme.example", by: "root", extensions: "tls.ext")
         try issue("nosign", subject: "/CN=No Signing", by: "root", extensions: "nosign.ext")
     }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
     // MARK: - the rules
 
@@ -180,14 +179,6 @@ final class TrustPolicyTests: XCTestCase {
     }
 
     private func openssl(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + arguments
-        process.currentDirectoryURL = directory
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw CPKError.io("openssl \(arguments.joined(separator: " ")) failed") }
+        guard try command.run(arguments) == 0 else { throw CPKError.io("openssl \(arguments.joined(separator: " ")) failed") }
     }
 }
