@@ -17,7 +17,7 @@ let package = Package(
     targets: [
         // C libraries, found through pkg-config; the Debian packages named install them.
         .systemLibrary(
-            name: "COpenSSL", pkgConfig: "libcrypto",
+            name: "COpenSSL", pkgConfig: "libssl",
             providers: [.apt(["libssl-dev"])]),
         .systemLibrary(
             name: "CLibCBOR", pkgConfig: "libcbor",
@@ -29,10 +29,11 @@ let package = Package(
         .target(name: "CPKCrypto", dependencies: ["COpenSSL", "CPKCore"]),
         .target(name: "CPKEnvelope", dependencies: ["CLibCBOR", "CPKFormat", "CPKCore"]),
         .target(name: "CPKKeys", dependencies: ["CPKCore", "CPKCrypto", "CPKEnvelope"]),
-        // The HTTP key-service clients: the only module that loads Foundation's networking
-        // (about 13 MiB resident), so only cpk-keyfetch links it; other tools reach a key
-        // service through a cpk-keyfetch process.
-        .target(name: "CPKKeyService", dependencies: ["CPKKeys", "CPKCore", "CPKCrypto"]),
+        // The HTTP key-service clients (HTTP/1.1 over our own sockets, TLS through libssl),
+        // linked only into cpk-keyfetch: the other tools reach a key service through a
+        // cpk-keyfetch process, so a hostile service's answer meets one small process with a
+        // hard size limit, and the payload tools carry no network code.
+        .target(name: "CPKKeyService", dependencies: ["COpenSSL", "CPKKeys", "CPKCore", "CPKCrypto"]),
         .target(name: "CPKPackage", dependencies: ["CPKFormat", "CPKEnvelope", "CPKCrypto", "CPKCore"]),
         // The Confidential Package Manager contract, and the simulator that honours it.
         .target(name: "CPKManager", dependencies: ["CPKPackage", "CPKFormat", "CPKCrypto", "CPKKeys", "CPKCore"]),
@@ -48,6 +49,7 @@ let package = Package(
         .testTarget(name: "CPKFormatTests", dependencies: ["CPKFormat"]),
         .testTarget(name: "CPKEnvelopeTests", dependencies: ["CPKEnvelope"]),
         .testTarget(name: "CPKKeysTests", dependencies: ["CPKKeys", "CPKKeyService"]),
+        .testTarget(name: "CPKKeyServiceTests", dependencies: ["CPKKeyService", "CPKCore"]),
         .testTarget(name: "CPKPackageTests", dependencies: ["CPKPackage"]),
         .testTarget(name: "CPKManagerTests", dependencies: ["CPKManager"]),
     ]
