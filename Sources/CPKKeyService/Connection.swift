@@ -135,8 +135,12 @@ final class Connection {
         // framing (Content-Length, the last chunk) is what says whether an answer is complete.
         cpk_SSL_CTX_ignore_unexpected_eof(context)
         if let caFile {
+            // Said apart, because OpenSSL reports a missing file as "no certificate found".
+            let file = Glibc.open(caFile, O_RDONLY | O_CLOEXEC)
+            guard file >= 0 else { throw .caFile(String(cString: strerror(errno))) }
+            close(file)
             guard SSL_CTX_load_verify_locations(context, caFile, nil) == 1 else {
-                throw .caFile(Self.openSSLReason("no PEM certificates in it"))
+                throw .caFile(Self.openSSLReason("it holds no PEM certificate"))
             }
         } else if SSL_CTX_set_default_verify_paths(context) != 1 {
             throw .tls(Self.openSSLReason("cannot load the system's trusted CAs"))

@@ -39,6 +39,11 @@ public struct HTTPClient: HTTPTransport {
         let deadline = Deadline(after: timeout)
         let target = try RequestTarget(url)
         let place = url.redacted
+        // OpenSSL writes to the socket with write(2): a server that closes early would raise
+        // SIGPIPE and kill the tool without a message. Ignored for the request, so the write
+        // fails with EPIPE instead (plain sockets use MSG_NOSIGNAL anyway).
+        let previous = signal(SIGPIPE, SIG_IGN)
+        defer { signal(SIGPIPE, previous) }
         do {
             let connection = try Connection.open(host: target.host, port: target.port, deadline: deadline)
             if target.secure { try connection.startTLS(host: target.host, caFile: caFile) }
