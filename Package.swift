@@ -24,7 +24,7 @@ let package = Package(
     targets: [
         // C libraries, found through pkg-config; the Debian packages named install them.
         .systemLibrary(
-            name: "COpenSSL", pkgConfig: "libcrypto",
+            name: "COpenSSL", pkgConfig: "libssl",
             providers: [.apt(["libssl-dev"])]),
         .systemLibrary(
             name: "CLibCBOR", pkgConfig: "libcbor",
@@ -36,10 +36,11 @@ let package = Package(
         .target(name: "CPKCrypto", dependencies: ["COpenSSL", "CPKCore"]),
         .target(name: "CPKEnvelope", dependencies: ["CLibCBOR", "CPKFormat", "CPKCore"]),
         .target(name: "CPKKeys", dependencies: ["CPKCore", "CPKCrypto", "CPKEnvelope"]),
-        // The HTTP key-service clients: the only module that loads Foundation's networking
-        // (about 13 MiB resident), so only cpk-keyfetch links it; other tools reach a key
-        // service through a cpk-keyfetch process.
-        .target(name: "CPKKeyService", dependencies: ["CPKKeys", "CPKCore", "CPKCrypto"]),
+        // The HTTP key-service clients (HTTP/1.1 over our own sockets, TLS through libssl),
+        // linked only into cpk-keyfetch: the other tools reach a key service through a
+        // cpk-keyfetch process, so a hostile service's answer meets one small process with a
+        // hard size limit, and the payload tools carry no network code.
+        .target(name: "CPKKeyService", dependencies: ["COpenSSL", "CPKKeys", "CPKCore", "CPKCrypto"]),
         .target(name: "CPKPackage", dependencies: ["CPKFormat", "CPKEnvelope", "CPKCrypto", "CPKCore"]),
         // The Confidential Package Manager contract, and the simulator that honours it.
         .target(name: "CPKManager", dependencies: ["CPKPackage", "CPKFormat", "CPKCrypto", "CPKKeys", "CPKCore"]),
@@ -58,6 +59,7 @@ let package = Package(
         .testTarget(name: "CPKEnvelopeTests", dependencies: ["CPKEnvelope", "CPKFormat", "CPKCore"]),
         .testTarget(
             name: "CPKKeysTests", dependencies: ["CPKKeys", "CPKKeyService", "CPKEnvelope", "CPKCrypto", "CPKCore", "CPKTestSupport"]),
+        .testTarget(name: "CPKKeyServiceTests", dependencies: ["CPKKeyService"]),
         .testTarget(
             name: "CPKPackageTests", dependencies: ["CPKPackage", "CPKFormat", "CPKEnvelope", "CPKCrypto", "CPKCore", "CPKTestSupport"]),
         .testTarget(

@@ -261,7 +261,7 @@ _cpk-install_sync() {
     repeating_flags=()
     non_repeating_flags=(-h --help)
     repeating_options=()
-    non_repeating_options=(--id --file-store --url --timeout --twin --state)
+    non_repeating_options=(--id --file-store --url --timeout --ca-file --twin --state)
     __cpk-install_offer_flags_options 0
 
     # Offer option value completions
@@ -276,6 +276,9 @@ _cpk-install_sync() {
         return
         ;;
     '--timeout')
+        return
+        ;;
+    '--ca-file')
         return
         ;;
     '--twin')

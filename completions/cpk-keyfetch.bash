@@ -188,7 +188,7 @@ _cpk-keyfetch_fetch() {
     repeating_flags=()
     non_repeating_flags=(-h --help)
     repeating_options=()
-    non_repeating_options=(--name --to --file-store --url --timeout --inline --twin --padding --format --output -o)
+    non_repeating_options=(--name --to --file-store --url --timeout --ca-file --inline --twin --padding --format --output -o)
     __cpk-keyfetch_offer_flags_options 0
 
     # Offer option value completions
@@ -206,6 +206,9 @@ _cpk-keyfetch_fetch() {
         return
         ;;
     '--timeout')
+        return
+        ;;
+    '--ca-file')
         return
         ;;
     '--inline')
@@ -232,7 +235,7 @@ _cpk-keyfetch_provision() {
     repeating_flags=()
     non_repeating_flags=(--force -h --help)
     repeating_options=()
-    non_repeating_options=(--name --file-store --url --timeout)
+    non_repeating_options=(--name --file-store --url --timeout --ca-file)
     __cpk-keyfetch_offer_flags_options 0
 
     # Offer option value completions
@@ -247,6 +250,9 @@ _cpk-keyfetch_provision() {
         return
         ;;
     '--timeout')
+        return
+        ;;
+    '--ca-file')
         return
         ;;
     esac

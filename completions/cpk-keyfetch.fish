@@ -23,9 +23,9 @@ function __cpk-keyfetch_parse_tokens -S
         __cpk-keyfetch_parse_subcommand 0 'h/help'
         switch $unparsed_tokens[1]
         case 'fetch'
-            __cpk-keyfetch_parse_subcommand 0 'name=' 'to=' 'file-store=' 'url=' 'timeout=' 'inline=' 'twin=' 'padding=' 'format=' 'o/output=' 'h/help'
+            __cpk-keyfetch_parse_subcommand 0 'name=' 'to=' 'file-store=' 'url=' 'timeout=' 'ca-file=' 'inline=' 'twin=' 'padding=' 'format=' 'o/output=' 'h/help'
         case 'provision'
-            __cpk-keyfetch_parse_subcommand 0 'name=' 'file-store=' 'url=' 'timeout=' 'force' 'h/help'
+            __cpk-keyfetch_parse_subcommand 0 'name=' 'file-store=' 'url=' 'timeout=' 'ca-file=' 'force' 'h/help'
         case 'help'
             __cpk-keyfetch_parse_subcommand -r 1 
         end
@@ -90,6 +90,7 @@ complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" file-store' -l 'file-store' -d 'A JSON key store file: key name to base64 key (default: $CP_FILE_KEY_SOURCE).' -rfka ''
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" url' -l 'url' -d 'An HTTP key service: the WrapKey endpoint for fetch, the base URL for provision (default: $CP_CLOUD_KEY_SOURCE).' -rfka ''
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" timeout' -l 'timeout' -d 'Seconds to wait for the key service.' -rfka ''
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" ca-file' -l 'ca-file' -d 'PEM CA certificates to trust for an https key service instead of the system\'s (default: $CPK_KEY_SERVICE_CA).' -rfka ''
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" inline' -l 'inline' -d 'A base64 wrapped key you already hold (a file; - is standard input).' -rfka ''
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" twin' -l 'twin' -d 'A device-twin JSON document with confidential_package_keys (- is standard input).' -rfka ''
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" padding' -l 'padding' -d 'pkcs1v15 (the key-store contract\'s and the Package Manager\'s) or oaep-sha256.' -rfka 'oaep-sha256 pkcs1v15'
@@ -100,5 +101,6 @@ complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch provision" file-store' -l 'file-store' -d 'A JSON key store file: key name to base64 key (default: $CP_FILE_KEY_SOURCE).' -rfka ''
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch provision" url' -l 'url' -d 'An HTTP key service: the WrapKey endpoint for fetch, the base URL for provision (default: $CP_CLOUD_KEY_SOURCE).' -rfka ''
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch provision" timeout' -l 'timeout' -d 'Seconds to wait for the key service.' -rfka ''
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch provision" ca-file' -l 'ca-file' -d 'PEM CA certificates to trust for an https key service instead of the system\'s (default: $CPK_KEY_SERVICE_CA).' -rfka ''
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch provision" force' -l 'force' -d 'Replace a key of the same name in a file store (the old key is lost).'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch provision" h help' -s 'h' -l 'help' -d 'Show help information.'

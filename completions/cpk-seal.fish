@@ -20,7 +20,7 @@ function __cpk-seal_parse_tokens -S
     set -l unparsed_tokens (__cpk-seal_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cpk-seal'
-        __cpk-seal_parse_subcommand 1 'wrapped-key=' 'unwrap-key=' 'padding=' 'file-store=' 'url=' 'timeout=' 'key=' 'quiet' 'o/output=' 'cpk' 'h/help'
+        __cpk-seal_parse_subcommand 1 'wrapped-key=' 'unwrap-key=' 'padding=' 'file-store=' 'url=' 'timeout=' 'ca-file=' 'key=' 'quiet' 'o/output=' 'cpk' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __cpk-seal_parse_subcommand -r 1 
@@ -83,6 +83,7 @@ complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_opti
 complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" file-store' -l 'file-store' -d 'A JSON key store file: key name to base64 key (default: $CP_FILE_KEY_SOURCE).' -rfka ''
 complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" url' -l 'url' -d 'An HTTP key service: the WrapKey endpoint for fetch, the base URL for provision (default: $CP_CLOUD_KEY_SOURCE).' -rfka ''
 complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" timeout' -l 'timeout' -d 'Seconds to wait for the key service.' -rfka ''
+complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" ca-file' -l 'ca-file' -d 'PEM CA certificates to trust for an https key service instead of the system\'s (default: $CPK_KEY_SERVICE_CA).' -rfka ''
 complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" key' -l 'key' -d 'The key\'s name in the store (default: the package\'s key name, its cp-id).' -rfka ''
 complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" quiet' -l 'quiet' -d 'Do not warn that an ephemeral agent key is for development.'
 complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''

@@ -227,7 +227,7 @@ _cpk-unpack_payload() {
     repeating_flags=()
     non_repeating_flags=(--quiet --allow-expired --skip-signatures -h --help)
     repeating_options=(--ca --public-key --trusted-key --untrusted --certificate-identity --certificate-identity-regexp)
-    non_repeating_options=(--wrapped-key --unwrap-key --padding --file-store --url --timeout --key --at --output -o)
+    non_repeating_options=(--wrapped-key --unwrap-key --padding --file-store --url --timeout --ca-file --key --at --output -o)
     __cpk-unpack_offer_flags_options 1
 
     # Offer option value completions
@@ -249,6 +249,9 @@ _cpk-unpack_payload() {
         return
         ;;
     '--timeout')
+        return
+        ;;
+    '--ca-file')
         return
         ;;
     '--key')

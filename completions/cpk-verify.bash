@@ -165,7 +165,7 @@ _cpk-verify() {
     local -a repeating_flags=()
     local -a non_repeating_flags=(--allow-expired --integrity-only --json --quiet -h --help)
     local -a repeating_options=(--ca --public-key --trusted-key --untrusted --certificate-identity --certificate-identity-regexp --require)
-    local -a non_repeating_options=(--at --cert --wrapped-key --unwrap-key --padding --file-store --url --timeout --key)
+    local -a non_repeating_options=(--at --cert --wrapped-key --unwrap-key --padding --file-store --url --timeout --ca-file --key)
     __cpk-verify_offer_flags_options 1
 
     # Offer option value completions
@@ -211,6 +211,9 @@ _cpk-verify() {
         return
         ;;
     '--timeout')
+        return
+        ;;
+    '--ca-file')
         return
         ;;
     '--key')

@@ -30,10 +30,30 @@ public struct KeyStoreOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Seconds to wait for the key service.", valueName: "seconds"))
     public var timeout: Double = 30
 
+    @Option(
+        name: .customLong("ca-file"),
+        help: ArgumentHelp(
+            "PEM CA certificates to trust for an https key service instead of the system's (default: $CPK_KEY_SERVICE_CA).",
+            valueName: "file"))
+    public var caFile: String?
+
     public init() {}
 
     public func validate() throws {
         guard timeout > 0, timeout <= 3600 else { throw ValidationError("--timeout must be between 0 and 3600 seconds") }
+    }
+
+    /// The CA file for an https key service: --ca-file, else CPK_KEY_SERVICE_CA, else none
+    /// (the system's trusted CAs).
+    public var trustedCAFile: String? {
+        if let caFile { return caFile }
+        guard let value = getenv(KeyStoreLocation.caFileVariable), value.pointee != 0 else { return nil }
+        return String(cString: value)
+    }
+
+    /// The key service reached through a cpk-keyfetch process, with these options.
+    public func keyfetchProcess(endpoint: String) -> KeyfetchProcess {
+        KeyfetchProcess(endpoint: endpoint, timeout: timeout, caFile: trustedCAFile)
     }
 
     /// The flags given on the command line, for `KeyStoreLocation.select`.

@@ -1,7 +1,12 @@
 import CPKCore
 import CPKKeys
 import CPKCrypto
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The HTTP key-service contracts (DESIGN.md §4, docs/keys.md):
 ///
@@ -58,7 +63,7 @@ public struct WrapKeyClient: KeySource {
     public let timeout: TimeInterval
     let transport: HTTPTransport
 
-    public init(endpoint: String, timeout: TimeInterval, transport: HTTPTransport = URLSessionTransport()) throws {
+    public init(endpoint: String, timeout: TimeInterval, transport: HTTPTransport = HTTPClient()) throws {
         self.endpoint = try KeyService.url(endpoint)
         self.timeout = timeout
         self.transport = transport
@@ -110,7 +115,7 @@ public struct ProvisionKeyClient {
 
     /// - Parameter base: the service's base URL. A WrapKey endpoint (`.../WrapKey`, as in
     ///   `CP_CLOUD_KEY_SOURCE`) is accepted too: its last path component is dropped.
-    public init(base: String, timeout: TimeInterval, transport: HTTPTransport = URLSessionTransport()) throws {
+    public init(base: String, timeout: TimeInterval, transport: HTTPTransport = HTTPClient()) throws {
         self.base = try KeyService.url(base)
         self.timeout = timeout
         self.transport = transport
@@ -126,15 +131,28 @@ public struct ProvisionKeyClient {
         if path.split(separator: "/").last?.lowercased() == "wrapkey" {
             path = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
         }
-        let segment = name.addingPercentEncoding(withAllowedCharacters: Self.segmentCharacters) ?? ""
+        let segment = Self.pathSegment(name)
         parts.percentEncodedPath = path + "/ProvisionKey/" + segment
         guard let url = parts.url else { throw CPKError.usage("cannot use the key service URL \(base.redacted)") }
         return url
     }
 
-    /// RFC 3986 unreserved characters: everything else in a name is escaped, `/` included.
-    private static let segmentCharacters = CharacterSet(
-        charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+    /// The name as one path segment: RFC 3986 unreserved characters kept, every other UTF-8
+    /// byte percent-encoded, `/` included.
+    static func pathSegment(_ name: String) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        for byte in name.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.append(byte)
+            default:
+                out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 
     public func provision(named name: String) throws {
         try KeyName.validate(name)
@@ -149,7 +167,7 @@ public struct ProvisionKeyClient {
 
 extension KeyStoreLocation {
     /// The key source at this location, with HTTP key services reached in this process.
-    public func source(timeout: Double, transport: HTTPTransport = URLSessionTransport()) throws -> KeySource {
+    public func source(timeout: Double, transport: HTTPTransport = HTTPClient()) throws -> KeySource {
         try source { endpoint in try WrapKeyClient(endpoint: endpoint, timeout: timeout, transport: transport) }
     }
 }

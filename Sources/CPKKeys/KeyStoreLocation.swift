@@ -13,6 +13,8 @@ public enum KeyStoreLocation: Equatable, Sendable {
 
     public static let fileSourceVariable = "CP_FILE_KEY_SOURCE"
     public static let cloudSourceVariable = "CP_CLOUD_KEY_SOURCE"
+    /// A PEM file of the CAs to trust for an https key service, instead of the system's.
+    public static let caFileVariable = "CPK_KEY_SERVICE_CA"
 
     /// The option that names this kind of store, for messages.
     public var option: String {

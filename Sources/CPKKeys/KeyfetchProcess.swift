@@ -7,20 +7,23 @@ import Glibc
 
 /// An HTTP key service reached through a `cpk-keyfetch` process.
 ///
-/// The tools that stream payloads (cpk-seal, cpk-unpack) stay free of Foundation's networking,
-/// which would add about 13 MiB to every one of them; the key traffic is cpk-keyfetch's job.
-/// The public key goes to its standard input, the wrapped-key document comes back on its
+/// The tools that stream payloads (cpk-seal, cpk-unpack) carry no network code, and a hostile
+/// key service's answer meets one small process with a hard size limit; the key traffic is
+/// cpk-keyfetch's job. The public key goes to its standard input, the wrapped-key document comes back on its
 /// standard output, and its one-line error becomes this tool's. The endpoint URL may carry a
 /// secret (user:password@, an Azure Functions `?code=`): it goes in the child's environment
 /// as CP_CLOUD_KEY_SOURCE, which only the same user can read, never on its argv, which every
-/// local user sees in `ps`.
+/// local user sees in `ps`. A CA file to trust goes there too, as CPK_KEY_SERVICE_CA.
 public struct KeyfetchProcess: KeySource {
     public let endpoint: String
     public let timeout: Double
+    /// The CA file for an https endpoint; nil leaves the child's inherited choice alone.
+    public let caFile: String?
 
-    public init(endpoint: String, timeout: Double) {
+    public init(endpoint: String, timeout: Double, caFile: String? = nil) {
         self.endpoint = endpoint
         self.timeout = timeout
+        self.caFile = caFile
     }
 
     public var description: String { "the key service (through cpk-keyfetch)" }
@@ -31,7 +34,7 @@ public struct KeyfetchProcess: KeySource {
             "--padding", padding.rawValue, "--to", "-",
         ]
         let result = try ChildProcess.run(
-            Self.keyfetchPath(), arguments: arguments, environment: Self.childEnvironment(endpoint: endpoint),
+            Self.keyfetchPath(), arguments: arguments, environment: Self.childEnvironment(endpoint: endpoint, caFile: caFile),
             input: publicKey.subjectPublicKeyInfoDER)
         guard result.status == 0 else {
             let message = String(decoding: result.error, as: UTF8.self)
@@ -47,19 +50,22 @@ public struct KeyfetchProcess: KeySource {
     }
 
     /// This process's environment with the key-store variables replaced: the endpoint as the
-    /// cloud source, no file source (which would make the child's choice ambiguous).
-    static func childEnvironment(endpoint: String) -> [String] {
+    /// cloud source, no file source (which would make the child's choice ambiguous), and the
+    /// CA file when one is given.
+    static func childEnvironment(endpoint: String, caFile: String? = nil) -> [String] {
+        var replaced = [KeyStoreLocation.fileSourceVariable, KeyStoreLocation.cloudSourceVariable]
+        if caFile != nil { replaced.append(KeyStoreLocation.caFileVariable) }
         var entries: [String] = []
         var index = 0
         while let entry = environ[index] {
             let text = String(cString: entry)
             let name = text.split(separator: "=", maxSplits: 1).first.map(String.init) ?? text
-            if name != KeyStoreLocation.fileSourceVariable && name != KeyStoreLocation.cloudSourceVariable {
-                entries.append(text)
-            }
+            if !replaced.contains(name) { entries.append(text) }
             index += 1
         }
-        return entries + ["\(KeyStoreLocation.cloudSourceVariable)=\(endpoint)"]
+        entries.append("\(KeyStoreLocation.cloudSourceVariable)=\(endpoint)")
+        if let caFile { entries.append("\(KeyStoreLocation.caFileVariable)=\(caFile)") }
+        return entries
     }
 
     /// cpk-keyfetch beside the running tool, else the one on PATH.

@@ -81,7 +81,7 @@ struct Fetch: ParsableCommand {
         } catch let error as CPKError {
             throw error.located(in: to == "-" ? "standard input" : to)
         }
-        let wrapped = try location.source(timeout: store.timeout).wrappedKey(named: name, to: publicKey, padding: padding)
+        let wrapped = try location.source(timeout: store.timeout, transport: HTTPClient(caFile: store.trustedCAFile)).wrappedKey(named: name, to: publicKey, padding: padding)
         let (bytes, binary) = format.render(wrapped)
         try writeResult(bytes, to: output, binary: binary)
     }
@@ -114,7 +114,7 @@ struct Provision: ParsableCommand {
             try FileKeyStore.provision(key, named: name, path: path, force: force)
         case .http(let url):
             if force { throw CPKError.usage("--force applies to file stores; the ProvisionKey contract has no overwrite") }
-            try ProvisionKeyClient(base: url, timeout: store.timeout).provision(named: name)
+            try ProvisionKeyClient(base: url, timeout: store.timeout, transport: HTTPClient(caFile: store.trustedCAFile)).provision(named: name)
         case .inline, .twin:
             throw CPKError.usage("provision needs a file store or a key service")
         }

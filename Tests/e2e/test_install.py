@@ -289,6 +289,25 @@ def test_sync_through_the_http_key_service(workdir, state, signers, tmp_path):
     check(cpk_install("app.cpk", cwd=workdir))
 
 
+def test_sync_through_an_https_key_service_with_a_private_ca(workdir, state, signers, tmp_path):
+    """--ca-file reaches the cpk-keyfetch child (through its environment)."""
+    from test_keys import KeyServer, issue_server_certificate, make_private_ca
+    store = tmp_path / "keys.json"
+    store.write_text(STORE.read_text())
+    ca = make_private_ca(tmp_path / "ca")
+    cert, key = issue_server_certificate(ca, "server", "IP:127.0.0.1,DNS:localhost")
+    server = KeyServer(store, tmp_path / "server.log", "--tls-cert", cert, "--tls-key", key)
+    try:
+        untrusted = cpk_install("sync", "--id", "test", "--url", f"{server.url}/WrapKey", cwd=workdir)
+        assert_clean_failure(untrusted, "unable to get local issuer certificate", code=2)
+        check(cpk_install("sync", "--id", "test", "--url", f"{server.url}/WrapKey", "--ca-file", ca, cwd=workdir))
+    finally:
+        server.stop()
+    build(workdir, b"over https", signers["self"])
+    check(cpk_install("app.cpk", cwd=workdir))
+    assert exported(workdir) == b"over https"
+
+
 def test_sync_from_a_device_twin(workdir, state, signers):
     spki = check(cpk_install("public-key", "--format", "der", cwd=workdir)).stdout
     device = serialization.load_der_public_key(spki)

@@ -172,6 +172,45 @@ def tls_key_server(tmp_path_factory, keys_logs):
     server.stop()
 
 
+def make_private_ca(directory: pathlib.Path) -> pathlib.Path:
+    """A CA of the test's own (made with the openssl command line); returns its certificate."""
+    directory.mkdir(parents=True, exist_ok=True)
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", directory / "ca.key", "-out", directory / "ca.crt",
+            "-subj", "/CN=cpk test key service CA", "-days", "2",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    return directory / "ca.crt"
+
+
+def issue_server_certificate(ca: pathlib.Path, name: str, subject_alt_names: str) -> tuple[pathlib.Path, pathlib.Path]:
+    """A server certificate from the CA at `ca` for the given SANs; returns (certificate, key)."""
+    directory = ca.parent
+    key, request, cert = directory / f"{name}.key", directory / f"{name}.csr", directory / f"{name}.crt"
+    extensions = directory / f"{name}.ext"
+    extensions.write_text(f"subjectAltName={subject_alt_names}\nbasicConstraints=CA:FALSE\n"
+                          "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", request, "-subj", f"/CN={name}")
+    openssl("x509", "-req", "-in", request, "-CA", ca, "-CAkey", directory / "ca.key", "-CAcreateserial",
+            "-out", cert, "-days", "2", "-extfile", extensions)
+    return cert, key
+
+
+@pytest.fixture(scope="module")
+def private_ca_servers(tmp_path_factory, keys_logs):
+    """Two https key services with certificates from one private CA: `good` names 127.0.0.1 and
+    localhost, `other` names only other.example."""
+    directory = tmp_path_factory.mktemp("private-ca")
+    store = directory / "keys.json"
+    shutil.copy(TEST_JSON, store)
+    ca = make_private_ca(directory / "ca")
+    servers = {}
+    for name, sans in {"good": "IP:127.0.0.1,DNS:localhost", "other": "DNS:other.example"}.items():
+        cert, key = issue_server_certificate(ca, name, sans)
+        servers[name] = KeyServer(store, keys_logs / f"ca-{name}-keyserver.log", "--tls-cert", cert, "--tls-key", key)
+    yield ca, servers
+    for server in servers.values():
+        server.stop()
+
+
 def closed_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -537,6 +576,45 @@ def test_key_service_tls_failure(tools, pair, tls_key_server):
     # a self-signed certificate the system does not trust
     tools.fails("cpk-keyfetch", "--name", "test", "--url", tls_key_server.url + "/WrapKey", "--to", pair.public,
                 contains="TLS failure", status=2)
+
+
+def localhost_url(server) -> str:
+    return server.url.replace("127.0.0.1", "localhost")
+
+
+def test_https_fetch_trusting_a_private_ca(tmp_path, tools, pair, private_ca_servers):
+    ca, servers = private_ca_servers
+    # by IP address (IP SAN) and by name (DNS SAN, SNI), with --ca-file and with the variable
+    for url, how in [(servers["good"].url, ["--ca-file", ca]), (localhost_url(servers["good"]), ["--ca-file", ca]),
+                     (servers["good"].url, [])]:
+        doc = tmp_path / f"tls-{time.monotonic_ns()}.wkey"
+        env = None if how else {"CPK_KEY_SERVICE_CA": str(ca)}
+        tools.run("cpk-keyfetch", "--name", "test", "--url", url + "/WrapKey", "--to", pair.public, *how, "-o", doc, env=env)
+        assert unwrap(tools, pair, doc, tmp_path) == TEST_KEY
+
+
+def test_https_without_the_ca_names_the_certificate_problem(tools, pair, private_ca_servers):
+    _, servers = private_ca_servers
+    message = tools.fails("cpk-keyfetch", "--name", "test", "--url", servers["good"].url + "/WrapKey", "--to", pair.public,
+                          contains="TLS failure", status=2)
+    assert "certificate verify failed: unable to get local issuer certificate" in message, message
+
+
+def test_https_certificate_for_another_name_fails_hostname_verification(tools, pair, private_ca_servers):
+    ca, servers = private_ca_servers
+    for url, reason in [(localhost_url(servers["other"]), "hostname mismatch"), (servers["other"].url, "IP address mismatch")]:
+        message = tools.fails("cpk-keyfetch", "--name", "test", "--url", url + "/WrapKey", "--to", pair.public,
+                              "--ca-file", ca, contains="TLS failure", status=2)
+        assert f"certificate verify failed: {reason}" in message, message
+
+
+def test_an_unusable_ca_file_is_one_line(tmp_path, tools, pair, private_ca_servers):
+    _, servers = private_ca_servers
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate\n")
+    for path in (tmp_path / "absent.pem", junk):
+        tools.fails("cpk-keyfetch", "--name", "test", "--url", servers["good"].url + "/WrapKey", "--to", pair.public,
+                    "--ca-file", path, contains=f"cannot use {path} as the key service's CA", status=2)
 
 
 def test_key_service_url_secret_is_not_shown(tools, pair):
