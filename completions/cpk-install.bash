@@ -227,7 +227,7 @@ _cpk-install_public-key() {
     # Offer option value completions
     case "${prev}" in
     '--format')
-        __cpk-install_add_completions -W 'pkcs1'$'\n''pkcs1-pem'$'\n''der'$'\n''pem'$'\n''base64'$'\n''fingerprint'
+        __cpk-install_add_completions -W 'pem'$'\n''der'$'\n''pkcs1'$'\n''pkcs1-pem'$'\n''base64'$'\n''fingerprint'
         return
         ;;
     '--output'|'-o')

@@ -58,3 +58,20 @@ public enum Passphrase {
     }
 }
 
+/// The forms a public key is written in: PEM or DER SubjectPublicKeyInfo, PKCS#1 RSAPublicKey
+/// (DER, what export_device_public_key returns, or PEM), base64 of the SubjectPublicKeyInfo
+/// (for cloud contracts and device twins), or its SHA-256 fingerprint.
+public enum PublicKeyFormat: String, CaseIterable, ExpressibleByArgument, Sendable {
+    case pem, der, pkcs1, pkcs1Pem = "pkcs1-pem", base64, fingerprint
+
+    public func render(_ key: PublicKey) throws -> (bytes: [UInt8], binary: Bool) {
+        switch self {
+        case .pem: return (Array(try key.pem().utf8), false)
+        case .der: return (key.subjectPublicKeyInfoDER, true)
+        case .pkcs1: return (try key.pkcs1DER(), true)
+        case .pkcs1Pem: return (Array(try key.pkcs1PEM().utf8), false)
+        case .base64: return (Array((Base64.encode(key.subjectPublicKeyInfoDER) + "\n").utf8), false)
+        case .fingerprint: return (Array((Hex.encode(try key.fingerprint) + "\n").utf8), false)
+        }
+    }
+}

@@ -71,21 +71,6 @@ struct KeyGen: ParsableCommand {
 }
 
 /// The forms `cpk-wrap public` prints.
-enum PublicKeyFormat: String, CaseIterable, ExpressibleByArgument {
-    case pem, der, pkcs1, pkcs1Pem = "pkcs1-pem", base64, fingerprint
-
-    func render(_ key: PublicKey) throws -> (bytes: [UInt8], binary: Bool) {
-        switch self {
-        case .pem: return (Array(try key.pem().utf8), false)
-        case .der: return (key.subjectPublicKeyInfoDER, true)
-        case .pkcs1: return (try key.pkcs1DER(), true)
-        case .pkcs1Pem: return (Array(try key.pkcs1PEM().utf8), false)
-        case .base64: return (Array((Base64.encode(key.subjectPublicKeyInfoDER) + "\n").utf8), false)
-        case .fingerprint: return (Array((Hex.encode(try key.fingerprint) + "\n").utf8), false)
-        }
-    }
-}
-
 struct Public: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "public",

@@ -1,0 +1,96 @@
+import ArgumentParser
+import CPKCLI
+import CPKCore
+import CPKCrypto
+import CPKKeys
+import CPKManager
+import CPKPackage
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Trust: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Provision trust anchors for signers in the simulator's state.",
+        discussion: """
+            Anchors provisioned here are the device's trust policy, used by every install \
+            together with --ca and --public-key: a certificate is a CA (the signer's \
+            certificate must chain to it), a public key is trusted as it is. With --id, an \
+            anchor vouches only for those application ids.
+            """,
+        subcommands: [TrustAdd.self, TrustList.self, TrustRemove.self])
+}
+
+struct TrustAdd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add", abstract: "Add a CA certificate or a public key, for every application or only those given with --id.")
+
+    @Argument(help: ArgumentHelp("A certificate (PEM or DER) or a public key; - is standard input.", valueName: "file"))
+    var file: String
+    @Option(help: ArgumentHelp("Trust the anchor only for this application id; repeatable.", valueName: "id"))
+    var id: [String] = []
+    @OptionGroup var stateOptions: StateOptions
+
+    func run() throws {
+        let manager = try stateOptions.openManager()
+        let bytes = try SmallInput.read(file, limit: SmallInput.documentLimit, what: "the trust anchor")
+        let scope: TrustPolicy.Scope = id.isEmpty ? .anyApplication : .applications(id)
+        try Console.output(try TrustStore.provision(bytes, name: file, scope: scope, in: manager.state).name)
+    }
+}
+
+struct TrustList: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List the provisioned anchors: name, kind, the ids they vouch for, subjects and fingerprints.")
+
+    @Flag(help: "Print JSON instead of text.") var json = false
+    @OptionGroup var stateOptions: StateOptions
+
+    func run() throws {
+        let entries = try TrustStore.entries(in: try stateOptions.openManager().state)
+        if json {
+            return try Console.output(JSONValue.array(entries.map(Self.json)).compactText)
+        }
+        var lines: [String] = []
+        for entry in entries {
+            lines.append("\(entry.name)  \(entry.kind.rawValue)  for \(Self.scope(entry.scope))")
+            for (index, fingerprint) in entry.fingerprints.enumerated() {
+                let subject = index < entry.subjects.count ? entry.subjects[index] : "public key"
+                lines.append("  \(subject)  sha256:\(fingerprint)")
+            }
+        }
+        if !lines.isEmpty { try Console.output(lines.map(TerminalText.escaped).joined(separator: "\n")) }
+    }
+
+    static func scope(_ scope: TrustPolicy.Scope) -> String {
+        switch scope {
+        case .anyApplication: return "every application"
+        case .applications(let ids): return ids.joined(separator: ", ")
+        }
+    }
+
+    static func json(_ entry: TrustStore.Entry) -> JSONValue {
+        let ids: JSONValue
+        switch entry.scope {
+        case .anyApplication: ids = .null
+        case .applications(let list): ids = .array(list.map { .string($0) })
+        }
+        return .object([
+            ("name", .string(entry.name)), ("kind", .string(entry.kind.rawValue)), ("ids", ids),
+            ("subjects", .array(entry.subjects.map { .string($0) })),
+            ("sha256", .array(entry.fingerprints.map { .string($0) })),
+        ])
+    }
+}
+
+struct TrustRemove: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a provisioned anchor by name.")
+
+    @Argument(help: "The anchor's name, as trust list shows it.") var name: String
+    @OptionGroup var stateOptions: StateOptions
+
+    func run() throws {
+        try TrustStore.remove(named: name, in: try stateOptions.openManager().state)
+    }
+}
