@@ -221,7 +221,8 @@ def test_encrypt_inspect_and_decrypt_with_skopeo(world, skopeo):
     # Asking to decrypt without the provider configured fails.
     no_config = skopeo("copy", "--decryption-key", "provider:cpk", f"oci:{d}/enc:v1", f"oci:{d}/fail1:v1",
                        env={"OCICRYPT_KEYPROVIDER_CONFIG": str(d / "absent.json")}, ok=False)
-    assert no_config.returncode != 0
+    assert no_config.returncode != 0 and b"missing private key needed for decryption" in no_config.stderr, \
+        no_config.stderr.decode()
     # With the provider but a store without the key: skopeo fails and shows our one line.
     bad_store = d / "wrong-keys.json"
     bad_store.write_text(json.dumps({"default/key/key_id1": b64(bytes(32))}))
