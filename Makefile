@@ -18,7 +18,8 @@ SHELL = /bin/bash
 
 all: build
 
-# Installs the Debian and PyPI packages the build and the tests need, only when missing.
+# Installs the Debian and PyPI packages the build and the tests need, only when missing, and
+# fetches Debian 13's skopeo into .build/skopeo-root for the container tests (nothing installed).
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -28,6 +29,7 @@ deps:
 	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 	@python3 -c "import pytest, cbor2, cryptography" 2>/dev/null || python3 -m pip install -q $(PIP_PACKAGES)
+	@scripts/fetch-skopeo.sh >/dev/null
 
 build: deps
 	swift build --build-tests

@@ -173,13 +173,13 @@ _cpk-keyfetch() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    fetch|provision|help)
+    fetch|provision|keyprovider|help)
         # Offer subcommand argument completions
         "_cpk-keyfetch_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'fetch provision help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'fetch provision keyprovider help' -- "${cur}"))
         ;;
     esac
 }
@@ -253,6 +253,24 @@ _cpk-keyfetch_provision() {
         return
         ;;
     '--ca-file')
+        return
+        ;;
+    esac
+}
+
+_cpk-keyfetch_keyprovider() {
+    repeating_flags=()
+    non_repeating_flags=(-h --help)
+    repeating_options=()
+    non_repeating_options=(--file-store --provider)
+    __cpk-keyfetch_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--file-store')
+        return
+        ;;
+    '--provider')
         return
         ;;
     esac

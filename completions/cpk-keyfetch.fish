@@ -26,6 +26,8 @@ function __cpk-keyfetch_parse_tokens -S
             __cpk-keyfetch_parse_subcommand 0 'name=' 'to=' 'file-store=' 'url=' 'timeout=' 'ca-file=' 'inline=' 'twin=' 'padding=' 'format=' 'o/output=' 'h/help'
         case 'provision'
             __cpk-keyfetch_parse_subcommand 0 'name=' 'file-store=' 'url=' 'timeout=' 'ca-file=' 'force' 'h/help'
+        case 'keyprovider'
+            __cpk-keyfetch_parse_subcommand 0 'file-store=' 'provider=' 'h/help'
         case 'help'
             __cpk-keyfetch_parse_subcommand -r 1 
         end
@@ -84,6 +86,7 @@ complete -c 'cpk-keyfetch' -f
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_positional "cpk-keyfetch" -eq 1' -fa 'fetch' -d 'Write the named key, wrapped to a public key, as a wrapped-key document.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_positional "cpk-keyfetch" -eq 1' -fa 'provision' -d 'Create a new random AES-256 key under a name, in a file store or through the ProvisionKey contract.'
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_positional "cpk-keyfetch" -eq 1' -fa 'keyprovider' -d 'Wrap and unwrap container layer keys for skopeo and ocicrypt (CoCo\'s annotation format).'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_positional "cpk-keyfetch" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" name' -l 'name' -d 'The key\'s name: the application id, or a KBS resource URI.' -rfka ''
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" to' -l 'to' -d 'The public key or certificate to wrap to, in any form; - is standard input.' -rfka ''
@@ -104,3 +107,6 @@ complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch provision" ca-file' -l 'ca-file' -d 'PEM CA certificates to trust for an https key service instead of the system\'s (default: $CPK_KEY_SERVICE_CA).' -rfka ''
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch provision" force' -l 'force' -d 'Replace a key of the same name in a file store (the old key is lost).'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch provision" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch keyprovider" file-store' -l 'file-store' -d 'The JSON key store holding the key-encryption keys (default: $CP_FILE_KEY_SOURCE).' -rfka ''
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch keyprovider" provider' -l 'provider' -d 'The provider\'s name in the ocicrypt configuration.' -rfka ''
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch keyprovider" h help' -s 'h' -l 'help' -d 'Show help information.'
