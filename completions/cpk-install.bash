@@ -163,7 +163,7 @@ _cpk-install() {
     local -a unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
 
     local -a repeating_flags=()
-    local -a non_repeating_flags=(-h --help)
+    local -a non_repeating_flags=(--version -h --help)
     local -a repeating_options=()
     local -a non_repeating_options=()
     __cpk-install_offer_flags_options 0
@@ -186,7 +186,7 @@ _cpk-install() {
 
 _cpk-install_install() {
     repeating_flags=()
-    non_repeating_flags=(--allow-expired --accept-unauthenticated-manifest --allow-signer-change --allow-downgrade --json --progress -h --help)
+    non_repeating_flags=(--allow-expired --accept-unauthenticated-manifest --allow-signer-change --allow-downgrade --json --progress --version -h --help)
     repeating_options=(--ca --public-key --trusted-key --untrusted --certificate-identity --certificate-identity-regexp)
     non_repeating_options=(--at --state)
     __cpk-install_offer_flags_options 1
@@ -219,7 +219,7 @@ _cpk-install_install() {
 
 _cpk-install_public-key() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--format --output -o --state)
     __cpk-install_offer_flags_options 0
@@ -241,7 +241,7 @@ _cpk-install_public-key() {
 
 _cpk-install_add-key() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--id --state)
     __cpk-install_offer_flags_options 1
@@ -259,7 +259,7 @@ _cpk-install_add-key() {
 
 _cpk-install_sync() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--id --file-store --url --timeout --ca-file --twin --state)
     __cpk-install_offer_flags_options 0
@@ -292,7 +292,7 @@ _cpk-install_sync() {
 
 _cpk-install_list() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--state)
     __cpk-install_offer_flags_options 0
@@ -307,7 +307,7 @@ _cpk-install_list() {
 
 _cpk-install_remove() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--state)
     __cpk-install_offer_flags_options 1
@@ -322,7 +322,7 @@ _cpk-install_remove() {
 
 _cpk-install_dev-export-plaintext() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--output -o --state)
     __cpk-install_offer_flags_options 1
@@ -340,7 +340,7 @@ _cpk-install_dev-export-plaintext() {
 
 _cpk-install_trust() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=()
     __cpk-install_offer_flags_options 0
@@ -363,7 +363,7 @@ _cpk-install_trust() {
 
 _cpk-install_trust_add() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=(--id)
     non_repeating_options=(--state)
     __cpk-install_offer_flags_options 1
@@ -381,7 +381,7 @@ _cpk-install_trust_add() {
 
 _cpk-install_trust_list() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--state)
     __cpk-install_offer_flags_options 0
@@ -396,7 +396,7 @@ _cpk-install_trust_list() {
 
 _cpk-install_trust_remove() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--state)
     __cpk-install_offer_flags_options 1
@@ -411,7 +411,7 @@ _cpk-install_trust_remove() {
 
 _cpk-install_status() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--state)
     __cpk-install_offer_flags_options 0
@@ -426,7 +426,7 @@ _cpk-install_status() {
 
 _cpk-install_check-state() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--state)
     __cpk-install_offer_flags_options 0
@@ -440,7 +440,11 @@ _cpk-install_check-state() {
 }
 
 _cpk-install_help() {
-    :
+    repeating_flags=()
+    non_repeating_flags=(--version)
+    repeating_options=()
+    non_repeating_options=()
+    __cpk-install_offer_flags_options -1
 }
 
 complete -o filenames -F _cpk-install cpk-install

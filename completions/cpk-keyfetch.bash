@@ -163,7 +163,7 @@ _cpk-keyfetch() {
     local -a unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
 
     local -a repeating_flags=()
-    local -a non_repeating_flags=(-h --help)
+    local -a non_repeating_flags=(--version -h --help)
     local -a repeating_options=()
     local -a non_repeating_options=()
     __cpk-keyfetch_offer_flags_options 0
@@ -186,7 +186,7 @@ _cpk-keyfetch() {
 
 _cpk-keyfetch_fetch() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--name --to --file-store --url --timeout --ca-file --inline --twin --padding --format --output -o)
     __cpk-keyfetch_offer_flags_options 0
@@ -233,7 +233,7 @@ _cpk-keyfetch_fetch() {
 
 _cpk-keyfetch_provision() {
     repeating_flags=()
-    non_repeating_flags=(--force -h --help)
+    non_repeating_flags=(--force --version -h --help)
     repeating_options=()
     non_repeating_options=(--name --file-store --url --timeout --ca-file)
     __cpk-keyfetch_offer_flags_options 0
@@ -260,7 +260,7 @@ _cpk-keyfetch_provision() {
 
 _cpk-keyfetch_keyprovider() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--file-store --provider)
     __cpk-keyfetch_offer_flags_options 0
@@ -277,7 +277,11 @@ _cpk-keyfetch_keyprovider() {
 }
 
 _cpk-keyfetch_help() {
-    :
+    repeating_flags=()
+    non_repeating_flags=(--version)
+    repeating_options=()
+    non_repeating_options=()
+    __cpk-keyfetch_offer_flags_options -1
 }
 
 complete -o filenames -F _cpk-keyfetch cpk-keyfetch

@@ -20,16 +20,16 @@ function __cpk-keyfetch_parse_tokens -S
     set -l unparsed_tokens (__cpk-keyfetch_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cpk-keyfetch'
-        __cpk-keyfetch_parse_subcommand 0 'h/help'
+        __cpk-keyfetch_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'fetch'
-            __cpk-keyfetch_parse_subcommand 0 'name=' 'to=' 'file-store=' 'url=' 'timeout=' 'ca-file=' 'inline=' 'twin=' 'padding=' 'format=' 'o/output=' 'h/help'
+            __cpk-keyfetch_parse_subcommand 0 'name=' 'to=' 'file-store=' 'url=' 'timeout=' 'ca-file=' 'inline=' 'twin=' 'padding=' 'format=' 'o/output=' 'version' 'h/help'
         case 'provision'
-            __cpk-keyfetch_parse_subcommand 0 'name=' 'file-store=' 'url=' 'timeout=' 'ca-file=' 'force' 'h/help'
+            __cpk-keyfetch_parse_subcommand 0 'name=' 'file-store=' 'url=' 'timeout=' 'ca-file=' 'force' 'version' 'h/help'
         case 'keyprovider'
-            __cpk-keyfetch_parse_subcommand 0 'file-store=' 'provider=' 'h/help'
+            __cpk-keyfetch_parse_subcommand 0 'file-store=' 'provider=' 'version' 'h/help'
         case 'help'
-            __cpk-keyfetch_parse_subcommand -r 1 
+            __cpk-keyfetch_parse_subcommand -r 1 'version'
         end
     end
 end
@@ -83,6 +83,7 @@ function __cpk-keyfetch_custom_completion
 end
 
 complete -c 'cpk-keyfetch' -f
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_positional "cpk-keyfetch" -eq 1' -fa 'fetch' -d 'Write the named key, wrapped to a public key, as a wrapped-key document.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_positional "cpk-keyfetch" -eq 1' -fa 'provision' -d 'Create a new random AES-256 key under a name, in a file store or through the ProvisionKey contract.'
@@ -99,6 +100,7 @@ complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" padding' -l 'padding' -d 'pkcs1v15 (the key-store contract\'s and the Package Manager\'s) or oaep-sha256.' -rfka 'oaep-sha256 pkcs1v15'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" format' -l 'format' -d 'document (CBOR), raw (the RSA block) or base64.' -rfka 'document raw base64'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch provision" name' -l 'name' -d 'The new key\'s name: the application id, or a KBS resource URI.' -rfka ''
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch provision" file-store' -l 'file-store' -d 'A JSON key store file: key name to base64 key (default: $CP_FILE_KEY_SOURCE).' -rfka ''
@@ -106,7 +108,10 @@ complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch provision" timeout' -l 'timeout' -d 'Seconds to wait for the key service.' -rfka ''
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch provision" ca-file' -l 'ca-file' -d 'PEM CA certificates to trust for an https key service instead of the system\'s (default: $CPK_KEY_SERVICE_CA).' -rfka ''
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch provision" force' -l 'force' -d 'Replace a key of the same name in a file store (the old key is lost).'
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch provision" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch provision" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch keyprovider" file-store' -l 'file-store' -d 'The JSON key store holding the key-encryption keys (default: $CP_FILE_KEY_SOURCE).' -rfka ''
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch keyprovider" provider' -l 'provider' -d 'The provider\'s name in the ocicrypt configuration.' -rfka ''
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch keyprovider" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch keyprovider" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch help" version' -l 'version' -d 'Show the version.'

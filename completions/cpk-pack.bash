@@ -163,7 +163,7 @@ _cpk-pack() {
     local -a unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
 
     local -a repeating_flags=()
-    local -a non_repeating_flags=(-h --help)
+    local -a non_repeating_flags=(--version -h --help)
     local -a repeating_options=()
     local -a non_repeating_options=()
     __cpk-pack_offer_flags_options 0
@@ -186,9 +186,9 @@ _cpk-pack() {
 
 _cpk-pack_create() {
     repeating_flags=()
-    non_repeating_flags=(--cpk -h --help)
+    non_repeating_flags=(--cpk --version -h --help)
     repeating_options=()
-    non_repeating_options=(--id --name --vendor --arch --os --version --date --output -o)
+    non_repeating_options=(--id --name --vendor --arch --os --app-version --date --output -o)
     __cpk-pack_offer_flags_options 1
 
     # Offer option value completions
@@ -208,7 +208,7 @@ _cpk-pack_create() {
     '--os')
         return
         ;;
-    '--version')
+    '--app-version')
         return
         ;;
     '--date')
@@ -222,7 +222,7 @@ _cpk-pack_create() {
 
 _cpk-pack_finish() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--output -o)
     __cpk-pack_offer_flags_options 1
@@ -236,7 +236,11 @@ _cpk-pack_finish() {
 }
 
 _cpk-pack_help() {
-    :
+    repeating_flags=()
+    non_repeating_flags=(--version)
+    repeating_options=()
+    non_repeating_options=()
+    __cpk-pack_offer_flags_options -1
 }
 
 complete -o filenames -F _cpk-pack cpk-pack

@@ -20,14 +20,14 @@ function __cpk-pack_parse_tokens -S
     set -l unparsed_tokens (__cpk-pack_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cpk-pack'
-        __cpk-pack_parse_subcommand 0 'h/help'
+        __cpk-pack_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'create'
-            __cpk-pack_parse_subcommand 1 'id=' 'name=' 'vendor=' 'arch=' 'os=' 'version=' 'date=' 'o/output=' 'cpk' 'h/help'
+            __cpk-pack_parse_subcommand 1 'id=' 'name=' 'vendor=' 'arch=' 'os=' 'app-version=' 'date=' 'o/output=' 'cpk' 'version' 'h/help'
         case 'finish'
-            __cpk-pack_parse_subcommand 1 'o/output=' 'h/help'
+            __cpk-pack_parse_subcommand 1 'o/output=' 'version' 'h/help'
         case 'help'
-            __cpk-pack_parse_subcommand -r 1 
+            __cpk-pack_parse_subcommand -r 1 'version'
         end
     end
 end
@@ -81,6 +81,7 @@ function __cpk-pack_custom_completion
 end
 
 complete -c 'cpk-pack' -f
+complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_positional "cpk-pack" -eq 1' -fa 'create' -d 'Pack a payload file (or - for standard input) into an envelope.'
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_positional "cpk-pack" -eq 1' -fa 'finish' -d 'Write an envelope (or a .cpk) as a finished .cpk package.'
@@ -90,10 +91,13 @@ complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_opti
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" vendor' -l 'vendor' -d 'Vendor name.' -rfka ''
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" arch' -l 'arch' -d 'Target architecture.' -rfka ''
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" os' -l 'os' -d 'Target operating system.' -rfka ''
-complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" version' -l 'version' -d 'Application version.' -rfka ''
+complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" app-version' -l 'app-version' -d 'The application\'s version (default 1.0.0).' -rfka ''
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" date' -l 'date' -d 'Build date, RFC 3339 (default: now, or SOURCE_DATE_EPOCH when set).' -rfka ''
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" cpk' -l 'cpk' -d 'Write a finished .cpk package instead of an envelope (the last step of a pipeline).'
+complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack finish" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
+complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack finish" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack finish" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack help" version' -l 'version' -d 'Show the version.'

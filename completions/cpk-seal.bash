@@ -163,7 +163,7 @@ _cpk-seal() {
     local -a unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
 
     local -a repeating_flags=()
-    local -a non_repeating_flags=(--quiet --cpk -h --help)
+    local -a non_repeating_flags=(--quiet --cpk --version -h --help)
     local -a repeating_options=()
     local -a non_repeating_options=(--wrapped-key --unwrap-key --padding --file-store --url --timeout --ca-file --key --output -o)
     __cpk-seal_offer_flags_options 1
@@ -217,7 +217,11 @@ _cpk-seal() {
 }
 
 _cpk-seal_help() {
-    :
+    repeating_flags=()
+    non_repeating_flags=(--version)
+    repeating_options=()
+    non_repeating_options=()
+    __cpk-seal_offer_flags_options -1
 }
 
 complete -o filenames -F _cpk-seal cpk-seal

@@ -163,7 +163,7 @@ _cpk-sign() {
     local -a unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
 
     local -a repeating_flags=()
-    local -a non_repeating_flags=(-h --help)
+    local -a non_repeating_flags=(--version -h --help)
     local -a repeating_options=()
     local -a non_repeating_options=()
     __cpk-sign_offer_flags_options 0
@@ -186,7 +186,7 @@ _cpk-sign() {
 
 _cpk-sign_sign() {
     repeating_flags=()
-    non_repeating_flags=(--payload --package --embed-public-key --cpk -h --help)
+    non_repeating_flags=(--payload --package --embed-public-key --cpk --version -h --help)
     repeating_options=()
     non_repeating_options=(--key --passphrase-file --passphrase-env --scheme --cert --cert-url --cert-domain --embed-form --output -o)
     __cpk-sign_offer_flags_options 1
@@ -227,7 +227,7 @@ _cpk-sign_sign() {
 
 _cpk-sign_prepare() {
     repeating_flags=()
-    non_repeating_flags=(--payload --package --embed-public-key --cpk -h --help)
+    non_repeating_flags=(--payload --package --embed-public-key --cpk --version -h --help)
     repeating_options=()
     non_repeating_options=(--public-key --digest-out --digest-format --scheme --cert --cert-url --cert-domain --embed-form --output -o)
     __cpk-sign_offer_flags_options 1
@@ -269,7 +269,7 @@ _cpk-sign_prepare() {
 
 _cpk-sign_stitch() {
     repeating_flags=()
-    non_repeating_flags=(--cpk -h --help)
+    non_repeating_flags=(--cpk --version -h --help)
     repeating_options=()
     non_repeating_options=(--signature --signature-format --cert --public-key --output -o)
     __cpk-sign_offer_flags_options 1
@@ -297,7 +297,7 @@ _cpk-sign_stitch() {
 
 _cpk-sign_digest() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--format --output -o)
     __cpk-sign_offer_flags_options 1
@@ -315,7 +315,11 @@ _cpk-sign_digest() {
 }
 
 _cpk-sign_help() {
-    :
+    repeating_flags=()
+    non_repeating_flags=(--version)
+    repeating_options=()
+    non_repeating_options=()
+    __cpk-sign_offer_flags_options -1
 }
 
 complete -o filenames -F _cpk-sign cpk-sign

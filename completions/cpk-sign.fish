@@ -20,18 +20,18 @@ function __cpk-sign_parse_tokens -S
     set -l unparsed_tokens (__cpk-sign_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cpk-sign'
-        __cpk-sign_parse_subcommand 0 'h/help'
+        __cpk-sign_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'sign'
-            __cpk-sign_parse_subcommand 1 'key=' 'passphrase-file=' 'passphrase-env=' 'payload' 'package' 'scheme=' 'cert=' 'embed-public-key' 'cert-url=' 'cert-domain=' 'embed-form=' 'o/output=' 'cpk' 'h/help'
+            __cpk-sign_parse_subcommand 1 'key=' 'passphrase-file=' 'passphrase-env=' 'payload' 'package' 'scheme=' 'cert=' 'embed-public-key' 'cert-url=' 'cert-domain=' 'embed-form=' 'o/output=' 'cpk' 'version' 'h/help'
         case 'prepare'
-            __cpk-sign_parse_subcommand 1 'public-key=' 'digest-out=' 'digest-format=' 'payload' 'package' 'scheme=' 'cert=' 'embed-public-key' 'cert-url=' 'cert-domain=' 'embed-form=' 'o/output=' 'cpk' 'h/help'
+            __cpk-sign_parse_subcommand 1 'public-key=' 'digest-out=' 'digest-format=' 'payload' 'package' 'scheme=' 'cert=' 'embed-public-key' 'cert-url=' 'cert-domain=' 'embed-form=' 'o/output=' 'cpk' 'version' 'h/help'
         case 'stitch'
-            __cpk-sign_parse_subcommand 1 'signature=' 'signature-format=' 'cert=' 'public-key=' 'o/output=' 'cpk' 'h/help'
+            __cpk-sign_parse_subcommand 1 'signature=' 'signature-format=' 'cert=' 'public-key=' 'o/output=' 'cpk' 'version' 'h/help'
         case 'digest'
-            __cpk-sign_parse_subcommand 1 'format=' 'o/output=' 'h/help'
+            __cpk-sign_parse_subcommand 1 'format=' 'o/output=' 'version' 'h/help'
         case 'help'
-            __cpk-sign_parse_subcommand -r 1 
+            __cpk-sign_parse_subcommand -r 1 'version'
         end
     end
 end
@@ -85,6 +85,7 @@ function __cpk-sign_custom_completion
 end
 
 complete -c 'cpk-sign' -f
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_positional "cpk-sign" -eq 1' -fa 'sign' -d 'Sign with a private key (the default subcommand).'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_positional "cpk-sign" -eq 1' -fa 'prepare' -d 'Offline signing, step 1: write the package with a pending signature, and the digest to sign.'
@@ -104,6 +105,7 @@ complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_opti
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" embed-form' -l 'embed-form' -d 'The form of an embedded certificate or key: pem (default) or der.' -rfka 'pem der'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" cpk' -l 'cpk' -d 'Write a finished .cpk package instead of an envelope (the last step of a pipeline).'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" public-key' -l 'public-key' -d 'The signer\'s public key (PEM or DER, or a certificate); not needed with --cert.' -rfka ''
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" digest-out' -l 'digest-out' -d 'Write the bytes to sign to FILE; - is standard output.' -rfka ''
@@ -118,6 +120,7 @@ complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_opti
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" embed-form' -l 'embed-form' -d 'The form of an embedded certificate or key: pem (default) or der.' -rfka 'pem der'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" cpk' -l 'cpk' -d 'Write a finished .cpk package instead of an envelope (the last step of a pipeline).'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" signature' -l 'signature' -d 'The detached signature; - is standard input.' -rfka ''
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" signature-format' -l 'signature-format' -d 'raw (default), hex or base64.' -rfka 'raw hex base64'
@@ -125,7 +128,10 @@ complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_opti
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" public-key' -l 'public-key' -d 'The signer\'s public key, when the package does not embed it.' -rfka ''
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" cpk' -l 'cpk' -d 'Write a finished .cpk package instead of an envelope (the last step of a pipeline).'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign digest" format' -l 'format' -d 'raw (default), hex or base64.' -rfka 'raw hex base64'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign digest" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign digest" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign digest" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign help" version' -l 'version' -d 'Show the version.'

@@ -163,7 +163,7 @@ _cpk-unpack() {
     local -a unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
 
     local -a repeating_flags=()
-    local -a non_repeating_flags=(-h --help)
+    local -a non_repeating_flags=(--version -h --help)
     local -a repeating_options=()
     local -a non_repeating_options=()
     __cpk-unpack_offer_flags_options 0
@@ -186,7 +186,7 @@ _cpk-unpack() {
 
 _cpk-unpack_info() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=()
     __cpk-unpack_offer_flags_options 1
@@ -194,7 +194,7 @@ _cpk-unpack_info() {
 
 _cpk-unpack_manifest() {
     repeating_flags=()
-    non_repeating_flags=(--pretty -h --help)
+    non_repeating_flags=(--pretty --version -h --help)
     repeating_options=()
     non_repeating_options=()
     __cpk-unpack_offer_flags_options 1
@@ -202,7 +202,7 @@ _cpk-unpack_manifest() {
 
 _cpk-unpack_list() {
     repeating_flags=()
-    non_repeating_flags=(--json -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=()
     __cpk-unpack_offer_flags_options 1
@@ -210,7 +210,7 @@ _cpk-unpack_list() {
 
 _cpk-unpack_extract() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--output -o)
     __cpk-unpack_offer_flags_options 2
@@ -225,7 +225,7 @@ _cpk-unpack_extract() {
 
 _cpk-unpack_payload() {
     repeating_flags=()
-    non_repeating_flags=(--quiet --allow-expired --skip-signatures -h --help)
+    non_repeating_flags=(--quiet --allow-expired --skip-signatures --version -h --help)
     repeating_options=(--ca --public-key --trusted-key --untrusted --certificate-identity --certificate-identity-regexp)
     non_repeating_options=(--wrapped-key --unwrap-key --padding --file-store --url --timeout --ca-file --key --at --output -o)
     __cpk-unpack_offer_flags_options 1
@@ -283,7 +283,7 @@ _cpk-unpack_payload() {
 
 _cpk-unpack_envelope() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--output -o)
     __cpk-unpack_offer_flags_options 1
@@ -297,7 +297,11 @@ _cpk-unpack_envelope() {
 }
 
 _cpk-unpack_help() {
-    :
+    repeating_flags=()
+    non_repeating_flags=(--version)
+    repeating_options=()
+    non_repeating_options=()
+    __cpk-unpack_offer_flags_options -1
 }
 
 complete -o filenames -F _cpk-unpack cpk-unpack

@@ -20,22 +20,22 @@ function __cpk-unpack_parse_tokens -S
     set -l unparsed_tokens (__cpk-unpack_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cpk-unpack'
-        __cpk-unpack_parse_subcommand 0 'h/help'
+        __cpk-unpack_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'info'
-            __cpk-unpack_parse_subcommand 1 'json' 'h/help'
+            __cpk-unpack_parse_subcommand 1 'json' 'version' 'h/help'
         case 'manifest'
-            __cpk-unpack_parse_subcommand 1 'pretty' 'h/help'
+            __cpk-unpack_parse_subcommand 1 'pretty' 'version' 'h/help'
         case 'list'
-            __cpk-unpack_parse_subcommand 1 'json' 'h/help'
+            __cpk-unpack_parse_subcommand 1 'json' 'version' 'h/help'
         case 'extract'
-            __cpk-unpack_parse_subcommand 2 'o/output=' 'h/help'
+            __cpk-unpack_parse_subcommand 2 'o/output=' 'version' 'h/help'
         case 'payload'
-            __cpk-unpack_parse_subcommand 1 'wrapped-key=' 'unwrap-key=' 'padding=' 'file-store=' 'url=' 'timeout=' 'ca-file=' 'key=' 'quiet' 'ca=+' 'public-key=+' 'untrusted=+' 'certificate-identity=+' 'certificate-identity-regexp=+' 'at=' 'allow-expired' 'skip-signatures' 'o/output=' 'h/help'
+            __cpk-unpack_parse_subcommand 1 'wrapped-key=' 'unwrap-key=' 'padding=' 'file-store=' 'url=' 'timeout=' 'ca-file=' 'key=' 'quiet' 'ca=+' 'public-key=+' 'untrusted=+' 'certificate-identity=+' 'certificate-identity-regexp=+' 'at=' 'allow-expired' 'skip-signatures' 'o/output=' 'version' 'h/help'
         case 'envelope'
-            __cpk-unpack_parse_subcommand 1 'o/output=' 'h/help'
+            __cpk-unpack_parse_subcommand 1 'o/output=' 'version' 'h/help'
         case 'help'
-            __cpk-unpack_parse_subcommand -r 1 
+            __cpk-unpack_parse_subcommand -r 1 'version'
         end
     end
 end
@@ -89,6 +89,7 @@ function __cpk-unpack_custom_completion
 end
 
 complete -c 'cpk-unpack' -f
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_positional "cpk-unpack" -eq 1' -fa 'info' -d 'Print a summary of the package (the default).'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_positional "cpk-unpack" -eq 1' -fa 'manifest' -d 'Print the manifest JSON (compact, one line; --pretty to indent).'
@@ -98,12 +99,16 @@ complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_positiona
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_positional "cpk-unpack" -eq 1' -fa 'envelope' -d 'Turn a .cpk back into an envelope, e.g. to re-sign it.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_positional "cpk-unpack" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack info" json' -l 'json' -d 'Print JSON instead of text.'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack info" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack info" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack manifest" pretty' -l 'pretty' -d 'Indent the JSON for reading.'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack manifest" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack manifest" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack list" json' -l 'json' -d 'Print JSON instead of text.'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack list" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack list" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack extract" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack extract" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack extract" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack payload" wrapped-key' -l 'wrapped-key' -d 'A wrapped key from cpk-keyfetch (its document, or a bare block as raw bytes or base64).' -rfka ''
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack payload" unwrap-key' -l 'unwrap-key' -d 'The private key (PEM) that unwraps --wrapped-key.' -rfka ''
@@ -123,6 +128,9 @@ complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack payload" allow-expired' -l 'allow-expired' -d 'Accept certificates whose validity period has ended (it is still reported).'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack payload" skip-signatures' -l 'skip-signatures' -d 'Debugging: do not check the payload signature (the tag, digests and package signature still are).'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack payload" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack payload" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack payload" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack envelope" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack envelope" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack envelope" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack help" version' -l 'version' -d 'Show the version.'

@@ -163,7 +163,7 @@ _cpk-verify() {
     local -a unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
 
     local -a repeating_flags=()
-    local -a non_repeating_flags=(--allow-expired --integrity-only --json --quiet -h --help)
+    local -a non_repeating_flags=(--allow-expired --integrity-only --json --quiet --version -h --help)
     local -a repeating_options=(--ca --public-key --trusted-key --untrusted --certificate-identity --certificate-identity-regexp --require)
     local -a non_repeating_options=(--at --cert --wrapped-key --unwrap-key --padding --file-store --url --timeout --ca-file --key)
     __cpk-verify_offer_flags_options 1
@@ -238,7 +238,11 @@ _cpk-verify() {
 }
 
 _cpk-verify_help() {
-    :
+    repeating_flags=()
+    non_repeating_flags=(--version)
+    repeating_options=()
+    non_repeating_options=()
+    __cpk-verify_offer_flags_options -1
 }
 
 complete -o filenames -F _cpk-verify cpk-verify

@@ -20,10 +20,10 @@ function __cpk-verify_parse_tokens -S
     set -l unparsed_tokens (__cpk-verify_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cpk-verify'
-        __cpk-verify_parse_subcommand 1 'ca=+' 'public-key=+' 'untrusted=+' 'certificate-identity=+' 'certificate-identity-regexp=+' 'at=' 'allow-expired' 'cert=' 'integrity-only' 'require=+' 'json' 'wrapped-key=' 'unwrap-key=' 'padding=' 'file-store=' 'url=' 'timeout=' 'ca-file=' 'key=' 'quiet' 'h/help'
+        __cpk-verify_parse_subcommand 1 'ca=+' 'public-key=+' 'untrusted=+' 'certificate-identity=+' 'certificate-identity-regexp=+' 'at=' 'allow-expired' 'cert=' 'integrity-only' 'require=+' 'json' 'wrapped-key=' 'unwrap-key=' 'padding=' 'file-store=' 'url=' 'timeout=' 'ca-file=' 'key=' 'quiet' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
-            __cpk-verify_parse_subcommand -r 1 
+            __cpk-verify_parse_subcommand -r 1 'version'
         end
     end
 end
@@ -97,5 +97,7 @@ complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" ca-file' -l 'ca-file' -d 'PEM CA certificates to trust for an https key service instead of the system\'s (default: $CPK_KEY_SERVICE_CA).' -rfka ''
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" key' -l 'key' -d 'The key\'s name in the store (default: the package\'s key name, its cp-id).' -rfka ''
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" quiet' -l 'quiet' -d 'Do not warn that an ephemeral agent key is for development.'
+complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_positional "cpk-verify" -eq 1' -fa 'help' -d 'Show subcommand help information.'
+complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify help" version' -l 'version' -d 'Show the version.'

@@ -163,7 +163,7 @@ _cpk-wrap() {
     local -a unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
 
     local -a repeating_flags=()
-    local -a non_repeating_flags=(-h --help)
+    local -a non_repeating_flags=(--version -h --help)
     local -a repeating_options=()
     local -a non_repeating_options=()
     __cpk-wrap_offer_flags_options 0
@@ -186,7 +186,7 @@ _cpk-wrap() {
 
 _cpk-wrap_keygen() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--bits --output -o --public-out)
     __cpk-wrap_offer_flags_options 0
@@ -207,7 +207,7 @@ _cpk-wrap_keygen() {
 
 _cpk-wrap_public() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--format --output -o)
     __cpk-wrap_offer_flags_options 1
@@ -226,7 +226,7 @@ _cpk-wrap_public() {
 
 _cpk-wrap_wrap() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--to --name --padding --format --output -o)
     __cpk-wrap_offer_flags_options 1
@@ -255,7 +255,7 @@ _cpk-wrap_wrap() {
 
 _cpk-wrap_unwrap() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=(--key --padding --name --output -o)
     __cpk-wrap_offer_flags_options 1
@@ -280,14 +280,18 @@ _cpk-wrap_unwrap() {
 
 _cpk-wrap_show() {
     repeating_flags=()
-    non_repeating_flags=(-h --help)
+    non_repeating_flags=(--version -h --help)
     repeating_options=()
     non_repeating_options=()
     __cpk-wrap_offer_flags_options 1
 }
 
 _cpk-wrap_help() {
-    :
+    repeating_flags=()
+    non_repeating_flags=(--version)
+    repeating_options=()
+    non_repeating_options=()
+    __cpk-wrap_offer_flags_options -1
 }
 
 complete -o filenames -F _cpk-wrap cpk-wrap

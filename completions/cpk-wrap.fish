@@ -20,20 +20,20 @@ function __cpk-wrap_parse_tokens -S
     set -l unparsed_tokens (__cpk-wrap_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cpk-wrap'
-        __cpk-wrap_parse_subcommand 0 'h/help'
+        __cpk-wrap_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'keygen'
-            __cpk-wrap_parse_subcommand 0 'bits=' 'o/output=' 'public-out=' 'h/help'
+            __cpk-wrap_parse_subcommand 0 'bits=' 'o/output=' 'public-out=' 'version' 'h/help'
         case 'public'
-            __cpk-wrap_parse_subcommand 1 'format=' 'o/output=' 'h/help'
+            __cpk-wrap_parse_subcommand 1 'format=' 'o/output=' 'version' 'h/help'
         case 'wrap'
-            __cpk-wrap_parse_subcommand 1 'to=' 'name=' 'padding=' 'format=' 'o/output=' 'h/help'
+            __cpk-wrap_parse_subcommand 1 'to=' 'name=' 'padding=' 'format=' 'o/output=' 'version' 'h/help'
         case 'unwrap'
-            __cpk-wrap_parse_subcommand 1 'key=' 'padding=' 'name=' 'o/output=' 'h/help'
+            __cpk-wrap_parse_subcommand 1 'key=' 'padding=' 'name=' 'o/output=' 'version' 'h/help'
         case 'show'
-            __cpk-wrap_parse_subcommand 1 'h/help'
+            __cpk-wrap_parse_subcommand 1 'version' 'h/help'
         case 'help'
-            __cpk-wrap_parse_subcommand -r 1 
+            __cpk-wrap_parse_subcommand -r 1 'version'
         end
     end
 end
@@ -87,6 +87,7 @@ function __cpk-wrap_custom_completion
 end
 
 complete -c 'cpk-wrap' -f
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "cpk-wrap" -eq 1' -fa 'keygen' -d 'Make an RSA wrapping key pair; the private key is written as PEM (PKCS#8) with mode 0600.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "cpk-wrap" -eq 1' -fa 'public' -d 'Print a public key (read from a private key, a public key or a certificate) in another form.'
@@ -97,19 +98,25 @@ complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "c
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" bits' -l 'bits' -d 'Modulus size: 2048, 3072 or 4096.' -rfka ''
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" o output' -l 'output' -s 'o' -d 'Write the private key to FILE (mode 0600); - is standard output when it is not a terminal.' -rfka ''
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" public-out' -l 'public-out' -d 'Also write the public key (PEM SubjectPublicKeyInfo) to FILE.' -rfka ''
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap public" format' -l 'format' -d 'pem, der, pkcs1, pkcs1-pem, base64 or fingerprint.' -rfka 'pem der pkcs1 pkcs1-pem base64 fingerprint'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap public" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap public" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap public" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" to' -l 'to' -d 'The public key or certificate to wrap to, in any form; - is standard input.' -rfka ''
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" name' -l 'name' -d 'The key\'s name, recorded in the document (the application id).' -rfka ''
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" padding' -l 'padding' -d 'oaep-sha256 or pkcs1v15 (the reference contract\'s).' -rfka 'oaep-sha256 pkcs1v15'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" format' -l 'format' -d 'document (CBOR), raw (the RSA block) or base64.' -rfka 'document raw base64'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" key' -l 'key' -d 'The private key (PEM or DER); - is standard input, /dev/fd/N an open descriptor.' -rfka ''
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" padding' -l 'padding' -d 'Padding of a bare wrapped key (a document records its own).' -rfka 'oaep-sha256 pkcs1v15'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" name' -l 'name' -d 'Refuse a document whose key name differs.' -rfka ''
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" o output' -l 'output' -s 'o' -d 'Write the raw key to FILE (created 0600); - is standard output when it is not a terminal.' -rfka ''
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap show" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap show" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap help" version' -l 'version' -d 'Show the version.'

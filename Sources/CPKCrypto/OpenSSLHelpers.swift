@@ -129,3 +129,8 @@ func looksLikePEM(_ bytes: [UInt8]) -> Bool {
     }
     return false
 }
+
+/// The OpenSSL library the tools run with, e.g. "OpenSSL 3.0.17 1 Jul 2025".
+public enum OpenSSLLibrary {
+    public static var version: String { OpenSSL_version(Int32(OPENSSL_VERSION)).map { String(cString: $0) } ?? "OpenSSL (unknown)" }
+}

@@ -37,6 +37,7 @@ struct Install: ParsableCommand {
             Exit status: 0 success, 1 a check failed (signer, version, class key, tag, digest, \
             signature) or the input is invalid, 2 usage or I/O error.
             """,
+        version: ToolVersion.line("cpk-install"),
         subcommands: [
             InstallPackage.self, PublicKeyExport.self, AddKey.self, Sync.self, ListApplications.self, Remove.self,
             DevExportPlaintext.self, Trust.self, Status.self, CheckState.self,

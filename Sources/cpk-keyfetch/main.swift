@@ -36,6 +36,7 @@ struct KeyFetch: ParsableCommand {
             Exit status: 0 success, 1 invalid input (a bad store, key or answer, or a key that \
             is not there), 2 usage error, I/O error, or a key service that cannot be reached.
             """,
+        version: ToolVersion.line("cpk-keyfetch"),
         subcommands: [Fetch.self, Provision.self, KeyProviderCommand.self],
         defaultSubcommand: Fetch.self)
 }

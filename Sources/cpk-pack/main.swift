@@ -17,13 +17,14 @@ struct Pack: ParsableCommand {
 
             Examples:
               cpk-pack --id test app.bin > app.env
-              cpk-pack --id test --name Demo --vendor Acme --version 1.2.0 app.bin \\
+              cpk-pack --id test --name Demo --vendor Acme --app-version 1.2.0 app.bin \\
                 | cpk-pack finish -o app.cpk
               tar c app/ | cpk-pack --id test --cpk -o app.cpk -
               SOURCE_DATE_EPOCH=0 cpk-pack --id test --cpk -o app.cpk app.bin   # reproducible
 
             Exit status: 0 success, 1 invalid input, 2 usage or I/O error.
             """,
+        version: ToolVersion.line("cpk-pack"),
         subcommands: [Create.self, Finish.self],
         defaultSubcommand: Create.self)
 }
@@ -50,7 +51,7 @@ struct Create: ParsableCommand {
     @Option(help: "Target operating system.")
     var os = "OP-TEE"
 
-    @Option(name: .customLong("version"), help: ArgumentHelp("Application version.", valueName: "maj.min.rev"))
+    @Option(name: .customLong("app-version"), help: ArgumentHelp("The application's version (default 1.0.0).", valueName: "maj.min.rev"))
     var appVersion = "1.0.0"
 
     @Option(help: ArgumentHelp(
@@ -65,7 +66,7 @@ struct Create: ParsableCommand {
             throw ValidationError("--id must be 1 to 128 characters of letters, digits and . _ - / :")
         }
         guard Version(dotted: appVersion, date: "") != nil else {
-            throw ValidationError("--version must look like 1.2.0 (three numbers)")
+            throw ValidationError("--app-version must look like 1.2.0 (three numbers)")
         }
         if let date, !Timestamp.isRFC3339(date) {
             throw ValidationError("--date must be an RFC 3339 timestamp, e.g. 2026-11-26T08:00:00Z")

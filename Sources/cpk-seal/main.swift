@@ -33,7 +33,8 @@ struct Seal: ParsableCommand {
 
             Exit status: 0 success, 1 invalid input (not a package, already encrypted, a \
             wrong key), 2 usage or I/O error, or a key store that cannot be reached.
-            """)
+            """,
+        version: ToolVersion.line("cpk-seal"))
 
     @OptionGroup var input: PackageInputArgument
     @OptionGroup var keySource: ClassKeyOptions

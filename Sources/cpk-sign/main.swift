@@ -45,6 +45,7 @@ struct SignTool: ParsableCommand {
             certificate for another key, an offline signature that does not verify); 2 usage \
             or I/O error.
             """,
+        version: ToolVersion.line("cpk-sign"),
         subcommands: [Sign.self, Prepare.self, Stitch.self, DigestToSign.self],
         defaultSubcommand: Sign.self)
 }

@@ -29,6 +29,7 @@ struct Unpack: ParsableCommand {
 
             Exit status: 0 success, 1 invalid package or failed check, 2 usage or I/O error.
             """,
+        version: ToolVersion.line("cpk-unpack"),
         subcommands: [Info.self, ShowManifest.self, List.self, Extract.self, Payload.self, ToEnvelope.self],
         defaultSubcommand: Info.self)
 }

@@ -50,7 +50,8 @@ struct Verify: ParsableCommand {
             and passed, at least one signature was checked, and a trust input authenticated a \
             signer (or --integrity-only was given); 1 when a check failed, nothing was \
             authenticated, or the input is not a valid package; 2 usage or I/O error.
-            """)
+            """,
+        version: ToolVersion.line("cpk-verify"))
 
     @OptionGroup var input: PackageInputArgument
     @OptionGroup var trust: TrustOptions

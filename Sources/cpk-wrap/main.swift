@@ -33,6 +33,7 @@ struct Wrap: ParsableCommand {
             Exit status: 0 success, 1 invalid input or a key that does not fit (wrong private \
             key, truncated wrapped key), 2 usage or I/O error.
             """,
+        version: ToolVersion.line("cpk-wrap"),
         subcommands: [KeyGen.self, Public.self, WrapKey.self, UnwrapKey.self, Show.self])
 }
 

@@ -1,6 +1,7 @@
 """Every option a tool accepts is documented in its man page, and every working tool has one."""
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -54,3 +55,13 @@ def test_the_import_check_catches_an_undeclared_import(tmp_path):
     bad = subprocess.run([sys.executable, script], env=dict(env, CHECK_IMPORTS_ROOT=str(copy)), capture_output=True)
     assert bad.returncode == 1
     assert b"CPKFormat imports CPKCrypto but does not declare it" in bad.stderr
+
+
+@pytest.mark.parametrize("tool", DOCUMENTED)
+def test_every_tool_answers_version(tool):
+    """--version: the tool, the project version (one place: CPKCLI's ToolVersion) and the
+    OpenSSL and libcbor versions, on stdout, exit 0."""
+    out = check(run(tool, "--version")).stdout.decode()
+    assert re.fullmatch(rf"{tool} \d+\.\d+\.\d+ \(cpk-tools; OpenSSL \d+\.\d+\.\d+[^;]*; libcbor \d+\.\d+\.\d+\)\n", out), out
+    versions = {check(run(other, "--version")).stdout.decode().split()[1] for other in DOCUMENTED}
+    assert len(versions) == 1, versions

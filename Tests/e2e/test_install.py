@@ -114,7 +114,7 @@ def build(workdir: Path, payload: bytes, signer: Signer, *, cp_id="test", versio
     """pack -> seal (key store) -> sign -> .cpk, the reference quick test's build."""
     source = workdir / f"{out}.payload"
     source.write_bytes(payload)
-    meta = f"--id {cp_id} --version {version}" + (f" --name '{name}'" if name else "") + (f" --vendor '{vendor}'" if vendor else "")
+    meta = f"--id {cp_id} --app-version {version}" + (f" --name '{name}'" if name else "") + (f" --vendor '{vendor}'" if vendor else "")
     pack_seal = f"cpk-pack {meta} {source} | cpk-seal --file-store {store} --quiet"
     if use_cpk_sign:
         check(sh(f"{pack_seal} | cpk-sign --key {signer.key} --cert {signer.cert} --cpk -o {out}", cwd=workdir))

@@ -123,7 +123,7 @@ def test_manifest_defaults(workdir):
 
 
 def test_manifest_options_are_honoured(workdir):
-    pack_cpk(workdir, b"abc", "--name", "Demo App", "--vendor", "Acme Corp.", "--version", "2.13.407",
+    pack_cpk(workdir, b"abc", "--name", "Demo App", "--vendor", "Acme Corp.", "--app-version", "2.13.407",
              "--arch", "x86_64", "--os", "Linux", "--date", "2026-11-26T08:00:00Z")
     doc = json.loads(check(run("cpk-unpack", "manifest", "x.cpk", cwd=workdir)).stdout)
     assert doc["cp-id"] == "test"
@@ -164,9 +164,9 @@ def test_invalid_id_is_a_usage_error(workdir, bad_id):
 @pytest.mark.parametrize("bad_version", ["1.2", "1.2.3.4", "a.b.c", "1.-2.3"])
 def test_invalid_version_is_a_usage_error(workdir, bad_version):
     (workdir / "in.bin").write_bytes(b"abc")
-    proc = run("cpk-pack", "--id", "t", "--version", bad_version, "in.bin", "-o", "x.env", cwd=workdir)
+    proc = run("cpk-pack", "--id", "t", "--app-version", bad_version, "in.bin", "-o", "x.env", cwd=workdir)
     assert proc.returncode == 2
-    assert b"--version" in proc.stderr
+    assert b"--app-version" in proc.stderr
     assert cpk.listing(workdir) == {"in.bin"}
 
 

@@ -197,7 +197,7 @@ def build(directory: Path) -> Setup:
             "-subj", "/CN=CPK Tamper Matrix", "-days", "30", "-set_serial", "1", "-config", "req.cnf",
             "-addext", "keyUsage=critical,digitalSignature", cwd=directory)
     (directory / "payload.bin").write_bytes(PAYLOAD)
-    check(sh(f"cpk-pack --id test --name Demo --vendor Acme --version 1.2.0 payload.bin"
+    check(sh(f"cpk-pack --id test --name Demo --vendor Acme --app-version 1.2.0 payload.bin"
              f" | cpk-seal --file-store {STORE} --quiet"
              f" | cpk-sign --key signer.pem --cert signer.crt --payload --package --cpk -o app.cpk",
              cwd=directory, env=env_with(SOURCE_DATE_EPOCH=EPOCH)))

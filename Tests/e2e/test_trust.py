@@ -140,7 +140,7 @@ def sealed(workdir: Path, version: str, *, cp_id="test", payload: bytes | None =
     out = workdir / (out or f"{cp_id.replace('/', '_')}-{version}.env")
     source = out.with_suffix(".bin")
     source.write_bytes(payload)
-    check(sh(f"cpk-pack --id {cp_id} --version {version} --name '{name}' --vendor '{vendor}' {source}"
+    check(sh(f"cpk-pack --id {cp_id} --app-version {version} --name '{name}' --vendor '{vendor}' {source}"
              f" | cpk-seal --file-store {store} --quiet > {out}", cwd=workdir))
     return out, payload
 
