@@ -9,10 +9,15 @@ extension ParsableCommand {
     /// Parses the command line, runs the command and exits with the documented status:
     /// 0 success, 1 invalid input or failed check, 2 usage or I/O error. Every error is one
     /// line on standard error, prefixed with the tool's name.
-    public static func runTool() -> Never {
+    ///
+    /// - Parameter globalOptions: options (taking one value) that every subcommand declares, so
+    ///   they may also be written before the subcommand's name (`cpk-install --state DIR list`):
+    ///   without this, a default subcommand would take them, and the name as its input.
+    public static func runTool(globalOptions: [String] = []) -> Never {
         let tool = configuration.commandName ?? "cpk"
         do {
-            var command = try parseAsRoot()
+            let arguments = Self.hoisting(globalOptions, in: Array(CommandLine.arguments.dropFirst()))
+            var command = try parseAsRoot(arguments)
             try command.run()
             Glibc.exit(0)
         } catch let error as CPKError {
@@ -28,6 +33,39 @@ extension ParsableCommand {
             Console.error("\(tool): \(message(for: error)) (see '\(tool) --help')")
             Glibc.exit(2)
         }
+    }
+}
+
+extension ParsableCommand {
+    /// Moves leading global options (`--state DIR`, `--state=DIR`) behind the subcommand name
+    /// that follows them, when one does.
+    static func hoisting(_ globalOptions: [String], in arguments: [String]) -> [String] {
+        let names = Set(configuration.subcommands.map { $0._commandName })
+        var leading: [String] = []
+        var rest = arguments[...]
+        while let first = rest.first {
+            if globalOptions.contains(first), rest.count >= 2 {
+                leading += rest.prefix(2)
+                rest = rest.dropFirst(2)
+            } else if globalOptions.contains(where: { first.hasPrefix($0 + "=") }) {
+                leading.append(first)
+                rest = rest.dropFirst()
+            } else {
+                break
+            }
+        }
+        guard !leading.isEmpty, let name = rest.first, names.contains(name) else { return arguments }
+        // Behind the whole subcommand path (`trust list`): a group has no options of its own.
+        var path: [String] = []
+        var command: ParsableCommand.Type = Self.self
+        while let next = rest.first,
+            let sub = command.configuration.subcommands.first(where: { $0._commandName == next })
+        {
+            path.append(next)
+            rest = rest.dropFirst()
+            command = sub
+        }
+        return path + leading + rest
     }
 }
 

@@ -67,4 +67,4 @@ struct StateOptions: ParsableArguments {
     }
 }
 
-Install.runTool()
+Install.runTool(globalOptions: ["--state"])

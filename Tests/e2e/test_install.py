@@ -675,3 +675,16 @@ def test_a_damaged_installed_application_is_reported_and_can_be_replaced(workdir
     check(cpk_install("remove", "test", cwd=workdir))
     check(cpk_install("app.cpk", cwd=workdir))
     assert exported(workdir) == payload
+
+
+def test_global_state_option_before_the_subcommand(workdir, state, signers):
+    """`cpk-install --state DIR list` (and `--state=DIR`) mean the list subcommand with that
+    state, not the default install subcommand reading a file named "list"."""
+    elsewhere = workdir / "other-state"
+    check(run("cpk-install", "--state", elsewhere, "sync", "--id", "test", "--file-store", STORE, cwd=workdir))
+    build(workdir, b"global", signers["self"], use_cpk_sign=True)
+    check(run("cpk-install", f"--state={elsewhere}", "app.cpk", cwd=workdir))
+    listed_there = json.loads(check(run("cpk-install", "--state", elsewhere, "list", "--json", cwd=workdir)).stdout)
+    assert [app["id"] for app in listed_there] == ["test"]
+    assert listed(workdir) == {}, "the default state was not touched"
+    assert check(run("cpk-install", "--state", elsewhere, "trust", "list", cwd=workdir)).stdout == b""
