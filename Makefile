@@ -19,7 +19,8 @@ SHELL = /bin/bash
 all: build
 
 # Installs the Debian and PyPI packages the build and the tests need, only when missing, and
-# fetches Debian 13's skopeo into .build/skopeo-root for the container tests (nothing installed).
+# fetches Debian 13's skopeo into .build/skopeo-root and Debian's docker-registry into
+# .build/registry-root for the container and registry tests (nothing installed).
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -30,6 +31,7 @@ deps:
 	fi
 	@python3 -c "import pytest, cbor2, cryptography" 2>/dev/null || python3 -m pip install -q $(PIP_PACKAGES)
 	@scripts/fetch-skopeo.sh >/dev/null
+	@scripts/fetch-registry.sh >/dev/null
 
 build: deps
 	swift build --build-tests

@@ -188,7 +188,7 @@ _cpk-pack_create() {
     repeating_flags=()
     non_repeating_flags=(--cpk --version -h --help)
     repeating_options=()
-    non_repeating_options=(--id --name --vendor --arch --os --app-version --date --output -o)
+    non_repeating_options=(--id --name --vendor --arch --os --app-version --date --output -o --oci)
     __cpk-pack_offer_flags_options 1
 
     # Offer option value completions
@@ -217,6 +217,9 @@ _cpk-pack_create() {
     '--output'|'-o')
         return
         ;;
+    '--oci')
+        return
+        ;;
     esac
 }
 
@@ -224,12 +227,15 @@ _cpk-pack_finish() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--output -o)
+    non_repeating_options=(--output -o --oci)
     __cpk-pack_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--output'|'-o')
+        return
+        ;;
+    '--oci')
         return
         ;;
     esac

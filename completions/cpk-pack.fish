@@ -23,9 +23,9 @@ function __cpk-pack_parse_tokens -S
         __cpk-pack_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'create'
-            __cpk-pack_parse_subcommand 1 'id=' 'name=' 'vendor=' 'arch=' 'os=' 'app-version=' 'date=' 'o/output=' 'cpk' 'version' 'h/help'
+            __cpk-pack_parse_subcommand 1 'id=' 'name=' 'vendor=' 'arch=' 'os=' 'app-version=' 'date=' 'o/output=' 'cpk' 'oci=' 'version' 'h/help'
         case 'finish'
-            __cpk-pack_parse_subcommand 1 'o/output=' 'version' 'h/help'
+            __cpk-pack_parse_subcommand 1 'o/output=' 'oci=' 'version' 'h/help'
         case 'help'
             __cpk-pack_parse_subcommand -r 1 'version'
         end
@@ -95,9 +95,11 @@ complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_opti
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" date' -l 'date' -d 'Build date, RFC 3339 (default: now, or SOURCE_DATE_EPOCH when set).' -rfka ''
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" cpk' -l 'cpk' -d 'Write a finished .cpk package instead of an envelope (the last step of a pipeline).'
+complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" oci' -l 'oci' -d 'Write a finished .cpk as an OCI artifact tagged TAG (default latest) in the OCI image layout DIR, created if missing; other tags are kept.' -rfka ''
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack finish" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
+complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack finish" oci' -l 'oci' -d 'Write the .cpk as an OCI artifact tagged TAG (default latest) in the OCI image layout DIR, created if missing; other tags are kept.' -rfka ''
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack finish" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack finish" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack help" version' -l 'version' -d 'Show the version.'

@@ -20,7 +20,7 @@ function __cpk-seal_parse_tokens -S
     set -l unparsed_tokens (__cpk-seal_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cpk-seal'
-        __cpk-seal_parse_subcommand 1 'wrapped-key=' 'unwrap-key=' 'padding=' 'file-store=' 'url=' 'timeout=' 'ca-file=' 'key=' 'quiet' 'o/output=' 'cpk' 'version' 'h/help'
+        __cpk-seal_parse_subcommand 1 'wrapped-key=' 'unwrap-key=' 'padding=' 'file-store=' 'url=' 'timeout=' 'ca-file=' 'key=' 'quiet' 'o/output=' 'cpk' 'oci=' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __cpk-seal_parse_subcommand -r 1 'version'
@@ -88,6 +88,7 @@ complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_opti
 complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" quiet' -l 'quiet' -d 'Do not warn that an ephemeral agent key is for development.'
 complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
 complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" cpk' -l 'cpk' -d 'Write a finished .cpk package instead of an envelope (the last step of a pipeline).'
+complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" oci' -l 'oci' -d 'Write a finished .cpk as an OCI artifact tagged TAG (default latest) in the OCI image layout DIR, created if missing; other tags are kept.' -rfka ''
 complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_positional "cpk-seal" -eq 1' -fa 'help' -d 'Show subcommand help information.'

@@ -188,7 +188,7 @@ _cpk-sign_sign() {
     repeating_flags=()
     non_repeating_flags=(--payload --package --embed-public-key --cpk --version -h --help)
     repeating_options=()
-    non_repeating_options=(--key --passphrase-file --passphrase-env --scheme --cert --cert-url --cert-domain --embed-form --output -o)
+    non_repeating_options=(--key --passphrase-file --passphrase-env --scheme --cert --cert-url --cert-domain --embed-form --output -o --oci)
     __cpk-sign_offer_flags_options 1
 
     # Offer option value completions
@@ -222,6 +222,9 @@ _cpk-sign_sign() {
     '--output'|'-o')
         return
         ;;
+    '--oci')
+        return
+        ;;
     esac
 }
 
@@ -229,7 +232,7 @@ _cpk-sign_prepare() {
     repeating_flags=()
     non_repeating_flags=(--payload --package --embed-public-key --cpk --version -h --help)
     repeating_options=()
-    non_repeating_options=(--public-key --digest-out --digest-format --scheme --cert --cert-url --cert-domain --embed-form --output -o)
+    non_repeating_options=(--public-key --digest-out --digest-format --scheme --cert --cert-url --cert-domain --embed-form --output -o --oci)
     __cpk-sign_offer_flags_options 1
 
     # Offer option value completions
@@ -264,6 +267,9 @@ _cpk-sign_prepare() {
     '--output'|'-o')
         return
         ;;
+    '--oci')
+        return
+        ;;
     esac
 }
 
@@ -271,7 +277,7 @@ _cpk-sign_stitch() {
     repeating_flags=()
     non_repeating_flags=(--cpk --version -h --help)
     repeating_options=()
-    non_repeating_options=(--signature --signature-format --cert --public-key --output -o)
+    non_repeating_options=(--signature --signature-format --cert --public-key --output -o --oci)
     __cpk-sign_offer_flags_options 1
 
     # Offer option value completions
@@ -290,6 +296,9 @@ _cpk-sign_stitch() {
         return
         ;;
     '--output'|'-o')
+        return
+        ;;
+    '--oci')
         return
         ;;
     esac

@@ -11,15 +11,37 @@ public struct PackageOutputOptions: ParsableArguments {
     @Flag(help: "Write a finished .cpk package instead of an envelope (the last step of a pipeline).")
     public var cpk = false
 
+    @Option(help: ArgumentHelp(
+        "Write a finished .cpk as an OCI artifact tagged TAG (default latest) in the OCI image layout DIR, created if missing; other tags are kept.",
+        valueName: "dir:tag"))
+    public var oci: String?
+
     public init() {}
 
-    public var format: OutputFormat { cpk ? .cpk : .envelope }
+    public func validate() throws {
+        if oci != nil && output != "-" {
+            throw ValidationError("--oci and --output both name a destination; give one")
+        }
+    }
+
+    public var format: OutputFormat { cpk || oci != nil ? .cpk : .envelope }
 
     /// Opens the destination, lets `body` write the package, and makes it visible only if
     /// `body` succeeded.
     public func write(_ body: (PackageOutput) throws -> Void) throws {
-        try writePackage(to: output, as: format, body)
+        if let oci {
+            try writePackage(toOCI: oci, body)
+        } else {
+            try writePackage(to: output, as: format, body)
+        }
     }
+}
+
+/// Writes a `.cpk` as an OCI artifact into the layout `DIR[:TAG]` names; the tag appears in
+/// index.json only if `body` succeeded.
+public func writePackage(toOCI destination: String, _ body: (PackageOutput) throws -> Void) throws {
+    let location = try OCILocation(parsing: destination, what: "--oci")
+    _ = try OCILayoutWriter.write(to: location, created: try Timestamp.buildTime(), body)
 }
 
 /// Opens `path` ("-" for standard output), lets `body` write a package in `format`, and makes
@@ -32,7 +54,9 @@ public func writePackage(to path: String, as format: OutputFormat, _ body: (Pack
 
 /// The package a tool reads: an envelope or a .cpk, from a file or standard input.
 public struct PackageInputArgument: ParsableArguments {
-    @Argument(help: ArgumentHelp("An envelope or .cpk package; - is standard input.", valueName: "input"))
+    @Argument(help: ArgumentHelp(
+        "An envelope or .cpk package; - is standard input; oci:DIR[:TAG] is a .cpk in an OCI image layout.",
+        valueName: "input"))
     public var input = "-"
 
     public init() {}

@@ -11,17 +11,33 @@ public final class PackageWriter {
     private let sizes: [UInt64]
     private let payloadIndex: Int
     private var payloadWritten: UInt64 = 0
+    /// Sees every byte written, in order: lets a caller digest the package while it is written
+    /// (the OCI layer digest) instead of reading it back.
+    private let tap: ((UnsafeRawBufferPointer) -> Void)?
 
     /// Starts a package whose streams will have exactly `streamSizes`.
-    public init(output: FileDescriptor, streamSizes: [UInt64], manifestIndex: Int, payloadIndex: Int) throws {
+    public init(
+        output: FileDescriptor, streamSizes: [UInt64], manifestIndex: Int, payloadIndex: Int,
+        tap: ((UnsafeRawBufferPointer) -> Void)? = nil
+    ) throws {
         guard streamSizes.count >= 2, streamSizes.count <= Int(UInt16.max) else {
             throw CPKError.invalid("a package needs 2 to 65535 streams, not \(streamSizes.count)")
         }
         self.output = output
         self.sizes = streamSizes
         self.payloadIndex = payloadIndex
+        self.tap = tap
         let header = FrameHeader(streamCount: streamSizes.count, manifestIndex: manifestIndex)
-        try output.write(header.encoded + StreamEntry.encodeTable(try Self.layout(sizes: streamSizes, payloadIndex: payloadIndex)))
+        try write(header.encoded + StreamEntry.encodeTable(try Self.layout(sizes: streamSizes, payloadIndex: payloadIndex)))
+    }
+
+    private func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { (raw) throws in try write(raw) }
+    }
+
+    private func write(_ bytes: UnsafeRawBufferPointer) throws {
+        try output.write(bytes)
+        tap?(bytes)
     }
 
     /// The stream table for streams of these sizes: payload first, then the rest in index order.
@@ -44,7 +60,7 @@ public final class PackageWriter {
         guard payloadWritten <= sizes[payloadIndex] else {
             throw CPKError.invalid("payload is longer than the \(sizes[payloadIndex]) bytes announced")
         }
-        try output.write(chunk)
+        try write(chunk)
     }
 
     /// Writes the remaining streams; `streams[i]` is the content of stream `i` (the payload's
@@ -57,7 +73,7 @@ public final class PackageWriter {
             guard UInt64(streams[index].count) == sizes[index] else {
                 throw CPKError.invalid("stream \(index) is \(streams[index].count) bytes, not the \(sizes[index]) announced")
             }
-            try output.write(streams[index])
+            try write(streams[index])
         }
     }
 }

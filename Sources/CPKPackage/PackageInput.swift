@@ -23,8 +23,14 @@ public enum InputKind: String, Sendable {
     case cpk
 }
 
-/// Opens `path` ("-" for standard input) and recognises an envelope or a `.cpk` by its first bytes.
+/// Opens `path` ("-" for standard input) and recognises an envelope or a `.cpk` by its first
+/// bytes; `oci:DIR[:TAG]` names a `.cpk` shipped as an OCI artifact in an image layout, whose
+/// digest is checked before it is opened (a file whose name starts with `oci:` is `./oci:…`).
 public func openPackage(_ path: String) throws -> PackageInput {
+    if path.hasPrefix(OCIArtifact.scheme) {
+        return try OCILayoutReader.openPackage(
+            OCILocation(parsing: String(path.dropFirst(OCIArtifact.scheme.count)), what: "the input"))
+    }
     let file = path == "-" ? FileDescriptor.standardInput : try FileDescriptor.open(forReading: path)
     return try openPackage(file)
 }

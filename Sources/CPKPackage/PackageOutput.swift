@@ -41,12 +41,17 @@ final class EnvelopeOutput: PackageOutput {
 /// from a pipe), the payload is first spooled to an anonymous temporary file.
 final class CPKOutput: PackageOutput {
     private let file: FileDescriptor
+    private let tap: ((UnsafeRawBufferPointer) -> Void)?
     private var head: PackageHead?
     private var writer: PackageWriter?
     private var spool: FileDescriptor?
     private var spooledSize: UInt64 = 0
 
-    init(file: FileDescriptor) { self.file = file }
+    /// - Parameter tap: sees every byte of the `.cpk` as it is written (see `PackageWriter`).
+    init(file: FileDescriptor, tap: ((UnsafeRawBufferPointer) -> Void)? = nil) {
+        self.file = file
+        self.tap = tap
+    }
 
     func begin(head: PackageHead, log: [LogEntry]) throws {
         try head.validate()
@@ -96,6 +101,6 @@ final class CPKOutput: PackageOutput {
         sizes[head.manifest.payload.data] = payloadSize
         return try PackageWriter(
             output: file, streamSizes: sizes.map { $0 ?? 0 }, manifestIndex: head.manifestIndex,
-            payloadIndex: head.manifest.payload.data)
+            payloadIndex: head.manifest.payload.data, tap: tap)
     }
 }

@@ -94,9 +94,24 @@ struct Finish: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
     var output = "-"
 
+    @Option(help: ArgumentHelp(
+        "Write the .cpk as an OCI artifact tagged TAG (default latest) in the OCI image layout DIR, created if missing; other tags are kept.",
+        valueName: "dir:tag"))
+    var oci: String?
+
+    func validate() throws {
+        if oci != nil && output != "-" {
+            throw ValidationError("--oci and --output both name a destination; give one")
+        }
+    }
+
     func run() throws {
         let package = try input.open()
-        try writePackage(to: output, as: .cpk) { try copyPackage(from: package, to: $0, appending: nil) }
+        if let oci {
+            try writePackage(toOCI: oci) { try copyPackage(from: package, to: $0, appending: nil) }
+        } else {
+            try writePackage(to: output, as: .cpk) { try copyPackage(from: package, to: $0, appending: nil) }
+        }
     }
 }
 
