@@ -71,6 +71,7 @@ struct Remove: ParsableCommand {
 
     func run() throws {
         try stateOptions.openManager().removeApplication(applicationID: id)
+        Console.error("cpk-install: removed \(TerminalText.escaped(id)) (its class key stays installed)")
     }
 }
 

@@ -61,6 +61,7 @@ struct AddKey: ParsableCommand {
         let device = try PublicKey(loading: try manager.exportDevicePublicKey())
         let (name, wrapped) = try resolve(try WrappedKeyInput(parsing: bytes), device: device)
         try manager.installApplicationKey(applicationID: name, wrappedKey: wrapped)
+        Console.error("cpk-install: installed the class key of \(TerminalText.escaped(name))")
     }
 
     private func resolve(_ input: WrappedKeyInput, device: PublicKey) throws -> (String, [UInt8]) {
@@ -115,5 +116,6 @@ struct Sync: ParsableCommand {
         let device = try PublicKey(loading: try manager.exportDevicePublicKey())
         let wrapped = try source.wrappedKey(named: id, to: device, padding: .pkcs1v15)
         try manager.installApplicationKey(applicationID: id, wrappedKey: wrapped.wrapped)
+        Console.error("cpk-install: fetched and installed the class key of \(TerminalText.escaped(id))")
     }
 }

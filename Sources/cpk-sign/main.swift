@@ -176,6 +176,11 @@ struct Sign: ParsableCommand {
         let package = try input.open()
         try Signer.checkRequest(request, head: package.head, name: package.name)
         what.warnAboutDevices(request.scheme)
+        if case .none = request.certificate {
+            Console.error(
+                "cpk-sign: warning: the package names no certificate or key of its signer (--cert, --embed-public-key, "
+                    + "--cert-url, --cert-domain): a verifier must be given the signer's key to check it")
+        }
         let entry = try LogEntry.now(tool: "cpk-sign", action: "added an " + describe(request))
         try output.write { try Signer.sign(package, request, log: entry, to: $0) }
     }
