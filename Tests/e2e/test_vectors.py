@@ -158,15 +158,17 @@ def item_bounds(data: bytes):
 
 
 def numbered_rules(document: str) -> dict[str, int]:
-    """For each section heading of a spec (`## 5.` or `### 6.1`), how many numbered list items
+    """For each section heading of a spec (`## 5.` or `### 6.1`; an appendix heading ends the count), how many numbered list items
     (`1. `) it holds before the next heading: the rules vectors may cite."""
     counts: dict[str, int] = {}
     section = None
     for line in (REPO / "docs" / f"{document}.md").read_text().splitlines():
-        heading = re.match(r"#{2,3} (\d+(?:\.\d+)?)\. ", line)
+        heading = re.match(r"#{2,3} (\d+(?:\.\d+)?)\.? ", line)
         if heading:
             section = heading.group(1)
             counts[section] = 0
+        elif line.startswith("#"):
+            section = None
         elif section and re.match(r"\d+\. ", line):
             counts[section] += 1
     return counts
