@@ -23,6 +23,9 @@ extension ParsableCommand {
         } catch let error as CPKError {
             Console.error("\(tool): \(error.message)")
             Glibc.exit(error.exitCode)
+        } catch let reported as JSONErrors.AlreadyReported {
+            Console.error("\(tool): \(reported.error.message)")
+            Glibc.exit(reported.error.exitCode)
         } catch let code as ExitCode {
             Glibc.exit(code.rawValue)
         } catch {

@@ -47,6 +47,10 @@ struct InstallPackage: ParsableCommand {
     @OptionGroup var stateOptions: StateOptions
 
     func run() throws {
+        try JSONErrors.reporting(json: json, tool: "cpk-install", installInput)
+    }
+
+    private func installInput() throws {
         try SmallInput.requireOneStandardInput([(input.input, "input")] + trust.inputs)
         let package = try input.open()  // first: a wrong input must not create a state
         let manager = try stateOptions.openManager()
@@ -60,6 +64,7 @@ struct InstallPackage: ParsableCommand {
         }
         let report = installer.install(package)
         try Console.output(json ? report.json.compactText : report.text)
+        if let failure = report.failure as? CPKError { throw JSONErrors.AlreadyReported(failure) }
         if let failure = report.failure { throw failure }
     }
 }

@@ -86,6 +86,10 @@ struct Verify: ParsableCommand {
     }
 
     func run() throws {
+        try JSONErrors.reporting(json: json, tool: "cpk-verify", verifyInput)
+    }
+
+    private func verifyInput() throws {
         try SmallInput.requireOneStandardInput([(input.input, "input"), (certificate ?? "", "--cert")] + trust.inputs)
         var policy = VerifyPolicy(trust: try trust.policy())
         if let certificate {

@@ -65,3 +65,18 @@ def test_every_tool_answers_version(tool):
     assert re.fullmatch(rf"{tool} \d+\.\d+\.\d+ \(cpk-tools; OpenSSL \d+\.\d+\.\d+[^;]*; libcbor \d+\.\d+\.\d+\)\n", out), out
     versions = {check(run(other, "--version")).stdout.decode().split()[1] for other in DOCUMENTED}
     assert len(versions) == 1, versions
+
+
+@pytest.mark.parametrize("tool, args", [
+    ("cpk-verify", ["--json", "--ca", "/nonexistent/ca.pem", "x.cpk"]),
+    ("cpk-install", ["install", "--json", "/nonexistent/app.cpk"]),
+])
+def test_json_errors_are_json_too(tool, args, tmp_path):
+    """With --json, a failure before any report (exit 2) still gives one JSON document on
+    stdout, so `| jq` never reads nothing; the one-line message stays on stderr."""
+    proc = run(tool, *args, env=dict(os.environ, CPK_CPM_STATE=str(tmp_path / "cpm")))
+    assert proc.returncode == 2
+    document = json.loads(proc.stdout)
+    assert document[tool] == 1 and document["error"]["exit"] == 2 and document["error"]["kind"] == "io"
+    assert "/nonexistent" in document["error"]["message"]
+    assert proc.stderr.decode().count("\n") == 1

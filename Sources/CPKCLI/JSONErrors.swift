@@ -1,0 +1,40 @@
+import CPKCore
+
+/// With `--json`, a script piping to `jq` gets a JSON document even when the tool fails
+/// before it has a report (exit 2: an unreadable file, a bad option value): the error, as an
+/// object on standard output, as well as the one line on standard error.
+public enum JSONErrors {
+    /// Runs `body`; when it throws a `CPKError` and `json` is set, prints
+    /// `{"<tool>": 1, "error": {"kind": …, "exit": …, "message": …}}` first, then rethrows.
+    public static func reporting(json: Bool, tool: String, _ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let error as CPKError where json {
+            let document = JSONValue.object([
+                (tool, .integer(1)),
+                ("error", .object([
+                    ("kind", .string(kind(error.kind))), ("exit", .integer(Int(error.exitCode))),
+                    ("message", .string(error.message)),
+                ])),
+            ])
+            try? Console.output(document.compactText)
+            throw error
+        }
+    }
+
+    /// A failure whose report (with its "error" member) is already printed: no second
+    /// document; `runTool` prints its line and exits with its status.
+    public struct AlreadyReported: Error {
+        public let error: CPKError
+        public init(_ error: CPKError) { self.error = error }
+    }
+
+    private static func kind(_ kind: CPKError.Kind) -> String {
+        switch kind {
+        case .invalidInput: return "invalid-input"
+        case .checkFailed: return "check-failed"
+        case .usage: return "usage"
+        case .io: return "io"
+        }
+    }
+}
