@@ -194,6 +194,10 @@ final class JSONCorpusTests: XCTestCase {
         (Case("i_number_very_long_integer", String(repeating: "9", count: 4096)), true),
         // Escaped noncharacters and private-use scalars are valid scalars.
         (Case("i_string_escaped_private_use", #""\ue000\udbff\udfff""#), true),
+        // Keys are compared as Swift Strings, by canonical equivalence: "\u00e9" (é) and
+        // "e\u0301" (e + combining acute) are distinct JSON names (RFC 8259 compares code
+        // points), yet refused here as duplicates: stricter than RFC 8259, on the safe side.
+        (Case("i_object_canonically_equivalent_keys", #"{"\u00e9":1,"e\u0301":2}"#), false),
     ]
 
     // MARK: - the corpus
