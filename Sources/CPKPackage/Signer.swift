@@ -44,6 +44,9 @@ public enum CertificateEmbedding: Sendable {
             guard leaf.allowsDigitalSignature else {
                 throw CPKError.invalid("the certificate's key usage does not allow digital signatures")
             }
+            if let broken = TrustPolicy.brokenLink(in: chain) {
+                throw CPKError.invalid("the certificate chain is broken: \(broken)")
+            }
             guard leaf.allowsCodeSigning else {
                 throw CPKError.invalid("the certificate's extended key usage does not allow code signing (\(leaf.subject))")
             }

@@ -157,7 +157,7 @@ final class TrustPolicyTests: XCTestCase {
         return nil
     }
 
-    private func certificate(_ name: String) throws -> X509Certificate {
+    func certificate(_ name: String) throws -> X509Certificate {
         let bytes = try Data(contentsOf: directory.appendingPathComponent("\(name).crt"))
         guard let first = try X509Certificate.chain(loading: Array(bytes)).first else { throw CPKError.invalid("empty") }
         return first
@@ -180,5 +180,15 @@ final class TrustPolicyTests: XCTestCase {
 
     private func openssl(_ arguments: [String]) throws {
         guard try command.run(arguments) == 0 else { throw CPKError.io("openssl \(arguments.joined(separator: " ")) failed") }
+    }
+}
+
+extension TrustPolicyTests {
+    /// A signer cannot embed a chain the verifier would call broken (its rule, applied at signing).
+    func testSigningRefusesABrokenChain() throws {
+        let leaf = try certificate("direct")
+        let embedding = CertificateEmbedding.x509(chain: [leaf, try certificate("other")], form: .pem)
+        XCTAssertCPKError(.invalidInput, containing: "chain is broken", try embedding.requireKey(try leaf.publicKey))
+        XCTAssertNoThrow(try CertificateEmbedding.x509(chain: [leaf, try certificate("root")], form: .pem).requireKey(try leaf.publicKey))
     }
 }
