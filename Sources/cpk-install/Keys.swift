@@ -111,7 +111,7 @@ struct Sync: ParsableCommand {
         try KeyName.validate(id)
         let flags = store.flags + [twin.map(KeyStoreLocation.twin)].compactMap { $0 }
         let location = try KeyStoreLocation.select(flags: flags, environment: KeyStoreLocation.processEnvironment)
-        let source = try location.source { store.keyfetchProcess(endpoint: $0) }
+        let source = try location.source { store.keyfetchBridge(endpoint: $0) }
         let manager = try stateOptions.openManager()
         let device = try PublicKey(loading: try manager.exportDevicePublicKey())
         let wrapped = try source.wrappedKey(named: id, to: device, padding: .pkcs1v15)
