@@ -48,8 +48,9 @@ public struct KeyfetchBridge: KeySource {
             throw CPKError(result.status == 1 ? .invalidInput : .io, reason)
         }
         let key = try WrappedKey(decoding: result.output)
-        guard key.keyName == name, key.padding == padding, key.wrappingKeySHA256 == (try publicKey.fingerprint) else {
-            throw CPKError.invalid("cpk-keyfetch returned a key for another name, padding or public key")
+        _ = try key.resolvedName(expecting: name)
+        guard key.padding == padding, key.wrappingKeySHA256 == (try publicKey.fingerprint) else {
+            throw CPKError.invalid("cpk-keyfetch returned a key for another padding or public key")
         }
         return key
     }
