@@ -74,7 +74,7 @@ public struct ClassKeyOptions: ParsableArguments {
                     + "(--file-store FILE, --url URL, or \(KeyStoreLocation.fileSourceVariable) / \(KeyStoreLocation.cloudSourceVariable))")
         }
         let location = try KeyStoreLocation.select(flags: store.flags, environment: environment)
-        let source = try location.source { store.keyfetchProcess(endpoint: $0) }
+        let source = try location.source { store.keyfetchBridge(endpoint: $0) }
         if !quiet {
             Console.error(
                 "\(tool): warning: using an ephemeral agent key to fetch \"\(name)\" from \(source.description); this is for development")

@@ -52,8 +52,8 @@ public struct KeyStoreOptions: ParsableArguments {
     }
 
     /// The key service reached through a cpk-keyfetch process, with these options.
-    public func keyfetchProcess(endpoint: String) -> KeyfetchProcess {
-        KeyfetchProcess(endpoint: endpoint, timeout: timeout, caFile: trustedCAFile)
+    public func keyfetchBridge(endpoint: String) -> KeyfetchBridge {
+        KeyfetchBridge(endpoint: endpoint, timeout: timeout, caFile: trustedCAFile)
     }
 
     /// The flags given on the command line, for `KeyStoreLocation.select`.

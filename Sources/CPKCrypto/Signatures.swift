@@ -27,6 +27,11 @@ public enum SignatureScheme: String, CaseIterable, Sendable {
     case ecdsaP384 = "ecdsa-p384"
     case ed25519 = "ed25519"
 
+    // The one table of schemes: what each does, the openssl command that makes its signature
+    // offline, and its size. `cpk-sign prepare --help` is generated from it, and the man page
+    // and README are checked against that help (Tests/e2e/test_docs.py), so a change here is
+    // a change everywhere or a failing test.
+
     /// What the scheme does to the digest, in words, for messages.
     public var summary: String {
         switch self {
@@ -38,18 +43,37 @@ public enum SignatureScheme: String, CaseIterable, Sendable {
         }
     }
 
-    /// How to make such a signature with the openssl command line, given the digest in a file.
-    public var opensslCommand: String {
+    /// The placeholders of `opensslArguments`: the private key file and the digest file.
+    public static let keyPlaceholder = "K"
+    public static let digestPlaceholder = "D"
+
+    /// The arguments of `openssl` that sign the digest file `D` with the private key `K`
+    /// (signature on standard output, or add `-out FILE`). MGF1-SHA-256 is OpenSSL's default
+    /// for PSS with SHA-256, but it is spelled out so the command does not depend on that.
+    public var opensslArguments: [String] {
+        let (k, d) = (Self.keyPlaceholder, Self.digestPlaceholder)
         switch self {
-        case .rsaPKCS1v15: return "openssl pkeyutl -sign -inkey KEY -pkeyopt digest:sha256 -in DIGEST"
+        case .rsaPKCS1v15, .ecdsaP256:
+            return ["pkeyutl", "-sign", "-inkey", k, "-pkeyopt", "digest:sha256", "-in", d]
         case .rsaPSS:
-            return "openssl pkeyutl -sign -inkey KEY -pkeyopt digest:sha256 -pkeyopt rsa_padding_mode:pss "
-                + "-pkeyopt rsa_pss_saltlen:digest -pkeyopt rsa_mgf1_md:sha256 -in DIGEST"
-        case .ecdsaP256: return "openssl pkeyutl -sign -inkey KEY -pkeyopt digest:sha256 -in DIGEST"
-        case .ecdsaP384: return "openssl pkeyutl -sign -inkey KEY -rawin -digest sha384 -in DIGEST"
-        case .ed25519: return "openssl pkeyutl -sign -inkey KEY -rawin -in DIGEST"
+            return ["pkeyutl", "-sign", "-inkey", k, "-pkeyopt", "digest:sha256", "-pkeyopt", "rsa_padding_mode:pss",
+                    "-pkeyopt", "rsa_pss_saltlen:digest", "-pkeyopt", "rsa_mgf1_md:sha256", "-in", d]
+        case .ecdsaP384: return ["pkeyutl", "-sign", "-inkey", k, "-rawin", "-digest", "sha384", "-in", d]
+        case .ed25519: return ["pkeyutl", "-sign", "-inkey", k, "-rawin", "-in", d]
         }
     }
+
+    /// How to make such a signature with the openssl command line, given the digest in a file:
+    /// `opensslArguments` with the placeholders replaced.
+    public func opensslCommand(key: String = keyPlaceholder, digest: String = digestPlaceholder) -> String {
+        let arguments = opensslArguments.map {
+            $0 == Self.keyPlaceholder ? key : $0 == Self.digestPlaceholder ? digest : $0
+        }
+        return (["openssl"] + arguments).joined(separator: " ")
+    }
+
+    /// The command with the placeholders, for messages.
+    public var opensslCommand: String { opensslCommand() }
 
     /// The signature's size for a key of `bits` (RSA: the modulus size), fixed for the others.
     public func signatureSize(keyBits bits: Int) -> Int {
@@ -58,6 +82,54 @@ public enum SignatureScheme: String, CaseIterable, Sendable {
         case .ecdsaP256, .ed25519: return 64
         case .ecdsaP384: return 96
         }
+    }
+
+    /// `signatureSize(keyBits:)` in words, for help text.
+    public var signatureSizeRule: String {
+        switch self {
+        case .rsaPKCS1v15, .rsaPSS: return "the RSA modulus size (256 bytes for RSA-2048)"
+        case .ecdsaP256: return "64 bytes (raw r||s)"
+        case .ecdsaP384: return "96 bytes (raw r||s)"
+        case .ed25519: return "64 bytes"
+        }
+    }
+
+    /// The table of openssl commands, one scheme a line (`name  command`), each command
+    /// broken at spaces with a trailing backslash, shell-style, so no line is wider than
+    /// `width`: help text is re-wrapped at 80 columns by ArgumentParser, and a command it
+    /// broke would not be the one to paste.
+    public static func opensslTable(width: Int = 76, indent: String = "  ", continuation: String = "    ") -> [String] {
+        let column = (allCases.map(\.rawValue.count).max() ?? 0) + 2
+        var lines: [String] = []
+        for scheme in allCases {
+            var line = indent + scheme.rawValue + String(repeating: " ", count: column - scheme.rawValue.count)
+            // Break between options, never between an option and its value.
+            var units: [String] = []
+            for word in scheme.opensslCommand.split(separator: " ").map(String.init) {
+                if let last = units.last, last.hasPrefix("-"), !last.contains(" "), !word.hasPrefix("-") {
+                    units[units.count - 1] += " " + word
+                } else {
+                    units.append(word)
+                }
+            }
+            for (index, unit) in units.enumerated() {
+                // Room for the " \\" of a continuation, unless this is the last unit.
+                let reserve = index == units.count - 1 ? 0 : 2
+                if index > 0 && line.count + 1 + unit.count + reserve > width {
+                    lines.append(line + " \\")
+                    line = indent + continuation + unit
+                } else {
+                    line += (index > 0 ? " " : "") + unit
+                }
+            }
+            lines.append(line)
+        }
+        return lines
+    }
+
+    /// The signature sizes, one sentence, for help text.
+    public static var signatureSizeSentence: String {
+        "Signature sizes: " + allCases.map { "\($0.rawValue) \($0.signatureSizeRule)" }.joined(separator: "; ") + "."
     }
 
     var isRSA: Bool { self == .rsaPKCS1v15 || self == .rsaPSS }

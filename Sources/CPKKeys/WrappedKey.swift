@@ -173,6 +173,23 @@ public enum WrappedKeyFormat: String, CaseIterable, Sendable {
     }
 }
 
+extension WrappedKey {
+    /// Checks that this document carries the key `expected` names (nil: whichever it names),
+    /// and returns the name to file the key under: the document's own spelling, the one its
+    /// key was wrapped under. Names are compared by `KeyName.canonical`, so the spellings of
+    /// one KBS resource (`kbs:///r/t/k`, `kbs://host/r/t/k`, `/r/t/k`, `r/t/k`) are one key and
+    /// any other names must be equal. Every tool that takes a document for a named key
+    /// (cpk-install add-key, cpk-wrap unwrap, the cpk-keyfetch bridge) resolves it here, so
+    /// they cannot disagree about what "the same key" is.
+    public func resolvedName(expecting expected: String?) throws -> String {
+        guard let expected else { return keyName }
+        guard KeyName.canonical(expected) == KeyName.canonical(keyName) else {
+            throw CPKError.check("the wrapped key is named \"\(keyName)\", not \"\(expected)\"")
+        }
+        return keyName
+    }
+}
+
 /// A wrapped key as read from a file: a document, or bare bytes (raw or base64) that carry no
 /// name, algorithm or fingerprint.
 public enum WrappedKeyInput: Sendable {

@@ -67,9 +67,7 @@ struct AddKey: ParsableCommand {
     private func resolve(_ input: WrappedKeyInput, device: PublicKey) throws -> (String, [UInt8]) {
         switch input {
         case .document(let document):
-            if let id, id != document.keyName {
-                throw CPKError.usage("the wrapped key is for \"\(document.keyName)\", not \"\(id)\"")
-            }
+            let name = try document.resolvedName(expecting: id)
             guard document.padding == .pkcs1v15 else {
                 throw CPKError.invalid(
                     "the key is wrapped with \(document.padding.algorithmName); the Package Manager takes RSA PKCS#1 v1.5 "
@@ -81,7 +79,7 @@ struct AddKey: ParsableCommand {
                     "the key \"\(document.keyName)\" is wrapped to another public key (sha256:\(Hex.encode(document.wrappingKeySHA256).prefix(16))…), "
                         + "not to this device's (sha256:\(Hex.encode(fingerprint).prefix(16))…); fetch it for this device")
             }
-            return (document.keyName, document.wrapped)
+            return (name, document.wrapped)
         case .bare(let wrapped):
             guard let id else { throw CPKError.usage("a bare wrapped key does not name its application: give --id") }
             let received = try WrappedKey(received: wrapped, named: id, to: device, padding: .pkcs1v15, from: "the wrapped key")
@@ -111,7 +109,7 @@ struct Sync: ParsableCommand {
         try KeyName.validate(id)
         let flags = store.flags + [twin.map(KeyStoreLocation.twin)].compactMap { $0 }
         let location = try KeyStoreLocation.select(flags: flags, environment: KeyStoreLocation.processEnvironment)
-        let source = try location.source { store.keyfetchProcess(endpoint: $0) }
+        let source = try location.source { store.keyfetchBridge(endpoint: $0) }
         let manager = try stateOptions.openManager()
         let device = try PublicKey(loading: try manager.exportDevicePublicKey())
         let wrapped = try source.wrappedKey(named: id, to: device, padding: .pkcs1v15)

@@ -37,8 +37,8 @@ struct SignTool: ParsableCommand {
               cpk-sign --payload --key signer.pem --cert signer.crt --cpk -o ref.cpk app.env
               cpk-sign --key ed.pem --embed-public-key --package app.env > signed.env
               cpk-sign prepare --cert signer.crt --digest-out app.dig app.env > pending.env
-              openssl pkeyutl -sign -inkey signer.pem -pkeyopt digest:sha256 \\
-                -in app.dig -out app.sig
+              \(SignatureScheme.rsaPKCS1v15.opensslCommand(key: "signer.pem", digest: "app.dig")) \\
+                -out app.sig
               cpk-sign stitch --signature app.sig --cpk -o app.cpk pending.env
 
             Exit status: 0 success; 1 invalid input (not a package, already signed, a \
@@ -210,13 +210,8 @@ struct Prepare: ParsableCommand {
             cannot be written as a .cpk until "cpk-sign stitch" puts the signature in.
 
             Sign the digest file D with the private key K, by scheme:
-              rsa-pkcs1v15  openssl pkeyutl -sign -inkey K -pkeyopt digest:sha256 -in D
-              rsa-pss       openssl pkeyutl -sign -inkey K -pkeyopt digest:sha256 -in D \\
-                -pkeyopt rsa_padding_mode:pss -pkeyopt rsa_pss_saltlen:digest
-              ecdsa-p256    openssl pkeyutl -sign -inkey K -pkeyopt digest:sha256 -in D
-              ecdsa-p384    openssl pkeyutl -sign -inkey K -rawin -digest sha384 -in D
-              ed25519       openssl pkeyutl -sign -inkey K -rawin -in D
-            """)
+
+            """ + SignatureScheme.opensslTable().joined(separator: "\n") + "\n\n" + SignatureScheme.signatureSizeSentence)
 
     @Option(help: ArgumentHelp(
         "The signer's public key (PEM or DER, or a certificate); not needed with --cert.", valueName: "file"))

@@ -184,9 +184,7 @@ struct UnwrapKey: ParsableCommand {
         case .bare(let bytes):
             return try privateKey.unwrap(bytes, padding: padding ?? .oaepSHA256)
         case .document(let document):
-            if let name, KeyName.canonical(name) != KeyName.canonical(document.keyName) {
-                throw CPKError.check("the wrapped key is named \"\(document.keyName)\", not \"\(name)\"")
-            }
+            _ = try document.resolvedName(expecting: name)
             if let padding, padding != document.padding {
                 throw CPKError.usage("--padding \(padding.rawValue) contradicts the document's \(document.padding.algorithmName)")
             }

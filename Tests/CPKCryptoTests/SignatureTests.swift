@@ -217,8 +217,8 @@ final class OpenSSLInteropTests: XCTestCase {
         for scheme in SignatureScheme.allCases {
             let key = Keys.key(for: scheme)
             try openssl.write("key.pem", try key.pem())
-            let command = scheme.opensslCommand.split(separator: " ").dropFirst().map {
-                $0 == "KEY" ? "key.pem" : $0 == "DIGEST" ? "digest" : String($0)
+            let command = scheme.opensslArguments.map {
+                $0 == SignatureScheme.keyPlaceholder ? "key.pem" : $0 == SignatureScheme.digestPlaceholder ? "digest" : String($0)
             }
             try openssl.runChecked(command + ["-out", "sig"])
             var signature = try openssl.read("sig")
@@ -226,6 +226,17 @@ final class OpenSSLInteropTests: XCTestCase {
                 signature = try XCTUnwrap(ECDSASignature.raw(fromDER: signature, scheme: scheme), scheme.rawValue)
             }
             XCTAssertTrue(try key.verifyingKey.verify(signature: signature, digest: digest, scheme: scheme), scheme.rawValue)
+        }
+    }
+
+    /// The help text's table: no line wider than ArgumentParser's 80-column wrap would break,
+    /// and each scheme's command back whole once the continuations are joined.
+    func testTheOpenSSLTableKeepsEachCommandWhole() {
+        let lines = SignatureScheme.opensslTable()
+        XCTAssertTrue(lines.allSatisfy { $0.count <= 78 }, lines.joined(separator: "\n"))
+        let joined = lines.joined(separator: "\n").replacingOccurrences(of: " \\\n      ", with: " ")
+        for scheme in SignatureScheme.allCases {
+            XCTAssertTrue(joined.contains("  \(scheme.rawValue) ") && joined.contains(" \(scheme.opensslCommand)"), scheme.rawValue)
         }
     }
 

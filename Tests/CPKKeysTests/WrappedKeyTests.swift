@@ -34,6 +34,24 @@ final class WrappedKeyTests: XCTestCase {
         XCTAssertEqual(value, expected)
     }
 
+    /// One rule for "is this document the key I asked for", shared by cpk-install add-key,
+    /// cpk-wrap unwrap and the cpk-keyfetch bridge: canonical names, the document's spelling back.
+    func testANameResolvesByItsCanonicalForm() throws {
+        var key = try document()
+        XCTAssertEqual(try key.resolvedName(expecting: nil), "test")
+        XCTAssertEqual(try key.resolvedName(expecting: "test"), "test")
+        XCTAssertCPKError(.checkFailed, containing: "named \"test\", not \"other\"", try key.resolvedName(expecting: "other"))
+        XCTAssertCPKError(.checkFailed, containing: "not \"Test\"", try key.resolvedName(expecting: "Test"))
+
+        key.keyName = "default/key/k1"
+        for spelling in ["default/key/k1", "kbs:///default/key/k1", "kbs://kbs.example:8080/default/key/k1", "/default/key/k1"] {
+            XCTAssertEqual(try key.resolvedName(expecting: spelling), "default/key/k1", spelling)
+        }
+        XCTAssertCPKError(.checkFailed, containing: "not", try key.resolvedName(expecting: "kbs:///default/key/k2"))
+        key.keyName = "kbs:///default/key/k1"
+        XCTAssertEqual(try key.resolvedName(expecting: "default/key/k1"), "kbs:///default/key/k1")
+    }
+
     func testAWrongPrivateKeyIsRefusedByFingerprint() throws {
         XCTAssertCPKError(.checkFailed, containing: "matching private key", try document().unwrap(with: TestKeys.other))
     }

@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import struct
 import subprocess
 from dataclasses import dataclass
@@ -72,6 +73,29 @@ def check(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
     assert proc.returncode == 0, (
         f"exit {proc.returncode}: {proc.args!r}\nstderr: {proc.stderr.decode(errors='replace')}")
     return proc
+
+
+# --- the offline-signing table ------------------------------------------------------------
+
+def scheme_table(text: str) -> dict[str, list[str]]:
+    """The `scheme  openssl ARGS` lines of a text, continuation lines (a trailing backslash)
+    joined: scheme name -> openssl's arguments, K the private key file and D the digest file."""
+    joined = re.sub(r"\\\n\s*", " ", text)
+    table = {}
+    for line in joined.splitlines():
+        match = re.fullmatch(r"\s*([a-z][a-z0-9-]*[a-z0-9])\s+openssl\s+(.*?)\s*", line)
+        if match:
+            table[match.group(1)] = match.group(2).split()
+    return table
+
+
+def documented_openssl_commands() -> dict[str, list[str]]:
+    """The openssl commands that sign a digest offline, as `cpk-sign prepare --help` gives them
+    (generated from CPKCrypto's SignatureScheme, the one table); the man page and README are
+    checked against it, and the e2e tests sign with it."""
+    table = scheme_table(check(run("cpk-sign", "prepare", "--help", env=env_with(COLUMNS="80"))).stdout.decode())
+    assert table, "cpk-sign prepare --help lists no openssl commands"
+    return table
 
 
 # --- assertions about failures ---------------------------------------------------------------

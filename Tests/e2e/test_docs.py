@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from cpk import REPO, check, run
+from cpk import REPO, check, documented_openssl_commands, run, scheme_table
 
 DOCUMENTED = ["cpk-pack", "cpk-unpack", "cpk-seal", "cpk-wrap", "cpk-keyfetch", "cpk-install", "cpk-sign", "cpk-verify"]
 
@@ -80,3 +80,34 @@ def test_json_errors_are_json_too(tool, args, tmp_path):
     assert document[tool] == 1 and document["error"]["exit"] == 2 and document["error"]["kind"] == "io"
     assert "/nonexistent" in document["error"]["message"]
     assert proc.stderr.decode().count("\n") == 1
+
+
+def worked_signing_commands(text: str) -> list[list[str]]:
+    """The example openssl signing commands of a text (continuations joined), as argument lists."""
+    joined = re.sub(r"\\\n\s*", " ", text)
+    return [line.split()[1:] for line in joined.splitlines() if line.strip().startswith("openssl pkeyutl -sign -inkey signer.pem")]
+
+
+def test_offline_signing_commands_agree_with_the_scheme_table():
+    """The openssl commands that sign a digest offline are one table, SignatureScheme in CPKCrypto,
+    from which `cpk-sign prepare --help` is generated; cpk-sign.1 and the README's offline-signing
+    block must say the same, scheme by scheme and argument by argument, and their worked example
+    must be the rsa-pkcs1v15 row with real file names."""
+    table = documented_openssl_commands()
+    assert len(table) == 5, table
+
+    page = (REPO / "man" / "cpk-sign.1").read_text()
+    block = page.split("The signer signs those bytes elsewhere", 1)[1].split(".Bd -literal", 1)[1].split(".Ed", 1)[0]
+    assert scheme_table(block.replace("\\e", "\\")) == table, "man/cpk-sign.1 disagrees with cpk-sign prepare --help"
+
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("### Offline signing", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    comments = "\n".join(line.lstrip("#") for line in section.splitlines() if line.startswith("#   "))
+    assert scheme_table(comments) == table, "README.md's offline-signing comments disagree with cpk-sign prepare --help"
+
+    example = [a.replace("K", "signer.pem").replace("D", "app.dig") if a in ("K", "D") else a
+               for a in table["rsa-pkcs1v15"]] + ["-out", "app.sig"]
+    top_help = check(run("cpk-sign", "--help")).stdout.decode()
+    for name, text in [("README.md", section), ("man/cpk-sign.1", page.replace("\\e", "\\")), ("cpk-sign --help", top_help)]:
+        worked = worked_signing_commands(text)
+        assert worked and all(command == example for command in worked), (name, worked, example)

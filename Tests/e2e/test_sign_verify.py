@@ -9,6 +9,7 @@ demo certificate that expired in 2022, through the independent writer in cpk.py)
 
 import base64
 import datetime
+import functools
 import hashlib
 import json
 import os
@@ -21,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
 from cryptography.x509.oid import NameOID
 
-from cpk import (REPO, assert_clean_failure, build_cpk, check, compact, env_with, listing, manifest,
+from cpk import (REPO, assert_clean_failure, build_cpk, check, compact, documented_openssl_commands, env_with, listing, manifest,
                  parse_cpk, run, sh)
 
 STORE = REPO / "test.json"
@@ -37,15 +38,20 @@ GENPKEY = {
     "p384": ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"],
     "ed25519": ["-algorithm", "ed25519"],
 }
-# The documented openssl commands for signing a digest offline (cpk-sign prepare --help).
-OPENSSL_SIGN = {
-    "rsa-pkcs1v15": ["-pkeyopt", "digest:sha256"],
-    "rsa-pss": ["-pkeyopt", "digest:sha256", "-pkeyopt", "rsa_padding_mode:pss", "-pkeyopt",
-                "rsa_pss_saltlen:digest", "-pkeyopt", "rsa_mgf1_md:sha256"],
-    "ecdsa-p256": ["-pkeyopt", "digest:sha256"],
-    "ecdsa-p384": ["-rawin", "-digest", "sha384"],
-    "ed25519": ["-rawin"],
-}
+
+
+@functools.cache
+def documented_openssl_sign(scheme: str) -> tuple[str, ...]:
+    """openssl's arguments that sign a digest offline, as `cpk-sign prepare --help` documents
+    them (one table, SignatureScheme): K the key file, D the digest file."""
+    table = documented_openssl_commands()
+    assert set(table) == set(SCHEMES), table
+    return tuple(table[scheme])
+
+
+def openssl_sign(scheme: str, key_file, digest_file) -> list:
+    """The documented command for `scheme` with the placeholders filled in."""
+    return [key_file if a == "K" else digest_file if a == "D" else a for a in documented_openssl_sign(scheme)]
 
 
 def openssl(*args, cwd):
@@ -569,8 +575,7 @@ def test_offline_signing_with_openssl_pkeyutl(workdir, keys, scheme):
     assert_clean_failure(finish, "awaits an offline signature", code=1)
     assert not (workdir / "x.cpk").exists()
     # the air-gapped step: only openssl and the private key
-    openssl("pkeyutl", "-sign", "-inkey", key(keys, name), *OPENSSL_SIGN[scheme], "-in", "tbs.bin", "-out", "sig",
-            cwd=workdir)
+    openssl(*openssl_sign(scheme, key(keys, name), "tbs.bin"), "-out", "sig", cwd=workdir)
     check(run("cpk-sign", "stitch", "--signature", "sig", "--cpk", "-o", "app.cpk", "pending.env", cwd=workdir))
     out = verify(workdir, "--file-store", STORE, "--quiet", "--ca", key(keys, name, "crt"), "app.cpk")
     assert results(out)["payload-signature"][0] == "PASSED" and scheme in results(out)["payload-signature"][1]
@@ -642,8 +647,7 @@ def test_a_pending_signature_survives_sealing(workdir, keys):
     info = json.loads(check(run("cpk-unpack", "info", "--json", "pending.env", cwd=workdir)).stdout)
     assert info["pending-signatures"] == [4]  # was 2 before the nonce and tag went in
     assert "awaits an offline signature" in check(run("cpk-unpack", "pending.env", cwd=workdir)).stdout.decode()
-    openssl("pkeyutl", "-sign", "-inkey", key(keys, "rsa"), *OPENSSL_SIGN["rsa-pkcs1v15"], "-in", "tbs.bin", "-out",
-            "sig", cwd=workdir)
+    openssl(*openssl_sign("rsa-pkcs1v15", key(keys, "rsa"), "tbs.bin"), "-out", "sig", cwd=workdir)
     check(run("cpk-sign", "stitch", "--signature", "sig", "--cpk", "-o", "app.cpk", "pending.env", cwd=workdir))
     assert parse_cpk((workdir / "app.cpk").read_bytes()).count == 7
     verify(workdir, "--file-store", STORE, "--quiet", "--require", "payload-digest,payload-tag", "app.cpk")

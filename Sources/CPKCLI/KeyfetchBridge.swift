@@ -1,11 +1,16 @@
 import CPKCore
 import CPKCrypto
+import CPKKeys
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// An HTTP key service reached through a `cpk-keyfetch` process.
+///
+/// It lives in CPKCLI, beside the other code that knows the tools' names and flags, rather
+/// than in CPKKeys: the library asks only for a `KeySource` (`KeyStoreLocation.source`), and
+/// which program answers, with which command line, is the tools' business.
 ///
 /// The tools that stream payloads (cpk-seal, cpk-unpack) carry no network code, and a hostile
 /// key service's answer meets one small process with a hard size limit; the key traffic is
@@ -14,7 +19,7 @@ import Glibc
 /// secret (user:password@, an Azure Functions `?code=`): it goes in the child's environment
 /// as CP_CLOUD_KEY_SOURCE, which only the same user can read, never on its argv, which every
 /// local user sees in `ps`. A CA file to trust goes there too, as CPK_KEY_SERVICE_CA.
-public struct KeyfetchProcess: KeySource {
+public struct KeyfetchBridge: KeySource {
     public let endpoint: String
     public let timeout: Double
     /// The CA file for an https endpoint; nil leaves the child's inherited choice alone.
@@ -43,8 +48,9 @@ public struct KeyfetchProcess: KeySource {
             throw CPKError(result.status == 1 ? .invalidInput : .io, reason)
         }
         let key = try WrappedKey(decoding: result.output)
-        guard key.keyName == name, key.padding == padding, key.wrappingKeySHA256 == (try publicKey.fingerprint) else {
-            throw CPKError.invalid("cpk-keyfetch returned a key for another name, padding or public key")
+        _ = try key.resolvedName(expecting: name)
+        guard key.padding == padding, key.wrappingKeySHA256 == (try publicKey.fingerprint) else {
+            throw CPKError.invalid("cpk-keyfetch returned a key for another padding or public key")
         }
         return key
     }
