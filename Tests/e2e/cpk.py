@@ -26,7 +26,6 @@ TOOLS = [
     "cpk-pack", "cpk-unpack", "cpk-seal", "cpk-sign", "cpk-verify",
     "cpk-keyfetch", "cpk-wrap", "cpk-install",
 ]
-NOT_IMPLEMENTED = ["cpk-seal", "cpk-sign", "cpk-verify", "cpk-keyfetch", "cpk-wrap", "cpk-install"]
 
 MAGIC = b"\x0D\xF0\xCC\x0E"
 ENVELOPE_MAGIC = b"\xD9\xD9\xF7"

@@ -71,13 +71,6 @@ def signers(tmp_path_factory):
     }
 
 
-@pytest.fixture(scope="module")
-def cpk_sign_works():
-    """cpk-sign arrives with issue 5; until its help stops saying so, the Python signer stands in."""
-    helped = run("cpk-sign", "--help")
-    return helped.returncode == 0 and b"not implemented" not in helped.stdout.lower()
-
-
 @pytest.fixture
 def state(workdir, monkeypatch):
     """A private simulator state for this test, through the environment as a user would set it."""
@@ -167,11 +160,9 @@ def assert_no_trace(state: Path, workdir: Path, cp_id="test"):
 
 @pytest.mark.parametrize("payload_name", ["empty", "README.md"])
 @pytest.mark.parametrize("sign_with", ["cpk-sign", "python"])
-def test_quick_test(workdir, state, signers, cpk_sign_works, payload_name, sign_with):
+def test_quick_test(workdir, state, signers, payload_name, sign_with):
     """The reference quick test with these tools: build README.md (and a 0-byte file) with
     test.json, sync the key, install; the Package Manager's copy is the original."""
-    if sign_with == "cpk-sign" and not cpk_sign_works:
-        pytest.skip("cpk-sign is not implemented yet (issue 5); the python signer covers this build")
     payload = b"" if payload_name == "empty" else (REPO / "README.md").read_bytes()
     package = build(workdir, payload, signers["self"], name="Demo", vendor="Acme", version="1.2.0",
                     use_cpk_sign=sign_with == "cpk-sign")

@@ -433,24 +433,15 @@ def test_text_output_to_terminal_is_allowed(workdir):
 
 # --- the other tools, help, exit codes -----------------------------------------------------------
 
-@pytest.mark.parametrize("name", cpk.NOT_IMPLEMENTED)
-def test_not_implemented_tools_say_so(workdir, name):
-    """A tool that is not implemented yet says so and fails; it never pretends. The list of
-    such tools shrinks as work lands, so a tool counts as unimplemented when its help says so;
-    an implemented one must not claim otherwise."""
+@pytest.mark.parametrize("name", cpk.TOOLS)
+def test_every_tool_has_help_and_none_claims_to_be_unimplemented(workdir, name):
+    """Every tool answers --help, and none says it is not implemented (the placeholder error of
+    earlier rounds is gone); run without input, each fails or works, never crashes."""
     helped = run(name, "--help", cwd=workdir)
     assert helped.returncode == 0, helped.stderr
-    assert helped.stdout.strip()
+    assert helped.stdout.strip() and b"not implemented" not in helped.stdout.lower()
     proc = run(name, stdin=subprocess.DEVNULL, cwd=workdir)
-    assert proc.returncode >= 0
-    if "not implemented" in helped.stdout.decode().lower():
-        assert proc.returncode != 0
-        assert "not implemented" in proc.stderr.decode().lower()
-        assert proc.stderr.decode().count("\n") == 1
-        assert proc.stdout == b""
-    else:
-        assert "not implemented" not in proc.stderr.decode().lower()
-    assert cpk.listing(workdir) == set()
+    assert proc.returncode in (0, 1, 2), proc.returncode
 
 
 @pytest.mark.parametrize("name", cpk.TOOLS)
