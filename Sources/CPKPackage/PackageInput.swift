@@ -32,6 +32,10 @@ public func openPackage(_ path: String) throws -> PackageInput {
             OCILocation(parsing: String(path.dropFirst(OCIArtifact.scheme.count)), what: "the input"))
     }
     let file = path == "-" ? FileDescriptor.standardInput : try FileDescriptor.open(forReading: path)
+    // A package is binary: read from a terminal, the tool would only wait there in silence.
+    if path == "-" && file.isTerminal {
+        throw CPKError.usage("standard input is a terminal: give a package file, or pipe one in (e.g. cpk-pack ... | ...)")
+    }
     return try openPackage(file)
 }
 

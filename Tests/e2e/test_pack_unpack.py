@@ -5,6 +5,7 @@ import hashlib
 import io
 import json
 import os
+import time
 import pty
 import random
 import select
@@ -509,3 +510,32 @@ def test_unknown_option_is_exit_2(workdir):
     proc = run("cpk-unpack", "list", "--bogus", "x.cpk", cwd=workdir)
     assert proc.returncode == 2
     assert proc.stderr.strip()
+
+
+@pytest.mark.parametrize("argv", [["cpk-verify", "--integrity-only"], ["cpk-unpack"], ["cpk-unpack", "list"],
+                                  ["cpk-install", "--state", "st"], ["cpk-pack", "finish"]])
+def test_a_package_is_never_read_from_a_terminal(workdir, argv):
+    """With standard input a terminal, a tool that reads a package says so at once (exit 2)
+    instead of waiting there in silence."""
+    import pty
+    import select
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(workdir)
+        os.execv(cpk.tool(argv[0]), argv)
+    out, deadline = b"", time.monotonic() + 10
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    else:
+        os.kill(pid, 9)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 2, out
+    assert b"standard input is a terminal" in out, out
