@@ -263,3 +263,14 @@ class Envelope:
     def encode(self) -> bytes:
         return (self.encode_header() + b"".join(cbor2.dumps(c) for c in self.chunks)
                 + cbor2.dumps(self.trailer) + self.extra)
+
+
+def verify_results(out: str) -> dict:
+    """check name -> (PASSED|FAILED|SKIPPED, detail), from cpk-verify's text lines."""
+    found = {}
+    for line in out.splitlines():
+        name, _, rest = line.partition(" ")
+        status, _, detail = rest.partition(": ")
+        if status in ("PASSED", "FAILED", "SKIPPED"):
+            found[name] = (status, detail)
+    return found

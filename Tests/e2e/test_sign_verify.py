@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
 from cryptography.x509.oid import NameOID
 
+import cpk
 from cpk import (REPO, assert_clean_failure, build_cpk, check, compact, documented_openssl_commands, env_with, listing, manifest,
                  parse_cpk, run, sh)
 
@@ -93,15 +94,7 @@ def verify(workdir, *args, code=0, integrity_only=None):
     return out
 
 
-def results(out: str) -> dict:
-    """check name -> (PASSED|FAILED|SKIPPED, detail), from cpk-verify's lines."""
-    found = {}
-    for line in out.splitlines():
-        name, _, rest = line.partition(" ")
-        status, _, detail = rest.partition(": ")
-        if status in ("PASSED", "FAILED", "SKIPPED"):
-            found[name] = (status, detail)
-    return found
+results = cpk.verify_results
 
 
 def public_key(keys, name):

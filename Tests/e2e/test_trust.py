@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+import cpk
 from cpk import assert_clean_failure, build_cpk, check, compact, parse_cpk, run, sh
 from test_install import (STORE, TEST_KEY, cpk_install, exported, install_env, listed, openssl,
                           reference_writer_cpk, state)  # noqa: F401  (state is a fixture)
@@ -252,14 +253,7 @@ def verify(workdir, *args, code=0):
     return out
 
 
-def checks(out: str) -> dict:
-    found = {}
-    for line in out.splitlines():
-        name, _, rest = line.partition(" ")
-        status, _, detail = rest.partition(": ")
-        if status in ("PASSED", "FAILED", "SKIPPED"):
-            found[name] = (status, detail)
-    return found
+checks = cpk.verify_results
 
 
 def verify_json(workdir, *args, code=0) -> dict:
