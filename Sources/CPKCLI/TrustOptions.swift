@@ -59,8 +59,8 @@ public struct TrustOptions: ParsableArguments {
     public func policy() throws -> TrustPolicy {
         var policy = TrustPolicy(time: at.flatMap(CheckTime.parse) ?? Int(time(nil)))
         policy.allowExpired = allowExpired
-        policy.anchors = try ca.flatMap { path in try certificates(path, flag: "--ca").map { TrustPolicy.Anchor($0) } }
-        policy.intermediates = try untrusted.flatMap { try certificates($0, flag: "--untrusted") }
+        policy.anchors = try ca.flatMap { path in try Self.certificates(path, flag: "--ca").map { TrustPolicy.Anchor($0) } }
+        policy.intermediates = try untrusted.flatMap { try Self.certificates($0, flag: "--untrusted") }
         policy.pinnedKeys = try publicKey.map { path in
             let bytes = try SmallInput.read(path, limit: 1 << 20, what: "the --public-key key")
             do {
@@ -80,8 +80,11 @@ public struct TrustOptions: ParsableArguments {
         return policy
     }
 
-    private func certificates(_ path: String, flag: String) throws -> [X509Certificate] {
-        let bytes = try SmallInput.read(path, limit: SmallInput.documentLimit, what: "the \(flag) certificates")
+    /// Certificates from a file named on the command line (by `flag`), at most `limit` bytes.
+    public static func certificates(_ path: String, flag: String, limit: Int = SmallInput.documentLimit) throws
+        -> [X509Certificate]
+    {
+        let bytes = try SmallInput.read(path, limit: limit, what: "the \(flag) certificates")
         do {
             return try X509Certificate.chain(loading: bytes)
         } catch let error as CPKError {

@@ -90,9 +90,9 @@ public enum Hex {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// The bytes of hexadecimal text (either case, whitespace ignored), or nil when it is not
-    /// an even number of hex digits.
-    public static func decode(_ text: [UInt8]) -> [UInt8]? {
+    /// The bytes of hexadecimal text (either case; whitespace ignored unless told otherwise),
+    /// or nil when it is not an even number of hex digits.
+    public static func decode(_ text: [UInt8], ignoringWhitespace: Bool = true) -> [UInt8]? {
         func value(_ digit: UInt8) -> UInt8? {
             switch digit {
             case 0x30...0x39: return digit - 0x30
@@ -101,7 +101,7 @@ public enum Hex {
             default: return nil
             }
         }
-        let digits = text.filter { ![0x20, 0x0A, 0x0D, 0x09].contains($0) }
+        let digits = ignoringWhitespace ? text.filter { ![0x20, 0x0A, 0x0D, 0x09].contains($0) } : text
         guard digits.count % 2 == 0 else { return nil }
         var out: [UInt8] = []
         out.reserveCapacity(digits.count / 2)

@@ -115,14 +115,10 @@ enum ApplicationFile {
             return number
         }
         func hexBytes(_ value: JSONValue?) throws -> [UInt8] {
-            let chars = Array(try text(value).utf8)
-            guard chars.count % 2 == 0 else { throw CPKError.invalid("bad record") }
-            return try stride(from: 0, to: chars.count, by: 2).map {
-                guard let byte = UInt8(String(decoding: chars[$0..<$0 + 2], as: UTF8.self), radix: 16) else {
-                    throw CPKError.invalid("bad record")
-                }
-                return byte
+            guard let bytes = Hex.decode(Array(try text(value).utf8), ignoringWhitespace: false) else {
+                throw CPKError.invalid("bad record")
             }
+            return bytes
         }
         guard (try number(json["cpk-installed-application"]) as Int) == 1, let ver = json["ver"] else {
             throw CPKError.invalid("bad record")

@@ -69,6 +69,11 @@ public struct InstallReport {
     public var developmentMode = false
     /// The installed version's signer, when it differs from this package's (allowed explicitly).
     public var previousSigner: String?
+
+    /// The identity a device records and compares on upgrade: the package signer's when there
+    /// is one (it vouches for the whole package, the payload signature included), else the
+    /// payload signer's.
+    public var recordedSigner: TrustedSigner? { packageSigner ?? payloadSigner }
     public var installed = false
     /// Why nothing was installed; nil on success.
     public var failure: Error?

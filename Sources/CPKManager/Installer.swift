@@ -51,7 +51,7 @@ public final class PackageInstaller {
         let id = report.manifest.id
         var begun = false
         do {
-            let plan = try DeploymentPlan(manifest: report.manifest, name: input.name)
+            let plan = try DeploymentPlan(manifest: report.manifest)
             let contents = try PackageContents(input)
             report.payloadSize = contents.payloadSize
             // The package signature's integrity first (its signer is judged with the payload's).
@@ -63,7 +63,7 @@ public final class PackageInstaller {
             let signer = try plan.signer(in: contents, trust: options.trust)
             let packageSigner = try judge(signer: signer, package: package?.signer, id: id, into: &report)
             step = .manifest
-            let coversManifest = packageSigner != nil && contents.head.manifest.package.map.contains(contents.head.manifestIndex)
+            let coversManifest = packageSigner != nil && contents.head.packageSignatureCoversManifest
             let provenance = try decideProvenance(coversManifest: coversManifest, into: &report)
             step = nil
             try requireContract(for: plan.scheme)
@@ -128,15 +128,15 @@ public final class PackageInstaller {
             case .noTrustInput: break
             }
         }
-        let identity = (report.packageSigner ?? report.payloadSigner)?.identity
-        if let installed = try manager.installedApplications().first(where: { $0.id == id }),
+        let identity = report.recordedSigner?.identity
+        if let installed = try manager.installedApplication(applicationID: id),
             let previous = installed.description.provenance.signer, let identity, previous != identity.text
         {
             report.previousSigner = previous
             guard options.allowSignerChange else {
                 throw CPKError.check(
                     "Signer check FAILED: the installed \(id) \(installed.description.version.dotted) was signed by "
-                        + "\(Self.shown(previous)), this package by \(identity); a change of signer must be allowed explicitly")
+                        + "\(SignerIdentity.shown(previous)), this package by \(identity); a change of signer must be allowed explicitly")
             }
         }
         report.outcomes[.signer] = .passed
@@ -149,7 +149,7 @@ public final class PackageInstaller {
             report.outcomes[.manifest] = .notAuthenticated
             return .development
         }
-        let signer = (report.packageSigner ?? report.payloadSigner)?.identity.text
+        let signer = report.recordedSigner?.identity.text
         if coversManifest {
             // Reported as passed only once the package digest over the map matches (after the
             // payload): until then the manifest is only the package signature's claim.
@@ -168,10 +168,6 @@ public final class PackageInstaller {
         manifest.package.signature == .none
             ? "the package has a payload signature only, which covers the payload digest"
             : "the package signature's map leaves out the manifest"
-    }
-
-    private static func shown(_ identity: String) -> String {
-        identity.hasPrefix("subject:") ? String(identity.dropFirst("subject:".count)) : identity
     }
 
     /// The contract version and the calls this installer makes, the verification call for
@@ -237,7 +233,7 @@ struct DeploymentPlan {
     let signatureIndex: Int
     let certificate: Certificate
 
-    init(manifest: Manifest, name: String) throws {
+    init(manifest: Manifest) throws {
         let payload = manifest.payload
         description = ApplicationDescription(
             name: manifest.name, vendor: manifest.vendor, target: payload.target, version: payload.version)

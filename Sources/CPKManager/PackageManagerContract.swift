@@ -159,8 +159,19 @@ public protocol PackageManagerAdministration: PackageManagerContract {
     /// The installed applications, sorted by id.
     func installedApplications() throws -> [InstalledApplication]
 
+    /// The installed application `applicationID`, or nil (also when its record cannot be read,
+    /// as `installedApplications` leaves such a record out).
+    func installedApplication(applicationID: String) throws -> InstalledApplication?
+
     /// Removes an installed application (its class key stays, for the next version).
     func removeApplication(applicationID: String) throws
+}
+
+extension PackageManagerAdministration {
+    /// A backend that can only list finds one application by listing them all.
+    public func installedApplication(applicationID: String) throws -> InstalledApplication? {
+        try installedApplications().first { $0.id == applicationID }
+    }
 }
 
 /// DEVELOPMENT AID, SIMULATOR ONLY: a real Package Manager never lets plaintext out. Tests use

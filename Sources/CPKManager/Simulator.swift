@@ -197,6 +197,17 @@ public final class PackageManagerSimulator: PackageManagerAdministration, Plaint
         }
     }
 
+    /// Opens only that application's record, not every one (one install asks this).
+    public func installedApplication(applicationID: String) throws -> InstalledApplication? {
+        let storageKey = try secrets.storageKey
+        do {
+            return try ApplicationFile.open(state.applicationPath(for: applicationID), id: applicationID, storageKey: storageKey)?
+                .record.application
+        } catch is CPKError {
+            return nil  // as the listing does: a damaged record affects only its own id
+        }
+    }
+
     /// The installed application `id`, or nil.
     public func installed(_ id: String) throws -> InstalledApplication? {
         try ApplicationFile.open(state.applicationPath(for: id), id: id, storageKey: try secrets.storageKey)?.record.application

@@ -73,13 +73,16 @@ struct Verify: ParsableCommand {
 
     @OptionGroup var keySource: ClassKeyOptions
 
-    var requiredChecks: [VerificationCheck] {
-        require.flatMap { $0.split(separator: ",") }.compactMap { VerificationCheck(rawValue: String($0).trimmingCharacters(in: " ")) }
+    /// The names given with --require, split at commas.
+    private var requiredNames: [String] {
+        require.flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters(in: " ") } }.filter { !$0.isEmpty }
     }
 
+    /// Known names only: `validate` has refused the others.
+    var requiredChecks: [VerificationCheck] { requiredNames.compactMap(VerificationCheck.init(rawValue:)) }
+
     func validate() throws {
-        let names = require.flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters(in: " ") } }.filter { !$0.isEmpty }
-        if let unknown = names.first(where: { VerificationCheck(rawValue: $0) == nil }) {
+        if let unknown = requiredNames.first(where: { VerificationCheck(rawValue: $0) == nil }) {
             let known = VerificationCheck.allCases.map(\.rawValue).joined(separator: ", ")
             throw ValidationError("--require: unknown check \"\(unknown)\" (known: \(known))")
         }
@@ -92,14 +95,7 @@ struct Verify: ParsableCommand {
     private func verifyInput() throws {
         try SmallInput.requireOneStandardInput([(input.input, "input"), (certificate ?? "", "--cert")] + trust.inputs)
         var policy = VerifyPolicy(trust: try trust.policy())
-        if let certificate {
-            let bytes = try SmallInput.read(certificate, limit: 1 << 20, what: "the --cert certificate")
-            do {
-                policy.certificates = try X509Certificate.chain(loading: bytes)
-            } catch let error as CPKError {
-                throw CPKError.usage("\(certificate): \(error.message)")
-            }
-        }
+        if let certificate { policy.certificates = try TrustOptions.certificates(certificate, flag: "--cert", limit: 1 << 20) }
         let report = try verify(with: &policy)
         try Console.output(
             json ? report.json(requiring: requiredChecks, integrityOnly: integrityOnly)

@@ -15,5 +15,6 @@ final class HexTests: XCTestCase {
         XCTAssertNil(Hex.decode(Array("abc".utf8)), "an odd number of digits")
         XCTAssertNil(Hex.decode(Array("zz".utf8)))
         XCTAssertNil(Hex.decode(Array("0x12".utf8)))
+        XCTAssertNil(Hex.decode(Array("00 7f".utf8), ignoringWhitespace: false), "strict where the text is ours")
     }
 }

@@ -43,12 +43,6 @@ public final class SignatureGate {
         return outcome.map { Section(signer: $0.signer, verdict: $0.verdict) }
     }
 
-    /// True when `package`, the package section's outcome, makes the manifest authenticated
-    /// (once the package digest matches): a trusted signer, and a map that includes the manifest.
-    public func coversManifest(_ package: Section?) -> Bool {
-        package?.verdict.trustedSigner != nil && head.manifest.package.map.contains(head.manifestIndex)
-    }
-
     /// Checks the package digest, once the payload has gone through `addPayload`.
     public func checkPackageDigest(deferred: [Int: [UInt8]], name: String) throws {
         var report = VerificationReport(input: name, time: policy.time)
@@ -78,5 +72,13 @@ public final class SignatureGate {
         default:
             return true
         }
+    }
+}
+
+extension PackageHead {
+    /// True when the package is signed over a map that includes the manifest stream: the only
+    /// way the manifest is covered by a signature (docs/format.md §8.3, rule 2).
+    public var packageSignatureCoversManifest: Bool {
+        manifest.package.signature != .none && manifest.package.map.contains(manifestIndex)
     }
 }

@@ -122,14 +122,22 @@ public struct SignerIdentity: Sendable, Hashable, CustomStringConvertible {
     public init(_ signer: SignerCredentials) {
         let fingerprint = (try? signer.key.fingerprint).map(Hex.encode) ?? ""
         if let leaf = signer.chain.first {
-            self.init(text: "subject:\(leaf.subject)", keyFingerprint: fingerprint)
+            self.init(text: Self.subjectPrefix + leaf.subject, keyFingerprint: fingerprint)
         } else {
             self.init(text: "key:sha256:\(fingerprint)", keyFingerprint: fingerprint)
         }
     }
 
     public var description: String {
-        text.hasPrefix("subject:") ? String(text.dropFirst("subject:".count)) : "key sha256:\(keyFingerprint.prefix(16))…"
+        text.hasPrefix(Self.subjectPrefix) ? Self.shown(text) : "key sha256:\(keyFingerprint.prefix(16))…"
+    }
+
+    private static let subjectPrefix = "subject:"
+
+    /// A recorded identity's `text` for messages: a certificate's subject without its prefix;
+    /// a key's text as it is.
+    public static func shown(_ text: String) -> String {
+        text.hasPrefix(subjectPrefix) ? String(text.dropFirst(subjectPrefix.count)) : text
     }
 }
 

@@ -96,7 +96,7 @@ public enum Verifier {
                 "no package signature covers the manifest (stream \(index)): its id, version, name, vendor and target are not authenticated")
             return
         }
-        guard head.manifest.package.map.contains(index) else {
+        guard head.packageSignatureCoversManifest else {
             report.add(.manifest, .skipped,
                 "package.map \(head.manifest.package.map) leaves out the manifest (stream \(index)): its id, version, name, vendor and target are not authenticated")
             return
