@@ -61,34 +61,23 @@ public struct DeviceTwinKeySource: KeySource {
 
     public func wrappedKey(named name: String, to publicKey: PublicKey, padding: KeyWrapPadding) throws -> WrappedKey {
         try KeyName.validate(name)
-        let keys = try distributedKeys()
-        guard let stored = try KeyName.match(name, in: keys.map(\.0)), let value = keys.first(where: { $0.0 == stored })?.1
-        else {
+        let desired = try DesiredState(parsing: document, from: description)
+        let names = desired.keys.map(\.name) + desired.unreadable.map(\.name)
+        guard let stored = try KeyName.match(name, in: names) else {
             throw CPKError.invalid("\(description): \(Self.keysProperty) has no key named \"\(name)\"")
         }
-        guard case .string(let text) = value, let wrapped = Base64.decode(text, ignoringWhitespace: true) else {
+        guard let wrapped = desired.keys.first(where: { $0.name == stored })?.wrapped else {
             throw CPKError.invalid("\(description): the wrapped key \"\(stored)\" is not a base64 string")
         }
+        // A document that says how its keys are wrapped is believed over the caller's guess.
+        if desired.declaresWrapping && desired.padding != padding {
+            throw CPKError.invalid(
+                "\(description): the keys are wrapped with \(desired.padding.algorithmName), not \(padding.algorithmName) "
+                    + "(--padding \(desired.padding.rawValue))")
+        }
+        if let fingerprint = desired.wrappingKeySHA256, fingerprint != (try publicKey.fingerprint) {
+            throw CPKError.check("\(description): the keys are wrapped to another device's public key")
+        }
         return try WrappedKey(received: wrapped, named: name, to: publicKey, padding: padding, from: description)
-    }
-
-    /// The `confidential_package_keys` object, wherever the document keeps it.
-    func distributedKeys() throws -> [(String, JSONValue)] {
-        let json: JSONValue
-        do {
-            json = try JSONValue(parsing: document)
-        } catch let error as JSONSyntaxError {
-            throw CPKError.invalid("\(description): the device twin is not JSON (\(error))")
-        }
-        let places = [json["properties"]?["desired"], json["desired"], json]
-        for place in places.compactMap({ $0 }) {
-            guard let keys = place[Self.keysProperty] else { continue }
-            guard case .object(let members) = keys else {
-                throw CPKError.invalid("\(description): \(Self.keysProperty) must be an object of key name to base64 wrapped key")
-            }
-            return members
-        }
-        throw CPKError.invalid(
-            "\(description): no \(Self.keysProperty) at properties.desired, desired or the top level of the device twin")
     }
 }

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 import CPKCore
 import CPKCrypto
 
@@ -9,8 +13,8 @@ struct ClassKeyVault {
     let secrets: DeviceSecrets
 
     /// Unwraps a class key sent to this device and keeps it, replacing an earlier one.
-    func install(applicationID id: String, wrappedKey: [UInt8]) throws {
-        var key = try secrets.deviceKey.unwrap(wrappedKey, padding: .pkcs1v15)
+    func install(applicationID id: String, wrappedKey: [UInt8], padding: KeyWrapPadding = .pkcs1v15) throws {
+        var key = try secrets.deviceKey.unwrap(wrappedKey, padding: padding)
         defer { wipe(&key) }
         guard key.count == AESGCM.keySize else {
             throw CPKError.invalid("the wrapped key for \"\(id)\" holds \(key.count) bytes; a class key is AES-256, 32 bytes")
@@ -40,6 +44,16 @@ struct ClassKeyVault {
         }
         defer { wipe(&record) }
         return Array(record[..<AESGCM.keySize])
+    }
+
+    /// The ids with a class key file, and when each was last installed (the file's mtime).
+    func installed() throws -> [(id: String, installedAt: String)] {
+        try state.entries(of: StateDirectory.keys).compactMap { name in
+            guard let id = StateDirectory.id(fromFileName: name, suffix: ".key") else { return nil }
+            var info = stat()
+            guard lstat(state.classKeyPath(for: id), &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+            return (id, Timestamp.format(secondsSinceEpoch: Int(info.st_mtim.tv_sec)))
+        }
     }
 
     func isInstalled(_ id: String) -> Bool {

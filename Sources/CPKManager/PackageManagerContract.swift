@@ -101,9 +101,15 @@ public enum ContractOperation: String, CaseIterable, Sendable {
     case verifyApplicationSHA256ECDSAP384 = "verify_application_sha256_ecdsa_p384"
     case verifyApplicationSHA256Ed25519 = "verify_application_sha256_ed25519"
     case endApplicationDeployment = "end_application_deployment"
+    /// This suite's extension: install_application_key for a key wrapped with RSA-OAEP-SHA256
+    /// (docs/keys.md §4.4), as `cpk-keyfetch distribute` wraps by default.
+    case installApplicationKeyRSAOAEPSHA256 = "install_application_key_rsa_oaep_sha256"
 
-    /// The calls of the reference Package Manager (DESIGN.md §5): PKCS#1 v1.5 signatures only.
-    public static let reference: [ContractOperation] = allCases.filter { $0.verifiedScheme.map { $0 == .rsaPKCS1v15 } ?? true }
+    /// The calls of the reference Package Manager (DESIGN.md §5): PKCS#1 v1.5 signatures and
+    /// PKCS#1 v1.5 wrapped keys only.
+    public static let reference: [ContractOperation] = allCases.filter {
+        ($0.verifiedScheme.map { $0 == .rsaPKCS1v15 } ?? true) && $0 != .installApplicationKeyRSAOAEPSHA256
+    }
 
     /// The call that verifies a payload signature of `scheme`.
     public static func verification(of scheme: SignatureScheme) -> ContractOperation {
@@ -172,6 +178,14 @@ extension PackageManagerAdministration {
     public func installedApplication(applicationID: String) throws -> InstalledApplication? {
         try installedApplications().first { $0.id == applicationID }
     }
+}
+
+/// A Package Manager that installs class keys wrapped with a padding other than the
+/// contract's PKCS#1 v1.5, when `is_operation_supported` says so.
+public protocol PaddedKeyInstallation {
+    func installApplicationKey(applicationID: String, wrappedKey: [UInt8], padding: KeyWrapPadding) throws
+    /// The application ids with an installed class key, and when each was installed (RFC 3339).
+    func installedClassKeys() throws -> [(id: String, installedAt: String)]
 }
 
 /// DEVELOPMENT AID, SIMULATOR ONLY: a real Package Manager never lets plaintext out. Tests use

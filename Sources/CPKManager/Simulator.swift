@@ -11,7 +11,7 @@ import CPKFormat
 ///
 /// Deployments live in this object (as a real one lives in the trusted application's session),
 /// and are staged in the state directory; several processes may use one state at once.
-public final class PackageManagerSimulator: PackageManagerAdministration, PlaintextExportForDevelopment {
+public final class PackageManagerSimulator: PackageManagerAdministration, PlaintextExportForDevelopment, PaddedKeyInstallation {
     public static let contractVersion = 1
 
     public let state: StateDirectory
@@ -61,6 +61,18 @@ public final class PackageManagerSimulator: PackageManagerAdministration, Plaint
         try Self.checkID(applicationID)
         try vault.install(applicationID: applicationID, wrappedKey: wrappedKey)
     }
+
+    public func installApplicationKey(applicationID: String, wrappedKey: [UInt8], padding: KeyWrapPadding) throws {
+        try Self.checkID(applicationID)
+        if padding == .oaepSHA256 && !operations.contains(.installApplicationKeyRSAOAEPSHA256) {
+            throw CPKError.check(
+                "this Package Manager takes class keys wrapped with RSA PKCS#1 v1.5 only, not \(padding.algorithmName); "
+                    + "distribute them with pkcs1v15 padding")
+        }
+        try vault.install(applicationID: applicationID, wrappedKey: wrappedKey, padding: padding)
+    }
+
+    public func installedClassKeys() throws -> [(id: String, installedAt: String)] { try vault.installed() }
 
     public func beginApplicationDeployment(applicationID: String, totalSize: UInt64) throws {
         try Self.checkID(applicationID)

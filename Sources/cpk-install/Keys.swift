@@ -90,22 +90,30 @@ struct AddKey: ParsableCommand {
 
 struct Sync: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Fetch an application's class key wrapped to this device, and install it, in one step.",
+        abstract: "Install class keys wrapped to this device: one from a key store, or every one of a device-twin document.",
         discussion: """
-            The reference's "sync": export the device public key, have the key store wrap the \
-            class key to it (RSA PKCS#1 v1.5), install it. The key store is --file-store, \
+            With --id, the reference's "sync": export the device public key, have the key store \
+            wrap the class key to it (RSA PKCS#1 v1.5), install it. The key store is --file-store, \
             --url (through cpk-keyfetch), --twin (a device-twin document's \
             confidential_package_keys), else CP_FILE_KEY_SOURCE or CP_CLOUD_KEY_SOURCE.
+
+            Without --id, --twin DOC is a desired-state document (from cpk-keyfetch distribute): \
+            every key in it is installed, unwrapped with the padding the document names, after \
+            checking it is wrapped to this device. One line says which names were applied and \
+            which refused (--json: an object); exit status 1 if any was refused.
             """)
 
     @Option(help: ArgumentHelp("The application id, which is also the key's name.", valueName: "id"))
-    var id: String
+    var id: String?
     @OptionGroup var store: KeyStoreOptions
     @Option(help: ArgumentHelp("A device-twin JSON document with confidential_package_keys (- is standard input).", valueName: "file"))
     var twin: String?
+    @Flag(help: "Without --id: print what was applied and refused as JSON.") var json = false
     @OptionGroup var stateOptions: StateOptions
 
     func run() throws {
+        guard let id else { return try applyDocument() }
+        if json { throw CPKError.usage("--json goes with a whole twin document (sync --twin FILE without --id)") }
         try KeyName.validate(id)
         let flags = store.flags + [twin.map(KeyStoreLocation.twin)].compactMap { $0 }
         let location = try KeyStoreLocation.select(flags: flags, environment: KeyStoreLocation.processEnvironment)
@@ -115,5 +123,26 @@ struct Sync: ParsableCommand {
         let wrapped = try source.wrappedKey(named: id, to: device, padding: .pkcs1v15)
         try manager.installApplicationKey(applicationID: id, wrappedKey: wrapped.wrapped)
         Console.error("cpk-install: fetched and installed the class key of \(TerminalText.escaped(id))")
+    }
+
+    private func applyDocument() throws {
+        guard let twin, store.flags.isEmpty else {
+            throw CPKError.usage("give --id ID (one key from a key store), or --twin FILE alone (every key of the document)")
+        }
+        var result = DesiredStateApplication()
+        try JSONErrors.reporting(json: json, tool: "cpk-install") {
+            let document = try SmallInput.read(twin, limit: SmallInput.documentLimit, what: "the device twin")
+            result = try DesiredStateApplication.apply(
+                document, from: twin == "-" ? "standard input" : twin, to: try stateOptions.openManager())
+        }
+        guard json else {
+            Console.error("cpk-install: " + result.line)
+            if !result.refused.isEmpty { throw ExitCode(1) }
+            return
+        }
+        try Console.output(result.json.compactText)
+        if !result.refused.isEmpty {
+            throw JSONErrors.AlreadyReported(CPKError(.checkFailed, result.line))
+        }
     }
 }

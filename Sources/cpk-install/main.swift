@@ -31,6 +31,8 @@ struct Install: ParsableCommand {
               cpk-install app.cpk                            # install (the default)
               cpk-install install --ca ca.pem --json app.cpk
               cpk-install list
+              cpk-install report --device-id dev-01 > dev-01.json
+              cpk-install sync --twin dev-01.desired.json
               cpk-install dev-export-plaintext test -o app.bin  # simulator only
               cpk-install remove test
 
@@ -39,7 +41,7 @@ struct Install: ParsableCommand {
             """,
         version: ToolVersion.line("cpk-install"),
         subcommands: [
-            InstallPackage.self, PublicKeyExport.self, AddKey.self, Sync.self, ListApplications.self, Remove.self,
+            InstallPackage.self, PublicKeyExport.self, AddKey.self, Sync.self, Report.self, ListApplications.self, Remove.self,
             DevExportPlaintext.self, Trust.self, Status.self, CheckState.self,
         ],
         defaultSubcommand: InstallPackage.self)

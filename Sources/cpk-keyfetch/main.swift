@@ -31,13 +31,14 @@ struct KeyFetch: ParsableCommand {
                 --file-store aa-offline_fs_kbc-keys.json --to device.pub > key_id1.wkey
               cpk-keyfetch --name test --twin twin.json --to device.pub --format base64
               cpk-keyfetch provision --name app --file-store keys.json
+              cpk-keyfetch distribute --file-store keys.json --output-dir desired/ reports/
               cpk-keyfetch provision --name app --url https://keys.example/api
 
             Exit status: 0 success, 1 invalid input (a bad store, key or answer, or a key that \
             is not there), 2 usage error, I/O error, or a key service that cannot be reached.
             """,
         version: ToolVersion.line("cpk-keyfetch"),
-        subcommands: [Fetch.self, Provision.self, KeyProviderCommand.self],
+        subcommands: [Fetch.self, Provision.self, Distribute.self, KeyProviderCommand.self],
         defaultSubcommand: Fetch.self)
 }
 

@@ -1,0 +1,48 @@
+import ArgumentParser
+import CPKCLI
+import CPKCore
+import CPKKeys
+import CPKManager
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write this device's reported-state document (DistributeKey), for its twin.",
+        discussion: """
+            One line of JSON: the device id, the contract version, the device public key (base64 \
+            DER SubjectPublicKeyInfo), the device certificate when --cert gives one, the \
+            installed class keys (names and install times, never values) and the installed \
+            applications (id, version, payload SHA-256, signer, install time). A device agent \
+            pushes it to the device's twin as is; cpk-keyfetch distribute reads it. Shape: \
+            docs/keys.md.
+
+            Examples:
+              cpk-install report --device-id dev-01 > dev-01.json
+              cpk-install report --device-id dev-01 --cert dev-01.crt >> reports.jsonl
+            """)
+
+    @Option(help: ArgumentHelp(
+        "The device's name in the fleet: letters, digits, '.', '_', '-' (default: the host name).", valueName: "name"))
+    var deviceId: String?
+    @Option(help: ArgumentHelp("The device certificate (PEM or DER), which must certify the device key.", valueName: "file"))
+    var cert: String?
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
+    var output = "-"
+    @OptionGroup var stateOptions: StateOptions
+
+    func run() throws {
+        let certificate = try cert.map { try SmallInput.read($0, limit: SmallInput.keyLimit, what: "the device certificate") }
+        let report = try DeviceReportBuilder.report(
+            of: try stateOptions.openManager(), deviceID: try deviceId ?? Self.hostName(), certificate: certificate)
+        try writeResult(Array((report.compactText + "\n").utf8), to: output, binary: false)
+    }
+
+    static func hostName() throws -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { throw CPKError.usage("cannot read the host name: give --device-id") }
+        return String(cString: buffer)
+    }
+}

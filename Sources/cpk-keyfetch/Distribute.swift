@@ -1,0 +1,101 @@
+import ArgumentParser
+import CPKCLI
+import CPKCore
+import CPKCrypto
+import CPKKeys
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `cpk-keyfetch distribute`: the cloud side of DistributeKey. The work is FleetDistributor's
+/// (CPKKeys/Fleet); this declares the options and prints what it did.
+struct Distribute: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Wrap class keys to many devices from their reported documents (DistributeKey).",
+        discussion: """
+            Reads devices' reported-state documents (cpk-install report): files, directories (their \
+            *.json files), *.jsonl files or - (JSON lines on standard input), one at a time. For \
+            every device whose report carries an RSA public key of at least 2048 bits (and, with \
+            --ca, a device certificate for that key chaining to the fleet CA), writes a \
+            desired-state document: confidential_package_keys, the named keys of the file store \
+            (every key when no --key-name is given) wrapped to the device key. Documents go to \
+            --output-dir DIR as DEVICE_ID.json, each appearing complete, or as JSON lines to -o. \
+            The key store is read once; no key appears in clear in any document or message.
+
+            A refused device (a malformed report, a weak or missing key, an untrusted or \
+            mismatched certificate, a second report under one id) is named in one line on \
+            standard error and the others are served. --json prints a summary (served, refused \
+            with reasons, wraps, seconds) on standard output.
+
+            Examples:
+              cpk-keyfetch distribute --file-store keys.json --key-name app \\
+                --output-dir desired/ reports/
+              cat reports.jsonl | cpk-keyfetch distribute --file-store keys.json --ca fleet-ca.pem - > desired.jsonl
+
+            Exit status: 0 every device served, 1 some device refused (the others are written), \
+            2 usage or I/O error (an unreadable key store, input or output).
+            """)
+
+    @Argument(help: ArgumentHelp(
+        "Reported documents: files, directories, *.jsonl files, or - for JSON lines on standard input.", valueName: "report"))
+    var reports: [String] = ["-"]
+
+    @Option(help: ArgumentHelp("The file key store (default: $CP_FILE_KEY_SOURCE).", valueName: "file"))
+    var fileStore: String?
+
+    @Option(help: ArgumentHelp("A key to distribute (repeatable; default: every key in the store).", valueName: "name"))
+    var keyName: [String] = []
+
+    @Option(help: ArgumentHelp("oaep-sha256 or pkcs1v15 (the reference Package Manager's).", valueName: "padding"))
+    var padding = KeyWrapPadding.oaepSHA256
+
+    @Option(help: ArgumentHelp(
+        "The fleet CA: every report must carry a device certificate chaining to a certificate in FILE; repeatable.",
+        valueName: "file"))
+    var ca: [String] = []
+
+    @Option(help: ArgumentHelp("Write DEVICE_ID.json per device into this directory.", valueName: "dir"))
+    var outputDir: String?
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write JSON lines to FILE; - is standard output.", valueName: "file"))
+    var output: String?
+
+    @Flag(help: "Print a JSON summary on standard output (with --output-dir or -o FILE).") var json = false
+    @Flag(name: .shortAndLong, help: "No summary line on standard error (refusals are still shown).") var quiet = false
+
+    func run() throws {
+        let target: FleetDistributor.Output
+        switch (outputDir, output) {
+        case (let dir?, nil): target = .directory(dir)
+        case (nil, let file): target = .lines(file ?? "-")
+        case (.some, .some): throw CPKError.usage("give --output-dir DIR or -o FILE, not both")
+        }
+        if json && target == .lines("-") { throw CPKError.usage("--json needs standard output free: give --output-dir or -o FILE") }
+        try SmallInput.requireOneStandardInput(reports.map { ($0, "report") } + [(fileStore ?? "", "--file-store")] + ca.map { ($0, "--ca") })
+        let location = try KeyStoreLocation.select(
+            flags: fileStore.map { [.file($0)] } ?? [], environment: KeyStoreLocation.processEnvironment)
+        guard case .file(let store) = location else { throw CPKError.usage("distribute reads a file key store: give --file-store") }
+        let anchors = try ca.flatMap { try TrustOptions.certificates($0, flag: "--ca") }
+        let inputs = try reports.map(Self.input)
+        try JSONErrors.reporting(json: json, tool: "cpk-keyfetch") {
+            let distributor = try FleetDistributor(
+                fileStore: store, keyNames: keyName, padding: padding, anchors: anchors, at: Int(time(nil)))
+            let summary = try distributor.run(inputs: inputs, output: target) { refusal in
+                Console.error("cpk-keyfetch: refused \(refusal.name): \(refusal.error.message)")
+            }
+            if json { try Console.output(summary.json.compactText) }
+            if !quiet {
+                Console.error("cpk-keyfetch: served \(summary.served.count) device(s), refused \(summary.refused.count)")
+            }
+            if !summary.refused.isEmpty { throw ExitCode(1) }
+        }
+    }
+
+    static func input(_ path: String) throws -> FleetDistributor.Input {
+        if path == "-" || path.hasSuffix(".jsonl") { return .lines(path) }
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw FileDescriptor.systemError("cannot read \(path)") }
+        return info.st_mode & S_IFMT == S_IFDIR ? .directory(path) : .file(path)
+    }
+}
