@@ -120,6 +120,8 @@ public final class FleetDistributor {
                 try sink.write(document.json(deviceID: report.deviceID), deviceID: report.deviceID)
                 summary.served.append(report.deviceID)
                 summary.wraps += keys.count
+            } catch let refusal as DeviceReport.Refused {
+                refuse(refusal.error, deviceID: refusal.deviceID, source: source)
             } catch let error as CPKError where error.kind == .invalidInput || error.kind == .checkFailed {
                 refuse(error, deviceID: deviceID, source: source)
             }

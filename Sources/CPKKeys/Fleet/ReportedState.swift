@@ -43,6 +43,12 @@ extension CPKError.Reason {
 
 /// One device's report, read strictly for what distribution needs.
 public struct DeviceReport: Sendable {
+    /// A report refused once its device id was read: the refusal names the device.
+    public struct Refused: Error, Sendable {
+        public let deviceID: String
+        public let error: CPKError
+    }
+
     public let deviceID: String
     public let publicKey: PublicKey
     public let certificate: X509Certificate?
@@ -61,6 +67,15 @@ public struct DeviceReport: Sendable {
             throw malformed("the report has no \(ReportedState.deviceIDProperty) text")
         }
         if let problem = ReportedState.problem(withDeviceID: id) { throw malformed("\(ReportedState.deviceIDProperty): \(problem)") }
+        do {
+            try self.init(deviceID: id, json: json)
+        } catch let error as CPKError {
+            throw Refused(deviceID: id, error: error)
+        }
+    }
+
+    private init(deviceID id: String, json: JSONValue) throws {
+        func malformed(_ text: String) -> CPKError { CPKError(.invalidInput, text, reason: .malformedReport) }
         // An Azure-style twin keeps the reported properties at properties.reported.
         guard let properties = json[ReportedState.propertiesProperty] ?? json["properties"]?["reported"],
             case .object = properties
