@@ -173,13 +173,13 @@ _cpk-install() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    install|public-key|add-key|sync|list|remove|dev-export-plaintext|trust|status|check-state|help)
+    install|public-key|add-key|sync|report|list|remove|dev-export-plaintext|trust|status|check-state|help)
         # Offer subcommand argument completions
         "_cpk-install_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'install public-key add-key sync list remove dev-export-plaintext trust status check-state help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'install public-key add-key sync report list remove dev-export-plaintext trust status check-state help' -- "${cur}"))
         ;;
     esac
 }
@@ -259,7 +259,7 @@ _cpk-install_add-key() {
 
 _cpk-install_sync() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--id --file-store --url --timeout --ca-file --twin --state)
     __cpk-install_offer_flags_options 0
@@ -282,6 +282,30 @@ _cpk-install_sync() {
         return
         ;;
     '--twin')
+        return
+        ;;
+    '--state')
+        return
+        ;;
+    esac
+}
+
+_cpk-install_report() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--device-id --cert --output -o --state)
+    __cpk-install_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--device-id')
+        return
+        ;;
+    '--cert')
+        return
+        ;;
+    '--output'|'-o')
         return
         ;;
     '--state')

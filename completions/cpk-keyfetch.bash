@@ -173,13 +173,13 @@ _cpk-keyfetch() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    fetch|provision|keyprovider|help)
+    fetch|provision|distribute|keyprovider|help)
         # Offer subcommand argument completions
         "_cpk-keyfetch_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'fetch provision keyprovider help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'fetch provision distribute keyprovider help' -- "${cur}"))
         ;;
     esac
 }
@@ -253,6 +253,37 @@ _cpk-keyfetch_provision() {
         return
         ;;
     '--ca-file')
+        return
+        ;;
+    esac
+}
+
+_cpk-keyfetch_distribute() {
+    repeating_flags=()
+    non_repeating_flags=(--json --quiet -q --version -h --help)
+    repeating_options=(--key-name --ca)
+    non_repeating_options=(--file-store --padding --output-dir --output -o)
+    __cpk-keyfetch_offer_flags_options -1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--file-store')
+        return
+        ;;
+    '--key-name')
+        return
+        ;;
+    '--padding')
+        __cpk-keyfetch_add_completions -W 'oaep-sha256'$'\n''pkcs1v15'
+        return
+        ;;
+    '--ca')
+        return
+        ;;
+    '--output-dir')
+        return
+        ;;
+    '--output'|'-o')
         return
         ;;
     esac
