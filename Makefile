@@ -3,7 +3,7 @@
 #   make demo      install what is needed, build, run the whole mission: sign under a CA, verify, install with trust
 #   make test      install what is needed, run every test (unit, end-to-end, docs checks)
 #   make install PREFIX=/usr/local   binaries, man pages, completions
-#   make bench     throughput and peak memory figures (SIZE=4G for a bigger payload)
+#   make bench     throughput and peak memory figures (SIZE=4G for a bigger payload; FLEET=N reports for distribute)
 #   make fuzz      every parser under libFuzzer + AddressSanitizer, FUZZ_SECONDS each (fuzz-smoke: CI's short run)
 
 TOOLS = cpk-pack cpk-seal cpk-sign cpk-verify cpk-unpack cpk-keyfetch cpk-wrap cpk-install
@@ -87,8 +87,10 @@ install: release
 	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 SIZE ?= 1G
+FLEET ?= 1000
 bench: release
 	bench/run.sh $(RELEASE_BIN) $(SIZE)
+	bench/fleet.sh $(RELEASE_BIN) $(FLEET)
 
 # libFuzzer targets for every parser (Tests/Fuzz/fuzz.sh), in their own build (.build-fuzz).
 FUZZ_SECONDS ?= 300

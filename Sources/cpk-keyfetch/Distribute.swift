@@ -65,6 +65,10 @@ struct Distribute: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No summary line on standard error (refusals are still shown).") var quiet = false
 
     func run() throws {
+        try JSONErrors.reporting(json: json, tool: "cpk-keyfetch") { try distribute() }
+    }
+
+    private func distribute() throws {
         let target: FleetDistributor.Output
         switch (outputDir, output) {
         case (let dir?, nil): target = .directory(dir)
@@ -78,18 +82,16 @@ struct Distribute: ParsableCommand {
         guard case .file(let store) = location else { throw CPKError.usage("distribute reads a file key store: give --file-store") }
         let anchors = try ca.flatMap { try TrustOptions.certificates($0, flag: "--ca") }
         let inputs = try reports.map(Self.input)
-        try JSONErrors.reporting(json: json, tool: "cpk-keyfetch") {
-            let distributor = try FleetDistributor(
-                fileStore: store, keyNames: keyName, padding: padding, anchors: anchors, at: Int(time(nil)))
-            let summary = try distributor.run(inputs: inputs, output: target) { refusal in
-                Console.error("cpk-keyfetch: refused \(refusal.name): \(refusal.error.message)")
-            }
-            if json { try Console.output(summary.json.compactText) }
-            if !quiet {
-                Console.error("cpk-keyfetch: served \(summary.served.count) device(s), refused \(summary.refused.count)")
-            }
-            if !summary.refused.isEmpty { throw ExitCode(1) }
+        let distributor = try FleetDistributor(
+            fileStore: store, keyNames: keyName, padding: padding, anchors: anchors, at: Int(time(nil)))
+        let summary = try distributor.run(inputs: inputs, output: target) { refusal in
+            Console.error("cpk-keyfetch: refused \(refusal.name): \(refusal.error.message)")
         }
+        if json { try Console.output(summary.json.compactText) }
+        if !quiet {
+            Console.error("cpk-keyfetch: served \(summary.served.count) device(s), refused \(summary.refused.count)")
+        }
+        if !summary.refused.isEmpty { throw ExitCode(1) }
     }
 
     static func input(_ path: String) throws -> FleetDistributor.Input {
