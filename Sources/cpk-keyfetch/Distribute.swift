@@ -5,7 +5,7 @@ import CPKCrypto
 import CPKKeys
 
 #if canImport(Glibc)
-import Glibc
+import Glibc  // time()
 #endif
 
 /// `cpk-keyfetch distribute`: the cloud side of DistributeKey. The work is FleetDistributor's
@@ -81,7 +81,7 @@ struct Distribute: ParsableCommand {
             flags: fileStore.map { [.file($0)] } ?? [], environment: KeyStoreLocation.processEnvironment)
         guard case .file(let store) = location else { throw CPKError.usage("distribute reads a file key store: give --file-store") }
         let anchors = try ca.flatMap { try TrustOptions.certificates($0, flag: "--ca") }
-        let inputs = try reports.map(Self.input)
+        let inputs = try reports.map(FleetDistributor.Input.init(path:))
         let distributor = try FleetDistributor(
             fileStore: store, keyNames: keyName, padding: padding, anchors: anchors, at: Int(time(nil)))
         let summary = try distributor.run(inputs: inputs, output: target) { refusal in
@@ -92,12 +92,5 @@ struct Distribute: ParsableCommand {
             Console.error("cpk-keyfetch: served \(summary.served.count) device(s), refused \(summary.refused.count)")
         }
         if !summary.refused.isEmpty { throw ExitCode(1) }
-    }
-
-    static func input(_ path: String) throws -> FleetDistributor.Input {
-        if path == "-" || path.hasSuffix(".jsonl") { return .lines(path) }
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw FileDescriptor.systemError("cannot read \(path)") }
-        return info.st_mode & S_IFMT == S_IFDIR ? .directory(path) : .file(path)
     }
 }

@@ -311,6 +311,30 @@ def test_json_lines_on_standard_input_and_the_refusal_rules(fleet):
     assert "served 2 device(s), refused 5" in errors
 
 
+def test_usage_and_io_errors(fleet, tmp_path):
+    store = tmp_path / "keys.json"
+    store.write_text(json.dumps({APP: base64.b64encode(os.urandom(32)).decode()}))
+    report = tmp_path / "r.json"
+    report.write_text("{}")
+    cases = [
+        (["cpk-keyfetch", "distribute", "--file-store", store, "--output-dir", tmp_path / "missing", report], 2, "not a directory"),
+        (["cpk-keyfetch", "distribute", "--file-store", store, "--output-dir", tmp_path, "-o", "x", report], 2, "not both"),
+        (["cpk-keyfetch", "distribute", "--file-store", store, "--json", report], 2, "standard output free"),
+        (["cpk-keyfetch", "distribute", "--file-store", store, "--key-name", "nope", report], 1, "no key named"),
+        (["cpk-keyfetch", "distribute", "--file-store", store, tmp_path / "absent.json"], 2, "cannot read"),
+        (["cpk-install", "sync", "--state", tmp_path / "st"], 2, "--twin FILE alone"),
+        (["cpk-install", "report", "--state", tmp_path / "st", "--device-id", "../up"], 2, "device id"),
+    ]
+    for argv, code, needle in cases:
+        proc = fleet.run(argv[0], *argv[1:], ok=False)
+        assert proc.returncode == code, (argv, proc.stderr)
+        lines = proc.stderr.decode().splitlines()
+        assert len(lines) == 1 and needle in lines[0], (argv, lines)
+    proc = fleet.run("cpk-keyfetch", "distribute", "--file-store", store, "--json", "--output-dir", tmp_path / "missing",
+                     report, ok=False)
+    assert proc.returncode == 2 and json.loads(proc.stdout)["error"]["kind"] == "io"
+
+
 def test_no_class_key_in_clear_anywhere(fleet):
     """Runs last in this file: every argv, stdout and stderr of the fleet, and every file it
     wrote except the key stores, is searched for the class keys, raw and in base64."""

@@ -19,6 +19,18 @@ public final class FleetDistributor {
         case directory(String)
         /// One report per line (JSON lines) from a file or `-` (standard input).
         case lines(String)
+
+        /// What a path on the command line is: `-` and `*.jsonl` are JSON lines, a directory
+        /// its reports, anything else one report.
+        public init(path: String) throws {
+            if path == "-" || path.hasSuffix(".jsonl") {
+                self = .lines(path)
+                return
+            }
+            var info = stat()
+            guard stat(path, &info) == 0 else { throw FileDescriptor.systemError("cannot read \(path)") }
+            self = info.st_mode & S_IFMT == S_IFDIR ? .directory(path) : .file(path)
+        }
     }
 
     /// Where desired documents go.
