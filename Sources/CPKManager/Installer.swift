@@ -181,7 +181,7 @@ public final class PackageInstaller {
                 "the payload signature is \(scheme.rawValue), but this Package Manager lacks \(verification.rawValue), "
                     + "the call that verifies it")
         }
-        for operation in ContractOperation.allCases where operation.verifiedScheme == nil {
+        for operation in ContractOperation.allCases where operation.verifiedScheme == nil && !operation.isExtension {
             if try !manager.isOperationSupported(operation.rawValue) {
                 throw CPKError.io("the Package Manager does not support \(operation.rawValue)")
             }

@@ -108,8 +108,12 @@ public enum ContractOperation: String, CaseIterable, Sendable {
     /// The calls of the reference Package Manager (DESIGN.md §5): PKCS#1 v1.5 signatures and
     /// PKCS#1 v1.5 wrapped keys only.
     public static let reference: [ContractOperation] = allCases.filter {
-        ($0.verifiedScheme.map { $0 == .rsaPKCS1v15 } ?? true) && $0 != .installApplicationKeyRSAOAEPSHA256
+        ($0.verifiedScheme.map { $0 == .rsaPKCS1v15 } ?? true) && !$0.isExtension
     }
+
+    /// A call beyond the EDL's, which a Package Manager may lack (`is_operation_supported`
+    /// says); an install never needs one.
+    public var isExtension: Bool { self == .installApplicationKeyRSAOAEPSHA256 }
 
     /// The call that verifies a payload signature of `scheme`.
     public static func verification(of scheme: SignatureScheme) -> ContractOperation {
