@@ -107,6 +107,14 @@ public struct PKCS11URI: Sendable, Equatable, CustomStringConvertible {
         return Self.scheme + attributes.joined(separator: ";")
     }
 
+    /// The URI with its query (module-path, pin-source) too: what a configuration records.
+    public var recorded: String {
+        var query: [String] = []
+        if let modulePath { query.append("module-path=" + Self.encode(Array(modulePath.utf8), query: true)) }
+        if let pinSource { query.append("pin-source=file:" + Self.encode(Array(pinSource.utf8), query: true)) }
+        return query.isEmpty ? description : description + "?" + query.joined(separator: "&")
+    }
+
     // MARK: - Pieces
 
     private static func split(_ attribute: Substring, separator: String) throws -> (String, Substring) {
@@ -159,11 +167,13 @@ public struct PKCS11URI: Sendable, Equatable, CustomStringConvertible {
 
     /// Leaves RFC 3986 unreserved characters (and `:`, `@`, `&`, `+`, ...  allowed in a path
     /// value by RFC 7512) as they are; everything else is percent-encoded.
-    static func encode(_ bytes: [UInt8]) -> String {
+    static func encode(_ bytes: [UInt8], query: Bool = false) -> String {
+        // `;` ends a path attribute, `&` a query one, `?` the path: those are always encoded.
+        let allowed = query ? "-._~:[]@!$'()*+,=/" : "-._~:[]@!$'()*+,=&"
         var out = ""
         for byte in bytes {
             let scalar = Unicode.Scalar(byte)
-            if byte < 0x80, scalar.properties.isAlphabetic || ("0"..."9").contains(Character(scalar)) || "-._~:[]@!$'()*+,=&".unicodeScalars.contains(scalar) {
+            if byte < 0x80, scalar.properties.isAlphabetic || ("0"..."9").contains(Character(scalar)) || allowed.unicodeScalars.contains(scalar) {
                 out.unicodeScalars.append(scalar)
             } else {
                 out += "%" + hexByte(byte)
