@@ -1,0 +1,320 @@
+"""Keys that never leave hardware (issue 16): every private-key option takes a PKCS#11 URI.
+
+A SoftHSM2 token is made in a temporary directory (SOFTHSM2_CONF points at a private
+configuration), its keys made inside it with pkcs11-tool (OpenSC) and cpk-wrap keygen; then the
+tools sign, unwrap and install with them. The counterparts are independent: certificates made by
+the openssl command line through libp11's engine, signatures checked with Python cryptography,
+the offline signature made by `openssl pkeyutl` with the engine and by `pkcs11-tool --sign`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+import cpk
+from cpk import REPO, assert_clean_failure, check, env_with, parse_cpk, run, sh
+from test_sign_verify import check_with_cryptography
+
+MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+PIN = "1234"
+STORE = REPO / "test.json"
+TEST_KEY_NAME = "test"
+
+pytestmark = pytest.mark.skipif(
+    not os.path.exists(MODULE) or shutil.which("pkcs11-tool") is None,
+    reason="SoftHSM2 and OpenSC are installed by `make deps` (softhsm2, opensc); CI has them")
+
+
+class Token:
+    """A SoftHSM2 token "cpk" in its own directory, with PIN 1234 in a 0600 file."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.tokens = root / "tokens"
+        self.tokens.mkdir()
+        self.conf = root / "softhsm2.conf"
+        self.conf.write_text(f"directories.tokendir = {self.tokens}\nobjectstore.backend = file\nlog.level = ERROR\n")
+        self.pin = root / "pin"
+        self.pin.write_text(PIN + "\n")
+        self.pin.chmod(0o600)
+        # the openssl command line finds the engine's module through a private configuration,
+        # never the system's openssl.cnf
+        self.openssl_conf = root / "openssl.cnf"
+        self.openssl_conf.write_text(
+            "openssl_conf = conf\n[conf]\nengines = engines\n[engines]\npkcs11 = pkcs11\n"
+            f"[pkcs11]\nengine_id = pkcs11\nMODULE_PATH = {MODULE}\n")
+        self.external("softhsm2-util", "--init-token", "--free", "--label", "cpk", "--so-pin", "5678", "--pin", PIN)
+
+    def env(self, **extra) -> dict:
+        return env_with(SOFTHSM2_CONF=str(self.conf), OPENSSL_CONF=str(self.openssl_conf), **extra)
+
+    def external(self, *args, input: bytes | None = None, ok=True) -> subprocess.CompletedProcess:
+        proc = subprocess.run(list(map(str, args)), input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env=self.env(), timeout=60)
+        if ok:
+            assert proc.returncode == 0, f"{args}: {proc.stderr.decode(errors='replace')}"
+        return proc
+
+    def tool(self, module=MODULE, *args) -> subprocess.CompletedProcess:
+        return self.external("pkcs11-tool", "--module", module, "--token-label", "cpk", "--login", "--pin", PIN, *args)
+
+    def keypair(self, label: str, key_type: str, key_id: str):
+        self.tool(MODULE, "--keypairgen", "--key-type", key_type, "--label", label, "--id", key_id, "--usage-sign",
+                  "--usage-decrypt")
+
+    def run(self, name, *args, cwd=None, **extra) -> subprocess.CompletedProcess:
+        return run(name, *args, cwd=cwd, env=self.env(**extra))
+
+    def certificate(self, label: str, directory: Path) -> Path:
+        """A self-signed certificate of the token key `label`, made by openssl through the engine."""
+        out = directory / f"{label}.crt"
+        if not out.exists():
+            self.external("openssl", "req", "-new", "-x509", "-engine", "pkcs11", "-keyform", "engine",
+                          "-key", uri(label), "-passin", f"file:{self.pin}", "-subj", f"/CN=token {label}",
+                          "-days", "30", "-out", out)
+        return out
+
+
+def uri(label: str, **query) -> str:
+    text = f"pkcs11:token=cpk;object={label};type=private"
+    return text + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+
+
+@pytest.fixture(scope="module")
+def token(tmp_path_factory):
+    token = Token(tmp_path_factory.mktemp("hsm"))
+    token.keypair("rsa", "rsa:2048", "01")
+    token.keypair("p256", "EC:prime256v1", "02")
+    token.keypair("p384", "EC:secp384r1", "03")
+    token.keypair("k1", "EC:secp256k1", "04")
+    return token
+
+
+def private_key_files(*directories: Path) -> list[Path]:
+    """Every file under the directories that holds a private key in any form a key file takes."""
+    found = []
+    for directory in directories:
+        for path in directory.rglob("*"):
+            if not path.is_file() or path.stat().st_size > 1 << 20:
+                continue
+            data = path.read_bytes()
+            if b"PRIVATE KEY" in data:
+                found.append(path)
+                continue
+            for loader in (serialization.load_der_private_key, serialization.load_pem_private_key):
+                try:
+                    loader(data, None)
+                except Exception:
+                    continue
+                found.append(path)
+    return found
+
+
+def pack(workdir: Path, payload: bytes = b"token-signed payload") -> Path:
+    (workdir / "app.bin").write_bytes(payload)
+    check(run("cpk-pack", "--id", TEST_KEY_NAME, "-o", "app.env", "app.bin", cwd=workdir))
+    return workdir / "app.env"
+
+
+def payload_signature(cpk_bytes: bytes, scheme: str) -> tuple[bytes, bytes]:
+    """The payload signature of `scheme` and the digest it covers, read from a .cpk."""
+    package = parse_cpk(cpk_bytes)
+    document = json.loads(package.streams[package.manifest_index])
+    signature = package.streams[document["payload"]["sig"][scheme]["data"]]
+    digest = package.streams[document["payload"]["dig"]["sha256"]["data"]]
+    return signature, digest
+
+
+# --- signing ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("label,scheme", [
+    ("rsa", "rsa-pkcs1v15"), ("rsa", "rsa-pss"), ("p256", "ecdsa-p256"), ("p384", "ecdsa-p384"),
+])
+def test_a_token_key_signs_and_the_certificate_verifies(workdir, token, label, scheme):
+    pack(workdir)
+    cert = token.certificate(label, workdir.parent)
+    check(token.run("cpk-sign", "--key", uri(label), "--pin-file", token.pin, "--scheme", scheme,
+                    "--cert", cert, "--cpk", "-o", "app.cpk", "app.env", cwd=workdir))
+    verified = token.run("cpk-verify", "--ca", cert, "app.cpk", cwd=workdir)
+    assert verified.returncode == 0, verified.stdout.decode() + verified.stderr.decode()
+    results = cpk.verify_results(verified.stdout.decode())
+    assert results["payload-signature"][0] == "PASSED" and results["package-signature"][0] == "PASSED"
+    signature, digest = payload_signature((workdir / "app.cpk").read_bytes(), scheme)
+    public = x509.load_pem_x509_certificate(cert.read_bytes()).public_key()
+    check_with_cryptography(public, scheme, signature, digest)  # an independent verifier
+    assert private_key_files(workdir) == []
+
+
+def test_the_pin_comes_from_a_descriptor_the_environment_or_the_uri(workdir, token):
+    pack(workdir)
+    sign = ["cpk-sign", "--key"]
+    check(sh(f"cpk-sign --key '{uri('rsa')}' --pin-fd 3 --embed-public-key -o fd.env app.env 3< {token.pin}",
+             cwd=workdir, env=token.env()))
+    check(token.run(*sign, uri("rsa"), "--embed-public-key", "-o", "env.env", "app.env", cwd=workdir,
+                    CPK_PKCS11_PIN=PIN))
+    # one URI says everything: the module and the PIN file
+    check(token.run(*sign, uri("rsa", **{"module-path": MODULE, "pin-source": f"file:{token.pin}"}),
+                    "--embed-public-key", "-o", "uri.env", "app.env", cwd=workdir, CPK_PKCS11_MODULE="/nonexistent.so"))
+    # the module from the environment, when neither the option nor the URI names one
+    check(token.run(*sign, uri("rsa"), "--pin-file", token.pin, "--embed-public-key", "-o", "mod.env", "app.env",
+                    cwd=workdir, CPK_PKCS11_MODULE=MODULE))
+    for name in ("fd.env", "env.env", "uri.env", "mod.env"):
+        check(run("cpk-verify", "--integrity-only", name, cwd=workdir))
+
+
+def test_offline_signing_with_the_token_as_the_air_gapped_signer(workdir, token):
+    """prepare on the build machine, the token signs the digest (openssl pkeyutl through the
+    engine for RSA, pkcs11-tool for ECDSA), stitch puts the signature in."""
+    pack(workdir)
+    for label, scheme in (("rsa", "rsa-pkcs1v15"), ("p256", "ecdsa-p256")):
+        cert = token.certificate(label, workdir.parent)
+        check(run("cpk-sign", "prepare", "--cert", cert, "--scheme", scheme, "--digest-out", f"{label}.tbs",
+                  "-o", f"{label}.pending", "app.env", cwd=workdir))
+        if label == "rsa":
+            token.external("openssl", "pkeyutl", "-sign", "-engine", "pkcs11", "-keyform", "engine",
+                           "-inkey", uri(label), "-passin", f"file:{token.pin}", "-pkeyopt", "digest:sha256",
+                           "-in", workdir / f"{label}.tbs", "-out", workdir / f"{label}.sig")
+        else:
+            # by --id: this pkcs11-tool's --sign does not select by --label
+            token.tool(MODULE, "--sign", "--mechanism", "ECDSA", "--id", "02",
+                       "--input-file", workdir / f"{label}.tbs", "--output-file", workdir / f"{label}.sig")
+        check(run("cpk-sign", "stitch", "--signature", f"{label}.sig", "--cpk", "-o", f"{label}.cpk",
+                  f"{label}.pending", cwd=workdir))
+        check(run("cpk-verify", "--ca", cert, f"{label}.cpk", cwd=workdir))
+        signature, digest = payload_signature((workdir / f"{label}.cpk").read_bytes(), scheme)
+        check_with_cryptography(x509.load_pem_x509_certificate(cert.read_bytes()).public_key(), scheme, signature,
+                                digest)
+
+
+# --- unwrapping ---------------------------------------------------------------------------------
+
+def test_keygen_in_the_token_then_keyfetch_seal_unpack(workdir, token):
+    """The wrapping key pair is made inside the token; only its public half comes out."""
+    check(token.run("cpk-wrap", "keygen", "--key", "pkcs11:token=cpk;object=agent", "--pin-file", token.pin,
+                    "--public-out", "agent.pub", cwd=workdir))
+    public = serialization.load_pem_public_key((workdir / "agent.pub").read_bytes())
+    assert public.key_size == 2048
+    listing = token.tool(MODULE, "--list-objects", "--type", "privkey").stdout.decode()
+    block = listing[listing.index("label:      agent"):].split("Private Key Object")[0]
+    assert "sensitive" in block and "never extractable" in block, block
+    # a second key with the same label is refused: the first is never replaced
+    again = token.run("cpk-wrap", "keygen", "--key", "pkcs11:token=cpk;object=agent", "--pin-file", token.pin,
+                      cwd=workdir)
+    assert_clean_failure(again, "already holds a private key", code=2)
+
+    key_uri = "pkcs11:token=cpk;object=agent;type=private"
+    for padding in ("oaep-sha256", "pkcs1v15"):
+        check(run("cpk-keyfetch", "--name", TEST_KEY_NAME, "--file-store", STORE, "--to", "agent.pub",
+                  "--padding", padding, "-o", f"{padding}.wkey", cwd=workdir))
+        (workdir / "app.bin").write_bytes(b"sealed for the token " + padding.encode())
+        check(sh(f"cpk-pack --id {TEST_KEY_NAME} app.bin | cpk-seal --wrapped-key {padding}.wkey "
+                 f"--unwrap-key '{key_uri}' --pin-file {token.pin} --cpk -o {padding}.cpk", cwd=workdir, env=token.env()))
+        check(token.run("cpk-unpack", "payload", "--wrapped-key", f"{padding}.wkey", "--unwrap-key", key_uri,
+                        "--pin-file", token.pin, "-o", f"{padding}.out", f"{padding}.cpk", cwd=workdir))
+        assert (workdir / f"{padding}.out").read_bytes() == b"sealed for the token " + padding.encode()
+        # unsigned, so "not verified" (status 1), but the tag and the digest of the decrypted payload check
+        verified = token.run("cpk-verify", "--integrity-only", "--wrapped-key", f"{padding}.wkey", "--unwrap-key",
+                             key_uri, "--pin-file", token.pin, f"{padding}.cpk", cwd=workdir)
+        results = cpk.verify_results(verified.stdout.decode())
+        assert results["payload-tag"][0] == "PASSED" and results["payload-digest"][0] == "PASSED", verified.stdout
+        check(token.run("cpk-wrap", "unwrap", "--key", key_uri, "--pin-file", token.pin, "-o", f"{padding}.key",
+                        f"{padding}.wkey", cwd=workdir))
+        expected = json.loads(STORE.read_text())[TEST_KEY_NAME]
+        assert (workdir / f"{padding}.key").read_bytes() == base64.b64decode(expected)
+    assert private_key_files(workdir) == []
+
+
+def test_the_private_key_scan_finds_key_files(workdir):
+    """The scan the other tests rely on finds a key file when there is one."""
+    check(run("cpk-wrap", "keygen", "-o", "plain.pem", cwd=workdir))
+    check(sh("openssl pkey -in plain.pem -outform DER -out plain.der", cwd=workdir))
+    assert sorted(p.name for p in private_key_files(workdir)) == ["plain.der", "plain.pem"]
+
+
+def test_the_token_object_is_sensitive_and_cannot_be_read_out(token):
+    listing = token.tool(MODULE, "--list-objects", "--type", "privkey").stdout.decode()
+    blocks = listing.split("Private Key Object")[1:]
+    assert len(blocks) >= 4
+    for block in blocks:
+        assert "Access:     sensitive, always sensitive, never extractable" in block, block
+    # and nothing the tools wrote holds one: the token directory holds only SoftHSM's encrypted objects
+    assert private_key_files(token.root) == []
+
+
+# --- the simulator's device key ---------------------------------------------------------------
+
+def test_an_install_with_the_device_key_in_the_token(workdir, token):
+    state = workdir / "cpm"
+    device = "pkcs11:token=cpk;object=device"
+    check(token.run("cpk-wrap", "keygen", "--key", device, "--pin-file", token.pin, "--public-out", "device.pub",
+                    cwd=workdir))
+    common = ["--state", state, "--device-key", f"{device}?pin-source=file:{token.pin}"]
+    check(token.run("cpk-install", "public-key", *common, "--format", "pem", "-o", "exported.pem", cwd=workdir))
+    assert (workdir / "exported.pem").read_bytes() == (workdir / "device.pub").read_bytes()
+    # the class key wrapped to the device's public key, a package signed with a token key
+    check(sh(f"cpk-install public-key --state {state} | cpk-keyfetch --name {TEST_KEY_NAME} --file-store {STORE} "
+             f"| cpk-install add-key --state {state}", cwd=workdir, env=token.env()))
+    (workdir / "app.bin").write_bytes(b"installed through a token-held device key")
+    cert = token.certificate("rsa", workdir.parent)
+    check(sh(f"cpk-pack --id {TEST_KEY_NAME} app.bin | cpk-seal --file-store {STORE} --quiet "
+             f"| cpk-sign --key '{uri('rsa')}' --pin-file {token.pin} --cert {cert} --cpk -o app.cpk",
+             cwd=workdir, env=token.env()))
+    check(token.run("cpk-install", "--state", state, "install", "app.cpk", cwd=workdir))
+    check(token.run("cpk-install", "--state", state, "dev-export-plaintext", TEST_KEY_NAME, "-o", "out.bin",
+                    cwd=workdir))
+    assert (workdir / "out.bin").read_bytes() == b"installed through a token-held device key"
+    assert not (state / "device-key.pem").exists()
+    assert (state / "device-key.uri").read_text().startswith(device)
+    assert private_key_files(workdir) == []
+    # a different key for an existing state is refused; so is a token key for a state with a key file
+    other = token.run("cpk-install", "--state", state, "--device-key", uri("rsa"), "--pin-file", token.pin,
+                      "public-key", cwd=workdir)
+    assert_clean_failure(other, "device key is already", code=2)
+    filed = workdir / "filed"
+    check(token.run("cpk-install", "--state", filed, "public-key", "-o", "/dev/null", cwd=workdir))
+    refused = token.run("cpk-install", "--state", filed, "--device-key", device, "--pin-file", token.pin,
+                        "public-key", cwd=workdir)
+    assert_clean_failure(refused, "already has a device key", code=2)
+
+
+# --- failures: one line naming which, the documented status ----------------------------------
+
+def test_failures_are_named(workdir, token):
+    pack(workdir)
+    wrong = workdir / "wrong-pin"
+    wrong.write_text("9999\n")
+
+    def sign(key, *args, **extra):
+        return token.run("cpk-sign", "--key", key, *args, "--embed-public-key", "-o", "out.env", "app.env",
+                         cwd=workdir, **extra)
+
+    assert_clean_failure(sign(uri("rsa"), "--pin-file", wrong), "wrong PIN", code=2)
+    assert_clean_failure(sign("pkcs11:token=absent;object=rsa", "--pin-file", token.pin),
+                         'no token matches pkcs11:token=absent;object=rsa', code=2)
+    assert_clean_failure(sign(uri("absent"), "--pin-file", token.pin), "holds no private key", code=2)
+    assert_clean_failure(sign(uri("rsa"), "--pin-file", token.pin, "--pkcs11-module", "/nonexistent/module.so"),
+                         "module /nonexistent/module.so is missing", code=2)
+    assert_clean_failure(sign(uri("rsa")), "needs a PIN", code=2)
+    assert_clean_failure(sign(uri("rsa") + "?pin-value=1234"), "would be on the command line", code=2)
+    assert_clean_failure(sign("pkcs11:token=cpk;object=rsa;colour=red", "--pin-file", token.pin),
+                         'unknown path attribute "colour"', code=2)
+    # a key the token holds but that does not fit: status 1
+    assert_clean_failure(sign(uri("k1"), "--pin-file", token.pin), "signing takes RSA, EC P-256", code=1)
+    (workdir / "class.key").write_bytes(os.urandom(32))
+    check(run("cpk-wrap", "public", "--format", "pem", "-o", "rsa.pub",
+              token.certificate("rsa", workdir.parent), cwd=workdir))
+    check(run("cpk-wrap", "wrap", "--to", "rsa.pub", "--name", "x", "-o", "x.wkey", "class.key", cwd=workdir))
+    assert_clean_failure(token.run("cpk-wrap", "unwrap", "--key", uri("p256"), "--pin-file", token.pin,
+                                   "-o", "x.key", "x.wkey", cwd=workdir), "is not RSA", code=1)
+    # a scheme the key cannot make: it does not fit (status 1), as for a key file
+    assert_clean_failure(sign(uri("p256"), "--pin-file", token.pin, "--scheme", "rsa-pss"), "rsa-pss", code=1)
+    assert not (workdir / "out.env").exists() and not (workdir / "x.key").exists()
