@@ -57,15 +57,17 @@ class Token:
     def env(self, **extra) -> dict:
         return env_with(SOFTHSM2_CONF=str(self.conf), OPENSSL_CONF=str(self.openssl_conf), **extra)
 
-    def external(self, *args, input: bytes | None = None, ok=True) -> subprocess.CompletedProcess:
+    def external(self, *args, input: bytes | None = None, ok=True, env=None) -> subprocess.CompletedProcess:
         proc = subprocess.run(list(map(str, args)), input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              env=self.env(), timeout=60)
+                              env=self.env(**(env or {})), timeout=60)
         if ok:
             assert proc.returncode == 0, f"{args}: {proc.stderr.decode(errors='replace')}"
         return proc
 
     def tool(self, module=MODULE, *args) -> subprocess.CompletedProcess:
-        return self.external("pkcs11-tool", "--module", module, "--token-label", "cpk", "--login", "--pin", PIN, *args)
+        # the PIN through the environment (pkcs11-tool's env:NAME), as the tools take it
+        return self.external("pkcs11-tool", "--module", module, "--token-label", "cpk", "--login", "--pin",
+                             "env:TOKEN_PIN", *args, env={"TOKEN_PIN": PIN})
 
     def keypair(self, label: str, key_type: str, key_id: str):
         self.tool(MODULE, "--keypairgen", "--key-type", key_type, "--label", label, "--id", key_id, "--usage-sign",
@@ -318,3 +320,24 @@ def test_failures_are_named(workdir, token):
     # a scheme the key cannot make: it does not fit (status 1), as for a key file
     assert_clean_failure(sign(uri("p256"), "--pin-file", token.pin, "--scheme", "rsa-pss"), "rsa-pss", code=1)
     assert not (workdir / "out.env").exists() and not (workdir / "x.key").exists()
+
+
+def test_the_readme_recipe_runs_as_written(tmp_path):
+    """The "Keys in an HSM" recipe a user pastes, run as it stands (in a private HOME)."""
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## Keys in an HSM"):]
+    start = section.index("```sh\n") + len("```sh\n")
+    script = section[start:section.index("```", start)]
+    home = tmp_path / "home"
+    (home / "hsm").mkdir(parents=True)
+    shutil.copy(STORE, home / "hsm" / "test.json")
+    (home / "hsm" / "app.bin").write_bytes(b"the recipe's payload")
+    env = env_with(HOME=str(home))
+    for name in ("SOFTHSM2_CONF", "OPENSSL_CONF", "CPK_PKCS11_PIN", "CPK_PKCS11_MODULE"):
+        env.pop(name, None)
+    proc = sh("set -e\n" + script, cwd=home, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-3000:]
+    out = home / "hsm"
+    assert (out / "app.out").read_bytes() == b"the recipe's payload"
+    assert (out / "cpm" / "device-key.uri").exists() and not (out / "cpm" / "device-key.pem").exists()
+    assert private_key_files(home) == []
