@@ -81,6 +81,34 @@ final class PKCS11URITests: XCTestCase {
         XCTAssertFalse(PKCS11URI.isURI("./pkcs11:token=cpk"), "a file path stays a file")
     }
 
+    func testTheModuleIsTheOptionsThenTheURIsThenTheEnvironmentsThenSoftHSM() throws {
+        let plain = try PKCS11URI(parsing: "pkcs11:token=cpk")
+        let named = try PKCS11URI(parsing: "pkcs11:token=cpk?module-path=/uri.so")
+        unsetenv(TokenAccess.moduleVariable)
+        XCTAssertEqual(TokenAccess().module(for: plain), TokenAccess.defaultModule)
+        XCTAssertEqual(TokenAccess(module: "/option.so").module(for: named), "/option.so")
+        setenv(TokenAccess.moduleVariable, "/environment.so", 1)
+        defer { unsetenv(TokenAccess.moduleVariable) }
+        XCTAssertEqual(TokenAccess().module(for: named), "/uri.so")
+        XCTAssertEqual(TokenAccess().module(for: plain), "/environment.so")
+    }
+
+    func testThePINIsTheFirstLineOfItsFileAndNeverEmpty() throws {
+        let directory = try OpenSSLCommand()
+        let access = TokenAccess()
+        try directory.write("pin", Array("1234\r\nignored\n".utf8))
+        XCTAssertEqual(try access.readPIN(.file(directory.path("pin"))), Array("1234".utf8).map { CChar(bitPattern: $0) } + [0])
+        try directory.write("empty", Array("\n".utf8))
+        XCTAssertCPKError(.usage, containing: "the PIN is empty", try access.readPIN(.file(directory.path("empty"))))
+        try directory.write("long", [UInt8](repeating: 0x31, count: 300))
+        XCTAssertCPKError(.usage, containing: "not a PIN", try access.readPIN(.file(directory.path("long"))))
+        let uri = try PKCS11URI(parsing: "pkcs11:token=cpk?pin-source=file:/run/pin")
+        unsetenv(TokenAccess.pinVariable)
+        XCTAssertEqual(access.pinSource(for: uri), .file("/run/pin"))
+        XCTAssertEqual(TokenAccess(pin: .descriptor(3)).pinSource(for: uri), .descriptor(3), "an option wins")
+        XCTAssertNil(access.pinSource(for: try PKCS11URI(parsing: "pkcs11:token=cpk")))
+    }
+
     func testAMissingModuleIsNamedBeforeAnythingIsLoaded() {
         let uri = try! PKCS11URI(parsing: "pkcs11:token=cpk;object=signer")
         XCTAssertCPKError(

@@ -322,6 +322,21 @@ def test_failures_are_named(workdir, token):
     assert not (workdir / "out.env").exists() and not (workdir / "x.key").exists()
 
 
+def test_a_token_holding_an_ed25519_key_is_named(workdir, token):
+    """libp11 0.4.12 cannot list a token that holds an EdDSA key: said so, in one line."""
+    token.external("softhsm2-util", "--init-token", "--free", "--label", "ed", "--so-pin", "5678", "--pin", PIN)
+    token.external("pkcs11-tool", "--module", MODULE, "--token-label", "ed", "--login", "--pin", "env:TOKEN_PIN",
+                   "--keypairgen", "--key-type", "EC:edwards25519", "--label", "ed", "--id", "01", "--usage-sign",
+                   env={"TOKEN_PIN": PIN})
+    pack(workdir)
+    proc = token.run("cpk-sign", "--key", "pkcs11:token=ed;object=ed", "--pin-file", token.pin, "--embed-public-key",
+                     "-o", "out.env", "app.env", cwd=workdir)
+    assert_clean_failure(proc, "key type it does not know (e.g. Ed25519)", code=2)
+    # the other token is unaffected
+    check(token.run("cpk-sign", "--key", uri("rsa"), "--pin-file", token.pin, "--embed-public-key", "-o", "out.env",
+                    "app.env", cwd=workdir))
+
+
 def test_the_readme_recipe_runs_as_written(tmp_path):
     """The "Keys in an HSM" recipe a user pastes, run as it stands (in a private HOME)."""
     readme = (REPO / "README.md").read_text()

@@ -291,7 +291,13 @@ private final class Session: @unchecked Sendable {
         var keys: UnsafeMutablePointer<PKCS11_KEY>? = nil
         var count: UInt32 = 0
         guard PKCS11_enumerate_keys(token, &keys, &count) == 0 else {
-            throw CPKError(.io, "cannot list the keys of the token \(uri) (\(lastP11Error()))", reason: .tokenObjectMissing)
+            // libp11 0.4 fails the whole listing when one key is of a type it does not know
+            // (Ed25519, Ed448): the likeliest cause, so the message says it.
+            ERR_clear_error()
+            throw CPKError(
+                .usage,
+                "cannot list the keys of the token \(uri): libp11 fails on a token holding a key type it does not know (e.g. Ed25519); keep such keys in another token",
+                reason: .tokenObjectMissing)
         }
         guard let keys else { return nil }
         var found: [UnsafeMutablePointer<PKCS11_KEY>] = []
