@@ -442,7 +442,7 @@ public struct SigningKey: Sendable {
         do {
             return try signChecked(digest: digest, scheme: scheme)
         } catch let error as CPKError where error.kind == .io && TokenKeys.isTokenKey(key) {
-            throw TokenKeys.refusal(scheme.rawValue, key: key)  // a token key: the token said no
+            throw TokenKeys.refusal(scheme.rawValue, underlying: error)  // a token key: the token said no
         }
     }
 

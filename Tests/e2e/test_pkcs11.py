@@ -16,6 +16,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import PyKCS11
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -73,6 +74,43 @@ class Token:
         self.tool(MODULE, "--keypairgen", "--key-type", key_type, "--label", label, "--id", key_id, "--usage-sign",
                   "--usage-decrypt")
 
+    def session(self):
+        """A logged-in PyKCS11 session with the token (SoftHSM reads SOFTHSM2_CONF when loaded)."""
+        os.environ["SOFTHSM2_CONF"] = str(self.conf)
+        library = PyKCS11.PyKCS11Lib()
+        library.load(MODULE)
+        slot = next(s for s in library.getSlotList(tokenPresent=True) if library.getTokenInfo(s).label.strip() == "cpk")
+        session = library.openSession(slot, PyKCS11.CKF_SERIAL_SESSION | PyKCS11.CKF_RW_SESSION)
+        session.login(PIN)
+        return library, session
+
+    def private_key_attributes(self) -> dict[str, dict]:
+        """label -> the private key's CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_NEVER_EXTRACTABLE, as the token says."""
+        library, session = self.session()
+        names = [PyKCS11.CKA_LABEL, PyKCS11.CKA_SENSITIVE, PyKCS11.CKA_EXTRACTABLE, PyKCS11.CKA_NEVER_EXTRACTABLE]
+        found = {}
+        for handle in session.findObjects([(PyKCS11.CKA_CLASS, PyKCS11.CKO_PRIVATE_KEY)]):
+            label, sensitive, extractable, never = session.getAttributeValue(handle, names)
+            found[label] = {"sensitive": bool(sensitive), "extractable": bool(extractable), "never-extractable": bool(never)}
+        session.logout()
+        session.closeSession()
+        return found
+
+    def rsa_key_that_cannot_sign(self, label: str, key_id: int):
+        """An RSA key pair with CKA_SIGN false (pkcs11-tool cannot make one): only for decrypting."""
+        library, session = self.session()
+        public = [(PyKCS11.CKA_CLASS, PyKCS11.CKO_PUBLIC_KEY), (PyKCS11.CKA_TOKEN, True),
+                  (PyKCS11.CKA_MODULUS_BITS, 2048), (PyKCS11.CKA_PUBLIC_EXPONENT, (1, 0, 1)),
+                  (PyKCS11.CKA_ENCRYPT, True), (PyKCS11.CKA_VERIFY, False),
+                  (PyKCS11.CKA_LABEL, label), (PyKCS11.CKA_ID, (key_id,))]
+        private = [(PyKCS11.CKA_CLASS, PyKCS11.CKO_PRIVATE_KEY), (PyKCS11.CKA_TOKEN, True),
+                   (PyKCS11.CKA_PRIVATE, True), (PyKCS11.CKA_SENSITIVE, True), (PyKCS11.CKA_EXTRACTABLE, False),
+                   (PyKCS11.CKA_DECRYPT, True), (PyKCS11.CKA_SIGN, False),
+                   (PyKCS11.CKA_LABEL, label), (PyKCS11.CKA_ID, (key_id,))]
+        session.generateKeyPair(public, private)
+        session.logout()
+        session.closeSession()
+
     def run(self, name, *args, cwd=None, **extra) -> subprocess.CompletedProcess:
         return run(name, *args, cwd=cwd, env=self.env(**extra))
 
@@ -98,6 +136,7 @@ def token(tmp_path_factory):
     token.keypair("p256", "EC:prime256v1", "02")
     token.keypair("p384", "EC:secp384r1", "03")
     token.keypair("k1", "EC:secp256k1", "04")
+    token.rsa_key_that_cannot_sign("nosign", 5)
     return token
 
 
@@ -248,6 +287,11 @@ def test_the_token_object_is_sensitive_and_cannot_be_read_out(token):
     assert len(blocks) >= 4
     for block in blocks:
         assert "Access:     sensitive, always sensitive, never extractable" in block, block
+    # and the token itself says so, attribute by attribute
+    attributes = token.private_key_attributes()
+    assert {"rsa", "p256", "p384", "nosign"} <= set(attributes)
+    for label, values in attributes.items():
+        assert values == {"sensitive": True, "extractable": False, "never-extractable": True}, label
     # and nothing the tools wrote holds one: the token directory holds only SoftHSM's encrypted objects
     assert private_key_files(token.root) == []
 
@@ -317,6 +361,8 @@ def test_failures_are_named(workdir, token):
     check(run("cpk-wrap", "wrap", "--to", "rsa.pub", "--name", "x", "-o", "x.wkey", "class.key", cwd=workdir))
     assert_clean_failure(token.run("cpk-wrap", "unwrap", "--key", uri("p256"), "--pin-file", token.pin,
                                    "-o", "x.key", "x.wkey", cwd=workdir), "is not RSA", code=1)
+    # a mechanism the token refuses for the key (CKA_SIGN false): status 1, saying so
+    assert_clean_failure(sign(uri("nosign"), "--pin-file", token.pin), "the token refused rsa-pkcs1v15", code=1)
     # a scheme the key cannot make: it does not fit (status 1), as for a key file
     assert_clean_failure(sign(uri("p256"), "--pin-file", token.pin, "--scheme", "rsa-pss"), "rsa-pss", code=1)
     assert not (workdir / "out.env").exists() and not (workdir / "x.key").exists()

@@ -172,9 +172,13 @@ public enum TokenKeys {
     /// True when `key` is held in a token (its operations go through the engine).
     static func isTokenKey(_ key: EVPKey) -> Bool { ENGINE_get_id_of(key) }
 
-    /// The error for a sign or decrypt the token refused.
-    static func refusal(_ operation: String, key: EVPKey) -> CPKError {
-        CPKError(.invalidInput, "the token refused \(operation) with this key (\(lastP11Error())): the mechanism is not supported or not permitted for it", reason: .tokenMechanism)
+    /// The error for a signature the token refused (`underlying` says what OpenSSL heard):
+    /// the key does not fit the operation, status 1.
+    static func refusal(_ operation: String, underlying: CPKError) -> CPKError {
+        CPKError(
+            .invalidInput,
+            "the token refused \(operation) with this key: the mechanism is not supported or not permitted for it (\(underlying.message))",
+            reason: .tokenMechanism)
     }
 }
 
