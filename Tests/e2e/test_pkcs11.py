@@ -402,3 +402,16 @@ def test_the_readme_recipe_runs_as_written(tmp_path):
     assert (out / "app.out").read_bytes() == b"the recipe's payload"
     assert (out / "cpm" / "device-key.uri").exists() and not (out / "cpm" / "device-key.pem").exists()
     assert private_key_files(home) == []
+
+
+def test_a_pin_descriptor_that_is_a_terminal_is_refused_at_once(workdir, token):
+    pack(workdir)
+    master, slave = os.openpty()
+    try:
+        proc = subprocess.run([cpk.tool("cpk-sign"), "--key", uri("rsa"), "--pin-fd", str(slave), "--embed-public-key",
+                               "-o", "out.env", "app.env"], cwd=workdir, env=token.env(), pass_fds=(slave,),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert_clean_failure(proc, "is a terminal", code=2)

@@ -78,6 +78,10 @@ public struct TokenAccess: Sendable {
             let file = try FileDescriptor.open(forReading: path)
             bytes = try Self.readSmall(file, what: "the PIN file \(path)")
         case .descriptor(let number):
+            // read to its end: a terminal would wait for someone to type, in silence
+            guard isatty(number) == 0 else {
+                throw CPKError(.usage, "the PIN descriptor \(number) is a terminal; a PIN is never typed in", reason: .tokenPIN)
+            }
             bytes = try Self.readSmall(
                 FileDescriptor(fd: number, name: "descriptor \(number)", owned: false), what: "the PIN descriptor \(number)")
         }
