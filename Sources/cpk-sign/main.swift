@@ -189,7 +189,12 @@ struct Sign: ParsableCommand {
     }
 
     private func loadSigningKey() throws -> SigningKey {
-        if TokenOptions.isToken(key) { return try token.signingKey(key) }
+        if TokenOptions.isToken(key) {
+            guard passphraseFile == nil && passphraseEnv == nil else {
+                throw CPKError.usage("a pkcs11: key takes a PIN (--pin-file, --pin-fd), not a passphrase")
+            }
+            return try token.signingKey(key)
+        }
         var bytes = try SmallInput.read(key, limit: SmallInput.keyLimit, what: "the signing key")
         defer { wipe(&bytes) }
         var passphrase = try Passphrase.read(file: passphraseFile, environment: passphraseEnv)

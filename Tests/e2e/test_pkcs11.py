@@ -351,6 +351,8 @@ def test_failures_are_named(workdir, token):
                          "module /nonexistent/module.so is missing", code=2)
     assert_clean_failure(sign(uri("rsa")), "needs a PIN", code=2)
     assert_clean_failure(sign(uri("rsa") + "?pin-value=1234"), "would be on the command line", code=2)
+    assert_clean_failure(sign(uri("rsa"), "--passphrase-file", token.pin), "takes a PIN", code=2)
+    assert_clean_failure(sign(uri("rsa"), "--pin-file", token.pin, "--pin-fd", "0"), "not both", code=2)
     assert_clean_failure(sign("pkcs11:token=cpk;object=rsa;colour=red", "--pin-file", token.pin),
                          'unknown path attribute "colour"', code=2)
     # a key the token holds but that does not fit: status 1
