@@ -7,8 +7,8 @@
 #   make fuzz      every parser under libFuzzer + AddressSanitizer, FUZZ_SECONDS each (fuzz-smoke: CI's short run)
 
 TOOLS = cpk-pack cpk-seal cpk-sign cpk-verify cpk-unpack cpk-keyfetch cpk-wrap cpk-install
-APT_PACKAGES = libssl-dev libcbor-dev openssl mandoc time age
-PIP_PACKAGES = pytest cbor2 cryptography
+APT_PACKAGES = libssl-dev libcbor-dev openssl mandoc time age libp11-dev libengine-pkcs11-openssl softhsm2 opensc
+PIP_PACKAGES = pytest cbor2 cryptography PyKCS11
 PREFIX ?= /usr/local
 DEBUG_BIN = .build/debug
 RELEASE_BIN = .build/release
@@ -29,7 +29,7 @@ deps:
 	  $$sudo apt-get update -qq && \
 	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
-	@python3 -c "import pytest, cbor2, cryptography" 2>/dev/null || python3 -m pip install -q $(PIP_PACKAGES)
+	@python3 -c "import pytest, cbor2, cryptography, PyKCS11" 2>/dev/null || python3 -m pip install -q $(PIP_PACKAGES)
 	@scripts/fetch-skopeo.sh >/dev/null
 	@scripts/fetch-registry.sh >/dev/null
 

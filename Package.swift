@@ -29,11 +29,15 @@ let package = Package(
         .systemLibrary(
             name: "CLibCBOR", pkgConfig: "libcbor",
             providers: [.apt(["libcbor-dev"])]),
+        // PKCS#11 tokens: libp11 and its OpenSSL engine (Sources/CPKCrypto/Token).
+        .systemLibrary(
+            name: "CLibP11", pkgConfig: "libp11",
+            providers: [.apt(["libp11-dev", "libengine-pkcs11-openssl"])]),
 
         // Layers, lowest first: each depends only on those above it.
         .target(name: "CPKCore"),
         .target(name: "CPKFormat", dependencies: ["CPKCore"]),
-        .target(name: "CPKCrypto", dependencies: ["COpenSSL", "CPKCore"]),
+        .target(name: "CPKCrypto", dependencies: ["CLibP11", "COpenSSL", "CPKCore"]),
         .target(name: "CPKEnvelope", dependencies: ["CLibCBOR", "CPKFormat", "CPKCore"]),
         .target(name: "CPKKeys", dependencies: ["CPKCore", "CPKCrypto", "CPKEnvelope"]),
         // The HTTP key-service clients (HTTP/1.1 over our own sockets, TLS through libssl),

@@ -188,7 +188,7 @@ _cpk-install_install() {
     repeating_flags=()
     non_repeating_flags=(--allow-expired --accept-unauthenticated-manifest --allow-signer-change --allow-downgrade --json --progress --version -h --help)
     repeating_options=(--ca --public-key --trusted-key --untrusted --certificate-identity --certificate-identity-regexp)
-    non_repeating_options=(--at --state)
+    non_repeating_options=(--at --state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 1
 
     # Offer option value completions
@@ -214,6 +214,18 @@ _cpk-install_install() {
     '--state')
         return
         ;;
+    '--device-key')
+        return
+        ;;
+    '--pin-file')
+        return
+        ;;
+    '--pin-fd')
+        return
+        ;;
+    '--pkcs11-module')
+        return
+        ;;
     esac
 }
 
@@ -221,7 +233,7 @@ _cpk-install_public-key() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--format --output -o --state)
+    non_repeating_options=(--format --output -o --state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 0
 
     # Offer option value completions
@@ -236,6 +248,18 @@ _cpk-install_public-key() {
     '--state')
         return
         ;;
+    '--device-key')
+        return
+        ;;
+    '--pin-file')
+        return
+        ;;
+    '--pin-fd')
+        return
+        ;;
+    '--pkcs11-module')
+        return
+        ;;
     esac
 }
 
@@ -243,7 +267,7 @@ _cpk-install_add-key() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--id --state)
+    non_repeating_options=(--id --state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 1
 
     # Offer option value completions
@@ -254,6 +278,18 @@ _cpk-install_add-key() {
     '--state')
         return
         ;;
+    '--device-key')
+        return
+        ;;
+    '--pin-file')
+        return
+        ;;
+    '--pin-fd')
+        return
+        ;;
+    '--pkcs11-module')
+        return
+        ;;
     esac
 }
 
@@ -261,7 +297,7 @@ _cpk-install_sync() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--id --file-store --url --timeout --ca-file --twin --state)
+    non_repeating_options=(--id --file-store --url --timeout --ca-file --twin --state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 0
 
     # Offer option value completions
@@ -285,6 +321,18 @@ _cpk-install_sync() {
         return
         ;;
     '--state')
+        return
+        ;;
+    '--device-key')
+        return
+        ;;
+    '--pin-file')
+        return
+        ;;
+    '--pin-fd')
+        return
+        ;;
+    '--pkcs11-module')
         return
         ;;
     esac
@@ -318,12 +366,24 @@ _cpk-install_list() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--state)
+    non_repeating_options=(--state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--state')
+        return
+        ;;
+    '--device-key')
+        return
+        ;;
+    '--pin-file')
+        return
+        ;;
+    '--pin-fd')
+        return
+        ;;
+    '--pkcs11-module')
         return
         ;;
     esac
@@ -333,12 +393,24 @@ _cpk-install_remove() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--state)
+    non_repeating_options=(--state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--state')
+        return
+        ;;
+    '--device-key')
+        return
+        ;;
+    '--pin-file')
+        return
+        ;;
+    '--pin-fd')
+        return
+        ;;
+    '--pkcs11-module')
         return
         ;;
     esac
@@ -348,7 +420,7 @@ _cpk-install_dev-export-plaintext() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--output -o --state)
+    non_repeating_options=(--output -o --state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 1
 
     # Offer option value completions
@@ -357,6 +429,18 @@ _cpk-install_dev-export-plaintext() {
         return
         ;;
     '--state')
+        return
+        ;;
+    '--device-key')
+        return
+        ;;
+    '--pin-file')
+        return
+        ;;
+    '--pin-fd')
+        return
+        ;;
+    '--pkcs11-module')
         return
         ;;
     esac
@@ -389,7 +473,7 @@ _cpk-install_trust_add() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=(--id)
-    non_repeating_options=(--state)
+    non_repeating_options=(--state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 1
 
     # Offer option value completions
@@ -400,6 +484,18 @@ _cpk-install_trust_add() {
     '--state')
         return
         ;;
+    '--device-key')
+        return
+        ;;
+    '--pin-file')
+        return
+        ;;
+    '--pin-fd')
+        return
+        ;;
+    '--pkcs11-module')
+        return
+        ;;
     esac
 }
 
@@ -407,12 +503,24 @@ _cpk-install_trust_list() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--state)
+    non_repeating_options=(--state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--state')
+        return
+        ;;
+    '--device-key')
+        return
+        ;;
+    '--pin-file')
+        return
+        ;;
+    '--pin-fd')
+        return
+        ;;
+    '--pkcs11-module')
         return
         ;;
     esac
@@ -422,12 +530,24 @@ _cpk-install_trust_remove() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--state)
+    non_repeating_options=(--state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--state')
+        return
+        ;;
+    '--device-key')
+        return
+        ;;
+    '--pin-file')
+        return
+        ;;
+    '--pin-fd')
+        return
+        ;;
+    '--pkcs11-module')
         return
         ;;
     esac
@@ -437,12 +557,24 @@ _cpk-install_status() {
     repeating_flags=()
     non_repeating_flags=(--json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--state)
+    non_repeating_options=(--state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--state')
+        return
+        ;;
+    '--device-key')
+        return
+        ;;
+    '--pin-file')
+        return
+        ;;
+    '--pin-fd')
+        return
+        ;;
+    '--pkcs11-module')
         return
         ;;
     esac
@@ -452,12 +584,24 @@ _cpk-install_check-state() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--state)
+    non_repeating_options=(--state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--state')
+        return
+        ;;
+    '--device-key')
+        return
+        ;;
+    '--pin-file')
+        return
+        ;;
+    '--pin-fd')
+        return
+        ;;
+    '--pkcs11-module')
         return
         ;;
     esac

@@ -165,7 +165,7 @@ _cpk-seal() {
     local -a repeating_flags=()
     local -a non_repeating_flags=(--quiet --cpk --version -h --help)
     local -a repeating_options=()
-    local -a non_repeating_options=(--wrapped-key --unwrap-key --padding --file-store --url --timeout --ca-file --key --output -o --oci)
+    local -a non_repeating_options=(--wrapped-key --unwrap-key --pin-file --pin-fd --pkcs11-module --padding --file-store --url --timeout --ca-file --key --output -o --oci)
     __cpk-seal_offer_flags_options 1
 
     # Offer option value completions
@@ -174,6 +174,15 @@ _cpk-seal() {
         return
         ;;
     '--unwrap-key')
+        return
+        ;;
+    '--pin-file')
+        return
+        ;;
+    '--pin-fd')
+        return
+        ;;
+    '--pkcs11-module')
         return
         ;;
     '--padding')

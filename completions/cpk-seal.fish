@@ -20,7 +20,7 @@ function __cpk-seal_parse_tokens -S
     set -l unparsed_tokens (__cpk-seal_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cpk-seal'
-        __cpk-seal_parse_subcommand 1 'wrapped-key=' 'unwrap-key=' 'padding=' 'file-store=' 'url=' 'timeout=' 'ca-file=' 'key=' 'quiet' 'o/output=' 'cpk' 'oci=' 'version' 'h/help'
+        __cpk-seal_parse_subcommand 1 'wrapped-key=' 'unwrap-key=' 'pin-file=' 'pin-fd=' 'pkcs11-module=' 'padding=' 'file-store=' 'url=' 'timeout=' 'ca-file=' 'key=' 'quiet' 'o/output=' 'cpk' 'oci=' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __cpk-seal_parse_subcommand -r 1 'version'
@@ -78,7 +78,10 @@ end
 
 complete -c 'cpk-seal' -f
 complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" wrapped-key' -l 'wrapped-key' -d 'A wrapped key from cpk-keyfetch (its document, or a bare block as raw bytes or base64).' -rfka ''
-complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" unwrap-key' -l 'unwrap-key' -d 'The private key (PEM) that unwraps --wrapped-key.' -rfka ''
+complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" unwrap-key' -l 'unwrap-key' -d 'The private key (PEM, or a pkcs11: URI) that unwraps --wrapped-key.' -rfka ''
+complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" pin-file' -l 'pin-file' -d 'A pkcs11: key\'s PIN, the first line of FILE (default: the URI\'s pin-source, else $CPK_PKCS11_PIN).' -rfka ''
+complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" pin-fd' -l 'pin-fd' -d 'A pkcs11: key\'s PIN, read from the inherited file descriptor N.' -rfka ''
+complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" pkcs11-module' -l 'pkcs11-module' -d 'The PKCS#11 module for a pkcs11: key (default: the URI\'s module-path, else $CPK_PKCS11_MODULE, else /usr/lib/softhsm/libsofthsm2.so).' -rfka ''
 complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" padding' -l 'padding' -d 'Padding of a bare wrapped key (a document records its own).' -rfka 'oaep-sha256 pkcs1v15'
 complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" file-store' -l 'file-store' -d 'A JSON key store file: key name to base64 key (default: $CP_FILE_KEY_SOURCE).' -rfka ''
 complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" url' -l 'url' -d 'An HTTP key service: the WrapKey endpoint for fetch, the base URL for provision (default: $CP_CLOUD_KEY_SOURCE).' -rfka ''

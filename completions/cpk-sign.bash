@@ -188,12 +188,21 @@ _cpk-sign_sign() {
     repeating_flags=()
     non_repeating_flags=(--payload --package --embed-public-key --cpk --version -h --help)
     repeating_options=()
-    non_repeating_options=(--key --passphrase-file --passphrase-env --scheme --cert --cert-url --cert-domain --embed-form --output -o --oci)
+    non_repeating_options=(--key --pin-file --pin-fd --pkcs11-module --passphrase-file --passphrase-env --scheme --cert --cert-url --cert-domain --embed-form --output -o --oci)
     __cpk-sign_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--key')
+        return
+        ;;
+    '--pin-file')
+        return
+        ;;
+    '--pin-fd')
+        return
+        ;;
+    '--pkcs11-module')
         return
         ;;
     '--passphrase-file')

@@ -227,7 +227,7 @@ _cpk-unpack_payload() {
     repeating_flags=()
     non_repeating_flags=(--quiet --allow-expired --skip-signatures --version -h --help)
     repeating_options=(--ca --public-key --trusted-key --untrusted --certificate-identity --certificate-identity-regexp)
-    non_repeating_options=(--wrapped-key --unwrap-key --padding --file-store --url --timeout --ca-file --key --at --output -o)
+    non_repeating_options=(--wrapped-key --unwrap-key --pin-file --pin-fd --pkcs11-module --padding --file-store --url --timeout --ca-file --key --at --output -o)
     __cpk-unpack_offer_flags_options 1
 
     # Offer option value completions
@@ -236,6 +236,15 @@ _cpk-unpack_payload() {
         return
         ;;
     '--unwrap-key')
+        return
+        ;;
+    '--pin-file')
+        return
+        ;;
+    '--pin-fd')
+        return
+        ;;
+    '--pkcs11-module')
         return
         ;;
     '--padding')

@@ -165,7 +165,7 @@ _cpk-verify() {
     local -a repeating_flags=()
     local -a non_repeating_flags=(--allow-expired --integrity-only --json --quiet --version -h --help)
     local -a repeating_options=(--ca --public-key --trusted-key --untrusted --certificate-identity --certificate-identity-regexp --require)
-    local -a non_repeating_options=(--at --cert --wrapped-key --unwrap-key --padding --file-store --url --timeout --ca-file --key)
+    local -a non_repeating_options=(--at --cert --wrapped-key --unwrap-key --pin-file --pin-fd --pkcs11-module --padding --file-store --url --timeout --ca-file --key)
     __cpk-verify_offer_flags_options 1
 
     # Offer option value completions
@@ -198,6 +198,15 @@ _cpk-verify() {
         return
         ;;
     '--unwrap-key')
+        return
+        ;;
+    '--pin-file')
+        return
+        ;;
+    '--pin-fd')
+        return
+        ;;
+    '--pkcs11-module')
         return
         ;;
     '--padding')

@@ -188,7 +188,7 @@ _cpk-wrap_keygen() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--bits --output -o --public-out)
+    non_repeating_options=(--bits --output -o --public-out --key --pin-file --pin-fd --pkcs11-module)
     __cpk-wrap_offer_flags_options 0
 
     # Offer option value completions
@@ -200,6 +200,18 @@ _cpk-wrap_keygen() {
         return
         ;;
     '--public-out')
+        return
+        ;;
+    '--key')
+        return
+        ;;
+    '--pin-file')
+        return
+        ;;
+    '--pin-fd')
+        return
+        ;;
+    '--pkcs11-module')
         return
         ;;
     esac
@@ -257,12 +269,21 @@ _cpk-wrap_unwrap() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--key --padding --name --output -o)
+    non_repeating_options=(--key --pin-file --pin-fd --pkcs11-module --padding --name --output -o)
     __cpk-wrap_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--key')
+        return
+        ;;
+    '--pin-file')
+        return
+        ;;
+    '--pin-fd')
+        return
+        ;;
+    '--pkcs11-module')
         return
         ;;
     '--padding')

@@ -12,8 +12,10 @@ public struct ClassKeyOptions: ParsableArguments {
         valueName: "file"))
     public var wrappedKey: String?
 
-    @Option(help: ArgumentHelp("The private key (PEM) that unwraps --wrapped-key.", valueName: "file"))
+    @Option(help: ArgumentHelp("The private key (PEM, or a pkcs11: URI) that unwraps --wrapped-key.", valueName: "file"))
     public var unwrapKey: String?
+
+    @OptionGroup public var token: TokenOptions
 
     @Option(help: ArgumentHelp("Padding of a bare wrapped key (a document records its own).", valueName: "padding"))
     public var padding = KeyWrapPadding.pkcs1v15
@@ -46,9 +48,7 @@ public struct ClassKeyOptions: ParsableArguments {
             throw CPKError.usage("--wrapped-key needs --unwrap-key FILE, the private key it was wrapped to")
         }
         try SmallInput.requireOneStandardInput([(path, "--wrapped-key"), (unwrapKey, "--unwrap-key")])
-        var privateBytes = try SmallInput.read(unwrapKey, limit: SmallInput.keyLimit, what: "the unwrap key")
-        defer { wipe(&privateBytes) }
-        let privateKey = try RSAPrivateKey(loading: privateBytes)
+        let privateKey = try token.rsaPrivateKey(unwrapKey, what: "the unwrap key")
         let input = try WrappedKeyInput(parsing: try SmallInput.read(path, limit: SmallInput.keyLimit, what: "the wrapped key"))
         let wrapped: WrappedKey
         switch input {

@@ -373,12 +373,12 @@ public struct SigningKey: Sendable {
         try requireSigningStrength()
     }
 
-    private init(adopting key: EVPKey) throws {
+    init(adopting key: EVPKey) throws {
         self.key = key
         type = SigningKeyType(of: key)
     }
 
-    private func requireSigningStrength() throws {
+    func requireSigningStrength() throws {
         switch type {
         case .rsa(let bits), .rsaPSS(let bits):
             guard bits >= Self.minimumRSABits else {
@@ -439,6 +439,14 @@ public struct SigningKey: Sendable {
             throw CPKError.usage("a \(type) key cannot make \(scheme.rawValue) signatures")
         }
         try requireDigest(digest)
+        do {
+            return try signChecked(digest: digest, scheme: scheme)
+        } catch let error as CPKError where error.kind == .io && TokenKeys.isTokenKey(key) {
+            throw TokenKeys.refusal(scheme.rawValue, underlying: error)  // a token key: the token said no
+        }
+    }
+
+    private func signChecked(digest: [UInt8], scheme: SignatureScheme) throws -> [UInt8] {
         switch scheme {
         case .rsaPKCS1v15, .rsaPSS:
             return try signPrehashed(digest, hashFunction: EVP_sha256(), scheme: scheme)

@@ -16,11 +16,14 @@ final class DeviceSecrets {
     private var cachedDeviceKey: RSAPrivateKey?
     private var cachedStorageKey: [UInt8]?
 
+    private let token: TokenAccess
+
     static let deviceKeyBits = 2048
 
-    init(state: StateDirectory, lock: StateLock) {
+    init(state: StateDirectory, lock: StateLock, token: TokenAccess = TokenAccess()) {
         self.state = state
         self.lock = lock
+        self.token = token
     }
 
     deinit {
@@ -30,6 +33,12 @@ final class DeviceSecrets {
     var deviceKey: RSAPrivateKey {
         get throws {
             if let cachedDeviceKey { return cachedDeviceKey }
+            if let uri = try deviceTokenURI() {
+                // The device key pair lives in a token: the private key is never in a file.
+                let key = try TokenKeys.rsaPrivateKey(uri, access: token)
+                cachedDeviceKey = key
+                return key
+            }
             var pem = try readOrCreate(state.deviceKeyPath, what: "the device key") {
                 try RSAPrivateKey.generate(bits: Self.deviceKeyBits).pem()
             }
@@ -56,6 +65,45 @@ final class DeviceSecrets {
             }
             cachedStorageKey = key
             return key
+        }
+    }
+
+    /// The PKCS#11 URI of the device key, when the state's configuration names one.
+    func deviceTokenURI() throws -> PKCS11URI? {
+        guard var bytes = try Self.readIfPresent(state.deviceTokenPath, what: "the device key's token configuration") else {
+            return nil
+        }
+        while let last = bytes.last, last == 0x0A || last == 0x0D || last == 0x20 { bytes.removeLast() }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw CPKError.io("\(state.deviceTokenPath) is damaged (not UTF-8 text); the state is unusable")
+        }
+        do {
+            return try PKCS11URI(parsing: text)
+        } catch let error as CPKError {
+            throw CPKError.io("\(state.deviceTokenPath) is damaged (\(error.message)); the state is unusable")
+        }
+    }
+
+    /// Names, in the state's configuration, the token key the device uses as its key pair.
+    /// Refused when the state already has a device key (in a file, or another token key): the
+    /// class keys installed so far are wrapped to that one.
+    func useTokenDeviceKey(_ uri: PKCS11URI) throws {
+        try lock.withLock(exclusive: true) {
+            if let existing = try deviceTokenURI() {
+                guard existing == uri else {
+                    throw CPKError.usage("this state's device key is already \(existing), not \(uri)")
+                }
+                return
+            }
+            guard try Self.readIfPresent(state.deviceKeyPath, what: "the device key") == nil else {
+                throw CPKError.usage(
+                    "this state already has a device key in \(state.deviceKeyPath): a token key can be named only in a new state")
+            }
+            // The key must be there and usable before the state starts to depend on it.
+            _ = try TokenKeys.rsaPrivateKey(uri, access: token)
+            let staging = try StagingFile(in: state, purpose: "the device key's token configuration")
+            try staging.descriptor.write(Array((uri.recorded + "\n").utf8))
+            try staging.commit(as: state.deviceTokenPath)
         }
     }
 
@@ -116,4 +164,10 @@ enum SealedBox {
         }
         return plaintext
     }
+}
+
+extension StateDirectory {
+    /// `<state>/device-key.uri`: the PKCS#11 URI of a device key pair held in a token (then
+    /// there is no device-key.pem).
+    var deviceTokenPath: String { path + "/device-key.uri" }
 }

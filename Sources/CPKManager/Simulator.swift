@@ -33,13 +33,18 @@ public final class PackageManagerSimulator: PackageManagerAdministration, Plaint
         case reference
     }
 
-    public init(statePath: String, profile: Profile = .full) throws {
+    /// `token` reaches a device key held in a PKCS#11 token (module, PIN); `deviceKeyURI`, when
+    /// given, names that key in the state's configuration (a new state only).
+    public init(
+        statePath: String, profile: Profile = .full, token: TokenAccess = TokenAccess(), deviceKeyURI: PKCS11URI? = nil
+    ) throws {
         operations = profile == .full ? ContractOperation.allCases : ContractOperation.reference
         state = try StateDirectory(path: statePath)
         lock = try StateLock(path: state.lockPath)
-        secrets = DeviceSecrets(state: state, lock: lock)
+        secrets = DeviceSecrets(state: state, lock: lock, token: token)
         vault = ClassKeyVault(state: state, lock: lock, secrets: secrets)
         try lock.withLock(exclusive: true) { try StagingFile.removeAbandoned(in: state) }
+        if let deviceKeyURI { try secrets.useTokenDeviceKey(deviceKeyURI) }
     }
 
     // MARK: - The contract

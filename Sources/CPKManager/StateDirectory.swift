@@ -9,6 +9,7 @@ import CPKCore
 ///
 ///     <state>/lock                 flock(2): shared to stage, exclusive to commit or clean up
 ///     <state>/device-key.pem       the device RSA key pair (mode 0600, never printed)
+///     <state>/device-key.uri       or: the PKCS#11 URI of a device key pair held in a token
 ///     <state>/storage.key          the device-unique storage key, 32 random bytes (0600)
 ///     <state>/keys/<hex id>.key    class keys, sealed under the storage key
 ///     <state>/apps/<hex id>.app    installed applications, re-encrypted under the storage key

@@ -35,6 +35,7 @@ struct Install: ParsableCommand {
               cpk-install sync --twin dev-01.desired.json
               cpk-install dev-export-plaintext test -o app.bin  # simulator only
               cpk-install remove test
+              cpk-install --device-key 'pkcs11:token=cpk;object=device' --pin-file pin public-key
 
             Exit status: 0 success, 1 a check failed (signer, version, class key, tag, digest, \
             signature) or the input is invalid, 2 usage or I/O error.
@@ -53,8 +54,19 @@ struct StateOptions: ParsableArguments {
         "The simulator's state directory (default: $CPK_CPM_STATE, else $XDG_STATE_HOME/cpk/cpm).", valueName: "dir"))
     var state: String?
 
+    @Option(
+        name: .customLong("device-key"),
+        help: ArgumentHelp(
+            "Keep the simulator's device key pair in a token: this pkcs11: URI's RSA key, recorded in a new state's configuration.",
+            valueName: "uri"))
+    var deviceKey: String?
+
+    @OptionGroup var token: TokenOptions
+
     func openManager() throws -> PackageManagerSimulator {
-        try PackageManagerSimulator(statePath: try StateDirectory.resolve(explicit: state), profile: try Self.profile())
+        try PackageManagerSimulator(
+            statePath: try StateDirectory.resolve(explicit: state), profile: try Self.profile(), token: token.access,
+            deviceKeyURI: try deviceKey.map { try PKCS11URI(parsing: $0) })
     }
 
     /// CPK_CPM_CONTRACT=reference makes the simulator pose as the reference Package Manager,
@@ -69,4 +81,4 @@ struct StateOptions: ParsableArguments {
     }
 }
 
-Install.runTool(globalOptions: ["--state"])
+Install.runTool(globalOptions: ["--state", "--device-key", "--pin-file", "--pin-fd", "--pkcs11-module"])

@@ -146,12 +146,15 @@ struct Sign: ParsableCommand {
         discussion: """
             The private key is PEM (PKCS#8, or traditional RSA/EC; encrypted ones need \
             --passphrase-file or --passphrase-env: a passphrase is never read from the command \
-            line or a terminal) or PKCS#8 DER. A certificate or public key to embed must be \
-            the signing key's.
+            line or a terminal) or PKCS#8 DER, or a key in a PKCS#11 token named by a pkcs11: \
+            URI (PIN from --pin-file, --pin-fd, $CPK_PKCS11_PIN or the URI's pin-source). A \
+            certificate or public key to embed must be the signing key's.
             """)
 
-    @Option(help: ArgumentHelp("The private key (PEM or DER); - is standard input.", valueName: "file"))
+    @Option(help: ArgumentHelp("The private key (PEM or DER, or a pkcs11: URI); - is standard input.", valueName: "file"))
     var key: String
+
+    @OptionGroup var token: TokenOptions
 
     @Option(help: ArgumentHelp("Read the key's passphrase from the first line of FILE.", valueName: "file"))
     var passphraseFile: String?
@@ -186,6 +189,12 @@ struct Sign: ParsableCommand {
     }
 
     private func loadSigningKey() throws -> SigningKey {
+        if TokenOptions.isToken(key) {
+            guard passphraseFile == nil && passphraseEnv == nil else {
+                throw CPKError.usage("a pkcs11: key takes a PIN (--pin-file, --pin-fd), not a passphrase")
+            }
+            return try token.signingKey(key)
+        }
         var bytes = try SmallInput.read(key, limit: SmallInput.keyLimit, what: "the signing key")
         defer { wipe(&bytes) }
         var passphrase = try Passphrase.read(file: passphraseFile, environment: passphraseEnv)

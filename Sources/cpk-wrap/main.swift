@@ -23,11 +23,13 @@ struct Wrap: ParsableCommand {
 
             Examples:
               cpk-wrap keygen --bits 3072 -o device.pem --public-out device.pub
+              cpk-wrap keygen --key 'pkcs11:token=cpk;object=wrap' --pin-file pin > wrap.pub
               cpk-wrap public --format base64 device.pem
               cpk-wrap wrap --to device.pub --name test -o test.wkey class.key
               head -c 32 /dev/urandom \\
                 | cpk-wrap wrap --to cert.pem --name app --padding pkcs1v15 > app.wkey
               cpk-wrap unwrap --key device.pem -o class.key test.wkey
+              cpk-wrap unwrap --key 'pkcs11:token=cpk;object=wrap' --pin-file pin -o class.key test.wkey
               cpk-wrap show test.wkey
 
             Exit status: 0 success, 1 invalid input or a key that does not fit (wrong private \
@@ -47,17 +49,33 @@ struct KeyGen: ParsableCommand {
 
     @Option(name: .shortAndLong, help: ArgumentHelp(
         "Write the private key to FILE (mode 0600); - is standard output when it is not a terminal.", valueName: "file"))
-    var output: String
+    var output: String?
 
     @Option(help: ArgumentHelp("Also write the public key (PEM SubjectPublicKeyInfo) to FILE.", valueName: "file"))
     var publicOut: String?
 
+    @Option(help: ArgumentHelp(
+        "Make the key pair inside a token instead, as this pkcs11: URI's object (sensitive, never extractable); the public key goes to --public-out, else standard output.",
+        valueName: "uri"))
+    var key: String?
+
+    @OptionGroup var token: TokenOptions
+
     func validate() throws {
         guard RSAPrivateKey.generatableSizes.contains(bits) else { throw ValidationError("--bits must be 2048, 3072 or 4096") }
-        if publicOut == output { throw ValidationError("--public-out must differ from --output") }
+        guard (output == nil) != (key == nil) else {
+            throw ValidationError("give -o FILE (a key file) or --key pkcs11:URI (a key pair in a token)")
+        }
+        if let key, !TokenOptions.isToken(key) { throw ValidationError("--key takes a pkcs11: URI here") }
+        if let publicOut, publicOut == output { throw ValidationError("--public-out must differ from --output") }
     }
 
     func run() throws {
+        guard let output else {
+            let publicKey = try TokenKeys.generateRSA(try PKCS11URI(parsing: key ?? ""), bits: bits, access: token.access)
+            try writeResult(Array(try publicKey.pem().utf8), to: publicOut ?? "-", binary: false)
+            return
+        }
         let key = try RSAPrivateKey.generate(bits: bits)
         var pem = try key.pem()
         defer { wipe(&pem) }
@@ -154,8 +172,11 @@ struct UnwrapKey: ParsableCommand {
     @Argument(help: ArgumentHelp("The wrapped key; - is standard input.", valueName: "wrapped"))
     var input = "-"
 
-    @Option(help: ArgumentHelp("The private key (PEM or DER); - is standard input, /dev/fd/N an open descriptor.", valueName: "file"))
+    @Option(help: ArgumentHelp(
+        "The private key (PEM or DER, or a pkcs11: URI); - is standard input, /dev/fd/N an open descriptor.", valueName: "file"))
     var key: String
+
+    @OptionGroup var token: TokenOptions
 
     @Option(help: ArgumentHelp("Padding of a bare wrapped key (a document records its own).", valueName: "padding"))
     var padding: KeyWrapPadding?
@@ -169,9 +190,7 @@ struct UnwrapKey: ParsableCommand {
 
     func run() throws {
         try SmallInput.requireOneStandardInput([(input, "the wrapped key"), (key, "--key")])
-        var keyBytes = try SmallInput.read(key, limit: SmallInput.keyLimit, what: "the private key")
-        defer { wipe(&keyBytes) }
-        let privateKey = try withLocation(key) { try RSAPrivateKey(loading: keyBytes) }
+        let privateKey = try withLocation(key) { try token.rsaPrivateKey(key, what: "the private key") }
         let wrappedBytes = try SmallInput.read(input, limit: SmallInput.keyLimit, what: "the wrapped key")
         let wrapped = try withLocation(input) { try WrappedKeyInput(parsing: wrappedBytes) }
         var secret = try withLocation(input) { try unwrap(wrapped, with: privateKey) }

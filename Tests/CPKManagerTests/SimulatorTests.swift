@@ -1,6 +1,7 @@
 import CPKCore
 import CPKCrypto
 import CPKFormat
+import Foundation
 import Glibc
 import XCTest
 
@@ -37,6 +38,29 @@ final class SimulatorTests: XCTestCase {
         XCTAssertEqual(mode(statePath), 0o700)
         XCTAssertEqual(mode(statePath + "/device-key.pem"), 0o600)
         XCTAssertEqual(mode(statePath + "/storage.key"), 0o600)
+    }
+
+    func testADamagedTokenConfigurationMakesTheStateUnusable() throws {
+        _ = try makeSimulator()
+        let configuration = statePath + "/device-key.uri"
+        XCTAssertTrue(FileManager.default.createFile(atPath: configuration, contents: Data("pkcs11:colour=red\n".utf8),
+                                                     attributes: [.posixPermissions: 0o600]))
+        XCTAssertThrowsError(try makeSimulator().exportDevicePublicKey()) { error in
+            let error = error as? CPKError
+            XCTAssertEqual(error?.kind, .io)
+            XCTAssertTrue(error?.message.contains("device-key.uri is damaged") == true, error?.message ?? "")
+        }
+        XCTAssertEqual(access(statePath + "/device-key.pem", F_OK), -1, "no key file made in its place")
+    }
+
+    func testATokenDeviceKeyIsNotNamedForAStateWithAKeyFile() throws {
+        _ = try makeSimulator().exportDevicePublicKey()
+        let uri = try PKCS11URI(parsing: "pkcs11:token=cpk;object=device")
+        XCTAssertThrowsError(try PackageManagerSimulator(statePath: statePath, deviceKeyURI: uri)) { error in
+            XCTAssertEqual((error as? CPKError)?.kind, .usage)
+            XCTAssertTrue((error as? CPKError)?.message.contains("already has a device key") == true)
+        }
+        XCTAssertEqual(access(statePath + "/device-key.uri", F_OK), -1)
     }
 
     func testAStateDirectoryOthersCanReadIsRefused() throws {
