@@ -342,7 +342,7 @@ _cpk-install_report() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--device-id --cert --output -o --state)
+    non_repeating_options=(--device-id --cert --output -o --state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 0
 
     # Offer option value completions
@@ -357,6 +357,18 @@ _cpk-install_report() {
         return
         ;;
     '--state')
+        return
+        ;;
+    '--device-key')
+        return
+        ;;
+    '--pin-file')
+        return
+        ;;
+    '--pin-fd')
+        return
+        ;;
+    '--pkcs11-module')
         return
         ;;
     esac
