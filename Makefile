@@ -56,6 +56,7 @@ e2e: build
 check-docs:
 	mandoc -Tlint -W warning man/*.1
 	python3 scripts/check-imports.py
+	python3 scripts/check-flag-names.py
 	@tmp=$$(mktemp -d) && $(MAKE) --no-print-directory completions COMPLETIONS_DIR=$$tmp BIN=$(DEBUG_BIN) >/dev/null && \
 	  diff -r completions $$tmp && rm -rf $$tmp && echo "completions are up to date"
 

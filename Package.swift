@@ -47,7 +47,7 @@ let package = Package(
         .target(
             name: "CPKCLI",
             dependencies: [
-                "CPKPackage", "CPKEnvelope", "CPKKeys", "CPKCrypto", "CPKCore",
+                "CPKManager", "CPKPackage", "CPKEnvelope", "CPKKeys", "CPKCrypto", "CPKCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -60,6 +60,7 @@ let package = Package(
         .testTarget(
             name: "CPKKeysTests", dependencies: ["CPKKeys", "CPKKeyService", "CPKEnvelope", "CPKCrypto", "CPKCore", "CPKTestSupport"]),
         .testTarget(name: "CPKKeyServiceTests", dependencies: ["CPKKeyService"]),
+        .testTarget(name: "CPKCLITests", dependencies: ["CPKCLI", "CPKKeys", "CPKManager", "CPKPackage", "CPKCore", "CPKTestSupport"]),
         .testTarget(
             name: "CPKPackageTests", dependencies: ["CPKPackage", "CPKFormat", "CPKEnvelope", "CPKCrypto", "CPKCore", "CPKTestSupport"]),
         .testTarget(

@@ -14,7 +14,7 @@ public enum JSONErrors {
                 (tool, .integer(1)),
                 ("error", .object([
                     ("kind", .string(kind(error.kind))), ("exit", .integer(Int(error.exitCode))),
-                    ("message", .string(error.message)),
+                    ("message", .string(Hints.message(for: error))),
                 ])),
             ])
             try? Console.output(document.compactText)

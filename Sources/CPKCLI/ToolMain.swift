@@ -21,10 +21,10 @@ extension ParsableCommand {
             try command.run()
             Glibc.exit(0)
         } catch let error as CPKError {
-            Console.error("\(tool): \(error.message)")
+            Console.error("\(tool): \(Hints.message(for: error))")
             Glibc.exit(error.exitCode)
         } catch let reported as JSONErrors.AlreadyReported {
-            Console.error("\(tool): \(reported.error.message)")
+            Console.error("\(tool): \(Hints.message(for: reported.error))")
             Glibc.exit(reported.error.exitCode)
         } catch let code as ExitCode {
             Glibc.exit(code.rawValue)

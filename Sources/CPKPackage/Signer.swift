@@ -453,8 +453,9 @@ public enum Stitcher {
         case (let key?, nil), (nil, let key?):
             return key
         case (nil, nil):
-            throw CPKError.usage(
-                "the package does not embed the signer's certificate or key: give it (--cert or --public-key) to check the signature")
+            throw CPKError(
+                .usage, "the package does not embed the signer's certificate or key: give it to check the signature",
+                reason: .signerKeyNeeded)
         }
     }
 
