@@ -6,11 +6,11 @@ import PackageDescription
 let tools: [(name: String, imports: [Target.Dependency])] = [
     ("cpk-pack", ["CPKCore", "CPKEnvelope", "CPKFormat", "CPKPackage"]),
     ("cpk-seal", ["CPKCore", "CPKCrypto", "CPKEnvelope", "CPKPackage"]),
-    ("cpk-sign", ["CPKCore", "CPKCrypto", "CPKEnvelope", "CPKKeys", "CPKPackage"]),
+    ("cpk-sign", ["CPKCrypto", "CPKPackage"]),
     ("cpk-verify", ["CPKCore", "CPKCrypto", "CPKKeys", "CPKPackage"]),
     ("cpk-unpack", ["CPKCore", "CPKCrypto", "CPKEnvelope", "CPKFormat", "CPKPackage"]),
     ("cpk-keyfetch", ["CPKCore", "CPKCrypto", "CPKKeys", "CPKKeyService"]),
-    ("cpk-wrap", ["CPKCore", "CPKCrypto", "CPKKeys"]),
+    ("cpk-wrap", ["CPKCrypto", "CPKKeys"]),
     ("cpk-install", ["CPKCore", "CPKCrypto", "CPKKeys", "CPKManager", "CPKPackage"]),
 ]
 

@@ -37,12 +37,10 @@ extension KeyStoreLocation {
             return try keyService(endpoint)
         case .inline(let path):
             let bytes = try SmallInput.read(path, limit: SmallInput.keyLimit, what: "the inline wrapped key")
-            return InlineKeySource(base64: bytes, from: Self.displayName(path))
+            return InlineKeySource(base64: bytes, from: SmallInput.displayName(path))
         case .twin(let path):
             let bytes = try SmallInput.read(path, limit: SmallInput.documentLimit, what: "the device twin")
-            return DeviceTwinKeySource(document: bytes, from: Self.displayName(path))
+            return DeviceTwinKeySource(document: bytes, from: SmallInput.displayName(path))
         }
     }
-
-    private static func displayName(_ path: String) -> String { path == "-" ? "standard input" : path }
 }

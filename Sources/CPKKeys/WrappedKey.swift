@@ -207,4 +207,26 @@ public enum WrappedKeyInput: Sendable {
             self = .bare(bytes)
         }
     }
+
+    /// The raw key: a document by its own padding (after checking it names this key pair),
+    /// a bare block by `barePadding`.
+    public func unwrap(with privateKey: RSAPrivateKey, barePadding: KeyWrapPadding) throws -> [UInt8] {
+        switch self {
+        case .bare(let bytes): return try privateKey.unwrap(bytes, padding: barePadding)
+        case .document(let document): return try document.unwrap(with: privateKey)
+        }
+    }
+}
+
+extension WrappedKey {
+    /// What `cpk-wrap show` prints (and `cpk-keyfetch --json` reports): every field but the
+    /// wrapped bytes, which are given by size only. Member names and order are stable.
+    public var summary: JSONValue {
+        .object([
+            ("key-name", .string(keyName)),
+            ("algorithm", .string(padding.algorithmName)),
+            ("wrapped-size", .integer(wrapped.count)),
+            ("wrapping-key-sha256", .string(Hex.encode(wrappingKeySHA256))),
+        ])
+    }
 }

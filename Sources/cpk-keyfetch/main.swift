@@ -80,7 +80,7 @@ struct Fetch: ParsableCommand {
         do {
             publicKey = try PublicKey(loading: publicBytes)
         } catch let error as CPKError {
-            throw error.located(in: to == "-" ? "standard input" : to)
+            throw error.located(in: SmallInput.displayName(to))
         }
         let wrapped = try location.source(timeout: store.timeout, transport: HTTPClient(caFile: store.trustedCAFile)).wrappedKey(named: name, to: publicKey, padding: padding)
         let (bytes, binary) = format.render(wrapped)

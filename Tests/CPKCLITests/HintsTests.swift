@@ -50,3 +50,16 @@ final class HintsTests: XCTestCase {
         }
     }
 }
+
+/// cpk-sign's warnings: the library's words, the options that help added here.
+final class SignWarningLineTests: XCTestCase {
+    func testEachWarningIsOneLineWithItsOptions() {
+        XCTAssertEqual(
+            SignFrontend.line(.deviceCannotVerify(.ed25519)),
+            "cpk-sign: warning: the reference Package Manager verifies only rsa-pkcs1v15 payload signatures; "
+                + "a device without the ed25519 verification call cannot install this package")
+        XCTAssertTrue(SignFrontend.line(.noSignerCredential).contains("(--cert, --embed-public-key, --cert-url, --cert-domain)"))
+        XCTAssertTrue(SignFrontend.line(.manifestNotYetCovered).hasSuffix("run cpk-sign prepare --package"))
+        XCTAssertTrue(SignFrontend.line(.manifestNotYetCovered).hasPrefix("cpk-sign: note: "))
+    }
+}
