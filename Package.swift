@@ -34,8 +34,10 @@ let package = Package(
         .target(name: "CPKCore"),
         .target(name: "CPKFormat", dependencies: ["CPKCore"]),
         .target(name: "CPKCrypto", dependencies: ["COpenSSL", "CPKCore"]),
-        .target(name: "CPKEnvelope", dependencies: ["CLibCBOR", "CPKFormat", "CPKCore"]),
-        .target(name: "CPKKeys", dependencies: ["CPKCore", "CPKCrypto", "CPKEnvelope"]),
+        // CBOR through libcbor, on its own: the envelope and the wrapped-key documents both use it.
+        .target(name: "CPKCBOR", dependencies: ["CLibCBOR", "CPKCore"]),
+        .target(name: "CPKEnvelope", dependencies: ["CPKCBOR", "CPKFormat", "CPKCore"]),
+        .target(name: "CPKKeys", dependencies: ["CPKCBOR", "CPKCore", "CPKCrypto"]),
         // The HTTP key-service clients (HTTP/1.1 over our own sockets, TLS through libssl),
         // linked only into cpk-keyfetch: the other tools reach a key service through a
         // cpk-keyfetch process, so a hostile service's answer meets one small process with a
@@ -47,7 +49,7 @@ let package = Package(
         .target(
             name: "CPKCLI",
             dependencies: [
-                "CPKManager", "CPKPackage", "CPKEnvelope", "CPKKeys", "CPKCrypto", "CPKCore",
+                "CPKManager", "CPKPackage", "CPKEnvelope", "CPKKeys", "CPKCrypto", "CPKCBOR", "CPKCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -56,9 +58,10 @@ let package = Package(
         .testTarget(name: "CPKCoreTests", dependencies: ["CPKCore"]),
         .testTarget(name: "CPKCryptoTests", dependencies: ["CPKCrypto", "CPKCore", "CPKTestSupport"]),
         .testTarget(name: "CPKFormatTests", dependencies: ["CPKFormat", "CPKCore"]),
+        .testTarget(name: "CPKCBORTests", dependencies: ["CPKCBOR", "CPKCore", "CPKTestSupport"]),
         .testTarget(name: "CPKEnvelopeTests", dependencies: ["CPKEnvelope", "CPKFormat", "CPKCore"]),
         .testTarget(
-            name: "CPKKeysTests", dependencies: ["CPKKeys", "CPKKeyService", "CPKEnvelope", "CPKCrypto", "CPKCore", "CPKTestSupport"]),
+            name: "CPKKeysTests", dependencies: ["CPKKeys", "CPKKeyService", "CPKCBOR", "CPKCrypto", "CPKCore", "CPKTestSupport"]),
         .testTarget(name: "CPKKeyServiceTests", dependencies: ["CPKKeyService"]),
         .testTarget(name: "CPKCLITests", dependencies: ["CPKCLI", "CPKKeys", "CPKManager", "CPKPackage", "CPKCore", "CPKTestSupport"]),
         .testTarget(
@@ -79,7 +82,7 @@ if Context.environment["CPK_FUZZ"] != nil {
         .executableTarget(
             name: "cpk-fuzz",
             dependencies: [
-                "CPKFuzzDriver", "CPKPackage", "CPKFormat", "CPKEnvelope", "CPKKeys", "CPKKeyService", "CPKCrypto", "CPKCore",
+                "CPKFuzzDriver", "CPKPackage", "CPKFormat", "CPKEnvelope", "CPKCBOR", "CPKKeys", "CPKKeyService", "CPKCrypto", "CPKCore",
             ],
             path: "Tests/Fuzz/Sources/cpk-fuzz"),
     ]

@@ -1,6 +1,6 @@
 import CPKCore
 import CPKCrypto
-import CPKEnvelope
+import CPKCBOR
 
 /// A symmetric key wrapped to an RSA public key, with what its consumer needs to check before
 /// trying to unwrap it (docs/keys.md):
@@ -65,7 +65,7 @@ extension WrappedKey {
     public func encoded() -> [UInt8] {
         CBOREncoding.encode(
             .tagged(
-                Envelope.selfDescribeTag,
+                CBORValue.selfDescribeTag,
                 .textMap([
                     ("cpk-wrapped-key", .unsigned(Self.version)),
                     ("key-name", .text(keyName)),
@@ -83,7 +83,7 @@ extension WrappedKey {
         } catch {
             throw error.located(in: "wrapped-key document")
         }
-        guard case .tagged(Envelope.selfDescribeTag, let body) = value else {
+        guard case .tagged(CBORValue.selfDescribeTag, let body) = value else {
             throw CPKError.invalid("not a wrapped-key document: expected a map tagged 55799")
         }
         var fields = try FieldReader(body, what: "wrapped-key document")
@@ -108,7 +108,7 @@ extension WrappedKey {
 
     /// True when `bytes` start like a self-describing CBOR item (and so maybe a document).
     public static func looksLikeDocument(_ bytes: [UInt8]) -> Bool {
-        bytes.starts(with: Envelope.magicBytes)
+        bytes.starts(with: CBORValue.selfDescribePrefix)
     }
 }
 

@@ -1,6 +1,6 @@
 import CPKCore
 import CPKCrypto
-import CPKEnvelope
+import CPKCBOR
 import CPKKeys
 import CPKTestSupport
 import XCTest
