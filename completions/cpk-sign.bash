@@ -173,13 +173,13 @@ _cpk-sign() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    sign|prepare|stitch|digest|help)
+    sign|prepare|stitch|digest|keygen|help)
         # Offer subcommand argument completions
         "_cpk-sign_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'sign prepare stitch digest help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'sign prepare stitch digest keygen help' -- "${cur}"))
         ;;
     esac
 }
@@ -318,6 +318,37 @@ _cpk-sign_digest() {
         return
         ;;
     '--output'|'-o')
+        return
+        ;;
+    esac
+}
+
+_cpk-sign_keygen() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--scheme --bits --output -o --cert-out --common-name --days)
+    __cpk-sign_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--scheme')
+        __cpk-sign_add_completions -W 'rsa-pkcs1v15'$'\n''rsa-pss'$'\n''ecdsa-p256'$'\n''ecdsa-p384'$'\n''ed25519'
+        return
+        ;;
+    '--bits')
+        return
+        ;;
+    '--output'|'-o')
+        return
+        ;;
+    '--cert-out')
+        return
+        ;;
+    '--common-name')
+        return
+        ;;
+    '--days')
         return
         ;;
     esac

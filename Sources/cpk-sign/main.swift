@@ -39,7 +39,7 @@ struct SignTool: ParsableCommand {
             or I/O error.
             """,
         version: ToolVersion.line("cpk-sign"),
-        subcommands: [Sign.self, Prepare.self, Stitch.self, DigestToSign.self],
+        subcommands: [Sign.self, Prepare.self, Stitch.self, DigestToSign.self, Keygen.self],
         defaultSubcommand: Sign.self)
 }
 

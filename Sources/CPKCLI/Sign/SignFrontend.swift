@@ -179,6 +179,21 @@ public enum SignFrontend {
         try file.commit()
     }
 
+    /// `cpk-sign keygen`: a development signing key (private key PEM PKCS#8, mode 0600) and its
+    /// self-signed code-signing certificate. The private key's output is opened first, so a
+    /// refused one leaves no certificate behind.
+    public static func keygen(
+        scheme: SignatureScheme, rsaBits: Int, commonName: String, days: Int, output: String, certificateOutput: String
+    ) throws {
+        let signer = try DevelopmentSigner.make(scheme: scheme, rsaBits: rsaBits, commonName: commonName, days: days)
+        var pem = try signer.key.pem()
+        defer { wipe(&pem) }
+        let privateOutput = try openSecretOutput(output, what: "a private key")
+        try writeResult(Array(try signer.certificate.pem().utf8), to: certificateOutput, binary: false)
+        try privateOutput.descriptor.write(pem)
+        try privateOutput.commit()
+    }
+
     /// The line a warning is shown as, with the options that would help.
     public static func line(_ warning: SigningWarning) -> String {
         switch warning {
