@@ -173,20 +173,20 @@ _cpk-sign() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    sign|prepare|stitch|digest|keygen|help)
+    sign|prepare|stitch|digest|strip|keygen|help)
         # Offer subcommand argument completions
         "_cpk-sign_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'sign prepare stitch digest keygen help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'sign prepare stitch digest strip keygen help' -- "${cur}"))
         ;;
     esac
 }
 
 _cpk-sign_sign() {
     repeating_flags=()
-    non_repeating_flags=(--payload --package --embed-public-key --cpk --version -h --help)
+    non_repeating_flags=(--payload --package --replace --embed-public-key --cpk --version -h --help)
     repeating_options=()
     non_repeating_options=(--key --passphrase-file --passphrase-env --scheme --cert --cert-url --cert-domain --embed-form --output -o --oci)
     __cpk-sign_offer_flags_options 1
@@ -230,7 +230,7 @@ _cpk-sign_sign() {
 
 _cpk-sign_prepare() {
     repeating_flags=()
-    non_repeating_flags=(--payload --package --embed-public-key --cpk --version -h --help)
+    non_repeating_flags=(--payload --package --replace --embed-public-key --cpk --version -h --help)
     repeating_options=()
     non_repeating_options=(--public-key --digest-out --digest-format --scheme --cert --cert-url --cert-domain --embed-form --output -o --oci)
     __cpk-sign_offer_flags_options 1
@@ -318,6 +318,24 @@ _cpk-sign_digest() {
         return
         ;;
     '--output'|'-o')
+        return
+        ;;
+    esac
+}
+
+_cpk-sign_strip() {
+    repeating_flags=()
+    non_repeating_flags=(--payload --package --cpk --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--output -o --oci)
+    __cpk-sign_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--output'|'-o')
+        return
+        ;;
+    '--oci')
         return
         ;;
     esac

@@ -23,6 +23,8 @@ public enum Hints {
         .noStateDirectory: { _ in " or give --state DIR" },
         .keySourceNeeded: { _ in " (see --help)" },
         .signerKeyNeeded: { _ in " (--cert or --public-key)" },
+        .alreadySigned: { _ in "; cpk-sign --replace replaces it" },
+        .coverageWouldDrop: { _ in " (cpk-sign --replace, or cpk-sign strip --package)" },
     ]
 
     /// The message a user sees for `error`: the library's, and the hint for its reason.

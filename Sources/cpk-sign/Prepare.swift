@@ -47,6 +47,6 @@ struct Prepare: ParsableCommand {
             .init(
                 publicKey: publicKey, digestOutput: digestOut, digestFormat: digestFormat,
                 target: what.package ? .package : .payload, scheme: what.scheme, naming: certificate.naming,
-                input: input.input, output: output))
+                replacing: what.replace, input: input.input, output: output))
     }
 }

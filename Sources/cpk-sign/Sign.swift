@@ -30,6 +30,6 @@ struct Sign: ParsableCommand {
         try SignFrontend.sign(
             .init(
                 key: key, passphraseFile: passphraseFile, passphraseEnvironment: passphraseEnv, targets: what.targets,
-                scheme: what.scheme, naming: certificate.naming, input: input.input, output: output))
+                scheme: what.scheme, naming: certificate.naming, replacing: what.replace, input: input.input, output: output))
     }
 }

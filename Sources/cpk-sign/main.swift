@@ -39,7 +39,7 @@ struct SignTool: ParsableCommand {
             or I/O error.
             """,
         version: ToolVersion.line("cpk-sign"),
-        subcommands: [Sign.self, Prepare.self, Stitch.self, DigestToSign.self, Keygen.self],
+        subcommands: [Sign.self, Prepare.self, Stitch.self, DigestToSign.self, Strip.self, Keygen.self],
         defaultSubcommand: Sign.self)
 }
 
@@ -53,6 +53,9 @@ struct TargetOptions: ParsableArguments {
 
     @Flag(help: "Sign the package: every stream but the package digest and signature (the manifest among them), in order.")
     var package = false
+
+    @Flag(help: "Re-sign: replace the signatures asked for that the input already has (both by default).")
+    var replace = false
 
     @Option(help: ArgumentHelp(
         "rsa-pkcs1v15, rsa-pss, ecdsa-p256, ecdsa-p384 or ed25519 (default: the key's: rsa-pkcs1v15 for RSA).",

@@ -51,13 +51,15 @@ public enum SignFrontend {
         public var targets: [SignatureTarget]
         public var scheme: SignatureScheme?
         public var naming: Naming
+        public var replacing: Bool
         public var input: String
         public var output: PackageOutputOptions
 
         public init(
             key: String, passphraseFile: String?, passphraseEnvironment: String?, targets: [SignatureTarget],
-            scheme: SignatureScheme?, naming: Naming, input: String, output: PackageOutputOptions
+            scheme: SignatureScheme?, naming: Naming, replacing: Bool = false, input: String, output: PackageOutputOptions
         ) {
+            self.replacing = replacing
             (self.key, self.passphraseFile, self.passphraseEnvironment) = (key, passphraseFile, passphraseEnvironment)
             (self.targets, self.scheme, self.naming, self.input, self.output) = (targets, scheme, naming, input, output)
         }
@@ -72,7 +74,8 @@ public enum SignFrontend {
         let request = Signer.Request(
             targets: options.targets, scheme: try SignatureScheme.chosen(options.scheme, for: signer), signerKey: signer,
             key: signingKey,
-            certificate: CertificateEmbedding(options.naming.choice(chain: try options.naming.chain()), signer: signer, form: options.naming.form))
+            certificate: CertificateEmbedding(options.naming.choice(chain: try options.naming.chain()), signer: signer, form: options.naming.form),
+            replacing: options.replacing)
         let package = try openPackage(options.input)
         try Signer.checkRequest(request, head: package.head, name: package.name)
         warn(Signer.warnings(for: request))
@@ -100,13 +103,15 @@ public enum SignFrontend {
         public var target: SignatureTarget
         public var scheme: SignatureScheme?
         public var naming: Naming
+        public var replacing: Bool
         public var input: String
         public var output: PackageOutputOptions
 
         public init(
             publicKey: String?, digestOutput: String, digestFormat: DigestFormat, target: SignatureTarget,
-            scheme: SignatureScheme?, naming: Naming, input: String, output: PackageOutputOptions
+            scheme: SignatureScheme?, naming: Naming, replacing: Bool = false, input: String, output: PackageOutputOptions
         ) {
+            self.replacing = replacing
             (self.publicKey, self.digestOutput, self.digestFormat, self.target) = (publicKey, digestOutput, digestFormat, target)
             (self.scheme, self.naming, self.input, self.output) = (scheme, naming, input, output)
         }
@@ -126,7 +131,8 @@ public enum SignFrontend {
         }
         let request = Signer.Request(
             targets: [options.target], scheme: try SignatureScheme.chosen(options.scheme, for: signer), signerKey: signer,
-            key: nil, certificate: CertificateEmbedding(options.naming.choice(chain: chain), signer: signer, form: options.naming.form))
+            key: nil, certificate: CertificateEmbedding(options.naming.choice(chain: chain), signer: signer, form: options.naming.form),
+            replacing: options.replacing)
         let package = try openPackage(options.input)
         try Signer.checkRequest(request, head: package.head, name: package.name)
         warn(Signer.warnings(for: request))
@@ -169,6 +175,14 @@ public enum SignFrontend {
         try options.output.write { destination in
             try Stitcher.stitch(package, signature: bytes, key: key, log: entry, to: { destination })
         }
+    }
+
+    /// `cpk-sign strip`: the package without the signatures of `targets`, e.g. before re-signing offline.
+    public static func strip(targets: [SignatureTarget], input: String, output: PackageOutputOptions) throws {
+        let package = try openPackage(input)
+        let what = targets.map(\.rawValue).joined(separator: " and ")
+        let entry = try LogEntry.now(tool: tool, action: "stripped the \(what) signature")
+        try output.write { try Signer.strip(package, targets: targets, log: entry, to: $0) }
     }
 
     /// `cpk-sign digest`: the bytes to sign of a pending signature, again.

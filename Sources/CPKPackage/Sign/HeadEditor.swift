@@ -26,6 +26,14 @@ struct HeadEditor {
 
     mutating func edit(_ change: (inout PackageHead) throws -> Void) rethrows { try change(&head) }
 
+    /// Removes streams (of an old signature), the highest index first so the others stay put.
+    mutating func remove(_ indexes: [Int]) {
+        for index in Set(indexes).sorted(by: >) {
+            head.removeStream(at: index)
+            origins.remove(at: index)
+        }
+    }
+
     /// The input's deferred streams under their new indexes.
     func renumbered(_ deferred: [Int: [UInt8]]) -> [Int: [UInt8]] {
         var result: [Int: [UInt8]] = [:]

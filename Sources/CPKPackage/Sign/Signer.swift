@@ -119,11 +119,16 @@ public enum Signer {
         public var signerKey: VerifyingKey
         public var key: SigningKey?
         public var certificate: CertificateEmbedding
+        /// Re-signing: the signatures of `targets` the input already has are dropped (with their
+        /// digest and certificate streams) and made anew. Refused where it would leave a
+        /// signature that covers a replaced one broken.
+        public var replacing: Bool
 
         public init(
             targets: [SignatureTarget], scheme: SignatureScheme, signerKey: VerifyingKey, key: SigningKey?,
-            certificate: CertificateEmbedding
+            certificate: CertificateEmbedding, replacing: Bool = false
         ) {
+            self.replacing = replacing
             self.targets = targets
             self.scheme = scheme
             self.signerKey = signerKey
@@ -147,6 +152,7 @@ public enum Signer {
     ) throws {
         try checkRequest(request, head: input.head, name: input.name)
         var editor = HeadEditor(input.head)
+        if request.replacing { strip(&editor, request.targets) }
         let layout = try lay(out: &editor, request)
         let head = editor.head
         try output.begin(head: head, log: input.log + [entry])
@@ -185,9 +191,14 @@ public enum Signer {
             throw CPKError.invalid("\(name): stream \(pending) awaits an offline signature; stitch it in first (cpk-sign stitch)")
         }
         let manifest = head.manifest
-        if manifest.package.signature != .none {
-            throw CPKError.invalid(
-                "\(name) already has a package signature, which covers every stream; signing again would break it")
+        let packageSigned = manifest.package.signature != .none || manifest.package.digest != .none
+        let replacingPackage = request.replacing && request.targets.contains(.package)
+        if packageSigned && !replacingPackage {
+            if request.replacing { throw coverageError(name) }
+            let what = manifest.package.signature != .none ? "package signature" : "package digest"
+            throw CPKError(
+                .invalidInput, "\(name) already has a \(what), which covers every stream; signing again would break it",
+                reason: .alreadySigned)
         }
         if request.key == nil && request.targets.count > 1 {
             throw CPKError.usage(
@@ -197,12 +208,11 @@ public enum Signer {
             guard manifest.payload.digest != .none else {
                 throw CPKError.invalid("\(name) has no payload digest to sign")
             }
-            guard manifest.payload.signature == .none else {
-                throw CPKError.invalid("\(name) already has a payload signature (\(manifest.payload.signature.schemeName))")
+            guard manifest.payload.signature == .none || request.replacing else {
+                throw CPKError(
+                    .invalidInput, "\(name) already has a payload signature (\(manifest.payload.signature.schemeName))",
+                    reason: .alreadySigned)
             }
-        }
-        if request.targets.contains(.package), manifest.package.digest != .none {
-            throw CPKError.invalid("\(name) already has a package digest")
         }
     }
 
@@ -259,5 +269,72 @@ public enum Signer {
         guard let index = head.manifest.payload.digest.stream, let digest = streamBytes(head, index, deferred: deferred)
         else { throw CPKError.invalid("the payload digest is missing") }
         return digest
+    }
+}
+
+// MARK: - Re-signing
+
+extension Signer {
+    /// Writes `input` without the signatures of `targets` (`cpk-sign strip`): each signature
+    /// stream goes with its certificate stream, a package signature with its digest, and the
+    /// package map then covers every stream again, as after `cpk-pack`. A pending (offline)
+    /// signature may be stripped too. Refused where it would silently drop coverage: the
+    /// payload signature alone while a package signature covers it.
+    public static func strip(_ input: PackageInput, targets: [SignatureTarget], log entry: LogEntry, to output: PackageOutput)
+        throws
+    {
+        let head = input.head
+        let manifest = head.manifest
+        if !targets.contains(.package), manifest.package.signature != .none || manifest.package.digest != .none {
+            throw coverageError(input.name)
+        }
+        let present = targets.filter {
+            $0 == .payload ? manifest.payload.signature != .none : manifest.package.signature != .none || manifest.package.digest != .none
+        }
+        guard !present.isEmpty else {
+            throw CPKError.invalid("\(input.name) has no \(targets.map(\.rawValue).joined(separator: " or ")) signature to strip")
+        }
+        var editor = HeadEditor(head)
+        strip(&editor, targets)
+        try editor.head.validate()
+        try output.begin(head: editor.head, log: input.log + [entry])
+        while let chunk = try input.nextPayloadChunk() { try output.writePayload(chunk) }
+        try output.finish(deferredStreams: editor.renumbered(try input.deferredStreams()))
+    }
+
+    static func coverageError(_ name: String) -> CPKError {
+        CPKError(
+            .invalidInput,
+            "\(name) has a package signature, which covers its payload signature: replacing or stripping only the payload "
+                + "signature would break it; do both (the default), or the package signature first",
+            reason: .coverageWouldDrop)
+    }
+
+    /// Drops the signatures of `targets` from the head: their streams (signature, certificate,
+    /// and the package digest), unless the other section still names one.
+    static func strip(_ editor: inout HeadEditor, _ targets: [SignatureTarget]) {
+        let manifest = editor.head.manifest
+        var candidates: [Int] = []
+        editor.edit { head in
+            if targets.contains(.payload), head.manifest.payload.signature != .none {
+                candidates += [manifest.payload.signature.stream, manifest.payload.certificate.stream].compactMap { $0 }
+                head.manifest.payload.signature = .none
+                head.manifest.payload.certificate = .none
+            }
+            if targets.contains(.package), head.manifest.package.signature != .none || head.manifest.package.digest != .none {
+                candidates += [manifest.package.digest.stream, manifest.package.signature.stream, manifest.package.certificate.stream]
+                    .compactMap { $0 }
+                head.manifest.package.digest = .none
+                head.manifest.package.signature = .none
+                head.manifest.package.certificate = .none
+            }
+        }
+        // What the manifest still names (the map aside) stays.
+        var still = editor.head.manifest
+        still.package.map = []
+        var named = Set<Int>()
+        still.renumberStreams { named.insert($0); return $0 }
+        editor.remove(candidates.filter { !named.contains($0) })
+        if targets.contains(.package) { editor.edit { $0.manifest.package.map = Array($0.streams.indices) } }
     }
 }
