@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(
             name: "CPKPackageTests", dependencies: ["CPKPackage", "CPKFormat", "CPKEnvelope", "CPKCrypto", "CPKCore", "CPKTestSupport"]),
         .testTarget(
-            name: "CPKManagerTests", dependencies: ["CPKManager", "CPKPackage", "CPKFormat", "CPKCrypto", "CPKCore", "COpenSSL"]),
+            name: "CPKManagerTests", dependencies: ["CPKManager", "CPKPackage", "CPKFormat", "CPKKeys", "CPKCrypto", "CPKCore", "COpenSSL"]),
     ]
         + tools.map { tool in
             .executableTarget(

@@ -241,7 +241,7 @@ _cpk-install_public-key() {
 
 _cpk-install_add-key() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--id --state)
     __cpk-install_offer_flags_options 1
@@ -426,7 +426,7 @@ _cpk-install_status() {
 
 _cpk-install_check-state() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--state)
     __cpk-install_offer_flags_options 0

@@ -186,7 +186,7 @@ _cpk-sign() {
 
 _cpk-sign_sign() {
     repeating_flags=()
-    non_repeating_flags=(--payload --package --replace --embed-public-key --cpk --version -h --help)
+    non_repeating_flags=(--json --payload --package --replace --embed-public-key --cpk --version -h --help)
     repeating_options=()
     non_repeating_options=(--key --passphrase-file --passphrase-env --scheme --cert --cert-url --cert-domain --embed-form --output -o --oci)
     __cpk-sign_offer_flags_options 1
@@ -230,7 +230,7 @@ _cpk-sign_sign() {
 
 _cpk-sign_prepare() {
     repeating_flags=()
-    non_repeating_flags=(--payload --package --replace --embed-public-key --cpk --version -h --help)
+    non_repeating_flags=(--json --payload --package --replace --embed-public-key --cpk --version -h --help)
     repeating_options=()
     non_repeating_options=(--public-key --digest-out --digest-format --scheme --cert --cert-url --cert-domain --embed-form --output -o --oci)
     __cpk-sign_offer_flags_options 1

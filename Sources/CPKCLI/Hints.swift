@@ -21,6 +21,8 @@ public enum Hints {
         .classKeyMissing: { error in " (cpk-install sync --id \(error.subject ?? "ID") ...)" },
         .downgrade: { _ in "; give --allow-downgrade to install it anyway" },
         .noStateDirectory: { _ in " or give --state DIR" },
+        .devicePaddingNeeded: { _ in " (cpk-keyfetch --padding pkcs1v15)" },
+        .applicationIDNeeded: { _ in ": give --id" },
         .keySourceNeeded: { _ in " (see --help)" },
         .signerKeyNeeded: { _ in " (--cert or --public-key)" },
         .alreadySigned: { _ in "; cpk-sign --replace replaces it" },

@@ -230,3 +230,26 @@ extension WrappedKey {
         ])
     }
 }
+
+extension WrappedKey {
+    /// What `cpk-keyfetch --json` reports of a fetched key: the summary, the padding by its
+    /// option name, and the kind of store it came from (file, http, inline, twin). Never the key.
+    public func fetchReport(store: String) -> JSONValue {
+        guard case .object(var members) = summary else { return summary }
+        members.append(("padding", .string(padding.rawValue)))
+        members.append(("store", .string(store)))
+        return .object(members)
+    }
+}
+
+extension KeyStoreLocation {
+    /// The kind of store, for reports: file, http, inline or twin.
+    public var kind: String {
+        switch self {
+        case .file: return "file"
+        case .http: return "http"
+        case .inline: return "inline"
+        case .twin: return "twin"
+        }
+    }
+}

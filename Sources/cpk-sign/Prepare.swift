@@ -28,6 +28,9 @@ struct Prepare: ParsableCommand {
     @Option(help: ArgumentHelp("raw (default), hex or base64.", valueName: "format"))
     var digestFormat: DigestFormat = .raw
 
+    @Flag(help: "Print what was signed (schemes, digests, the signer) as JSON on standard output; the package then needs -o or --oci.")
+    var json = false
+
     @OptionGroup var what: TargetOptions
     @OptionGroup var certificate: CertificateOptions
     @OptionGroup var input: PackageInputArgument
@@ -37,16 +40,20 @@ struct Prepare: ParsableCommand {
         guard !(digestOut == "-" && output.output == "-") else {
             throw ValidationError("--digest-out and the package cannot both go to standard output; give -o FILE")
         }
+        if json && (output.output == "-" && output.oci == nil || digestOut == "-") {
+            throw ValidationError("--json prints the report on standard output: write the package and the digest to files")
+        }
         guard !(what.payload && what.package) else {
             throw ValidationError("prepare one signature at a time: --payload (the default) or --package")
         }
     }
 
     func run() throws {
-        try SignFrontend.prepare(
-            .init(
+        var options = SignFrontend.Offline(
                 publicKey: publicKey, digestOutput: digestOut, digestFormat: digestFormat,
                 target: what.package ? .package : .payload, scheme: what.scheme, naming: certificate.naming,
-                replacing: what.replace, input: input.input, output: output))
+                replacing: what.replace, input: input.input, output: output)
+        options.json = json
+        try SignFrontend.prepare(options)
     }
 }

@@ -21,15 +21,25 @@ struct Sign: ParsableCommand {
     @Option(help: ArgumentHelp("Read the key's passphrase from the environment variable NAME.", valueName: "name"))
     var passphraseEnv: String?
 
+    @Flag(help: "Print what was signed (schemes, digests, the signer) as JSON on standard output; the package then needs -o or --oci.")
+    var json = false
+
     @OptionGroup var what: TargetOptions
     @OptionGroup var certificate: CertificateOptions
     @OptionGroup var input: PackageInputArgument
     @OptionGroup var output: PackageOutputOptions
 
+    func validate() throws {
+        if json && output.output == "-" && output.oci == nil {
+            throw ValidationError("--json prints the report on standard output: write the package with -o FILE or --oci")
+        }
+    }
+
     func run() throws {
-        try SignFrontend.sign(
-            .init(
+        var options = SignFrontend.Online(
                 key: key, passphraseFile: passphraseFile, passphraseEnvironment: passphraseEnv, targets: what.targets,
-                scheme: what.scheme, naming: certificate.naming, replacing: what.replace, input: input.input, output: output))
+                scheme: what.scheme, naming: certificate.naming, replacing: what.replace, input: input.input, output: output)
+        options.json = json
+        try SignFrontend.sign(options)
     }
 }

@@ -63,3 +63,12 @@ final class SignWarningLineTests: XCTestCase {
         XCTAssertTrue(SignFrontend.line(.manifestNotYetCovered).hasPrefix("cpk-sign: note: "))
     }
 }
+
+final class JSONErrorDocumentTests: XCTestCase {
+    func testTheErrorDocumentHasAStableShapeAndTheHint() {
+        let error = CPKError(.checkFailed, "Version check FAILED: old", reason: .downgrade)
+        XCTAssertEqual(
+            JSONErrors.document(tool: "cpk-install", error).compactText,
+            #"{"cpk-install":1,"error":{"kind":"check-failed","exit":1,"message":"Version check FAILED: old; give --allow-downgrade to install it anyway"}}"#)
+    }
+}

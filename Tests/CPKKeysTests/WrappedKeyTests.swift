@@ -124,3 +124,17 @@ final class KeyNameTests: XCTestCase {
         XCTAssertNoThrow(try KeyName.validate("kbs:///default/key/key_id1"))
     }
 }
+
+final class FetchReportTests: XCTestCase {
+    func testTheReportNamesTheKeyThePaddingAndTheRecipientButNotTheKey() throws {
+        let recipient = try RSAPrivateKey.generate(bits: 2048).publicKey
+        let secret = [UInt8](repeating: 0x5A, count: 32)
+        let wrapped = try WrappedKey(wrapping: secret, named: "app", to: recipient, padding: .pkcs1v15)
+        let text = wrapped.fetchReport(store: KeyStoreLocation.file("k.json").kind).compactText
+        XCTAssertEqual(
+            text,
+            #"{"key-name":"app","algorithm":"rsa-pkcs1v15","wrapped-size":256,"wrapping-key-sha256":"\#(Hex.encode(try recipient.fingerprint))","padding":"pkcs1v15","store":"file"}"#)
+        XCTAssertFalse(text.contains(Hex.encode(secret)))
+        XCTAssertFalse(text.contains(Base64.encode(wrapped.wrapped)), "not even the wrapped bytes")
+    }
+}

@@ -57,3 +57,28 @@ final class SigningPlanTests: XCTestCase {
         XCTAssertTrue(Signer.logAction(for: try signingRequest([.package], TestKeys.rsa, offline: true)).hasPrefix("prepared an offline rsa-pkcs1v15 package signature"))
     }
 }
+
+/// `cpk-sign --json`: what was signed, by whom, over which digests.
+final class SigningReportTests: XCTestCase {
+    func testTheReportNamesTheDigestsSignedAndTheSigner() throws {
+        let scratch = try Scratch()
+        let payload = testPayload(1000)
+        let packed = try scratch.pack(payload, as: .envelope)
+        let key = TestKeys.p256
+        let request = try signingRequest([.payload, .package], key, certificate: .publicKey(try key.verifyingKey, form: .pem))
+        var report: SigningReport?
+        let path = try scratch.output("r", .cpk) { report = try Signer.sign(try openPackage(packed), request, log: testEntry, to: $0) }
+        let signed = try scratch.readAll(path)
+        let json = try XCTUnwrap(report).json.compactText
+        XCTAssertTrue(json.hasPrefix(#"{"signatures":["payload","package"],"scheme":"ecdsa-p256","offline":false,"replaced":false,"#), json)
+        XCTAssertTrue(json.contains(#""payload-digest":"\#(Hex.encode(try sha256(payload)))""#), json)
+        XCTAssertTrue(json.contains(#""package-digest":"\#(Hex.encode(try signed.mapDigest()))""#), json)
+        XCTAssertTrue(json.contains(#""key-sha256":"\#(Hex.encode(try key.verifyingKey.fingerprint))","named-by":"public-key","subject":null"#), json)
+        // a package signature alone signs no payload digest
+        let packageOnly = try Signer.sign(
+            try openPackage(packed), try signingRequest([.package], key, offline: true), log: testEntry, to: RecordingOutput())
+        XCTAssertNil(packageOnly.payloadDigest)
+        XCTAssertFalse(packageOnly.signed)
+        XCTAssertTrue(packageOnly.json.compactText.contains(#""offline":true"#))
+    }
+}

@@ -52,6 +52,8 @@ public enum SignFrontend {
         public var scheme: SignatureScheme?
         public var naming: Naming
         public var replacing: Bool
+        /// Print a SigningReport as JSON on standard output (the package goes elsewhere).
+        public var json = false
         public var input: String
         public var output: PackageOutputOptions
 
@@ -66,6 +68,10 @@ public enum SignFrontend {
     }
 
     public static func sign(_ options: Online) throws {
+        try JSONErrors.reporting(json: options.json, tool: tool) { try signReporting(options) }
+    }
+
+    private static func signReporting(_ options: Online) throws {
         try SmallInput.requireOneStandardInput(
             [(options.input, "input"), (options.key, "--key"), (options.passphraseFile ?? "", "--passphrase-file"),
              (options.naming.certificate ?? "", "--cert")])
@@ -80,7 +86,9 @@ public enum SignFrontend {
         try Signer.checkRequest(request, head: package.head, name: package.name)
         warn(Signer.warnings(for: request))
         let entry = try LogEntry.now(tool: tool, action: Signer.logAction(for: request))
-        try options.output.write { try Signer.sign(package, request, log: entry, to: $0) }
+        var report: SigningReport?
+        try options.output.write { report = try Signer.sign(package, request, log: entry, to: $0) }
+        if options.json, let report { try Console.output(report.json.compactText) }
     }
 
     private static func loadSigningKey(_ options: Online) throws -> SigningKey {
@@ -104,6 +112,7 @@ public enum SignFrontend {
         public var scheme: SignatureScheme?
         public var naming: Naming
         public var replacing: Bool
+        public var json = false
         public var input: String
         public var output: PackageOutputOptions
 
@@ -118,6 +127,10 @@ public enum SignFrontend {
     }
 
     public static func prepare(_ options: Offline) throws {
+        try JSONErrors.reporting(json: options.json, tool: tool) { try prepareReporting(options) }
+    }
+
+    private static func prepareReporting(_ options: Offline) throws {
         try SmallInput.requireOneStandardInput(
             [(options.input, "input"), (options.publicKey ?? "", "--public-key"), (options.naming.certificate ?? "", "--cert")])
         let chain = try options.naming.chain()
@@ -138,12 +151,14 @@ public enum SignFrontend {
         warn(Signer.warnings(for: request))
         let entry = try LogEntry.now(tool: tool, action: Signer.logAction(for: request))
         let digestFile = try OutputFile(path: options.digestOutput, binary: options.digestFormat == .raw)
+        var report: SigningReport?
         try options.output.write { destination in
-            try Signer.sign(package, request, log: entry, to: destination) { digest in
+            report = try Signer.sign(package, request, log: entry, to: destination) { digest in
                 try digestFile.descriptor.write(options.digestFormat.encode(digest))
             }
         }
         try digestFile.commit()
+        if options.json, let report { try Console.output(report.json.compactText) }
     }
 
     /// `cpk-sign stitch`: a detached signature, checked, put in.

@@ -146,10 +146,11 @@ public enum Signer {
 
     /// Signs online (with `request.key`) or prepares an offline signature (without): then
     /// `emitDigest` is called with the bytes to sign before the output is finished.
+    @discardableResult
     public static func sign(
         _ input: PackageInput, _ request: Request, log entry: LogEntry, to output: PackageOutput,
         emitDigest: (([UInt8]) throws -> Void)? = nil
-    ) throws {
+    ) throws -> SigningReport {
         try checkRequest(request, head: input.head, name: input.name)
         var editor = HeadEditor(input.head)
         if request.replacing { strip(&editor, request.targets) }
@@ -165,10 +166,12 @@ public enum Signer {
         if let index = layout.payloadSignature, case .deferred = head.streams[index] {
             deferred[index] = try signature(of: payloadDigest(head, deferred), request)
         }
+        var report = try SigningReport(request: request, payloadDigest: layout.payloadSignature == nil ? nil : try payloadDigest(head, deferred))
         if let digestIndex = layout.packageDigest, let signatureIndex = layout.packageSignature, let mapDigest {
             // The payload signature is in the map, so it is computed first.
             let digest = try mapDigest.finish(deferred: deferred)
             deferred[digestIndex] = digest
+            report.packageDigest = digest
             if request.key == nil {
                 try emitDigest?(digest)
             } else {
@@ -178,6 +181,7 @@ public enum Signer {
             try emitDigest?(try payloadDigest(head, deferred))
         }
         try output.finish(deferredStreams: deferred)
+        return report
     }
 
     /// Refuses what signing cannot do right, before anything is written.
