@@ -52,10 +52,13 @@ e2e: build
 	CPK_BIN=$(DEBUG_BIN) python3 -m pytest -q Tests/e2e
 
 # Man pages lint clean, the checked-in completions match what the tools generate, and every
-# target declares exactly the modules it imports.
+# target declares exactly the modules it imports, no library message names a flag, and the
+# README's Layout section is the package graph.
 check-docs:
 	mandoc -Tlint -W warning man/*.1
 	python3 scripts/check-imports.py
+	python3 scripts/check-flag-names.py
+	python3 scripts/readme-layout.py --check
 	@tmp=$$(mktemp -d) && $(MAKE) --no-print-directory completions COMPLETIONS_DIR=$$tmp BIN=$(DEBUG_BIN) >/dev/null && \
 	  diff -r completions $$tmp && rm -rf $$tmp && echo "completions are up to date"
 

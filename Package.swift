@@ -6,11 +6,11 @@ import PackageDescription
 let tools: [(name: String, imports: [Target.Dependency])] = [
     ("cpk-pack", ["CPKCore", "CPKEnvelope", "CPKFormat", "CPKPackage"]),
     ("cpk-seal", ["CPKCore", "CPKCrypto", "CPKEnvelope", "CPKPackage"]),
-    ("cpk-sign", ["CPKCore", "CPKCrypto", "CPKEnvelope", "CPKKeys", "CPKPackage"]),
+    ("cpk-sign", ["CPKCrypto", "CPKPackage"]),
     ("cpk-verify", ["CPKCore", "CPKCrypto", "CPKKeys", "CPKPackage"]),
     ("cpk-unpack", ["CPKCore", "CPKCrypto", "CPKEnvelope", "CPKFormat", "CPKPackage"]),
     ("cpk-keyfetch", ["CPKCore", "CPKCrypto", "CPKKeys", "CPKKeyService"]),
-    ("cpk-wrap", ["CPKCore", "CPKCrypto", "CPKKeys"]),
+    ("cpk-wrap", ["CPKCrypto", "CPKKeys"]),
     ("cpk-install", ["CPKCore", "CPKCrypto", "CPKKeys", "CPKManager", "CPKPackage"]),
 ]
 
@@ -38,8 +38,10 @@ let package = Package(
         .target(name: "CPKCore"),
         .target(name: "CPKFormat", dependencies: ["CPKCore"]),
         .target(name: "CPKCrypto", dependencies: ["CLibP11", "COpenSSL", "CPKCore"]),
-        .target(name: "CPKEnvelope", dependencies: ["CLibCBOR", "CPKFormat", "CPKCore"]),
-        .target(name: "CPKKeys", dependencies: ["CPKCore", "CPKCrypto", "CPKEnvelope"]),
+        // CBOR through libcbor, on its own: the envelope and the wrapped-key documents both use it.
+        .target(name: "CPKCBOR", dependencies: ["CLibCBOR", "CPKCore"]),
+        .target(name: "CPKEnvelope", dependencies: ["CPKCBOR", "CPKFormat", "CPKCore"]),
+        .target(name: "CPKKeys", dependencies: ["CPKCBOR", "CPKCore", "CPKCrypto"]),
         // The HTTP key-service clients (HTTP/1.1 over our own sockets, TLS through libssl),
         // linked only into cpk-keyfetch: the other tools reach a key service through a
         // cpk-keyfetch process, so a hostile service's answer meets one small process with a
@@ -51,7 +53,7 @@ let package = Package(
         .target(
             name: "CPKCLI",
             dependencies: [
-                "CPKPackage", "CPKEnvelope", "CPKKeys", "CPKCrypto", "CPKCore",
+                "CPKManager", "CPKPackage", "CPKEnvelope", "CPKKeys", "CPKCrypto", "CPKCBOR", "CPKCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -60,14 +62,16 @@ let package = Package(
         .testTarget(name: "CPKCoreTests", dependencies: ["CPKCore"]),
         .testTarget(name: "CPKCryptoTests", dependencies: ["CPKCrypto", "CPKCore", "CPKTestSupport"]),
         .testTarget(name: "CPKFormatTests", dependencies: ["CPKFormat", "CPKCore"]),
+        .testTarget(name: "CPKCBORTests", dependencies: ["CPKCBOR", "CPKCore", "CPKTestSupport"]),
         .testTarget(name: "CPKEnvelopeTests", dependencies: ["CPKEnvelope", "CPKFormat", "CPKCore"]),
         .testTarget(
-            name: "CPKKeysTests", dependencies: ["CPKKeys", "CPKKeyService", "CPKEnvelope", "CPKCrypto", "CPKCore", "CPKTestSupport"]),
+            name: "CPKKeysTests", dependencies: ["CPKKeys", "CPKKeyService", "CPKCBOR", "CPKCrypto", "CPKCore", "CPKTestSupport"]),
         .testTarget(name: "CPKKeyServiceTests", dependencies: ["CPKKeyService"]),
+        .testTarget(name: "CPKCLITests", dependencies: ["CPKCLI", "CPKKeys", "CPKManager", "CPKPackage", "CPKCore", "CPKTestSupport"]),
         .testTarget(
             name: "CPKPackageTests", dependencies: ["CPKPackage", "CPKFormat", "CPKEnvelope", "CPKCrypto", "CPKCore", "CPKTestSupport"]),
         .testTarget(
-            name: "CPKManagerTests", dependencies: ["CPKManager", "CPKPackage", "CPKFormat", "CPKCrypto", "CPKKeys", "CPKCore", "COpenSSL"]),
+            name: "CPKManagerTests", dependencies: ["CPKManager", "CPKPackage", "CPKFormat", "CPKKeys", "CPKCrypto", "CPKCore", "COpenSSL"]),
     ]
         + tools.map { tool in
             .executableTarget(
@@ -82,7 +86,7 @@ if Context.environment["CPK_FUZZ"] != nil {
         .executableTarget(
             name: "cpk-fuzz",
             dependencies: [
-                "CPKFuzzDriver", "CPKPackage", "CPKFormat", "CPKEnvelope", "CPKKeys", "CPKKeyService", "CPKCrypto", "CPKCore",
+                "CPKFuzzDriver", "CPKPackage", "CPKFormat", "CPKEnvelope", "CPKCBOR", "CPKKeys", "CPKKeyService", "CPKCrypto", "CPKCore",
             ],
             path: "Tests/Fuzz/Sources/cpk-fuzz"),
     ]

@@ -265,7 +265,7 @@ _cpk-install_public-key() {
 
 _cpk-install_add-key() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--id --state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 1
@@ -594,7 +594,7 @@ _cpk-install_status() {
 
 _cpk-install_check-state() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 0

@@ -186,7 +186,7 @@ _cpk-keyfetch() {
 
 _cpk-keyfetch_fetch() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--json --version -h --help)
     repeating_options=()
     non_repeating_options=(--name --to --file-store --url --timeout --ca-file --inline --twin --padding --format --output -o)
     __cpk-keyfetch_offer_flags_options 0

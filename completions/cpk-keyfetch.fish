@@ -23,7 +23,7 @@ function __cpk-keyfetch_parse_tokens -S
         __cpk-keyfetch_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'fetch'
-            __cpk-keyfetch_parse_subcommand 0 'name=' 'to=' 'file-store=' 'url=' 'timeout=' 'ca-file=' 'inline=' 'twin=' 'padding=' 'format=' 'o/output=' 'version' 'h/help'
+            __cpk-keyfetch_parse_subcommand 0 'name=' 'to=' 'file-store=' 'url=' 'timeout=' 'ca-file=' 'inline=' 'twin=' 'padding=' 'format=' 'o/output=' 'json' 'version' 'h/help'
         case 'provision'
             __cpk-keyfetch_parse_subcommand 0 'name=' 'file-store=' 'url=' 'timeout=' 'ca-file=' 'force' 'version' 'h/help'
         case 'distribute'
@@ -103,6 +103,7 @@ complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" padding' -l 'padding' -d 'pkcs1v15 (the key-store contract\'s and the Package Manager\'s) or oaep-sha256.' -rfka 'oaep-sha256 pkcs1v15'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" format' -l 'format' -d 'document (CBOR), raw (the RSA block) or base64.' -rfka 'document raw base64'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" json' -l 'json' -d 'Print what was fetched (key name, padding, the recipient\'s fingerprint; never the key) as JSON; the wrapped key then needs -o.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch provision" name' -l 'name' -d 'The new key\'s name: the application id, or a KBS resource URI.' -rfka ''

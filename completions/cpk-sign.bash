@@ -173,20 +173,20 @@ _cpk-sign() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    sign|prepare|stitch|digest|help)
+    sign|prepare|stitch|digest|strip|keygen|help)
         # Offer subcommand argument completions
         "_cpk-sign_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'sign prepare stitch digest help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'sign prepare stitch digest strip keygen help' -- "${cur}"))
         ;;
     esac
 }
 
 _cpk-sign_sign() {
     repeating_flags=()
-    non_repeating_flags=(--payload --package --embed-public-key --cpk --version -h --help)
+    non_repeating_flags=(--json --payload --package --replace --embed-public-key --cpk --version -h --help)
     repeating_options=()
     non_repeating_options=(--key --pin-file --pin-fd --pkcs11-module --passphrase-file --passphrase-env --scheme --cert --cert-url --cert-domain --embed-form --output -o --oci)
     __cpk-sign_offer_flags_options 1
@@ -239,7 +239,7 @@ _cpk-sign_sign() {
 
 _cpk-sign_prepare() {
     repeating_flags=()
-    non_repeating_flags=(--payload --package --embed-public-key --cpk --version -h --help)
+    non_repeating_flags=(--json --payload --package --replace --embed-public-key --cpk --version -h --help)
     repeating_options=()
     non_repeating_options=(--public-key --digest-out --digest-format --scheme --cert --cert-url --cert-domain --embed-form --output -o --oci)
     __cpk-sign_offer_flags_options 1
@@ -327,6 +327,55 @@ _cpk-sign_digest() {
         return
         ;;
     '--output'|'-o')
+        return
+        ;;
+    esac
+}
+
+_cpk-sign_strip() {
+    repeating_flags=()
+    non_repeating_flags=(--payload --package --cpk --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--output -o --oci)
+    __cpk-sign_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--output'|'-o')
+        return
+        ;;
+    '--oci')
+        return
+        ;;
+    esac
+}
+
+_cpk-sign_keygen() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=(--scheme --bits --output -o --cert-out --common-name --days)
+    __cpk-sign_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--scheme')
+        __cpk-sign_add_completions -W 'rsa-pkcs1v15'$'\n''rsa-pss'$'\n''ecdsa-p256'$'\n''ecdsa-p384'$'\n''ed25519'
+        return
+        ;;
+    '--bits')
+        return
+        ;;
+    '--output'|'-o')
+        return
+        ;;
+    '--cert-out')
+        return
+        ;;
+    '--common-name')
+        return
+        ;;
+    '--days')
         return
         ;;
     esac

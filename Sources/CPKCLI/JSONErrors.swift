@@ -10,16 +10,20 @@ public enum JSONErrors {
         do {
             try body()
         } catch let error as CPKError where json {
-            let document = JSONValue.object([
-                (tool, .integer(1)),
-                ("error", .object([
-                    ("kind", .string(kind(error.kind))), ("exit", .integer(Int(error.exitCode))),
-                    ("message", .string(error.message)),
-                ])),
-            ])
-            try? Console.output(document.compactText)
+            try? Console.output(document(tool: tool, error).compactText)
             throw error
         }
+    }
+
+    /// `{"<tool>": 1, "error": {"kind": …, "exit": …, "message": …}}`: member names and order are stable.
+    public static func document(tool: String, _ error: CPKError) -> JSONValue {
+        .object([
+            (tool, .integer(1)),
+            ("error", .object([
+                ("kind", .string(kind(error.kind))), ("exit", .integer(Int(error.exitCode))),
+                ("message", .string(Hints.message(for: error))),
+            ])),
+        ])
     }
 
     /// A failure whose report (with its "error" member) is already printed: no second

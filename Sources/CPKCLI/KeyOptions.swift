@@ -63,6 +63,38 @@ public struct KeyStoreOptions: ParsableArguments {
 }
 
 extension KeyStoreLocation {
+    /// The option that names this kind of store, for messages.
+    public var option: String {
+        switch self {
+        case .file: return "--file-store"
+        case .http: return "--url"
+        case .inline: return "--inline"
+        case .twin: return "--twin"
+        }
+    }
+
+    /// Picks the store: exactly one flag, else one of the environment variables, else an error
+    /// that says how to choose. (Here, not in CPKKeys: choosing among flags is the command line's.)
+    public static func select(flags: [KeyStoreLocation], environment: [String: String]) throws -> KeyStoreLocation {
+        guard flags.count <= 1 else {
+            throw CPKError.usage("give one key store, not \(flags.map(\.option).joined(separator: " and "))")
+        }
+        if let flag = flags.first { return flag }
+        let file = environment[fileSourceVariable].flatMap { $0.isEmpty ? nil : $0 }
+        let cloud = environment[cloudSourceVariable].flatMap { $0.isEmpty ? nil : $0 }
+        switch (file, cloud) {
+        case (let file?, nil): return .file(file)
+        case (nil, let cloud?): return .http(cloud)
+        case (.some, .some):
+            throw CPKError.usage(
+                "both \(fileSourceVariable) and \(cloudSourceVariable) are set; choose with --file-store or --url")
+        case (nil, nil):
+            throw CPKError.usage(
+                "no key store: give --file-store FILE or --url URL (or --inline/--twin), "
+                    + "or set \(fileSourceVariable) or \(cloudSourceVariable)")
+        }
+    }
+
     /// The process environment's key-store variables.
     public static var processEnvironment: [String: String] {
         var values: [String: String] = [:]

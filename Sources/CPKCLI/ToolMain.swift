@@ -15,16 +15,16 @@ extension ParsableCommand {
     ///   without this, a default subcommand would take them, and the name as its input.
     public static func runTool(globalOptions: [String] = []) -> Never {
         let tool = configuration.commandName ?? "cpk"
+        let arguments = Self.hoisting(globalOptions, in: Array(CommandLine.arguments.dropFirst()))
         do {
-            let arguments = Self.hoisting(globalOptions, in: Array(CommandLine.arguments.dropFirst()))
             var command = try parseAsRoot(arguments)
             try command.run()
             Glibc.exit(0)
         } catch let error as CPKError {
-            Console.error("\(tool): \(error.message)")
+            Console.error("\(tool): \(Hints.message(for: error))")
             Glibc.exit(error.exitCode)
         } catch let reported as JSONErrors.AlreadyReported {
-            Console.error("\(tool): \(reported.error.message)")
+            Console.error("\(tool): \(Hints.message(for: reported.error))")
             Glibc.exit(reported.error.exitCode)
         } catch let code as ExitCode {
             Glibc.exit(code.rawValue)
@@ -33,7 +33,12 @@ extension ParsableCommand {
                 print(fullMessage(for: error))
                 Glibc.exit(0)
             }
-            Console.error("\(tool): \(message(for: error)) (see '\(tool) --help')")
+            let line = "\(message(for: error)) (see '\(tool) --help')"
+            // A usage error is found before any report: with --json, a script still reads a document.
+            if arguments.prefix(while: { $0 != "--" }).contains("--json") {
+                try? Console.output(JSONErrors.document(tool: tool, .usage(line)).compactText)
+            }
+            Console.error("\(tool): \(line)")
             Glibc.exit(2)
         }
     }

@@ -1,5 +1,5 @@
 import CPKCrypto
-import CPKEnvelope
+import CPKCBOR
 
 /// What `--version` prints: the tool, the project's version (kept here, in one place), and the
 /// libraries that do the cryptography and the CBOR.

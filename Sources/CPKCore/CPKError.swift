@@ -24,11 +24,15 @@ public struct CPKError: Error, Sendable, Equatable, CustomStringConvertible {
     public let kind: Kind
     public let message: String
     public let reason: Reason?
+    /// What the reason is about (an application id, a provider's name), for a command line's
+    /// hint that must name it: the message already says it in words.
+    public let subject: String?
 
-    public init(_ kind: Kind, _ message: String, reason: Reason? = nil) {
+    public init(_ kind: Kind, _ message: String, reason: Reason? = nil, subject: String? = nil) {
         self.kind = kind
         self.message = Self.printable(message)
         self.reason = reason
+        self.subject = subject
     }
 
     /// Messages quote their input (scheme names, map keys, key names, a server's answer), which
@@ -43,7 +47,12 @@ public struct CPKError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// Prefixes the message with where the problem is, e.g. the file name.
     public func located(in place: String) -> CPKError {
-        CPKError(kind, "\(place): \(message)", reason: reason)
+        CPKError(kind, "\(place): \(message)", reason: reason, subject: subject)
+    }
+
+    /// The same error, its message continued (`; nothing was written`): reason and subject kept.
+    public func appending(_ text: String) -> CPKError {
+        CPKError(kind, message + text, reason: reason, subject: subject)
     }
 
     /// The documented exit status: 1 for bad input or a failed check, 2 for usage or I/O errors.
@@ -62,4 +71,9 @@ extension Error {
     public func located(in place: String) -> Error {
         (self as? CPKError).map { $0.located(in: place) } ?? self
     }
+}
+
+extension CPKError.Reason {
+    /// Binary or secret output would go to a terminal (a command line names its output option).
+    public static let terminalOutput = CPKError.Reason(rawValue: "terminal-output")
 }

@@ -102,8 +102,7 @@ public final class OutputFile {
         let output = number == 1 ? FileDescriptor.standardOutput : FileDescriptor(fd: number, name: name, owned: false)
         if (binary || secret) && output.isTerminal {
             let what = secret ? "secret data" : "binary data"
-            throw CPKError.usage(
-                "refusing to write \(what) to a terminal; redirect standard output or use --output FILE")
+            throw CPKError(.usage, "refusing to write \(what) to a terminal; redirect standard output", reason: .terminalOutput)
         }
         output.enlargePipeBuffer()
         return output

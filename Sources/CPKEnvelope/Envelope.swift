@@ -1,3 +1,4 @@
+import CPKCBOR
 import CPKCore
 import CPKFormat
 
@@ -9,8 +10,8 @@ import CPKFormat
 public enum Envelope {
     public static let version: UInt64 = 1
     /// The self-describe CBOR tag: every envelope starts D9 D9 F7.
-    public static let selfDescribeTag: UInt64 = 55799
-    public static let magicBytes: [UInt8] = [0xD9, 0xD9, 0xF7]
+    public static let selfDescribeTag = CBORValue.selfDescribeTag
+    public static let magicBytes = CBORValue.selfDescribePrefix
     /// The largest payload chunk a reader accepts, and the largest header or trailer.
     public static let maximumItemSize = 16 << 20
     /// The chunk size writers use: large enough for few system calls, small for bounded memory.

@@ -1,3 +1,4 @@
+import CPKCBOR
 import CPKCore
 import CPKFormat
 

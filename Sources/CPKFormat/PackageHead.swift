@@ -100,6 +100,18 @@ public struct PackageHead: Sendable, Equatable {
         }
     }
 
+    /// Removes the stream at `index` (re-signing drops an old signature, its digest and its
+    /// certificate), renumbering every reference to the streams after it. The manifest must no
+    /// longer name it, except in `package.map`, which loses it.
+    public mutating func removeStream(at index: Int) {
+        manifest.package.map.removeAll { $0 == index }
+        pendingSignatures.removeAll { $0 == index }
+        manifest.renumberStreams { $0 > index ? $0 - 1 : $0 }
+        pendingSignatures = pendingSignatures.map { $0 > index ? $0 - 1 : $0 }
+        if manifestIndex > index { manifestIndex -= 1 }
+        streams.remove(at: index)
+    }
+
     /// Inserts a stream at `index`, renumbering every reference to the streams after it. When
     /// the package map covered every stream, it covers the new one too.
     public mutating func insertStream(_ content: StreamContent, at index: Int) {

@@ -1,4 +1,5 @@
 import CPKCore
+import CPKKeys
 import CPKCrypto
 
 #if canImport(FoundationEssentials)
@@ -79,7 +80,8 @@ public struct HTTPClient: HTTPTransport {
     private func describe(_ error: ConnectionError, place: String, timeout: TimeInterval) -> CPKError {
         switch error {
         case .timedOut:
-            return .io("no answer from \(place) within \(seconds(timeout)); is the key service up? (--timeout)")
+            return CPKError(
+                .io, "no answer from \(place) within \(seconds(timeout)); is the key service up?", reason: .keyServiceTimeout)
         case .hostNotFound(let reason):
             return .io("cannot find the host of \(place) (\(oneLine(reason))); check the URL")
         case .refused:
@@ -89,8 +91,11 @@ public struct HTTPClient: HTTPTransport {
         case .io(let reason):
             return .io("request to \(place) failed: \(oneLine(reason))")
         case .tls(let reason):
-            let trusted = caFile.map { "the CAs in \($0)" } ?? "the system's trusted CAs (or give --ca-file)"
-            return .io("TLS failure talking to \(place): \(oneLine(reason)); check the server's certificate and \(trusted)")
+            let trusted = caFile.map { "the CAs in \($0)" } ?? "the system's trusted CAs"
+            // With the system's CAs, a command line can say how to name others.
+            return CPKError(
+                .io, "TLS failure talking to \(place): \(oneLine(reason)); check the server's certificate and \(trusted)",
+                reason: caFile == nil ? .systemCAsRefused : nil)
         case .caFile(let reason):
             return .io("cannot use \(caFile ?? "the CA file") as the key service's CA: \(oneLine(reason))")
         }

@@ -100,9 +100,9 @@ public struct WrapKeyClient: KeySource {
         default: throw CPKError.invalid("\(description) answered with a \(KeyService.wrappingAlgorithmField) that is not text")
         }
         guard algorithm == padding.algorithmName else {
-            throw CPKError.invalid(
-                "\(description) wrapped with \(algorithm), not \(padding.algorithmName) as asked; "
-                    + "use --padding pkcs1v15 with a service that only follows the reference contract")
+            throw CPKError(
+                .invalidInput, "\(description) wrapped with \(algorithm), not \(padding.algorithmName) as asked",
+                reason: .wrappingAlgorithmMismatch)
         }
     }
 }

@@ -90,7 +90,7 @@ public struct FileKeyStore {
         let value = JSONValue.string(Base64.encode(key))
         if let existing = try KeyName.match(name, in: store.entries.map(\.name)) {
             guard force else {
-                throw CPKError.usage("\(path) already has a key named \"\(existing)\"; use --force to replace it (the old key is lost)")
+                throw CPKError(.usage, "\(path) already has a key named \"\(existing)\"", reason: .keyExists)
             }
             store.entries = store.entries.map { $0.name == existing ? (name: existing, value: value) : $0 }
         } else {

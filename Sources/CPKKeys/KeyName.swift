@@ -8,12 +8,12 @@ public enum KeyName {
     /// Checks that a key name is usable: not empty, bounded, no control characters (it ends up
     /// in JSON, URLs and one-line messages).
     public static func validate(_ name: String) throws {
-        if let problem = problem(with: name) { throw CPKError.usage(problem) }
+        if let problem = problem(with: name) { throw CPKError(.usage, problem, reason: name.isEmpty ? .keyNameEmpty : nil) }
     }
 
     /// What is wrong with a name, or nil.
     public static func problem(with name: String) -> String? {
-        if name.isEmpty { return "the key name is empty; give the application id, e.g. --name test" }
+        if name.isEmpty { return "the key name is empty; give the application id" }
         if name.utf8.count > maximumLength { return "the key name is longer than \(maximumLength) bytes" }
         if name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
             return "the key name contains control characters"

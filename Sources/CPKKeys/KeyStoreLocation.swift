@@ -15,38 +15,6 @@ public enum KeyStoreLocation: Equatable, Sendable {
     public static let cloudSourceVariable = "CP_CLOUD_KEY_SOURCE"
     /// A PEM file of the CAs to trust for an https key service, instead of the system's.
     public static let caFileVariable = "CPK_KEY_SERVICE_CA"
-
-    /// The option that names this kind of store, for messages.
-    public var option: String {
-        switch self {
-        case .file: return "--file-store"
-        case .http: return "--url"
-        case .inline: return "--inline"
-        case .twin: return "--twin"
-        }
-    }
-
-    /// Picks the store: exactly one flag, else one of the environment variables, else an error
-    /// that says how to choose.
-    public static func select(flags: [KeyStoreLocation], environment: [String: String]) throws -> KeyStoreLocation {
-        guard flags.count <= 1 else {
-            throw CPKError.usage("give one key store, not \(flags.map(\.option).joined(separator: " and "))")
-        }
-        if let flag = flags.first { return flag }
-        let file = environment[fileSourceVariable].flatMap { $0.isEmpty ? nil : $0 }
-        let cloud = environment[cloudSourceVariable].flatMap { $0.isEmpty ? nil : $0 }
-        switch (file, cloud) {
-        case (let file?, nil): return .file(file)
-        case (nil, let cloud?): return .http(cloud)
-        case (.some, .some):
-            throw CPKError.usage(
-                "both \(fileSourceVariable) and \(cloudSourceVariable) are set; choose with --file-store or --url")
-        case (nil, nil):
-            throw CPKError.usage(
-                "no key store: give --file-store FILE or --url URL (or --inline/--twin), "
-                    + "or set \(fileSourceVariable) or \(cloudSourceVariable)")
-        }
-    }
 }
 
 extension KeyStoreLocation {
@@ -69,12 +37,10 @@ extension KeyStoreLocation {
             return try keyService(endpoint)
         case .inline(let path):
             let bytes = try SmallInput.read(path, limit: SmallInput.keyLimit, what: "the inline wrapped key")
-            return InlineKeySource(base64: bytes, from: Self.displayName(path))
+            return InlineKeySource(base64: bytes, from: SmallInput.displayName(path))
         case .twin(let path):
             let bytes = try SmallInput.read(path, limit: SmallInput.documentLimit, what: "the device twin")
-            return DeviceTwinKeySource(document: bytes, from: Self.displayName(path))
+            return DeviceTwinKeySource(document: bytes, from: SmallInput.displayName(path))
         }
     }
-
-    private static func displayName(_ path: String) -> String { path == "-" ? "standard input" : path }
 }

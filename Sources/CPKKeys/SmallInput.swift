@@ -30,6 +30,19 @@ public enum SmallInput {
         return bytes
     }
 
+    /// How messages name an input path: `-` is standard input.
+    public static func displayName(_ path: String) -> String { path == "-" ? "standard input" : path }
+
+    /// Runs `body` (which reads or parses the input at `path`); a bad-input or failed-check
+    /// error is prefixed with the input's name, so a message says which file was wrong.
+    public static func locating<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as CPKError where error.kind == .invalidInput || error.kind == .checkFailed {
+            throw error.located(in: displayName(path))
+        }
+    }
+
     /// Refuses two inputs that both want standard input.
     public static func requireOneStandardInput(_ inputs: [(path: String, option: String)]) throws {
         let onStdin = inputs.filter { $0.path == "-" }.map(\.option)

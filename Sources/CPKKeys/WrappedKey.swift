@@ -1,6 +1,6 @@
 import CPKCore
 import CPKCrypto
-import CPKEnvelope
+import CPKCBOR
 
 /// A symmetric key wrapped to an RSA public key, with what its consumer needs to check before
 /// trying to unwrap it (docs/keys.md):
@@ -65,7 +65,7 @@ extension WrappedKey {
     public func encoded() -> [UInt8] {
         CBOREncoding.encode(
             .tagged(
-                Envelope.selfDescribeTag,
+                CBORValue.selfDescribeTag,
                 .textMap([
                     ("cpk-wrapped-key", .unsigned(Self.version)),
                     ("key-name", .text(keyName)),
@@ -83,7 +83,7 @@ extension WrappedKey {
         } catch {
             throw error.located(in: "wrapped-key document")
         }
-        guard case .tagged(Envelope.selfDescribeTag, let body) = value else {
+        guard case .tagged(CBORValue.selfDescribeTag, let body) = value else {
             throw CPKError.invalid("not a wrapped-key document: expected a map tagged 55799")
         }
         var fields = try FieldReader(body, what: "wrapped-key document")
@@ -108,7 +108,7 @@ extension WrappedKey {
 
     /// True when `bytes` start like a self-describing CBOR item (and so maybe a document).
     public static func looksLikeDocument(_ bytes: [UInt8]) -> Bool {
-        bytes.starts(with: Envelope.magicBytes)
+        bytes.starts(with: CBORValue.selfDescribePrefix)
     }
 }
 
@@ -205,6 +205,51 @@ public enum WrappedKeyInput: Sendable {
             self = .bare(decoded)
         } else {
             self = .bare(bytes)
+        }
+    }
+
+    /// The raw key: a document by its own padding (after checking it names this key pair),
+    /// a bare block by `barePadding`.
+    public func unwrap(with privateKey: RSAPrivateKey, barePadding: KeyWrapPadding) throws -> [UInt8] {
+        switch self {
+        case .bare(let bytes): return try privateKey.unwrap(bytes, padding: barePadding)
+        case .document(let document): return try document.unwrap(with: privateKey)
+        }
+    }
+}
+
+extension WrappedKey {
+    /// What `cpk-wrap show` prints (and `cpk-keyfetch --json` reports): every field but the
+    /// wrapped bytes, which are given by size only. Member names and order are stable.
+    public var summary: JSONValue {
+        .object([
+            ("key-name", .string(keyName)),
+            ("algorithm", .string(padding.algorithmName)),
+            ("wrapped-size", .integer(wrapped.count)),
+            ("wrapping-key-sha256", .string(Hex.encode(wrappingKeySHA256))),
+        ])
+    }
+}
+
+extension WrappedKey {
+    /// What `cpk-keyfetch --json` reports of a fetched key: the summary, the padding by its
+    /// option name, and the kind of store it came from (file, http, inline, twin). Never the key.
+    public func fetchReport(store: String) -> JSONValue {
+        guard case .object(var members) = summary else { return summary }
+        members.append(("padding", .string(padding.rawValue)))
+        members.append(("store", .string(store)))
+        return .object(members)
+    }
+}
+
+extension KeyStoreLocation {
+    /// The kind of store, for reports: file, http, inline or twin.
+    public var kind: String {
+        switch self {
+        case .file: return "file"
+        case .http: return "http"
+        case .inline: return "inline"
+        case .twin: return "twin"
         }
     }
 }

@@ -33,8 +33,9 @@ struct ClassKeyVault {
     func key(for id: String) throws -> [UInt8] {
         let path = state.classKeyPath(for: id)
         guard let sealed = try DeviceSecrets.readIfPresent(path, what: "the class key of \"\(id)\"") else {
-            throw CPKError.check(
-                "Class key check FAILED: no class key is installed for \"\(id)\"; sync it first (cpk-install sync --id \(id) ...)")
+            throw CPKError(
+                .checkFailed, "Class key check FAILED: no class key is installed for \"\(id)\"; sync it first",
+                reason: .classKeyMissing, subject: id)
         }
         guard var record = try SealedBox.open(sealed, key: try secrets.storageKey),
             record.count >= AESGCM.keySize, Array(record[AESGCM.keySize...]) == Array(id.utf8)

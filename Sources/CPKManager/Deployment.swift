@@ -145,8 +145,9 @@ enum RollbackPolicy {
     /// - Parameter installed: the installed version's rollback floor.
     static func check(id: String, new: Version, installed: Version?, allowDowngrade: Bool) throws {
         guard let installed, new < installed, !allowDowngrade else { return }
-        throw CPKError.check(
-            "Version check FAILED: \"\(id)\" \(new.dotted) is older than the installed \(installed.dotted) "
-                + "(anti-rollback); give --allow-downgrade to install it anyway")
+        throw CPKError(
+            .checkFailed,
+            "Version check FAILED: \"\(id)\" \(new.dotted) is older than the installed \(installed.dotted) (anti-rollback)",
+            reason: .downgrade)
     }
 }

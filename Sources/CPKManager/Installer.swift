@@ -217,7 +217,7 @@ public final class PackageInstaller {
 
     private static func describe(_ error: Error, source: String) -> Error {
         guard let error = error as? CPKError else { return error }
-        return CPKError(error.kind, error.message + "; nothing was installed").located(in: source)
+        return error.appending("; nothing was installed").located(in: source)
     }
 }
 

@@ -31,7 +31,7 @@ public struct StateDirectory: Sendable {
         if let value = environment(environmentVariable) { return value }
         if let xdg = environment("XDG_STATE_HOME"), xdg.hasPrefix("/") { return xdg + "/cpk/cpm" }
         guard let home = environment("HOME") else {
-            throw CPKError.usage("no state directory: give --state DIR or set \(environmentVariable) (HOME is not set)")
+            throw CPKError(.usage, "no state directory (HOME is not set): set \(environmentVariable)", reason: .noStateDirectory)
         }
         return home + "/.local/state/cpk/cpm"
     }

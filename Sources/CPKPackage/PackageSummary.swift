@@ -136,3 +136,50 @@ public struct PackageSummary {
         }
     }
 }
+
+extension PackageSummary {
+    /// `cpk-unpack list`'s text: a header, then one line per stream (index, role, offset in a
+    /// .cpk or "-", size), in aligned columns.
+    public var streamTable: String {
+        func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
+            let fill = String(repeating: " ", count: max(0, width - text.count))
+            return right ? fill + text : text + fill
+        }
+        var lines = ["INDEX  ROLE                 OFFSET        SIZE"]
+        for stream in streams {
+            let offset = stream.offset.map { String($0) } ?? "-"
+            lines.append(
+                pad(String(stream.index), 5) + "  " + pad(stream.role.rawValue, 19) + "  "
+                    + pad(offset, 12, right: true) + "  " + pad(String(stream.size), 10, right: true))
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// `cpk-unpack extract`: the bytes of one stream. An unencrypted payload is released only once
+/// its digest checks (as `PayloadRelease` does); an encrypted one is written as ciphertext.
+public enum StreamExtraction {
+    /// - Parameter path: the output (`-` for standard output), opened once the index is known good.
+    public static func write(stream index: Int, of package: PackageInput, to path: String) throws {
+        let head = package.head
+        guard head.streams.indices.contains(index) else {
+            throw CPKError.usage("\(package.name) has no stream \(index); it has streams 0 to \(head.streams.count - 1)")
+        }
+        let file = try OutputFile(path: path, binary: true)
+        switch head.streams[index] {
+        case .payload where head.manifest.payload.encryption == .none:
+            try PayloadRelease.release(from: package, to: file)
+            return
+        case .payload:
+            while let chunk = try package.nextPayloadChunk() { try file.descriptor.write(chunk) }
+            _ = try package.deferredStreams()
+        case .bytes(let bytes):
+            try file.descriptor.write(bytes)
+        case .manifest:
+            try file.descriptor.write(head.manifestBytes)
+        case .deferred:
+            try file.descriptor.write(try package.deferredStreams()[index] ?? [])
+        }
+        try file.commit()
+    }
+}

@@ -60,7 +60,7 @@ public enum PayloadRelease {
         do {
             try gate.check(deferred: deferred, name: input.name)
         } catch let error as CPKError {
-            throw CPKError(error.kind, error.message + "; nothing was written").located(in: input.name)
+            throw error.appending("; nothing was written").located(in: input.name)
         }
         if let spool {
             let again = try plan.makeDecryptor()
@@ -96,8 +96,9 @@ public enum PayloadRelease {
                 (self.key, nonce, tagIndex) = (nil, nil, nil)
             case .aesGCM(let keyName, _, let nonceIndex, let tagIndex):
                 guard let key else {
-                    throw CPKError.usage(
-                        "the payload of \(name) is encrypted with the key \"\(keyName)\"; give a key source (see --help)")
+                    throw CPKError(
+                        .usage, "the payload of \(name) is encrypted with the key \"\(keyName)\"; give a key source",
+                        reason: .keySourceNeeded)
                 }
                 guard case .bytes(let nonce) = head.streams[nonceIndex] else {
                     throw CPKError.invalid("\(name): the nonce must come before the payload")

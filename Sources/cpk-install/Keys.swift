@@ -54,36 +54,14 @@ struct AddKey: ParsableCommand {
     @Option(help: ArgumentHelp("The application id the key belongs to (a document names its own).", valueName: "id"))
     var id: String?
     @OptionGroup var stateOptions: StateOptions
+    @Flag(help: "Print what was installed as JSON (never the key).") var json = false
 
     func run() throws {
-        let bytes = try SmallInput.read(input, limit: SmallInput.keyLimit, what: "the wrapped key")
-        let manager = try stateOptions.openManager()
-        let device = try PublicKey(loading: try manager.exportDevicePublicKey())
-        let (name, wrapped) = try resolve(try WrappedKeyInput(parsing: bytes), device: device)
-        try manager.installApplicationKey(applicationID: name, wrappedKey: wrapped)
-        Console.error("cpk-install: installed the class key of \(TerminalText.escaped(name))")
-    }
-
-    private func resolve(_ input: WrappedKeyInput, device: PublicKey) throws -> (String, [UInt8]) {
-        switch input {
-        case .document(let document):
-            let name = try document.resolvedName(expecting: id)
-            guard document.padding == .pkcs1v15 else {
-                throw CPKError.invalid(
-                    "the key is wrapped with \(document.padding.algorithmName); the Package Manager takes RSA PKCS#1 v1.5 "
-                        + "(cpk-keyfetch --padding pkcs1v15)")
-            }
-            let fingerprint = try device.fingerprint
-            guard document.wrappingKeySHA256 == fingerprint else {
-                throw CPKError.check(
-                    "the key \"\(document.keyName)\" is wrapped to another public key (sha256:\(Hex.encode(document.wrappingKeySHA256).prefix(16))…), "
-                        + "not to this device's (sha256:\(Hex.encode(fingerprint).prefix(16))…); fetch it for this device")
-            }
-            return (name, document.wrapped)
-        case .bare(let wrapped):
-            guard let id else { throw CPKError.usage("a bare wrapped key does not name its application: give --id") }
-            let received = try WrappedKey(received: wrapped, named: id, to: device, padding: .pkcs1v15, from: "the wrapped key")
-            return (id, received.wrapped)
+        try JSONErrors.reporting(json: json, tool: "cpk-install") {
+            let bytes = try SmallInput.read(input, limit: SmallInput.keyLimit, what: "the wrapped key")
+            let installed = try ClassKeyInstallation.install(bytes, id: id, into: try stateOptions.openManager())
+            if json { try Console.output(installed.json.compactText) }
+            Console.error("cpk-install: installed the class key of \(TerminalText.escaped(installed.applicationID))")
         }
     }
 }

@@ -43,14 +43,16 @@ struct CheckState: ParsableCommand {
         abstract: "Check the simulator's state: every class key opens, every application decrypts and matches its digest.")
 
     @OptionGroup var stateOptions: StateOptions
+    @Flag(help: "Print the report as JSON.") var json = false
 
     func run() throws {
-        let report = try stateOptions.openManager().checkState()
-        try Console.output(
-            "\(report.applications.count) applications, \(report.classKeys.count) class keys, "
-                + "\(report.stagingInUse) staging files in use: " + (report.isConsistent ? "consistent" : "NOT consistent"))
-        guard report.isConsistent else {
-            throw CPKError.check("the state is not consistent: " + report.problems.joined(separator: "; "))
+        try JSONErrors.reporting(json: json, tool: "cpk-install") {
+            let report = try stateOptions.openManager().checkState()
+            try Console.output(json ? report.json.compactText : report.summaryLine)
+            guard report.isConsistent else {
+                // the report (with its problems) is printed: no second JSON document
+                throw JSONErrors.AlreadyReported(CPKError.check("the state is not consistent: " + report.problems.joined(separator: "; ")))
+            }
         }
     }
 }

@@ -48,39 +48,12 @@ struct TrustList: ParsableCommand {
     @OptionGroup var stateOptions: StateOptions
 
     func run() throws {
-        let entries = try TrustStore.entries(in: try stateOptions.openManager().state)
-        if json {
-            return try Console.output(JSONValue.array(entries.map(Self.json)).compactText)
+        try JSONErrors.reporting(json: json, tool: "cpk-install") {
+            let entries = try TrustStore.entries(in: try stateOptions.openManager().state)
+            if json { return try Console.output(JSONValue.array(entries.map(\.json)).compactText) }
+            let lines = entries.flatMap(\.lines)
+            if !lines.isEmpty { try Console.output(lines.joined(separator: "\n")) }
         }
-        var lines: [String] = []
-        for entry in entries {
-            lines.append("\(entry.name)  \(entry.kind.rawValue)  for \(Self.scope(entry.scope))")
-            for (index, fingerprint) in entry.fingerprints.enumerated() {
-                let subject = index < entry.subjects.count ? entry.subjects[index] : "public key"
-                lines.append("  \(subject)  sha256:\(fingerprint)")
-            }
-        }
-        if !lines.isEmpty { try Console.output(lines.map(TerminalText.escaped).joined(separator: "\n")) }
-    }
-
-    static func scope(_ scope: TrustPolicy.Scope) -> String {
-        switch scope {
-        case .anyApplication: return "every application"
-        case .applications(let ids): return ids.joined(separator: ", ")
-        }
-    }
-
-    static func json(_ entry: TrustStore.Entry) -> JSONValue {
-        let ids: JSONValue
-        switch entry.scope {
-        case .anyApplication: ids = .null
-        case .applications(let list): ids = .array(list.map { .string($0) })
-        }
-        return .object([
-            ("name", .string(entry.name)), ("kind", .string(entry.kind.rawValue)), ("ids", ids),
-            ("subjects", .array(entry.subjects.map { .string($0) })),
-            ("sha256", .array(entry.fingerprints.map { .string($0) })),
-        ])
     }
 }
 

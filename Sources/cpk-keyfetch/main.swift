@@ -71,7 +71,20 @@ struct Fetch: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
     var output = "-"
 
+    @Flag(help: "Print what was fetched (key name, padding, the recipient's fingerprint; never the key) as JSON; the wrapped key then needs -o.")
+    var json = false
+
+    func validate() throws {
+        if json && output == "-" {
+            throw ValidationError("--json prints the report on standard output: write the wrapped key with -o FILE")
+        }
+    }
+
     func run() throws {
+        try JSONErrors.reporting(json: json, tool: "cpk-keyfetch", fetch)
+    }
+
+    private func fetch() throws {
         try KeyName.validate(name)
         let flags = store.flags + [inline.map(KeyStoreLocation.inline), twin.map(KeyStoreLocation.twin)].compactMap { $0 }
         let location = try KeyStoreLocation.select(flags: flags, environment: KeyStoreLocation.processEnvironment)
@@ -81,11 +94,12 @@ struct Fetch: ParsableCommand {
         do {
             publicKey = try PublicKey(loading: publicBytes)
         } catch let error as CPKError {
-            throw error.located(in: to == "-" ? "standard input" : to)
+            throw error.located(in: SmallInput.displayName(to))
         }
         let wrapped = try location.source(timeout: store.timeout, transport: HTTPClient(caFile: store.trustedCAFile)).wrappedKey(named: name, to: publicKey, padding: padding)
         let (bytes, binary) = format.render(wrapped)
         try writeResult(bytes, to: output, binary: binary)
+        if json { try Console.output(wrapped.fetchReport(store: location.kind).compactText) }
     }
 }
 

@@ -76,19 +76,7 @@ struct List: ParsableCommand {
             try Console.output(JSONValue.array(summary.streams.map(\.json)).compactText)
             return
         }
-        var lines = ["INDEX  ROLE                 OFFSET        SIZE"]
-        for stream in summary.streams {
-            let offset = stream.offset.map { String($0) } ?? "-"
-            lines.append(
-                pad(String(stream.index), 5) + "  " + pad(stream.role.rawValue, 19) + "  "
-                    + pad(offset, 12, right: true) + "  " + pad(String(stream.size), 10, right: true))
-        }
-        try Console.output(lines.joined(separator: "\n"))
-    }
-
-    private func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
-        let fill = String(repeating: " ", count: max(0, width - text.count))
-        return right ? fill + text : text + fill
+        try Console.output(summary.streamTable)
     }
 }
 
@@ -107,27 +95,7 @@ struct Extract: ParsableCommand {
     var output = "-"
 
     func run() throws {
-        let package = try input.open()
-        let head = package.head
-        guard head.streams.indices.contains(index) else {
-            throw CPKError.usage("\(package.name) has no stream \(index); it has streams 0 to \(head.streams.count - 1)")
-        }
-        let file = try OutputFile(path: output, binary: true)
-        switch head.streams[index] {
-        case .payload where head.manifest.payload.encryption == .none:
-            try PayloadRelease.release(from: package, to: file)
-            return
-        case .payload:
-            while let chunk = try package.nextPayloadChunk() { try file.descriptor.write(chunk) }
-            _ = try package.deferredStreams()
-        case .bytes(let bytes):
-            try file.descriptor.write(bytes)
-        case .manifest:
-            try file.descriptor.write(head.manifestBytes)
-        case .deferred:
-            try file.descriptor.write(try package.deferredStreams()[index] ?? [])
-        }
-        try file.commit()
+        try StreamExtraction.write(stream: index, of: try input.open(), to: output)
     }
 }
 

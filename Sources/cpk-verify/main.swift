@@ -124,7 +124,7 @@ struct Verify: ParsableCommand {
         do {
             package = try input.open()
         } catch let error as CPKError where error.kind == .invalidInput {
-            return Verifier.structureFailure(input.input == "-" ? "standard input" : input.input, error, time: policy.time)
+            return Verifier.structureFailure(SmallInput.displayName(input.input), error, time: policy.time)
         }
         policy.classKey = try classKey(for: package)
         defer { if policy.classKey != nil { wipe(&policy.classKey!) } }

@@ -94,8 +94,12 @@ final class KeyServiceTests: XCTestCase {
             let wrapped = try PublicKey(loading: spki).wrap(Base64.decode(testKeyBase64)!, padding: .pkcs1v15)
             return FakeTransport.json(200, .object([("wrapped_key", .string(Base64.encode(wrapped)))]))
         }
-        XCTAssertCPKError(.invalidInput, containing: "--padding pkcs1v15",
+        XCTAssertCPKError(.invalidInput, containing: "not rsa-oaep-sha256 as asked",
             try client(pkcs1Only).wrappedKey(named: "test", to: TestKeys.pair.publicKey, padding: .oaepSHA256))
+        // typed, so the command line adds the padding option that helps
+        XCTAssertThrowsError(try client(pkcs1Only).wrappedKey(named: "test", to: TestKeys.pair.publicKey, padding: .oaepSHA256)) {
+            XCTAssertEqual(($0 as? CPKError)?.reason, .wrappingAlgorithmMismatch)
+        }
     }
 
     func testProvisionKeyURLAndBody() throws {

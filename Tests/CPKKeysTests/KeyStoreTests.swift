@@ -66,7 +66,9 @@ final class FileKeyStoreTests: XCTestCase {
     func testProvisionRefusesToOverwriteUnlessForced() throws {
         let path = try store(#"{"test": "\#(testKeyBase64)"}"#)
         let key = try SecureRandom.bytes(32)
-        XCTAssertCPKError(.usage, containing: "--force", try FileKeyStore.provision(key, named: "test", path: path, force: false))
+        XCTAssertThrowsError(try FileKeyStore.provision(key, named: "test", path: path, force: false)) { error in
+            XCTAssertEqual((error as? CPKError)?.reason, .keyExists, "a typed reason, for the command line's hint")
+        }
         XCTAssertEqual(try FileKeyStore(path: path).key(named: "test"), Base64.decode(testKeyBase64), "unchanged")
         try FileKeyStore.provision(key, named: "test", path: path, force: true)
         XCTAssertEqual(try FileKeyStore(path: path).key(named: "test"), key)

@@ -1,6 +1,6 @@
 import CPKCore
 import CPKCrypto
-import CPKEnvelope
+import CPKCBOR
 import CPKKeys
 import CPKTestSupport
 import XCTest
@@ -125,19 +125,16 @@ final class KeyNameTests: XCTestCase {
     }
 }
 
-final class KeyStoreLocationTests: XCTestCase {
-    func testAFlagWinsOverTheEnvironment() throws {
-        let environment = ["CP_FILE_KEY_SOURCE": "env.json"]
-        XCTAssertEqual(try KeyStoreLocation.select(flags: [.http("http://x")], environment: environment), .http("http://x"))
-        XCTAssertEqual(try KeyStoreLocation.select(flags: [], environment: environment), .file("env.json"))
-        XCTAssertEqual(try KeyStoreLocation.select(flags: [], environment: ["CP_CLOUD_KEY_SOURCE": "http://k"]), .http("http://k"))
-    }
-
-    func testAmbiguityAndAbsenceAreUsageErrors() {
-        XCTAssertCPKError(.usage, containing: "one key store", try KeyStoreLocation.select(flags: [.file("a"), .twin("b")], environment: [:]))
-        XCTAssertCPKError(.usage, containing: "no key store", try KeyStoreLocation.select(flags: [], environment: ["CP_FILE_KEY_SOURCE": ""]))
-        XCTAssertCPKError(
-            .usage, containing: "both",
-            try KeyStoreLocation.select(flags: [], environment: ["CP_FILE_KEY_SOURCE": "a", "CP_CLOUD_KEY_SOURCE": "b"]))
+final class FetchReportTests: XCTestCase {
+    func testTheReportNamesTheKeyThePaddingAndTheRecipientButNotTheKey() throws {
+        let recipient = try RSAPrivateKey.generate(bits: 2048).publicKey
+        let secret = [UInt8](repeating: 0x5A, count: 32)
+        let wrapped = try WrappedKey(wrapping: secret, named: "app", to: recipient, padding: .pkcs1v15)
+        let text = wrapped.fetchReport(store: KeyStoreLocation.file("k.json").kind).compactText
+        XCTAssertEqual(
+            text,
+            #"{"key-name":"app","algorithm":"rsa-pkcs1v15","wrapped-size":256,"wrapping-key-sha256":"\#(Hex.encode(try recipient.fingerprint))","padding":"pkcs1v15","store":"file"}"#)
+        XCTAssertFalse(text.contains(Hex.encode(secret)))
+        XCTAssertFalse(text.contains(Base64.encode(wrapped.wrapped)), "not even the wrapped bytes")
     }
 }

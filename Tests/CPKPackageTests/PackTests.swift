@@ -3,6 +3,7 @@ import CPKCrypto
 import CPKEnvelope
 import CPKFormat
 import CPKPackage
+import CPKTestSupport
 import Foundation
 import XCTest
 
@@ -102,5 +103,30 @@ final class PackTests: XCTestCase {
         XCTAssertEqual(
             hex(try SHA256Hasher.digest(Array("abc".utf8))),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+}
+
+/// `cpk-unpack list`'s table and `extract`'s stream bytes, through the library.
+final class StreamListingTests: XCTestCase {
+    func testTheTableHasOneAlignedLinePerStream() throws {
+        let scratch = try Scratch()
+        let path = try scratch.pack([1, 2, 3, 4], as: .envelope)
+        let summary = try PackageSummary(reading: try openPackage(path))
+        let lines = summary.streamTable.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.first, "INDEX  ROLE                 OFFSET        SIZE")
+        XCTAssertEqual(lines.count, summary.streams.count + 1)
+        XCTAssertTrue(lines[1].hasPrefix("0      "), lines[1])
+        XCTAssertEqual(lines[1], "0      payload                         -           4")
+        XCTAssertEqual(Set(lines.dropFirst().map(\.count)).count, 1, "aligned: \(lines)")
+    }
+
+    func testExtractRefusesAMissingStreamBeforeCreatingTheFile() throws {
+        let scratch = try Scratch()
+        let path = try scratch.pack([1, 2, 3, 4], as: .envelope)
+        let out = scratch.path("out")
+        XCTAssertCPKError(.usage, containing: "has no stream 99", try StreamExtraction.write(stream: 99, of: try openPackage(path), to: out))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        try StreamExtraction.write(stream: 0, of: try openPackage(path), to: out)
+        XCTAssertEqual(try scratch.read(out), [1, 2, 3, 4], "the payload, released once its digest checks")
     }
 }

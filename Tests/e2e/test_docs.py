@@ -57,6 +57,26 @@ def test_the_import_check_catches_an_undeclared_import(tmp_path):
     assert b"CPKFormat imports CPKCrypto but does not declare it" in bad.stderr
 
 
+def test_the_flag_check_catches_a_flag_in_a_library_message(tmp_path):
+    """scripts/check-flag-names.py passes on the repo, and fails on a copy where a library
+    message names a flag (a comment, the CLI layer and the tools may)."""
+    script = REPO / "scripts" / "check-flag-names.py"
+    good = subprocess.run([sys.executable, script], capture_output=True)
+    assert good.returncode == 0, good.stderr
+    copy = tmp_path / "tree"
+    shutil.copytree(REPO / "Sources", copy / "Sources")
+    allowed = '// give --force\nlet a = "fine"\n'
+    (copy / "Sources" / "CPKCLI" / "Fine.swift").write_text('let hint = "use --force"\n')
+    (copy / "Sources" / "CPKFormat" / "Fine.swift").write_text(allowed)
+    env = dict(os.environ, CHECK_FLAGS_ROOT=str(copy))
+    assert subprocess.run([sys.executable, script], env=env, capture_output=True).returncode == 0
+    (copy / "Sources" / "CPKFormat" / "Mistake.swift").write_text(
+        'let m = """\n    give \\(x) --allow-downgrade\n    """\n')
+    bad = subprocess.run([sys.executable, script], env=env, capture_output=True)
+    assert bad.returncode == 1
+    assert b"Sources/CPKFormat/Mistake.swift:1: a library message names the flag --allow-downgrade" in bad.stderr
+
+
 @pytest.mark.parametrize("tool", DOCUMENTED)
 def test_every_tool_answers_version(tool):
     """--version: the tool, the project version (one place: CPKCLI's ToolVersion) and the

@@ -20,8 +20,8 @@ public struct KeyProvider {
         case .wrap(let entries, let optsData):
             let parameters = try KeyProviderParameters(parsing: entries)
             guard let kid = parameters.keyID else {
-                throw CPKError.invalid(
-                    "keywrap needs a keyid parameter, e.g. --encryption-key provider:\(name):keyid=kbs:///default/key/key_id1")
+                throw CPKError(
+                    .invalidInput, "keywrap needs a keyid parameter, e.g. provider:\(name):keyid=kbs:///default/key/key_id1")
             }
             var kek = try keyEncryptionKey(kid: kid, keyPath: parameters.keyPath)
             defer { wipe(&kek) }
@@ -52,8 +52,9 @@ public struct KeyProvider {
             return bytes
         }
         guard let storePath else {
-            throw CPKError.usage(
-                "no key store for the key \"\(kid)\": give --file-store FILE or set \(KeyStoreLocation.fileSourceVariable), or a keypath parameter")
+            throw CPKError(
+                .usage, "no key store for the key \"\(kid)\": set \(KeyStoreLocation.fileSourceVariable) or give a keypath parameter",
+                reason: .noKeyStore)
         }
         return try FileKeyStore(path: storePath).key(named: kid)
     }

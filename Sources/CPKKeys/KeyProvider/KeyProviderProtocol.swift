@@ -41,9 +41,9 @@ public enum KeyProviderRequest: Equatable, Sendable {
             let config = try Self.object(params["ec"], "keywrapparams.ec")
             let parameters = try Self.parameters(config["Parameters"], provider: provider, at: "keywrapparams.ec.Parameters")
             guard let parameters else {
-                throw CPKError.invalid(
-                    "keywrapparams.ec.Parameters has no entry for the provider \"\(provider)\" "
-                        + "(give --provider with the name used in the ocicrypt configuration)")
+                throw CPKError(
+                    .invalidInput, "keywrapparams.ec.Parameters has no entry for the provider \"\(provider)\"",
+                    reason: .unknownKeyProvider)
             }
             let optsData = try Self.bytes(params["optsdata"], "keywrapparams.optsdata")
             self = .wrap(parameters: parameters, optsData: optsData)

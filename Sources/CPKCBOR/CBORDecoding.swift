@@ -7,21 +7,21 @@ import CPKCore
 /// with every declared count checked against the bytes actually present, so a hostile length
 /// cannot make it allocate more than the input. A top-level byte string is not copied: the
 /// caller gets a view of the buffer (the payload chunks of an envelope).
-enum CBORDecoding {
-    enum Outcome {
+public enum CBORDecoding {
+    public enum Outcome {
         case value(CBORValue, consumed: Int)
         case byteString(UnsafeRawBufferPointer, consumed: Int)
         /// The item is not complete: at least this many bytes (from the buffer's start) are needed.
         case needMore(Int)
     }
 
-    struct Failure: Error {
-        let reason: String
+    public struct Failure: Error {
+        public let reason: String
     }
 
-    static let maximumDepth = 16
+    public static let maximumDepth = 16
 
-    static func decodeItem(_ buffer: UnsafeRawBufferPointer) throws -> Outcome {
+    public static func decodeItem(_ buffer: UnsafeRawBufferPointer) throws -> Outcome {
         let builder = TreeBuilder()
         guard let base = buffer.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return .needMore(1) }
         var offset = 0

@@ -48,3 +48,10 @@ public indirect enum CBORValue: Sendable, Equatable {
         }
     }
 }
+
+extension CBORValue {
+    /// The self-described CBOR tag (RFC 8949 section 3.4.6) every document of the suite starts with.
+    public static let selfDescribeTag: UInt64 = 55799
+    /// Its encoding, the first three bytes of an envelope or a wrapped-key document.
+    public static let selfDescribePrefix: [UInt8] = [0xD9, 0xD9, 0xF7]
+}

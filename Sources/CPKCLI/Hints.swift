@@ -1,0 +1,37 @@
+import CPKCore
+import CPKKeys
+import CPKManager
+import CPKPackage
+
+/// The command line's half of an error message: libraries say what is wrong (a typed
+/// `CPKError.Reason`), and this table adds the option that would help, so that no library
+/// knows a flag's name (scripts/check-flag-names.py checks it). One place to change when a
+/// flag is renamed.
+public enum Hints {
+    /// The hint for a reason, appended to the library's message.
+    static let table: [CPKError.Reason: @Sendable (CPKError) -> String] = [
+        .terminalOutput: { _ in " or use --output FILE" },
+        .keyServiceTimeout: { _ in " (--timeout)" },
+        .systemCAsRefused: { _ in " (or give --ca-file)" },
+        .wrappingAlgorithmMismatch: { _ in "; use --padding pkcs1v15 with a service that only follows the reference contract" },
+        .keyExists: { _ in "; use --force to replace it (the old key is lost)" },
+        .keyNameEmpty: { _ in ", e.g. --name test" },
+        .noKeyStore: { _ in ", or give --file-store FILE" },
+        .unknownKeyProvider: { _ in " (give --provider with the name used in the ocicrypt configuration)" },
+        .classKeyMissing: { error in " (cpk-install sync --id \(error.subject ?? "ID") ...)" },
+        .downgrade: { _ in "; give --allow-downgrade to install it anyway" },
+        .noStateDirectory: { _ in " or give --state DIR" },
+        .devicePaddingNeeded: { _ in " (cpk-keyfetch --padding pkcs1v15)" },
+        .applicationIDNeeded: { _ in ": give --id" },
+        .keySourceNeeded: { _ in " (see --help)" },
+        .signerKeyNeeded: { _ in " (--cert or --public-key)" },
+        .alreadySigned: { _ in "; cpk-sign --replace replaces it" },
+        .coverageWouldDrop: { _ in " (cpk-sign --replace, or cpk-sign strip --package)" },
+    ]
+
+    /// The message a user sees for `error`: the library's, and the hint for its reason.
+    public static func message(for error: CPKError) -> String {
+        guard let reason = error.reason, let hint = table[reason] else { return error.message }
+        return error.message + TerminalText.escaped(hint(error))
+    }
+}

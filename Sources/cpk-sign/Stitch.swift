@@ -1,0 +1,42 @@
+import ArgumentParser
+import CPKCLI
+
+/// The second half of offline signing.
+struct Stitch: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Offline signing, step 2: check a detached signature and put it in.",
+        discussion: """
+            The signature must verify against the pending digest with the signer's key: the \
+            certificate or public key the package embeds, or the one given here (which must \
+            then be the same). A signature that does not verify is refused with the scheme and \
+            padding expected, and a guess at the mistake. ECDSA signatures may be DER, as \
+            openssl makes them, or raw r||s. A private key is never needed, nor accepted.
+            """)
+
+    @Option(help: ArgumentHelp("The detached signature; - is standard input.", valueName: "file"))
+    var signature: String
+
+    @Option(help: ArgumentHelp("raw (default), hex or base64.", valueName: "format"))
+    var signatureFormat: DigestFormat = .raw
+
+    @Option(name: .customLong("cert"), help: ArgumentHelp(
+        "The signer's certificate, when the package does not embed it.", valueName: "file"))
+    var certificate: String?
+
+    @Option(help: ArgumentHelp("The signer's public key, when the package does not embed it.", valueName: "file"))
+    var publicKey: String?
+
+    @OptionGroup var input: PackageInputArgument
+    @OptionGroup var output: PackageOutputOptions
+
+    func validate() throws {
+        guard certificate == nil || publicKey == nil else { throw ValidationError("give --cert or --public-key, not both") }
+    }
+
+    func run() throws {
+        try SignFrontend.stitch(
+            .init(
+                signature: signature, signatureFormat: signatureFormat, signerKey: certificate ?? publicKey,
+                input: input.input, output: output))
+    }
+}
