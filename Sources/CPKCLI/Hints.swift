@@ -16,6 +16,7 @@ public enum Hints {
         .wrappingAlgorithmMismatch: { _ in "; use --padding pkcs1v15 with a service that only follows the reference contract" },
         .keyExists: { _ in "; use --force to replace it (the old key is lost)" },
         .keyNameEmpty: { _ in ", e.g. --name test" },
+        .documentPaddingDiffers: { error in " (--padding \(error.subject ?? ""))" },
         .noKeyStore: { _ in ", or give --file-store FILE" },
         .unknownKeyProvider: { _ in " (give --provider with the name used in the ocicrypt configuration)" },
         .classKeyMissing: { error in " (cpk-install sync --id \(error.subject ?? "ID") ...)" },

@@ -71,9 +71,9 @@ public struct DeviceTwinKeySource: KeySource {
         }
         // A document that says how its keys are wrapped is believed over the caller's guess.
         if desired.declaresWrapping && desired.padding != padding {
-            throw CPKError.invalid(
-                "\(description): the keys are wrapped with \(desired.padding.algorithmName), not \(padding.algorithmName) "
-                    + "(--padding \(desired.padding.rawValue))")
+            throw CPKError(
+                .invalidInput, "\(description): the keys are wrapped with \(desired.padding.algorithmName), not \(padding.algorithmName)",
+                reason: .documentPaddingDiffers, subject: desired.padding.rawValue)
         }
         if let fingerprint = desired.wrappingKeySHA256, fingerprint != (try publicKey.fingerprint) {
             throw CPKError.check("\(description): the keys are wrapped to another device's public key")

@@ -10,6 +10,9 @@ extension CPKError.Reason {
     public static let noKeyStore = CPKError.Reason(rawValue: "no-key-store")
     /// An ocicrypt request has no parameters for this provider's name.
     public static let unknownKeyProvider = CPKError.Reason(rawValue: "unknown-key-provider")
+    /// A desired-state document declares another wrapping padding than the one asked for
+    /// (the subject names the document's).
+    public static let documentPaddingDiffers = CPKError.Reason(rawValue: "document-padding-differs")
 }
 
 /// The key-service failures (CPKKeyService throws them): declared here, below it, so that the
