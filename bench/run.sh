@@ -95,7 +95,7 @@ row() {
     wall[$key]=$w
     IFS='|' read -r t measured ok < <(verdict "$target" "$w" "$ceil")
     [ "$ok" = MISS ] && misses=$((misses + 1))
-    printf '%-50s %6s %6s %5s %5s %5s  %-16s %-15s %-4s  %s\n' "$name" "$w" \
+    printf '%-50s %6s %6s %5s %5s %5s  %-18s %-15s %-4s  %s\n' "$name" "$w" \
         "$(calc "printf \"%.0f\", $mib / $w")" "$(calc "printf \"%.2f\", $w / $ceil")" \
         "$user" "$sys" "$t" "$measured" "$ok" "$rss"
 }
@@ -114,7 +114,7 @@ latency() {
     ms=$(printf '%s\n' "${times[@]}" | median)
     ok=$([ "$ms" -le "$limit" ] && echo PASS || echo MISS)
     [ "$ok" = MISS ] && misses=$((misses + 1))
-    printf '%-50s %6s %6s %5s %5s %5s  %-16s %-15s %-4s\n' "$name" "-" "-" "-" "-" "-" "<=${limit} ms" "${ms} ms median" "$ok"
+    printf '%-50s %6s %6s %5s %5s %5s  %-18s %-15s %-4s\n' "$name" "-" "-" "-" "-" "-" "<=${limit} ms" "${ms} ms median" "$ok"
 }
 
 export bin work store
@@ -130,7 +130,7 @@ $bin/cpk-pack --id bench --cpk -o "$work/plain.cpk" "$work/payload"
 $bin/cpk-pack --id test "$work/payload" | $bin/cpk-seal --file-store "$store" --quiet --cpk -o "$work/sealed.cpk"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/signer.pem" -out "$work/signer.crt" -subj /CN=bench -days 2 2>/dev/null
 $bin/cpk-sign --key "$work/signer.pem" --cert "$work/signer.crt" --cpk -o "$work/signed.cpk" "$work/sealed.cpk"
-$bin/cpk-install sync --state "$work/cpm" --id test --file-store "$store"
+$bin/cpk-install sync --state "$work/cpm" --id test --file-store "$store" 2>/dev/null
 if command -v age >/dev/null && command -v age-keygen >/dev/null; then
     age-keygen -o "$work/age.key" 2>/dev/null
     recipient=$(age-keygen -y "$work/age.key")
@@ -141,7 +141,7 @@ fi
 sign="--key $work/signer.pem --cert $work/signer.crt"
 export sign
 
-printf '%-50s %6s %6s %5s %5s %5s  %-16s %-15s %-4s  %s\n' step "wall s" "MiB/s" "x ceil" user sys target measured "" "peak RSS MiB per process"
+printf '%-50s %6s %6s %5s %5s %5s  %-18s %-15s %-4s  %s\n' step "wall s" "MiB/s" "x ceil" user sys target measured "" "peak RSS MiB per process"
 # ---- ROWS: row KEY NAME CEILING TARGET PIPELINE --------------------------------------------
 row age        "peer: age -r ... -o file                 [gcm]" gcm - \
     '$T1 age -r $recipient -o $work/out $work/payload'
