@@ -170,14 +170,6 @@ public final class FileDescriptor: @unchecked Sendable {
         #endif
     }
 
-    /// Tells the kernel a file will be read from start to end, so it reads ahead further.
-    /// Only a hint: harmless where the descriptor is not a regular file.
-    public func adviseSequentialReading() {
-        #if os(Linux)
-        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
-        #endif
-    }
-
     /// An error naming the operation and the system's reason (`errno`).
     public static func systemError(_ what: String) -> CPKError {
         let reason = String(cString: strerror(errno))
