@@ -75,6 +75,15 @@ public struct ClassKeyOptions: ParsableArguments {
         }
         let location = try KeyStoreLocation.select(flags: store.flags, environment: environment)
         let source = try location.source { store.keyfetchBridge(endpoint: $0) }
+        if let key = try source.localKey(named: name) {
+            // The store is a file this process reads: the key is in hand already, so no
+            // ephemeral key pair is made to carry it (an RSA-2048 generation per run).
+            if !quiet {
+                Console.error(
+                    "\(tool): warning: reading the key \"\(name)\" in clear from \(source.description); this is for development")
+            }
+            return try checkedKey(key, name: name)
+        }
         if !quiet {
             Console.error(
                 "\(tool): warning: using an ephemeral agent key to fetch \"\(name)\" from \(source.description); this is for development")

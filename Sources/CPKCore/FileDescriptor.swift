@@ -176,3 +176,153 @@ public final class FileDescriptor: @unchecked Sendable {
         return .io("\(what): \(reason)")
     }
 }
+
+/// Bytes a tool passes on unchanged: `buffered` already in memory, then `count` more still in
+/// `source` (at `offset`, or at its current position when nil). Whoever receives it must move
+/// all of them before the input is read again, and can do so without copying them through the
+/// process (`ByteMover`).
+public struct PassedBytes {
+    public let buffered: UnsafeRawBufferPointer
+    public let source: FileDescriptor?
+    public let offset: UInt64?
+    public let count: Int
+    /// The error when `source` ends before `count` bytes.
+    public let truncation: CPKError
+
+    public init(
+        buffered: UnsafeRawBufferPointer, source: FileDescriptor?, offset: UInt64?, count: Int, truncation: CPKError
+    ) {
+        self.buffered = buffered
+        self.source = source
+        self.offset = offset
+        self.count = count
+        self.truncation = truncation
+    }
+
+    /// Bytes that are all in memory.
+    public init(_ bytes: UnsafeRawBufferPointer) {
+        self.init(buffered: bytes, source: nil, offset: nil, count: 0, truncation: .invalid("no input"))
+    }
+
+    public var total: Int { buffered.count + count }
+}
+
+/// Moves bytes from one descriptor to another without copying them through this process
+/// where the kernel can: `splice(2)` when either side is a pipe (a FIFO, standard input or
+/// output in a shell pipeline), `copy_file_range(2)` between two files. Otherwise (a socket
+/// from a file, a device, a kernel that refuses) they are read and written through one
+/// reusable buffer, with the same result byte for byte.
+///
+/// One mover per destination; it remembers which ways the kernel refused, so a refusal
+/// costs one system call, not one per chunk. Not for use from two threads at once.
+public final class ByteMover {
+    public let destination: FileDescriptor
+    private var spliceRefused = false
+    private var copyRangeRefused = false
+    private var buffer: UnsafeMutableRawBufferPointer?
+    /// Bytes moved by the kernel and bytes copied through the buffer, for tests and the bench.
+    public private(set) var movedInKernel: UInt64 = 0
+    public private(set) var copied: UInt64 = 0
+
+    public init(to destination: FileDescriptor) { self.destination = destination }
+
+    deinit { buffer?.deallocate() }
+
+    /// Writes `bytes.buffered`, then moves the rest from its source.
+    public func move(_ bytes: PassedBytes) throws {
+        try destination.write(bytes.buffered)
+        guard bytes.count > 0, let source = bytes.source else { return }
+        try transfer(from: source, at: bytes.offset, count: bytes.count, truncation: bytes.truncation)
+    }
+
+    /// Passes `bytes` to `body` in pieces of at most 1 MiB held in memory, for a destination
+    /// that must see them (a digest, a cipher).
+    public func forEachPiece(of bytes: PassedBytes, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        if bytes.buffered.count > 0 { try body(bytes.buffered) }
+        guard bytes.count > 0, let source = bytes.source else { return }
+        try copyThrough(from: source, at: bytes.offset, count: bytes.count, truncation: bytes.truncation, body)
+    }
+
+    private func transfer(from source: FileDescriptor, at offset: UInt64?, count: Int, truncation: CPKError) throws {
+        var left = count
+        var position = offset.map { off_t($0) }
+        #if os(Linux)
+        for (function, refusedFlag) in [(Self.splice, \ByteMover.spliceRefused), (Self.copyFileRange, \ByteMover.copyRangeRefused)] {
+            guard let function, !self[keyPath: refusedFlag] else { continue }
+            // splice: SPLICE_F_MOVE | SPLICE_F_MORE (pages moved where possible, more follows);
+            // copy_file_range takes no flags.
+            let flags: UInt32 = refusedFlag == \ByteMover.spliceRefused ? 1 | 4 : 0
+            while left > 0 {
+                let want = min(left, 1 << 30)
+                let n: Int
+                if var here = position {
+                    n = function(source.fd, &here, destination.fd, nil, want, flags)
+                    position = here
+                } else {
+                    n = function(source.fd, nil, destination.fd, nil, want, flags)
+                }
+                if n > 0 {
+                    left -= n
+                    movedInKernel += UInt64(n)
+                    continue
+                }
+                if n == 0 { throw truncation }
+                if errno == EINTR { continue }
+                if Self.refusals.contains(errno) {
+                    // This pair of descriptors cannot be moved this way (neither is a pipe, a
+                    // device without splice, different file systems, ...): try the next way.
+                    self[keyPath: refusedFlag] = true
+                    break
+                }
+                throw FileDescriptor.systemError("cannot write \(destination.name)")
+            }
+            if left == 0 { return }
+        }
+        #endif
+        let start = position.map { UInt64($0) }
+        try copyThrough(from: source, at: start, count: left, truncation: truncation) { try destination.write($0) }
+    }
+
+    private func copyThrough(
+        from source: FileDescriptor, at offset: UInt64?, count: Int, truncation: CPKError,
+        _ body: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        let scratch = buffer ?? UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        buffer = scratch
+        var done = 0
+        while done < count {
+            let piece = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<min(scratch.count, count - done)])
+            if let offset {
+                do {
+                    try source.read(into: piece, at: offset + UInt64(done), what: "")
+                } catch let error as CPKError where error.kind == .invalidInput {
+                    throw truncation
+                }
+            } else {
+                guard try source.readFully(into: piece) == piece.count else { throw truncation }
+            }
+            copied += UInt64(piece.count)
+            try body(UnsafeRawBufferPointer(piece))
+            done += piece.count
+        }
+    }
+
+    #if os(Linux)
+    /// errno values by which the kernel says it cannot move bytes between these two
+    /// descriptors this way (as opposed to a failed read or write).
+    private static let refusals: Set<Int32> = [EINVAL, ENOSYS, EXDEV, EBADF, ESPIPE, EOPNOTSUPP]
+
+    /// `splice` and `copy_file_range` have the same shape. Looked up at run time because
+    /// Swift's Glibc module leaves out these GNU extensions.
+    typealias MoveFunction = @convention(c) (
+        Int32, UnsafeMutablePointer<off_t>?, Int32, UnsafeMutablePointer<off_t>?, Int, UInt32
+    ) -> Int
+    private static let splice: MoveFunction? = lookUp("splice")
+    private static let copyFileRange: MoveFunction? = lookUp("copy_file_range")
+
+    private static func lookUp(_ name: String) -> MoveFunction? {
+        // RTLD_DEFAULT is the null handle in glibc: search the libraries already loaded.
+        dlsym(UnsafeMutableRawPointer(bitPattern: 0), name).map { unsafeBitCast($0, to: MoveFunction.self) }
+    }
+    #endif
+}

@@ -33,14 +33,7 @@ public final class EnvelopeReader {
         do {
             switch try items.next() {
             case .chunk(let bytes):
-                guard bytes.count > 0 else { throw CPKError.invalid("envelope: empty payload chunk") }
-                guard bytes.count <= Envelope.maximumItemSize else {
-                    throw CPKError.invalid("envelope: a payload chunk of \(bytes.count) bytes exceeds the \(Envelope.maximumItemSize)-byte limit")
-                }
-                payloadRead += UInt64(bytes.count)
-                if let announced = header.package.payloadSize, payloadRead > announced {
-                    throw CPKError.invalid("envelope: payload is longer than the \(announced) bytes its header announces")
-                }
+                try account(chunkOf: bytes.count)
                 return bytes
             case .value(let value):
                 finalTrailer = try checkedTrailer(value)
@@ -50,6 +43,45 @@ public final class EnvelopeReader {
             }
         } catch {
             throw error.located(in: items.input.name)
+        }
+    }
+
+    /// Passes the next payload chunk to `body` without reading its bytes: `body` gets the few
+    /// already read with the chunk's head and must move the rest from the input (`ByteMover`)
+    /// before the reader is used again. Every check of `nextChunk()` applies; false once the
+    /// trailer has been read.
+    public func passNextChunk(_ body: (PassedBytes) throws -> Void) throws -> Bool {
+        guard finalTrailer == nil else { return false }
+        let passed: PassedBytes
+        do {
+            guard case .chunkHead(let buffered, let rest) = try items.nextPassing() else {
+                // A whole chunk, or the trailer, already in memory: the ordinary way.
+                guard let chunk = try nextChunk() else { return false }
+                try body(PassedBytes(chunk))
+                return true
+            }
+            let size = buffered.count + rest
+            try account(chunkOf: size)
+            passed = PassedBytes(
+                buffered: buffered, source: items.input, offset: nil, count: rest,
+                truncation: CPKError.invalid(
+                    "envelope is truncated: it ends inside a payload chunk (after fewer than \(payloadRead) payload bytes)"
+                ).located(in: items.input.name))
+        } catch {
+            throw error.located(in: items.input.name)
+        }
+        try body(passed)
+        return true
+    }
+
+    private func account(chunkOf size: Int) throws {
+        guard size > 0 else { throw CPKError.invalid("envelope: empty payload chunk") }
+        guard size <= Envelope.maximumItemSize else {
+            throw CPKError.invalid("envelope: a payload chunk of \(size) bytes exceeds the \(Envelope.maximumItemSize)-byte limit")
+        }
+        payloadRead += UInt64(size)
+        if let announced = header.package.payloadSize, payloadRead > announced {
+            throw CPKError.invalid("envelope: payload is longer than the \(announced) bytes its header announces")
         }
     }
 
@@ -110,6 +142,49 @@ final class CBORSequenceReader {
 
     deinit { buffer.deallocate() }
 
+    enum PassingItem {
+        case item
+        /// The head of a byte string whose body is not all read: `buffered` is the part read
+        /// with the head (a view valid until the next call), `rest` bytes are still in the input.
+        case chunkHead(buffered: UnsafeRawBufferPointer, rest: Int)
+    }
+
+    /// Like `next()`, but when the next item is a byte string whose body has not arrived yet,
+    /// reads only its head and leaves the body in the input, for the caller to move.
+    /// `.item` means: call `next()` for the item (the trailer, or a chunk already in memory).
+    func nextPassing() throws -> PassingItem {
+        if end - start < CBOREncoding.maximumHeadSize && !atEndOfInput {
+            try fill(toHold: CBOREncoding.maximumHeadSize, lookahead: 0)
+        }
+        let available = UnsafeRawBufferPointer(rebasing: buffer[start..<end])
+        let outcome: CBORDecoding.Outcome
+        do {
+            outcome = try CBORDecoding.decodeItem(available)
+        } catch let failure as CBORDecoding.Failure {
+            throw CPKError.invalid("envelope: \(failure.reason)")
+        }
+        guard case .needMore(let needed) = outcome,
+            needed <= Envelope.maximumItemSize + CBOREncoding.maximumHeadSize,
+            let headSize = Self.byteStringHeadSize(available, itemSize: needed)
+        else { return .item }
+        let buffered = UnsafeRawBufferPointer(rebasing: available[headSize...])
+        start = end
+        return .chunkHead(buffered: buffered, rest: needed - available.count)
+    }
+
+    /// The size of the byte-string head at the front of `bytes` when the item it starts is
+    /// `itemSize` bytes long in all, or nil when `bytes` does not start with the head libcbor
+    /// writes for such a byte string (another item, or a head in a longer form than needed,
+    /// which the ordinary way still reads).
+    static func byteStringHeadSize(_ bytes: UnsafeRawBufferPointer, itemSize: Int) -> Int? {
+        var head = [UInt8](repeating: 0, count: CBOREncoding.maximumHeadSize)
+        for size in [1, 2, 3, 5, 9] where size <= bytes.count && size < itemSize {
+            let written = head.withUnsafeMutableBytes { CBOREncoding.byteStringHead(length: itemSize - size, into: $0) }
+            if written == size && bytes.prefix(size).elementsEqual(head.prefix(size)) { return size }
+        }
+        return nil
+    }
+
     func next() throws -> Item {
         while true {
             if start == end && atEndOfInput { return .end }
@@ -146,7 +221,7 @@ final class CBORSequenceReader {
     /// It reads little beyond the item it needs, so that what is left over when the item has
     /// been used is small: moving it to the front of the buffer then costs next to nothing,
     /// where a deep read-ahead would copy most of every chunk a second time.
-    private func fill(toHold needed: Int) throws {
+    private func fill(toHold needed: Int, lookahead: Int = CBORSequenceReader.lookahead) throws {
         if start > 0 {
             if start < end {
                 buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + start, byteCount: end - start)
@@ -160,7 +235,7 @@ final class CBORSequenceReader {
             buffer.deallocate()
             buffer = larger
         }
-        let limit = min(buffer.count, needed + Self.lookahead)
+        let limit = min(buffer.count, needed + lookahead)
         while end < needed {
             let n = try input.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[end..<limit]))
             if n == 0 {

@@ -30,6 +30,31 @@ public final class EnvelopeWriter {
         payloadWritten += UInt64(bytes.count)
     }
 
+    /// Writes bytes passed on unchanged as one chunk: its head and the part in memory, then
+    /// the rest moved from its source without copying it through this process where the
+    /// kernel can (`ByteMover`).
+    public func writeChunk(passing bytes: PassedBytes) throws {
+        guard bytes.total > 0 else { return }
+        guard bytes.total <= Envelope.maximumItemSize else {
+            // Larger than a chunk may be: only in memory can it be split.
+            try mover.forEachPiece(of: bytes) { try writeChunk($0) }
+            return
+        }
+        var head = [UInt8](repeating: 0, count: CBOREncoding.maximumHeadSize)
+        try head.withUnsafeMutableBytes { head in
+            let headSize = CBOREncoding.byteStringHead(length: bytes.total, into: head)
+            try output.write(head: UnsafeRawBufferPointer(rebasing: head[0..<headSize]), body: bytes.buffered)
+        }
+        if bytes.count > 0 {
+            try mover.move(PassedBytes(
+                buffered: UnsafeRawBufferPointer(start: nil, count: 0), source: bytes.source, offset: bytes.offset,
+                count: bytes.count, truncation: bytes.truncation))
+        }
+        payloadWritten += UInt64(bytes.total)
+    }
+
+    private lazy var mover = ByteMover(to: output)
+
     /// Ends the envelope with the deferred streams.
     public func finish(deferredStreams: [Int: [UInt8]]) throws {
         if let announced = header.package.payloadSize, announced != payloadWritten {

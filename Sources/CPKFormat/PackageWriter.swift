@@ -63,6 +63,22 @@ public final class PackageWriter {
         try write(chunk)
     }
 
+    /// Writes payload bytes passed on unchanged, moving the part still in their source
+    /// without copying it through this process unless a tap must see it (`ByteMover`).
+    public func writePayload(passing bytes: PassedBytes) throws {
+        payloadWritten += UInt64(bytes.total)
+        guard payloadWritten <= sizes[payloadIndex] else {
+            throw CPKError.invalid("payload is longer than the \(sizes[payloadIndex]) bytes announced")
+        }
+        if tap == nil {
+            try mover.move(bytes)
+        } else {
+            try mover.forEachPiece(of: bytes) { try write($0) }
+        }
+    }
+
+    private lazy var mover = ByteMover(to: output)
+
     /// Writes the remaining streams; `streams[i]` is the content of stream `i` (the payload's
     /// entry is ignored).
     public func finish(streams: [[UInt8]]) throws {

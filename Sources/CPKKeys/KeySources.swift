@@ -8,6 +8,16 @@ public protocol KeySource {
 
     /// The key called `name`, wrapped to `publicKey` with `padding`.
     func wrappedKey(named name: String, to publicKey: PublicKey, padding: KeyWrapPadding) throws -> WrappedKey
+
+    /// The key called `name` itself, when this process reads it anyway (a local file store):
+    /// then wrapping it to a key pair made for the occasion and unwrapping it again adds
+    /// nothing but an RSA key generation. Nil for a source that only hands out wrapped keys.
+    /// The caller wipes it.
+    func localKey(named name: String) throws -> [UInt8]?
+}
+
+extension KeySource {
+    public func localKey(named name: String) throws -> [UInt8]? { nil }
 }
 
 /// A file key store: the raw key is read here and wrapped locally, then forgotten.
@@ -22,6 +32,10 @@ public struct FileKeySource: KeySource {
         var key = try FileKeyStore(path: path).key(named: name)
         defer { wipe(&key) }
         return try WrappedKey(wrapping: key, named: name, to: publicKey, padding: padding)
+    }
+
+    public func localKey(named name: String) throws -> [UInt8]? {
+        try FileKeyStore(path: path).key(named: name)
     }
 }
 

@@ -16,6 +16,19 @@ public protocol PackageInput: AnyObject {
     func nextPayloadChunk() throws -> UnsafeRawBufferPointer?
     /// The deferred streams of the head, by index; reads past any unread payload.
     func deferredStreams() throws -> [Int: [UInt8]]
+    /// Passes the next piece of payload to `body`, which must take all of it (the part still
+    /// in the input too: `PackageOutput.writePayload(passing:)`) before the input is read
+    /// again; false at the end of the payload. For a tool that passes the payload on
+    /// unchanged, so the bytes need not cross this process.
+    func passNextPayloadChunk(_ body: (PassedBytes) throws -> Void) throws -> Bool
+}
+
+extension PackageInput {
+    public func passNextPayloadChunk(_ body: (PassedBytes) throws -> Void) throws -> Bool {
+        guard let chunk = try nextPayloadChunk() else { return false }
+        try body(PassedBytes(chunk))
+        return true
+    }
 }
 
 public enum InputKind: String, Sendable {
@@ -84,6 +97,7 @@ final class EnvelopeInput: PackageInput {
     init(reader: EnvelopeReader) { self.reader = reader }
 
     func nextPayloadChunk() throws -> UnsafeRawBufferPointer? { try reader.nextChunk() }
+    func passNextPayloadChunk(_ body: (PassedBytes) throws -> Void) throws -> Bool { try reader.passNextChunk(body) }
     func deferredStreams() throws -> [Int: [UInt8]] { try reader.trailer().streams }
 }
 
@@ -133,6 +147,20 @@ public final class PackageFileInput: PackageInput {
         try package.file.read(into: piece, at: package.absoluteOffset(of: index) + payloadOffset, what: "the payload")
         payloadOffset += UInt64(piece.count)
         return UnsafeRawBufferPointer(piece)
+    }
+
+    /// The payload stays in the file: the receiver moves it from there (at its offset).
+    public func passNextPayloadChunk(_ body: (PassedBytes) throws -> Void) throws -> Bool {
+        let index = head.manifest.payload.data
+        let size = package.entries[index].size
+        guard payloadOffset < size else { return false }
+        let count = Int(min(UInt64(Chunks.size), size - payloadOffset))
+        try body(PassedBytes(
+            buffered: UnsafeRawBufferPointer(start: nil, count: 0), source: package.file,
+            offset: package.absoluteOffset(of: index) + payloadOffset, count: count,
+            truncation: CPKError.invalid("\(name): file ends inside the payload")))
+        payloadOffset += UInt64(count)
+        return true
     }
 
     public func deferredStreams() throws -> [Int: [UInt8]] { [:] }

@@ -8,6 +8,16 @@ public protocol PackageOutput: AnyObject {
     func begin(head: PackageHead, log: [LogEntry]) throws
     func writePayload(_ chunk: UnsafeRawBufferPointer) throws
     func finish(deferredStreams: [Int: [UInt8]]) throws
+    /// Writes payload bytes passed on unchanged (`PackageInput.passNextPayloadChunk`), moving
+    /// the part still in the input without copying it through this process where it can.
+    func writePayload(passing bytes: PassedBytes) throws
+}
+
+extension PackageOutput {
+    /// For an output that must see every byte: copies them through memory.
+    public func writePayload(passing bytes: PassedBytes) throws {
+        try ByteMover(to: .standardOutput).forEachPiece(of: bytes) { try writePayload($0) }
+    }
 }
 
 public enum OutputFormat: String, Sendable, CaseIterable {
@@ -34,6 +44,8 @@ final class EnvelopeOutput: PackageOutput {
 
     func writePayload(_ chunk: UnsafeRawBufferPointer) throws { try writer!.writeChunk(chunk) }
 
+    func writePayload(passing bytes: PassedBytes) throws { try writer!.writeChunk(passing: bytes) }
+
     func finish(deferredStreams: [Int: [UInt8]]) throws { try writer!.finish(deferredStreams: deferredStreams) }
 }
 
@@ -45,6 +57,7 @@ final class CPKOutput: PackageOutput {
     private var head: PackageHead?
     private var writer: PackageWriter?
     private var spool: FileDescriptor?
+    private var spoolMover: ByteMover?
     private var spooledSize: UInt64 = 0
 
     /// - Parameter tap: sees every byte of the `.cpk` as it is written (see `PackageWriter`).
@@ -76,12 +89,28 @@ final class CPKOutput: PackageOutput {
         }
     }
 
+    func writePayload(passing bytes: PassedBytes) throws {
+        if let spool {
+            spoolMover = spoolMover ?? ByteMover(to: spool)
+            try spoolMover!.move(bytes)
+            spooledSize += UInt64(bytes.total)
+        } else {
+            try writer!.writePayload(passing: bytes)
+        }
+    }
+
     func finish(deferredStreams: [Int: [UInt8]]) throws {
         guard let head else { return }
         if let spool {
             let writer = try startWriter(head: head, payloadSize: spooledSize)
-            try spool.forEachPiece(at: 0, count: spooledSize, pieceSize: Chunks.size, what: "the spooled payload") {
-                try writer.writePayload($0)
+            // From the spool file to the output in the kernel where it can (see ByteMover).
+            var done: UInt64 = 0
+            while done < spooledSize {
+                let count = Int(min(spooledSize - done, 1 << 30))
+                try writer.writePayload(passing: PassedBytes(
+                    buffered: UnsafeRawBufferPointer(start: nil, count: 0), source: spool, offset: done, count: count,
+                    truncation: CPKError.io("the spooled payload is shorter than written")))
+                done += UInt64(count)
             }
             self.writer = writer
         }

@@ -46,12 +46,20 @@ public enum PayloadRelease {
         let decryptor = try plan.makeDecryptor()
         let gate = try SignatureGate(head: input.head, trust: signatures.trust, checkPayloadSignature: signatures.payloadSignature)
         var size: UInt64 = 0
+        let overlap = Overlap()
         while let chunk = try input.nextPayloadChunk() {
-            try spool?.write(chunk)
-            try gate.addPayload(chunk)
             let plaintext = try plan.decrypt(chunk, with: decryptor, into: buffer)
-            hasher.update(plaintext)
-            if spool == nil { try output.descriptor.write(plaintext) }
+            // The digests on the second core while this one writes: both only read the bytes,
+            // and `run` returns before the next chunk is read or decrypted over them.
+            try overlap.run(
+                {
+                    try gate.addPayload(chunk)
+                    hasher.update(plaintext)
+                },
+                alongside: {
+                    try spool?.write(chunk)
+                    if spool == nil { try output.descriptor.write(plaintext) }
+                })
             size += UInt64(chunk.count)
         }
         let deferred = try input.deferredStreams()

@@ -19,8 +19,9 @@ struct Seal: ParsableCommand {
             The key never appears on the command line. Either give a wrapped key from \
             cpk-keyfetch and the private key it was wrapped to (--wrapped-key, --unwrap-key), \
             or name a key store (--file-store, --url, or CP_FILE_KEY_SOURCE / \
-            CP_CLOUD_KEY_SOURCE): the store then wraps the key to an ephemeral key pair made \
-            in memory for this run, which is for development (a warning says so; --quiet).
+            CP_CLOUD_KEY_SOURCE): a file store's key is read as it is; a key service wraps \
+            the key to an ephemeral key pair made in memory for this run. Both are for \
+            development (a warning says so; --quiet).
 
             Examples:
               cpk-pack --id test app.bin | cpk-seal --file-store test.json --quiet \\

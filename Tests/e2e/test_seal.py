@@ -78,7 +78,7 @@ def test_wrapped_key_and_private_key_instead_of_a_store(workdir):
 def test_ephemeral_agent_warns_unless_quiet(workdir):
     (workdir / "payload").write_bytes(b"x")
     loud = check(sh(f"cpk-pack --id test payload | cpk-seal --file-store {STORE} > /dev/null", cwd=workdir))
-    assert b"ephemeral" in loud.stderr and loud.stderr.count(b"\n") == 1
+    assert b"for development" in loud.stderr and loud.stderr.count(b"\n") == 1
     quiet = check(sh(f"cpk-pack --id test payload | cpk-seal --file-store {STORE} --quiet > /dev/null", cwd=workdir))
     assert quiet.stderr == b""
 

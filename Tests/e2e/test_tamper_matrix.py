@@ -25,8 +25,8 @@ in between; the first and last are also the stream-0 rows, which the table shows
 
 Key source: the class key `test` from test.json, fetched once with cpk-keyfetch as a wrapped-key
 document for a wrapping key made by cpk-wrap, and given as `--wrapped-key/--unwrap-key`. The
-`--file-store` source makes an ephemeral RSA-2048 key per run (~0.3 s each in a debug build),
-too slow for ~170 variants x 3 runs; test_file_store_key_source_agrees checks a sample with it.
+`--file-store` source reads the key from the store as it is; test_file_store_key_source_agrees
+checks a sample with it.
 Trust: the signer's certificate is the anchor (`--ca`) for cpk-verify and cpk-install; cpk-verify
 runs with `--require` on every check, both signatures among them.
 

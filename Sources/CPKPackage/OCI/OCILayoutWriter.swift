@@ -184,6 +184,8 @@ private final class OCIPackageOutput: PackageOutput {
 
     func writePayload(_ chunk: UnsafeRawBufferPointer) throws { try inner.writePayload(chunk) }
 
+    func writePayload(passing bytes: PassedBytes) throws { try inner.writePayload(passing: bytes) }
+
     func finish(deferredStreams: [Int: [UInt8]]) throws {
         try inner.finish(deferredStreams: deferredStreams)
         finished = true

@@ -158,9 +158,15 @@ public enum Signer {
         let head = editor.head
         try output.begin(head: head, log: input.log + [entry])
         let mapDigest = layout.packageDigest == nil ? nil : try PackageMapDigest(head: head)
-        while let chunk = try input.nextPayloadChunk() {
-            try mapDigest?.addPayload(chunk)
-            try output.writePayload(chunk)
+        if let mapDigest {
+            while let chunk = try input.nextPayloadChunk() {
+                try mapDigest.addPayload(chunk)
+                try output.writePayload(chunk)
+            }
+        } else {
+            // A payload signature signs the digest already in the package: the payload itself
+            // passes through untouched.
+            try passPayload(from: input, to: output)
         }
         var deferred = editor.renumbered(try input.deferredStreams())
         if let index = layout.payloadSignature, case .deferred = head.streams[index] {
@@ -302,7 +308,7 @@ extension Signer {
         strip(&editor, targets)
         try editor.head.validate()
         try output.begin(head: editor.head, log: input.log + [entry])
-        while let chunk = try input.nextPayloadChunk() { try output.writePayload(chunk) }
+        try passPayload(from: input, to: output)
         try output.finish(deferredStreams: editor.renumbered(try input.deferredStreams()))
     }
 

@@ -31,9 +31,15 @@ public enum Verifier {
         var streamed: (size: UInt64, deferred: [Int: [UInt8]])
         do {
             var size: UInt64 = 0
+            let overlap = Overlap()
             while let chunk = try input.nextPayloadChunk() {
-                try payload.add(chunk)
-                try mapDigest?.addPayload(chunk)
+                if let mapDigest {
+                    // The package digest on the second core while this one decrypts and hashes
+                    // the plaintext: both only read the chunk.
+                    try overlap.run({ try mapDigest.addPayload(chunk) }, alongside: { try payload.add(chunk) })
+                } else {
+                    try payload.add(chunk)
+                }
                 size += UInt64(chunk.count)
             }
             streamed = (size, try input.deferredStreams())
