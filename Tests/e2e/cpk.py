@@ -12,8 +12,12 @@ import io
 import json
 import os
 import re
+import signal
 import struct
 import subprocess
+import sys
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +50,44 @@ def env_with(**extra: str) -> dict:
     env.update(extra)
     return env
 
+
+
+# Starts a program and reports its exit status and peak RSS from wait4. A separate small
+# process, because Linux carries the RSS high-water mark of the forking process over fork and
+# exec into the child's ru_maxrss: spawned straight from pytest (40 MB, and hundreds after a
+# test that held a big payload), every child "peaks" at pytest's size. From this launcher the
+# floor is its own few MB, and the figure is max(floor, the tool's real peak): never lower
+# than the truth.
+RUSAGE_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
+"""
+
+
+def run_with_rusage(argv: list[str], stdin_path: Path | None = None, cwd: Path | None = None,
+                    timeout: float | None = None) -> tuple[int, bytes, float, int]:
+    """Runs argv (its stdout discarded); returns exit status, stderr, seconds taken and peak
+    RSS in KiB. A run longer than `timeout` is killed with its launcher and raises
+    subprocess.TimeoutExpired."""
+    started = time.monotonic()
+    with tempfile.TemporaryFile() as err, open(stdin_path or os.devnull, "rb") as stdin:
+        proc = subprocess.Popen([sys.executable, "-I", "-S", "-c", RUSAGE_LAUNCHER, *argv], stdin=stdin,
+                                stdout=subprocess.PIPE, stderr=err, cwd=cwd, env=env_with(), start_new_session=True)
+        try:
+            out, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
+        report = out.split()
+        err.seek(0)
+        return int(report[0]), err.read(), time.monotonic() - started, int(report[1])
 
 def run(name: str, *args, input: bytes | None = None, stdin=None, cwd=None, env=None,
         timeout: float = TIMEOUT) -> subprocess.CompletedProcess:

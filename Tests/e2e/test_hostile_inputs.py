@@ -434,25 +434,11 @@ def test_map_count_message_is_not_negative(workdir):
 
 def run_measured(args, stdin_path, cwd, timeout: float = 20):
     """Runs a process and returns (exit status, stderr, peak RSS in KiB, seconds)."""
-    with open(stdin_path, "rb") as stdin, open(cwd / "stderr.txt", "wb") as err:
-        start = time.monotonic()
-        proc = subprocess.Popen(args, stdin=stdin, stdout=subprocess.DEVNULL, stderr=err, cwd=cwd,
-                                env=cpk.env_with())
-        deadline = start + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                os.wait4(proc.pid, 0)
-                pytest.fail(f"{args} did not finish within {timeout}s")
-            time.sleep(0.01)
-        elapsed = time.monotonic() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    stderr = (cwd / "stderr.txt").read_bytes()
-    (cwd / "stderr.txt").unlink()
-    return proc.returncode, stderr, usage.ru_maxrss, elapsed
+    try:
+        status, stderr, seconds, rss = cpk.run_with_rusage(args, stdin_path, cwd, timeout)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{args} did not finish within {timeout}s")
+    return status, stderr, rss, seconds
 
 
 @pytest.mark.parametrize("declared", [2**40, 2**32 - 1, 2**62], ids=["2**40", "4GiB", "2**62"])

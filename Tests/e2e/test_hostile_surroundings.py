@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from cpk import BIN, REPO, TIMEOUT, assert_clean_failure, check, env_with, run, sh
+from cpk import BIN, REPO, TIMEOUT, assert_clean_failure, check, env_with, run, run_with_rusage, sh
 
 TEST_JSON = REPO / "test.json"
 NOBODY_UID = 65534
@@ -440,33 +440,6 @@ def hostile_service():
     yield services
     for service in services:
         service.stop()
-
-
-# Starts a program and reports its exit status and peak RSS from wait4. A separate small
-# process, because Linux carries the RSS high-water mark of the forking process over fork and
-# exec into the child's ru_maxrss: spawned straight from pytest (40 MB and growing), every
-# child "peaks" at pytest's size. From this launcher the floor is its own few MB, and the
-# figure is max(floor, the tool's real peak): never lower than the truth.
-RUSAGE_LAUNCHER = """
-import os, sys
-pid = os.fork()
-if pid == 0:
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 1)
-    os.execv(sys.argv[1], sys.argv[1:])
-_, status, usage = os.wait4(pid, 0)
-print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
-"""
-
-
-def run_with_rusage(argv: list[str]) -> tuple[int, bytes, float, int]:
-    """Runs argv; returns exit status, stderr, seconds taken and peak RSS in KiB."""
-    started = time.monotonic()
-    with tempfile.TemporaryFile() as err:
-        report = subprocess.run([sys.executable, "-I", "-S", "-c", RUSAGE_LAUNCHER, *argv], stdout=subprocess.PIPE,
-                                stderr=err, env=env_with(), check=True).stdout.split()
-        err.seek(0)
-        return int(report[0]), err.read(), time.monotonic() - started, int(report[1])
 
 
 def keyfetch_with_rusage(url: str, public: Path, timeout: float, *extra: str) -> tuple[int, bytes, float, int]:
