@@ -187,19 +187,22 @@ _cpk-install() {
 _cpk-install_install() {
     repeating_flags=()
     non_repeating_flags=(--allow-expired --accept-unauthenticated-manifest --allow-signer-change --allow-downgrade --json --progress --version -h --help)
-    repeating_options=(--ca --public-key --trusted-key --untrusted --certificate-identity --certificate-identity-regexp)
+    repeating_options=(--ca --public-key --untrusted --certificate-identity --certificate-identity-regexp)
     non_repeating_options=(--at --state)
     __cpk-install_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--ca')
+        __cpk-install_add_completions -f
         return
         ;;
-    '--public-key'|'--trusted-key')
+    '--public-key')
+        __cpk-install_add_completions -f
         return
         ;;
     '--untrusted')
+        __cpk-install_add_completions -f
         return
         ;;
     '--certificate-identity')
@@ -212,6 +215,14 @@ _cpk-install_install() {
         return
         ;;
     '--state')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-install_add_completions -f
         return
         ;;
     esac
@@ -231,6 +242,7 @@ _cpk-install_public-key() {
         return
         ;;
     '--output'|'-o')
+        __cpk-install_add_completions -f
         return
         ;;
     '--state')
@@ -255,6 +267,14 @@ _cpk-install_add-key() {
         return
         ;;
     esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-install_add_completions -f
+        return
+        ;;
+    esac
 }
 
 _cpk-install_sync() {
@@ -270,6 +290,7 @@ _cpk-install_sync() {
         return
         ;;
     '--file-store')
+        __cpk-install_add_completions -f
         return
         ;;
     '--url')
@@ -279,9 +300,11 @@ _cpk-install_sync() {
         return
         ;;
     '--ca-file')
+        __cpk-install_add_completions -f
         return
         ;;
     '--twin')
+        __cpk-install_add_completions -f
         return
         ;;
     '--state')
@@ -330,6 +353,7 @@ _cpk-install_dev-export-plaintext() {
     # Offer option value completions
     case "${prev}" in
     '--output'|'-o')
+        __cpk-install_add_completions -f
         return
         ;;
     '--state')
@@ -374,6 +398,14 @@ _cpk-install_trust_add() {
         return
         ;;
     '--state')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-install_add_completions -f
         return
         ;;
     esac

@@ -118,9 +118,10 @@ complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_positio
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_positional "cpk-install" -eq 1' -fa 'status' -d 'Show the Package Manager: contract version, supported calls, state, device key fingerprint.'
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_positional "cpk-install" -eq 1' -fa 'check-state' -d 'Check the simulator\'s state: every class key opens, every application decrypts and matches its digest.'
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_positional "cpk-install" -eq 1' -fa 'help' -d 'Show subcommand help information.'
-complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install install"' -l 'ca' -d 'A trust anchor: signer certificates must chain to a certificate in FILE (PEM or DER); repeatable.' -rfka ''
-complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install install"' -l 'public-key' -l 'trusted-key' -d 'Pin a signer\'s key: a public key or certificate (PEM or DER) trusted as it is; repeatable.' -rfka ''
-complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install install"' -l 'untrusted' -d 'Intermediate certificates that may complete a chain without being trusted themselves; repeatable.' -rfka ''
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_positional "cpk-install install" -eq 1' -F
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install install"' -l 'ca' -d 'A trust anchor: signer certificates must chain to a certificate in FILE (PEM or DER); repeatable.' -rF
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install install"' -l 'public-key' -d 'Pin a signer\'s key: a public key or certificate (PEM or DER) trusted as it is; repeatable.' -rF
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install install"' -l 'untrusted' -d 'Intermediate certificates that may complete a chain without being trusted themselves; repeatable.' -rF
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install install"' -l 'certificate-identity' -d 'The signer\'s certificate must name exactly this identity (subject, common name, or an e-mail, DNS or URI subject alternative name); repeatable, any may match.' -rfka ''
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install install"' -l 'certificate-identity-regexp' -d 'The same, as a regular expression the whole name must match; repeatable.' -rfka ''
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install install" at' -l 'at' -d 'Check certificates at TIME: RFC 3339, YYYY-MM-DD, or @SECONDS (default: now).' -rfka ''
@@ -134,20 +135,21 @@ complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_o
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install install" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install install" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install public-key" format' -l 'format' -d 'pkcs1, pkcs1-pem, der, pem, base64 or fingerprint.' -rfka 'pem der pkcs1 pkcs1-pem base64 fingerprint'
-complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install public-key" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install public-key" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rF
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install public-key" state' -l 'state' -d 'The simulator\'s state directory (default: $CPK_CPM_STATE, else $XDG_STATE_HOME/cpk/cpm).' -rfka ''
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install public-key" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install public-key" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_positional "cpk-install add-key" -eq 1' -F
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install add-key" id' -l 'id' -d 'The application id the key belongs to (a document names its own).' -rfka ''
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install add-key" state' -l 'state' -d 'The simulator\'s state directory (default: $CPK_CPM_STATE, else $XDG_STATE_HOME/cpk/cpm).' -rfka ''
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install add-key" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install add-key" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" id' -l 'id' -d 'The application id, which is also the key\'s name.' -rfka ''
-complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" file-store' -l 'file-store' -d 'A JSON key store file: key name to base64 key (default: $CP_FILE_KEY_SOURCE).' -rfka ''
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" file-store' -l 'file-store' -d 'A JSON key store file: key name to base64 key (default: $CP_FILE_KEY_SOURCE).' -rF
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" url' -l 'url' -d 'An HTTP key service: the WrapKey endpoint for fetch, the base URL for provision (default: $CP_CLOUD_KEY_SOURCE).' -rfka ''
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" timeout' -l 'timeout' -d 'Seconds to wait for the key service.' -rfka ''
-complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" ca-file' -l 'ca-file' -d 'PEM CA certificates to trust for an https key service instead of the system\'s (default: $CPK_KEY_SERVICE_CA).' -rfka ''
-complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" twin' -l 'twin' -d 'A device-twin JSON document with confidential_package_keys (- is standard input).' -rfka ''
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" ca-file' -l 'ca-file' -d 'PEM CA certificates to trust for an https key service instead of the system\'s (default: $CPK_KEY_SERVICE_CA).' -rF
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" twin' -l 'twin' -d 'A device-twin JSON document with confidential_package_keys (- is standard input).' -rF
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" state' -l 'state' -d 'The simulator\'s state directory (default: $CPK_CPM_STATE, else $XDG_STATE_HOME/cpk/cpm).' -rfka ''
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" h help' -s 'h' -l 'help' -d 'Show help information.'
@@ -158,7 +160,7 @@ complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_o
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install remove" state' -l 'state' -d 'The simulator\'s state directory (default: $CPK_CPM_STATE, else $XDG_STATE_HOME/cpk/cpm).' -rfka ''
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install remove" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install remove" h help' -s 'h' -l 'help' -d 'Show help information.'
-complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install dev-export-plaintext" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install dev-export-plaintext" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rF
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install dev-export-plaintext" state' -l 'state' -d 'The simulator\'s state directory (default: $CPK_CPM_STATE, else $XDG_STATE_HOME/cpk/cpm).' -rfka ''
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install dev-export-plaintext" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install dev-export-plaintext" h help' -s 'h' -l 'help' -d 'Show help information.'
@@ -167,6 +169,7 @@ complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_o
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_positional "cpk-install trust" -eq 1' -fa 'add' -d 'Add a CA certificate or a public key, for every application or only those given with --id.'
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_positional "cpk-install trust" -eq 1' -fa 'list' -d 'List the provisioned anchors: name, kind, the ids they vouch for, subjects and fingerprints.'
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_positional "cpk-install trust" -eq 1' -fa 'remove' -d 'Remove a provisioned anchor by name.'
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_positional "cpk-install trust add" -eq 1' -F
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install trust add"' -l 'id' -d 'Trust the anchor only for this application id; repeatable.' -rfka ''
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install trust add" state' -l 'state' -d 'The simulator\'s state directory (default: $CPK_CPM_STATE, else $XDG_STATE_HOME/cpk/cpm).' -rfka ''
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install trust add" version' -l 'version' -d 'Show the version.'

@@ -188,18 +188,20 @@ _cpk-keyfetch_fetch() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--name --to --file-store --url --timeout --ca-file --inline --twin --padding --format --output -o)
+    non_repeating_options=(--key-name --to --file-store --url --timeout --ca-file --inline --twin --padding --format --output -o)
     __cpk-keyfetch_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
-    '--name')
+    '--key-name')
         return
         ;;
     '--to')
+        __cpk-keyfetch_add_completions -f
         return
         ;;
     '--file-store')
+        __cpk-keyfetch_add_completions -f
         return
         ;;
     '--url')
@@ -209,12 +211,15 @@ _cpk-keyfetch_fetch() {
         return
         ;;
     '--ca-file')
+        __cpk-keyfetch_add_completions -f
         return
         ;;
     '--inline')
+        __cpk-keyfetch_add_completions -f
         return
         ;;
     '--twin')
+        __cpk-keyfetch_add_completions -f
         return
         ;;
     '--padding')
@@ -226,6 +231,7 @@ _cpk-keyfetch_fetch() {
         return
         ;;
     '--output'|'-o')
+        __cpk-keyfetch_add_completions -f
         return
         ;;
     esac
@@ -235,15 +241,16 @@ _cpk-keyfetch_provision() {
     repeating_flags=()
     non_repeating_flags=(--force --version -h --help)
     repeating_options=()
-    non_repeating_options=(--name --file-store --url --timeout --ca-file)
+    non_repeating_options=(--key-name --file-store --url --timeout --ca-file)
     __cpk-keyfetch_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
-    '--name')
+    '--key-name')
         return
         ;;
     '--file-store')
+        __cpk-keyfetch_add_completions -f
         return
         ;;
     '--url')
@@ -253,6 +260,7 @@ _cpk-keyfetch_provision() {
         return
         ;;
     '--ca-file')
+        __cpk-keyfetch_add_completions -f
         return
         ;;
     esac
@@ -268,6 +276,7 @@ _cpk-keyfetch_keyprovider() {
     # Offer option value completions
     case "${prev}" in
     '--file-store')
+        __cpk-keyfetch_add_completions -f
         return
         ;;
     '--provider')

@@ -188,7 +188,7 @@ _cpk-pack_create() {
     repeating_flags=()
     non_repeating_flags=(--cpk --version -h --help)
     repeating_options=()
-    non_repeating_options=(--id --name --vendor --arch --os --app-version --date --output -o --oci)
+    non_repeating_options=(--id --display-name --vendor --arch --os --app-version --date --output -o --oci)
     __cpk-pack_offer_flags_options 1
 
     # Offer option value completions
@@ -196,7 +196,7 @@ _cpk-pack_create() {
     '--id')
         return
         ;;
-    '--name')
+    '--display-name')
         return
         ;;
     '--vendor')
@@ -215,9 +215,19 @@ _cpk-pack_create() {
         return
         ;;
     '--output'|'-o')
+        __cpk-pack_add_completions -f
         return
         ;;
     '--oci')
+        __cpk-pack_add_completions -d
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-pack_add_completions -f
         return
         ;;
     esac
@@ -233,9 +243,19 @@ _cpk-pack_finish() {
     # Offer option value completions
     case "${prev}" in
     '--output'|'-o')
+        __cpk-pack_add_completions -f
         return
         ;;
     '--oci')
+        __cpk-pack_add_completions -d
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-pack_add_completions -f
         return
         ;;
     esac

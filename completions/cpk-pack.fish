@@ -23,7 +23,7 @@ function __cpk-pack_parse_tokens -S
         __cpk-pack_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'create'
-            __cpk-pack_parse_subcommand 1 'id=' 'name=' 'vendor=' 'arch=' 'os=' 'app-version=' 'date=' 'o/output=' 'cpk' 'oci=' 'version' 'h/help'
+            __cpk-pack_parse_subcommand 1 'id=' 'display-name=' 'vendor=' 'arch=' 'os=' 'app-version=' 'date=' 'o/output=' 'cpk' 'oci=' 'version' 'h/help'
         case 'finish'
             __cpk-pack_parse_subcommand 1 'o/output=' 'oci=' 'version' 'h/help'
         case 'help'
@@ -86,20 +86,22 @@ complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_opti
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_positional "cpk-pack" -eq 1' -fa 'create' -d 'Pack a payload file (or - for standard input) into an envelope.'
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_positional "cpk-pack" -eq 1' -fa 'finish' -d 'Write an envelope (or a .cpk) as a finished .cpk package.'
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_positional "cpk-pack" -eq 1' -fa 'help' -d 'Show subcommand help information.'
+complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_positional "cpk-pack create" -eq 1' -F
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" id' -l 'id' -d 'Application id: the manifest\'s cp-id and the name of its encryption key.' -rfka ''
-complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" name' -l 'name' -d 'Application name.' -rfka ''
+complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" display-name' -l 'display-name' -d 'The application\'s display name.' -rfka ''
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" vendor' -l 'vendor' -d 'Vendor name.' -rfka ''
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" arch' -l 'arch' -d 'Target architecture.' -rfka ''
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" os' -l 'os' -d 'Target operating system.' -rfka ''
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" app-version' -l 'app-version' -d 'The application\'s version (default 1.0.0).' -rfka ''
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" date' -l 'date' -d 'Build date, RFC 3339 (default: now, or SOURCE_DATE_EPOCH when set).' -rfka ''
-complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
+complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rF
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" cpk' -l 'cpk' -d 'Write a finished .cpk package instead of an envelope (the last step of a pipeline).'
-complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" oci' -l 'oci' -d 'Write a finished .cpk as an OCI artifact tagged TAG (default latest) in the OCI image layout DIR, created if missing; other tags are kept.' -rfka ''
+complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" oci' -l 'oci' -d 'Write a finished .cpk as an OCI artifact tagged TAG (default latest) in the OCI image layout DIR, created if missing; other tags are kept.' -rfa '(__cpk-pack_complete_directories)'
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack create" h help' -s 'h' -l 'help' -d 'Show help information.'
-complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack finish" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
-complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack finish" oci' -l 'oci' -d 'Write the .cpk as an OCI artifact tagged TAG (default latest) in the OCI image layout DIR, created if missing; other tags are kept.' -rfka ''
+complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_positional "cpk-pack finish" -eq 1' -F
+complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack finish" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rF
+complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack finish" oci' -l 'oci' -d 'Write the .cpk as an OCI artifact tagged TAG (default latest) in the OCI image layout DIR, created if missing; other tags are kept.' -rfa '(__cpk-pack_complete_directories)'
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack finish" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack finish" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack help" version' -l 'version' -d 'Show the version.'

@@ -165,15 +165,17 @@ _cpk-seal() {
     local -a repeating_flags=()
     local -a non_repeating_flags=(--quiet --cpk --version -h --help)
     local -a repeating_options=()
-    local -a non_repeating_options=(--wrapped-key --unwrap-key --padding --file-store --url --timeout --ca-file --key --output -o --oci)
+    local -a non_repeating_options=(--wrapped-key --key --padding --file-store --url --timeout --ca-file --key-name --output -o --oci)
     __cpk-seal_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--wrapped-key')
+        __cpk-seal_add_completions -f
         return
         ;;
-    '--unwrap-key')
+    '--key')
+        __cpk-seal_add_completions -f
         return
         ;;
     '--padding')
@@ -181,6 +183,7 @@ _cpk-seal() {
         return
         ;;
     '--file-store')
+        __cpk-seal_add_completions -f
         return
         ;;
     '--url')
@@ -190,15 +193,26 @@ _cpk-seal() {
         return
         ;;
     '--ca-file')
+        __cpk-seal_add_completions -f
         return
         ;;
-    '--key')
+    '--key-name')
         return
         ;;
     '--output'|'-o')
+        __cpk-seal_add_completions -f
         return
         ;;
     '--oci')
+        __cpk-seal_add_completions -d
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-seal_add_completions -f
         return
         ;;
     esac

@@ -194,9 +194,11 @@ _cpk-sign_sign() {
     # Offer option value completions
     case "${prev}" in
     '--key')
+        __cpk-sign_add_completions -f
         return
         ;;
     '--passphrase-file')
+        __cpk-sign_add_completions -f
         return
         ;;
     '--passphrase-env')
@@ -207,6 +209,7 @@ _cpk-sign_sign() {
         return
         ;;
     '--cert')
+        __cpk-sign_add_completions -f
         return
         ;;
     '--cert-url')
@@ -220,9 +223,19 @@ _cpk-sign_sign() {
         return
         ;;
     '--output'|'-o')
+        __cpk-sign_add_completions -f
         return
         ;;
     '--oci')
+        __cpk-sign_add_completions -d
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-sign_add_completions -f
         return
         ;;
     esac
@@ -232,18 +245,20 @@ _cpk-sign_prepare() {
     repeating_flags=()
     non_repeating_flags=(--payload --package --embed-public-key --cpk --version -h --help)
     repeating_options=()
-    non_repeating_options=(--public-key --digest-out --digest-format --scheme --cert --cert-url --cert-domain --embed-form --output -o --oci)
+    non_repeating_options=(--public-key --digest-out --format --scheme --cert --cert-url --cert-domain --embed-form --output -o --oci)
     __cpk-sign_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--public-key')
+        __cpk-sign_add_completions -f
         return
         ;;
     '--digest-out')
+        __cpk-sign_add_completions -f
         return
         ;;
-    '--digest-format')
+    '--format')
         __cpk-sign_add_completions -W 'raw'$'\n''hex'$'\n''base64'
         return
         ;;
@@ -252,6 +267,7 @@ _cpk-sign_prepare() {
         return
         ;;
     '--cert')
+        __cpk-sign_add_completions -f
         return
         ;;
     '--cert-url')
@@ -265,9 +281,19 @@ _cpk-sign_prepare() {
         return
         ;;
     '--output'|'-o')
+        __cpk-sign_add_completions -f
         return
         ;;
     '--oci')
+        __cpk-sign_add_completions -d
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-sign_add_completions -f
         return
         ;;
     esac
@@ -277,28 +303,41 @@ _cpk-sign_stitch() {
     repeating_flags=()
     non_repeating_flags=(--cpk --version -h --help)
     repeating_options=()
-    non_repeating_options=(--signature --signature-format --cert --public-key --output -o --oci)
+    non_repeating_options=(--signature --format --cert --public-key --output -o --oci)
     __cpk-sign_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--signature')
+        __cpk-sign_add_completions -f
         return
         ;;
-    '--signature-format')
+    '--format')
         __cpk-sign_add_completions -W 'raw'$'\n''hex'$'\n''base64'
         return
         ;;
     '--cert')
+        __cpk-sign_add_completions -f
         return
         ;;
     '--public-key')
+        __cpk-sign_add_completions -f
         return
         ;;
     '--output'|'-o')
+        __cpk-sign_add_completions -f
         return
         ;;
     '--oci')
+        __cpk-sign_add_completions -d
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-sign_add_completions -f
         return
         ;;
     esac
@@ -318,6 +357,15 @@ _cpk-sign_digest() {
         return
         ;;
     '--output'|'-o')
+        __cpk-sign_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-sign_add_completions -f
         return
         ;;
     esac

@@ -25,9 +25,9 @@ function __cpk-sign_parse_tokens -S
         case 'sign'
             __cpk-sign_parse_subcommand 1 'key=' 'passphrase-file=' 'passphrase-env=' 'payload' 'package' 'scheme=' 'cert=' 'embed-public-key' 'cert-url=' 'cert-domain=' 'embed-form=' 'o/output=' 'cpk' 'oci=' 'version' 'h/help'
         case 'prepare'
-            __cpk-sign_parse_subcommand 1 'public-key=' 'digest-out=' 'digest-format=' 'payload' 'package' 'scheme=' 'cert=' 'embed-public-key' 'cert-url=' 'cert-domain=' 'embed-form=' 'o/output=' 'cpk' 'oci=' 'version' 'h/help'
+            __cpk-sign_parse_subcommand 1 'public-key=' 'digest-out=' 'format=' 'payload' 'package' 'scheme=' 'cert=' 'embed-public-key' 'cert-url=' 'cert-domain=' 'embed-form=' 'o/output=' 'cpk' 'oci=' 'version' 'h/help'
         case 'stitch'
-            __cpk-sign_parse_subcommand 1 'signature=' 'signature-format=' 'cert=' 'public-key=' 'o/output=' 'cpk' 'oci=' 'version' 'h/help'
+            __cpk-sign_parse_subcommand 1 'signature=' 'format=' 'cert=' 'public-key=' 'o/output=' 'cpk' 'oci=' 'version' 'h/help'
         case 'digest'
             __cpk-sign_parse_subcommand 1 'format=' 'o/output=' 'version' 'h/help'
         case 'help'
@@ -92,49 +92,53 @@ complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_positional "c
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_positional "cpk-sign" -eq 1' -fa 'stitch' -d 'Offline signing, step 2: check a detached signature and put it in.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_positional "cpk-sign" -eq 1' -fa 'digest' -d 'Print the bytes an offline signer must sign for a pending signature.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_positional "cpk-sign" -eq 1' -fa 'help' -d 'Show subcommand help information.'
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" key' -l 'key' -d 'The private key (PEM or DER); - is standard input.' -rfka ''
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" passphrase-file' -l 'passphrase-file' -d 'Read the key\'s passphrase from the first line of FILE.' -rfka ''
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" key' -l 'key' -d 'The private key (PEM or DER); - is standard input.' -rF
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" passphrase-file' -l 'passphrase-file' -d 'Read the key\'s passphrase from the first line of FILE.' -rF
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" passphrase-env' -l 'passphrase-env' -d 'Read the key\'s passphrase from the environment variable NAME.' -rfka ''
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" payload' -l 'payload' -d 'Sign the payload digest. Alone, it gives the reference layout, whose manifest no signature covers.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" package' -l 'package' -d 'Sign the package: every stream but the package digest and signature (the manifest among them), in order.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" scheme' -l 'scheme' -d 'rsa-pkcs1v15, rsa-pss, ecdsa-p256, ecdsa-p384 or ed25519 (default: the key\'s: rsa-pkcs1v15 for RSA).' -rfka 'rsa-pkcs1v15 rsa-pss ecdsa-p256 ecdsa-p384 ed25519'
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" cert' -l 'cert' -d 'Embed this X.509 certificate (PEM or DER; a PEM may carry the chain after the leaf).' -rfka ''
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" cert' -l 'cert' -d 'Embed this X.509 certificate (PEM or DER; a PEM may carry the chain after the leaf).' -rF
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" embed-public-key' -l 'embed-public-key' -d 'Embed the signer\'s public key instead of a certificate.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" cert-url' -l 'cert-url' -d 'Name where the certificate is, by URL.' -rfka ''
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" cert-domain' -l 'cert-domain' -d 'Name the certificate by the target domain it is issued for.' -rfka ''
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" embed-form' -l 'embed-form' -d 'The form of an embedded certificate or key: pem (default) or der.' -rfka 'pem der'
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_positional "cpk-sign sign" -eq 1' -F
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rF
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" cpk' -l 'cpk' -d 'Write a finished .cpk package instead of an envelope (the last step of a pipeline).'
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" oci' -l 'oci' -d 'Write a finished .cpk as an OCI artifact tagged TAG (default latest) in the OCI image layout DIR, created if missing; other tags are kept.' -rfka ''
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" oci' -l 'oci' -d 'Write a finished .cpk as an OCI artifact tagged TAG (default latest) in the OCI image layout DIR, created if missing; other tags are kept.' -rfa '(__cpk-sign_complete_directories)'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" h help' -s 'h' -l 'help' -d 'Show help information.'
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" public-key' -l 'public-key' -d 'The signer\'s public key (PEM or DER, or a certificate); not needed with --cert.' -rfka ''
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" digest-out' -l 'digest-out' -d 'Write the bytes to sign to FILE; - is standard output.' -rfka ''
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" digest-format' -l 'digest-format' -d 'raw (default), hex or base64.' -rfka 'raw hex base64'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" public-key' -l 'public-key' -d 'The signer\'s public key (PEM or DER, or a certificate); not needed with --cert.' -rF
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" digest-out' -l 'digest-out' -d 'Write the bytes to sign to FILE; - is standard output.' -rF
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" format' -l 'format' -d 'The encoding of --digest-out: raw (default), hex or base64.' -rfka 'raw hex base64'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" payload' -l 'payload' -d 'Sign the payload digest. Alone, it gives the reference layout, whose manifest no signature covers.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" package' -l 'package' -d 'Sign the package: every stream but the package digest and signature (the manifest among them), in order.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" scheme' -l 'scheme' -d 'rsa-pkcs1v15, rsa-pss, ecdsa-p256, ecdsa-p384 or ed25519 (default: the key\'s: rsa-pkcs1v15 for RSA).' -rfka 'rsa-pkcs1v15 rsa-pss ecdsa-p256 ecdsa-p384 ed25519'
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" cert' -l 'cert' -d 'Embed this X.509 certificate (PEM or DER; a PEM may carry the chain after the leaf).' -rfka ''
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" cert' -l 'cert' -d 'Embed this X.509 certificate (PEM or DER; a PEM may carry the chain after the leaf).' -rF
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" embed-public-key' -l 'embed-public-key' -d 'Embed the signer\'s public key instead of a certificate.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" cert-url' -l 'cert-url' -d 'Name where the certificate is, by URL.' -rfka ''
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" cert-domain' -l 'cert-domain' -d 'Name the certificate by the target domain it is issued for.' -rfka ''
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" embed-form' -l 'embed-form' -d 'The form of an embedded certificate or key: pem (default) or der.' -rfka 'pem der'
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_positional "cpk-sign prepare" -eq 1' -F
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rF
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" cpk' -l 'cpk' -d 'Write a finished .cpk package instead of an envelope (the last step of a pipeline).'
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" oci' -l 'oci' -d 'Write a finished .cpk as an OCI artifact tagged TAG (default latest) in the OCI image layout DIR, created if missing; other tags are kept.' -rfka ''
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" oci' -l 'oci' -d 'Write a finished .cpk as an OCI artifact tagged TAG (default latest) in the OCI image layout DIR, created if missing; other tags are kept.' -rfa '(__cpk-sign_complete_directories)'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" h help' -s 'h' -l 'help' -d 'Show help information.'
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" signature' -l 'signature' -d 'The detached signature; - is standard input.' -rfka ''
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" signature-format' -l 'signature-format' -d 'raw (default), hex or base64.' -rfka 'raw hex base64'
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" cert' -l 'cert' -d 'The signer\'s certificate, when the package does not embed it.' -rfka ''
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" public-key' -l 'public-key' -d 'The signer\'s public key, when the package does not embed it.' -rfka ''
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" signature' -l 'signature' -d 'The detached signature; - is standard input.' -rF
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" format' -l 'format' -d 'The encoding of --signature: raw (default), hex or base64.' -rfka 'raw hex base64'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" cert' -l 'cert' -d 'The signer\'s certificate, when the package does not embed it.' -rF
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" public-key' -l 'public-key' -d 'The signer\'s public key, when the package does not embed it.' -rF
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_positional "cpk-sign stitch" -eq 1' -F
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rF
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" cpk' -l 'cpk' -d 'Write a finished .cpk package instead of an envelope (the last step of a pipeline).'
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" oci' -l 'oci' -d 'Write a finished .cpk as an OCI artifact tagged TAG (default latest) in the OCI image layout DIR, created if missing; other tags are kept.' -rfka ''
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" oci' -l 'oci' -d 'Write a finished .cpk as an OCI artifact tagged TAG (default latest) in the OCI image layout DIR, created if missing; other tags are kept.' -rfa '(__cpk-sign_complete_directories)'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign digest" format' -l 'format' -d 'raw (default), hex or base64.' -rfka 'raw hex base64'
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign digest" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign digest" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rF
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_positional "cpk-sign digest" -eq 1' -F
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign digest" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign digest" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign help" version' -l 'version' -d 'Show the version.'

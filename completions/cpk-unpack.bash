@@ -190,6 +190,14 @@ _cpk-unpack_info() {
     repeating_options=()
     non_repeating_options=()
     __cpk-unpack_offer_flags_options 1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-unpack_add_completions -f
+        return
+        ;;
+    esac
 }
 
 _cpk-unpack_manifest() {
@@ -198,6 +206,14 @@ _cpk-unpack_manifest() {
     repeating_options=()
     non_repeating_options=()
     __cpk-unpack_offer_flags_options 1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-unpack_add_completions -f
+        return
+        ;;
+    esac
 }
 
 _cpk-unpack_list() {
@@ -206,6 +222,14 @@ _cpk-unpack_list() {
     repeating_options=()
     non_repeating_options=()
     __cpk-unpack_offer_flags_options 1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-unpack_add_completions -f
+        return
+        ;;
+    esac
 }
 
 _cpk-unpack_extract() {
@@ -218,6 +242,15 @@ _cpk-unpack_extract() {
     # Offer option value completions
     case "${prev}" in
     '--output'|'-o')
+        __cpk-unpack_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    2)
+        __cpk-unpack_add_completions -f
         return
         ;;
     esac
@@ -226,16 +259,18 @@ _cpk-unpack_extract() {
 _cpk-unpack_payload() {
     repeating_flags=()
     non_repeating_flags=(--quiet --allow-expired --skip-signatures --version -h --help)
-    repeating_options=(--ca --public-key --trusted-key --untrusted --certificate-identity --certificate-identity-regexp)
-    non_repeating_options=(--wrapped-key --unwrap-key --padding --file-store --url --timeout --ca-file --key --at --output -o)
+    repeating_options=(--ca --public-key --untrusted --certificate-identity --certificate-identity-regexp)
+    non_repeating_options=(--wrapped-key --key --padding --file-store --url --timeout --ca-file --key-name --at --output -o)
     __cpk-unpack_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--wrapped-key')
+        __cpk-unpack_add_completions -f
         return
         ;;
-    '--unwrap-key')
+    '--key')
+        __cpk-unpack_add_completions -f
         return
         ;;
     '--padding')
@@ -243,6 +278,7 @@ _cpk-unpack_payload() {
         return
         ;;
     '--file-store')
+        __cpk-unpack_add_completions -f
         return
         ;;
     '--url')
@@ -252,18 +288,22 @@ _cpk-unpack_payload() {
         return
         ;;
     '--ca-file')
+        __cpk-unpack_add_completions -f
         return
         ;;
-    '--key')
+    '--key-name')
         return
         ;;
     '--ca')
+        __cpk-unpack_add_completions -f
         return
         ;;
-    '--public-key'|'--trusted-key')
+    '--public-key')
+        __cpk-unpack_add_completions -f
         return
         ;;
     '--untrusted')
+        __cpk-unpack_add_completions -f
         return
         ;;
     '--certificate-identity')
@@ -276,6 +316,15 @@ _cpk-unpack_payload() {
         return
         ;;
     '--output'|'-o')
+        __cpk-unpack_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-unpack_add_completions -f
         return
         ;;
     esac
@@ -291,6 +340,15 @@ _cpk-unpack_envelope() {
     # Offer option value completions
     case "${prev}" in
     '--output'|'-o')
+        __cpk-unpack_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-unpack_add_completions -f
         return
         ;;
     esac

@@ -164,19 +164,22 @@ _cpk-verify() {
 
     local -a repeating_flags=()
     local -a non_repeating_flags=(--allow-expired --integrity-only --json --quiet --version -h --help)
-    local -a repeating_options=(--ca --public-key --trusted-key --untrusted --certificate-identity --certificate-identity-regexp --require)
-    local -a non_repeating_options=(--at --cert --wrapped-key --unwrap-key --padding --file-store --url --timeout --ca-file --key)
+    local -a repeating_options=(--ca --public-key --untrusted --certificate-identity --certificate-identity-regexp --require)
+    local -a non_repeating_options=(--at --cert --wrapped-key --key --padding --file-store --url --timeout --ca-file --key-name)
     __cpk-verify_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--ca')
+        __cpk-verify_add_completions -f
         return
         ;;
-    '--public-key'|'--trusted-key')
+    '--public-key')
+        __cpk-verify_add_completions -f
         return
         ;;
     '--untrusted')
+        __cpk-verify_add_completions -f
         return
         ;;
     '--certificate-identity')
@@ -189,15 +192,18 @@ _cpk-verify() {
         return
         ;;
     '--cert')
+        __cpk-verify_add_completions -f
         return
         ;;
     '--require')
         return
         ;;
     '--wrapped-key')
+        __cpk-verify_add_completions -f
         return
         ;;
-    '--unwrap-key')
+    '--key')
+        __cpk-verify_add_completions -f
         return
         ;;
     '--padding')
@@ -205,6 +211,7 @@ _cpk-verify() {
         return
         ;;
     '--file-store')
+        __cpk-verify_add_completions -f
         return
         ;;
     '--url')
@@ -214,9 +221,18 @@ _cpk-verify() {
         return
         ;;
     '--ca-file')
+        __cpk-verify_add_completions -f
         return
         ;;
-    '--key')
+    '--key-name')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-verify_add_completions -f
         return
         ;;
     esac

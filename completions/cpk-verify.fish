@@ -20,7 +20,7 @@ function __cpk-verify_parse_tokens -S
     set -l unparsed_tokens (__cpk-verify_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cpk-verify'
-        __cpk-verify_parse_subcommand 1 'ca=+' 'public-key=+' 'untrusted=+' 'certificate-identity=+' 'certificate-identity-regexp=+' 'at=' 'allow-expired' 'cert=' 'integrity-only' 'require=+' 'json' 'wrapped-key=' 'unwrap-key=' 'padding=' 'file-store=' 'url=' 'timeout=' 'ca-file=' 'key=' 'quiet' 'version' 'h/help'
+        __cpk-verify_parse_subcommand 1 'ca=+' 'public-key=+' 'untrusted=+' 'certificate-identity=+' 'certificate-identity-regexp=+' 'at=' 'allow-expired' 'cert=' 'integrity-only' 'require=+' 'json' 'wrapped-key=' 'key=' 'padding=' 'file-store=' 'url=' 'timeout=' 'ca-file=' 'key-name=' 'quiet' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __cpk-verify_parse_subcommand -r 1 'version'
@@ -77,27 +77,28 @@ function __cpk-verify_custom_completion
 end
 
 complete -c 'cpk-verify' -f
-complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify"' -l 'ca' -d 'A trust anchor: signer certificates must chain to a certificate in FILE (PEM or DER); repeatable.' -rfka ''
-complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify"' -l 'public-key' -l 'trusted-key' -d 'Pin a signer\'s key: a public key or certificate (PEM or DER) trusted as it is; repeatable.' -rfka ''
-complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify"' -l 'untrusted' -d 'Intermediate certificates that may complete a chain without being trusted themselves; repeatable.' -rfka ''
+complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_positional "cpk-verify" -eq 1' -F
+complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify"' -l 'ca' -d 'A trust anchor: signer certificates must chain to a certificate in FILE (PEM or DER); repeatable.' -rF
+complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify"' -l 'public-key' -d 'Pin a signer\'s key: a public key or certificate (PEM or DER) trusted as it is; repeatable.' -rF
+complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify"' -l 'untrusted' -d 'Intermediate certificates that may complete a chain without being trusted themselves; repeatable.' -rF
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify"' -l 'certificate-identity' -d 'The signer\'s certificate must name exactly this identity (subject, common name, or an e-mail, DNS or URI subject alternative name); repeatable, any may match.' -rfka ''
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify"' -l 'certificate-identity-regexp' -d 'The same, as a regular expression the whole name must match; repeatable.' -rfka ''
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" at' -l 'at' -d 'Check certificates at TIME: RFC 3339, YYYY-MM-DD, or @SECONDS (default: now).' -rfka ''
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" allow-expired' -l 'allow-expired' -d 'Accept certificates whose validity period has ended (it is still reported).'
-complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" cert' -l 'cert' -d 'The signer\'s certificate (and chain) when the package only names it by URL or domain.' -rfka ''
+complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" cert' -l 'cert' -d 'The signer\'s certificate (and chain) when the package only names it by URL or domain.' -rF
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" integrity-only' -l 'integrity-only' -d 'Check integrity only: exit 0 for an intact package even when no trust input says who signed it.'
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify"' -l 'require' -d 'Checks that must run and pass, comma-separated (e.g. payload-signature,manifest); repeatable.' -rfka ''
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" json' -l 'json' -d 'Print one JSON document instead of lines.'
-complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" wrapped-key' -l 'wrapped-key' -d 'A wrapped key from cpk-keyfetch (its document, or a bare block as raw bytes or base64).' -rfka ''
-complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" unwrap-key' -l 'unwrap-key' -d 'The private key (PEM) that unwraps --wrapped-key.' -rfka ''
+complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" wrapped-key' -l 'wrapped-key' -d 'A wrapped key from cpk-keyfetch (its document, or a bare block as raw bytes or base64).' -rF
+complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" key' -l 'key' -d 'The private key (PEM or DER) that unwraps --wrapped-key.' -rF
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" padding' -l 'padding' -d 'Padding of a bare wrapped key (a document records its own).' -rfka 'oaep-sha256 pkcs1v15'
-complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" file-store' -l 'file-store' -d 'A JSON key store file: key name to base64 key (default: $CP_FILE_KEY_SOURCE).' -rfka ''
+complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" file-store' -l 'file-store' -d 'A JSON key store file: key name to base64 key (default: $CP_FILE_KEY_SOURCE).' -rF
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" url' -l 'url' -d 'An HTTP key service: the WrapKey endpoint for fetch, the base URL for provision (default: $CP_CLOUD_KEY_SOURCE).' -rfka ''
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" timeout' -l 'timeout' -d 'Seconds to wait for the key service.' -rfka ''
-complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" ca-file' -l 'ca-file' -d 'PEM CA certificates to trust for an https key service instead of the system\'s (default: $CPK_KEY_SERVICE_CA).' -rfka ''
-complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" key' -l 'key' -d 'The key\'s name in the store (default: the package\'s key name, its cp-id).' -rfka ''
+complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" ca-file' -l 'ca-file' -d 'PEM CA certificates to trust for an https key service instead of the system\'s (default: $CPK_KEY_SERVICE_CA).' -rF
+complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" key-name' -l 'key-name' -d 'The key\'s name in the store (default: the package\'s key name, its cp-id).' -rfka ''
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" quiet' -l 'quiet' -d 'Do not warn that an ephemeral agent key is for development.'
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" h help' -s 'h' -l 'help' -d 'Show help information.'
-complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_positional "cpk-verify" -eq 1' -fa 'help' -d 'Show subcommand help information.'
+complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_positional "cpk-verify" -eq 2' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify help" version' -l 'version' -d 'Show the version.'

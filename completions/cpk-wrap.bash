@@ -197,9 +197,11 @@ _cpk-wrap_keygen() {
         return
         ;;
     '--output'|'-o')
+        __cpk-wrap_add_completions -f
         return
         ;;
     '--public-out')
+        __cpk-wrap_add_completions -f
         return
         ;;
     esac
@@ -219,6 +221,15 @@ _cpk-wrap_public() {
         return
         ;;
     '--output'|'-o')
+        __cpk-wrap_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-wrap_add_completions -f
         return
         ;;
     esac
@@ -228,15 +239,16 @@ _cpk-wrap_wrap() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--to --name --padding --format --output -o)
+    non_repeating_options=(--to --key-name --padding --format --output -o)
     __cpk-wrap_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--to')
+        __cpk-wrap_add_completions -f
         return
         ;;
-    '--name')
+    '--key-name')
         return
         ;;
     '--padding')
@@ -248,6 +260,15 @@ _cpk-wrap_wrap() {
         return
         ;;
     '--output'|'-o')
+        __cpk-wrap_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-wrap_add_completions -f
         return
         ;;
     esac
@@ -257,22 +278,32 @@ _cpk-wrap_unwrap() {
     repeating_flags=()
     non_repeating_flags=(--version -h --help)
     repeating_options=()
-    non_repeating_options=(--key --padding --name --output -o)
+    non_repeating_options=(--key --padding --key-name --output -o)
     __cpk-wrap_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--key')
+        __cpk-wrap_add_completions -f
         return
         ;;
     '--padding')
         __cpk-wrap_add_completions -W 'oaep-sha256'$'\n''pkcs1v15'
         return
         ;;
-    '--name')
+    '--key-name')
         return
         ;;
     '--output'|'-o')
+        __cpk-wrap_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-wrap_add_completions -f
         return
         ;;
     esac
@@ -284,6 +315,14 @@ _cpk-wrap_show() {
     repeating_options=()
     non_repeating_options=()
     __cpk-wrap_offer_flags_options 1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-wrap_add_completions -f
+        return
+        ;;
+    esac
 }
 
 _cpk-wrap_help() {

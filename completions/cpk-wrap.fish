@@ -27,9 +27,9 @@ function __cpk-wrap_parse_tokens -S
         case 'public'
             __cpk-wrap_parse_subcommand 1 'format=' 'o/output=' 'version' 'h/help'
         case 'wrap'
-            __cpk-wrap_parse_subcommand 1 'to=' 'name=' 'padding=' 'format=' 'o/output=' 'version' 'h/help'
+            __cpk-wrap_parse_subcommand 1 'to=' 'key-name=' 'padding=' 'format=' 'o/output=' 'version' 'h/help'
         case 'unwrap'
-            __cpk-wrap_parse_subcommand 1 'key=' 'padding=' 'name=' 'o/output=' 'version' 'h/help'
+            __cpk-wrap_parse_subcommand 1 'key=' 'padding=' 'key-name=' 'o/output=' 'version' 'h/help'
         case 'show'
             __cpk-wrap_parse_subcommand 1 'version' 'h/help'
         case 'help'
@@ -96,27 +96,31 @@ complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "c
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "cpk-wrap" -eq 1' -fa 'show' -d 'Print what a wrapped-key document records, as JSON (the wrapped bytes only by size).'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "cpk-wrap" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" bits' -l 'bits' -d 'Modulus size: 2048, 3072 or 4096.' -rfka ''
-complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" o output' -l 'output' -s 'o' -d 'Write the private key to FILE (mode 0600); - is standard output when it is not a terminal.' -rfka ''
-complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" public-out' -l 'public-out' -d 'Also write the public key (PEM SubjectPublicKeyInfo) to FILE.' -rfka ''
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" o output' -l 'output' -s 'o' -d 'Write the private key to FILE (mode 0600); - is standard output when it is not a terminal.' -rF
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" public-out' -l 'public-out' -d 'Also write the public key (PEM SubjectPublicKeyInfo) to FILE.' -rF
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "cpk-wrap public" -eq 1' -F
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap public" format' -l 'format' -d 'pem, der, pkcs1, pkcs1-pem, base64 or fingerprint.' -rfka 'pem der pkcs1 pkcs1-pem base64 fingerprint'
-complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap public" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap public" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rF
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap public" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap public" h help' -s 'h' -l 'help' -d 'Show help information.'
-complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" to' -l 'to' -d 'The public key or certificate to wrap to, in any form; - is standard input.' -rfka ''
-complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" name' -l 'name' -d 'The key\'s name, recorded in the document (the application id).' -rfka ''
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "cpk-wrap wrap" -eq 1' -F
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" to' -l 'to' -d 'The public key or certificate to wrap to, in any form; - is standard input.' -rF
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" key-name' -l 'key-name' -d 'The key\'s name, recorded in the document (the application id).' -rfka ''
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" padding' -l 'padding' -d 'oaep-sha256 or pkcs1v15 (the reference contract\'s).' -rfka 'oaep-sha256 pkcs1v15'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" format' -l 'format' -d 'document (CBOR), raw (the RSA block) or base64.' -rfka 'document raw base64'
-complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rfka ''
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rF
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" h help' -s 'h' -l 'help' -d 'Show help information.'
-complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" key' -l 'key' -d 'The private key (PEM or DER); - is standard input, /dev/fd/N an open descriptor.' -rfka ''
-complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" padding' -l 'padding' -d 'Padding of a bare wrapped key (a document records its own).' -rfka 'oaep-sha256 pkcs1v15'
-complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" name' -l 'name' -d 'Refuse a document whose key name differs.' -rfka ''
-complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" o output' -l 'output' -s 'o' -d 'Write the raw key to FILE (created 0600); - is standard output when it is not a terminal.' -rfka ''
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "cpk-wrap unwrap" -eq 1' -F
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" key' -l 'key' -d 'The private key (PEM or DER); - is standard input, /dev/fd/N an open descriptor.' -rF
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" padding' -l 'padding' -d 'Padding of a bare wrapped key (default oaep-sha256; a document records its own).' -rfka 'oaep-sha256 pkcs1v15'
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" key-name' -l 'key-name' -d 'Refuse a document whose key name differs.' -rfka ''
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" o output' -l 'output' -s 'o' -d 'Write the raw key to FILE (created 0600); - is standard output when it is not a terminal.' -rF
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" h help' -s 'h' -l 'help' -d 'Show help information.'
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "cpk-wrap show" -eq 1' -F
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap show" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap show" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap help" version' -l 'version' -d 'Show the version.'

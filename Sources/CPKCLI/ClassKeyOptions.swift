@@ -9,43 +9,57 @@ import CPKKeys
 public struct ClassKeyOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
         "A wrapped key from cpk-keyfetch (its document, or a bare block as raw bytes or base64).",
-        valueName: "file"))
+        valueName: "file"), completion: .file())
     public var wrappedKey: String?
 
-    @Option(help: ArgumentHelp("The private key (PEM) that unwraps --wrapped-key.", valueName: "file"))
-    public var unwrapKey: String?
+    @Option(
+        name: .customLong("key"),
+        help: ArgumentHelp("The private key (PEM or DER) that unwraps --wrapped-key.", valueName: "file"),
+        completion: .file())
+    public var keyFile: String?
+
+    /// The spelling of --key before the tools shared one vocabulary; costs nothing to keep.
+    @Option(name: .customLong("unwrap-key"), help: .hidden, completion: .file())
+    public var unwrapKeyAlias: String?
 
     @Option(help: ArgumentHelp("Padding of a bare wrapped key (a document records its own).", valueName: "padding"))
-    public var padding = KeyWrapPadding.pkcs1v15
+    public var padding = KeyWrapPadding.oaepSHA256
 
     @OptionGroup public var store: KeyStoreOptions
 
     @Option(help: ArgumentHelp("The key's name in the store (default: the package's key name, its cp-id).", valueName: "name"))
-    public var key: String?
+    public var keyName: String?
 
     @Flag(help: "Do not warn that an ephemeral agent key is for development.")
     public var quiet = false
 
     public init() {}
 
+    /// The private key that unwraps --wrapped-key (--key, or its old spelling --unwrap-key).
+    public var unwrapKey: String? { keyFile ?? unwrapKeyAlias }
+
+    public func validate() throws {
+        if keyFile != nil && unwrapKeyAlias != nil { throw ValidationError("give --key once (--unwrap-key is its old name)") }
+    }
+
     /// True when the command line names any key source (the environment may still name one).
     public var isGiven: Bool { wrappedKey != nil || !store.flags.isEmpty }
 
-    /// The class key called `name` (or `--key`), unwrapped in memory. The caller wipes it.
+    /// The class key called `name` (or `--key-name`), unwrapped in memory. The caller wipes it.
     public func classKey(defaultName name: String, tool: String) throws -> [UInt8] {
-        let name = key ?? name
+        let name = keyName ?? name
         if let wrappedKey {
             return try unwrapGivenKey(wrappedKey, name: name)
         }
-        guard unwrapKey == nil else { throw CPKError.usage("--unwrap-key goes with --wrapped-key") }
+        guard unwrapKey == nil else { throw CPKError.usage("--key goes with --wrapped-key") }
         return try fetchThroughEphemeralAgent(name: name, tool: tool)
     }
 
     private func unwrapGivenKey(_ path: String, name: String) throws -> [UInt8] {
         guard let unwrapKey else {
-            throw CPKError.usage("--wrapped-key needs --unwrap-key FILE, the private key it was wrapped to")
+            throw CPKError.usage("--wrapped-key needs --key FILE, the private key it was wrapped to")
         }
-        try SmallInput.requireOneStandardInput([(path, "--wrapped-key"), (unwrapKey, "--unwrap-key")])
+        try SmallInput.requireOneStandardInput([(path, "--wrapped-key"), (unwrapKey, "--key")])
         var privateBytes = try SmallInput.read(unwrapKey, limit: SmallInput.keyLimit, what: "the unwrap key")
         defer { wipe(&privateBytes) }
         let privateKey = try RSAPrivateKey(loading: privateBytes)
@@ -70,7 +84,7 @@ public struct ClassKeyOptions: ParsableArguments {
         let environment = KeyStoreLocation.processEnvironment
         if store.flags.isEmpty && environment.values.allSatisfy(\.isEmpty) {
             throw CPKError.usage(
-                "the key \"\(name)\" is needed: give --wrapped-key with --unwrap-key, or a key store "
+                "the key \"\(name)\" is needed: give --wrapped-key with --key, or a key store "
                     + "(--file-store FILE, --url URL, or \(KeyStoreLocation.fileSourceVariable) / \(KeyStoreLocation.cloudSourceVariable))")
         }
         let location = try KeyStoreLocation.select(flags: store.flags, environment: environment)

@@ -13,7 +13,7 @@ public enum KeyName {
 
     /// What is wrong with a name, or nil.
     public static func problem(with name: String) -> String? {
-        if name.isEmpty { return "the key name is empty; give the application id, e.g. --name test" }
+        if name.isEmpty { return "the key name is empty; give the application id, e.g. test" }
         if name.utf8.count > maximumLength { return "the key name is longer than \(maximumLength) bytes" }
         if name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
             return "the key name contains control characters"

@@ -86,7 +86,7 @@ struct DevExportPlaintext: ParsableCommand {
             """)
 
     @Argument(help: "The application id.") var id: String
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"), completion: .file())
     var output = "-"
     @OptionGroup var stateOptions: StateOptions
 

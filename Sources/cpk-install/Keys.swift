@@ -23,7 +23,7 @@ struct PublicKeyExport: ParsableCommand {
 
     @Option(help: ArgumentHelp("pkcs1, pkcs1-pem, der, pem, base64 or fingerprint.", valueName: "format"))
     var format = PublicKeyFormat.pkcs1
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"), completion: .file())
     var output = "-"
     @OptionGroup var stateOptions: StateOptions
 
@@ -49,7 +49,7 @@ struct AddKey: ParsableCommand {
             Manager takes keys wrapped with RSA PKCS#1 v1.5.
             """)
 
-    @Argument(help: ArgumentHelp("The wrapped key: a file, or - for standard input.", valueName: "input"))
+    @Argument(help: ArgumentHelp("The wrapped key: a file, or - for standard input.", valueName: "input"), completion: .file())
     var input = "-"
     @Option(help: ArgumentHelp("The application id the key belongs to (a document names its own).", valueName: "id"))
     var id: String?
@@ -101,7 +101,7 @@ struct Sync: ParsableCommand {
     @Option(help: ArgumentHelp("The application id, which is also the key's name.", valueName: "id"))
     var id: String
     @OptionGroup var store: KeyStoreOptions
-    @Option(help: ArgumentHelp("A device-twin JSON document with confidential_package_keys (- is standard input).", valueName: "file"))
+    @Option(help: ArgumentHelp("A device-twin JSON document with confidential_package_keys (- is standard input).", valueName: "file"), completion: .file())
     var twin: String?
     @OptionGroup var stateOptions: StateOptions
 

@@ -26,7 +26,7 @@ struct TrustAdd: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "add", abstract: "Add a CA certificate or a public key, for every application or only those given with --id.")
 
-    @Argument(help: ArgumentHelp("A certificate (PEM or DER) or a public key; - is standard input.", valueName: "file"))
+    @Argument(help: ArgumentHelp("A certificate (PEM or DER) or a public key; - is standard input.", valueName: "file"), completion: .file())
     var file: String
     @Option(help: ArgumentHelp("Trust the anchor only for this application id; repeatable.", valueName: "id"))
     var id: [String] = []

@@ -25,8 +25,8 @@ struct Install: ParsableCommand {
 
             Examples:
               cpk-install sync --id test --file-store test.json
-              cpk-install public-key | cpk-keyfetch --name test --file-store test.json \\
-                | cpk-install add-key
+              cpk-install public-key | cpk-keyfetch --key-name test --padding pkcs1v15 \\
+                --file-store test.json | cpk-install add-key
               cpk-install add-key --id test wrapped.b64      # a base64 wrapped key
               cpk-install app.cpk                            # install (the default)
               cpk-install install --ca ca.pem --json app.cpk

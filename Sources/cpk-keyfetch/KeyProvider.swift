@@ -29,7 +29,7 @@ struct KeyProviderCommand: ParsableCommand {
 
     @Option(
         name: .customLong("file-store"),
-        help: ArgumentHelp("The JSON key store holding the key-encryption keys (default: $CP_FILE_KEY_SOURCE).", valueName: "file"))
+        help: ArgumentHelp("The JSON key store holding the key-encryption keys (default: $CP_FILE_KEY_SOURCE).", valueName: "file"), completion: .file())
     var fileStore: String?
 
     @Option(help: ArgumentHelp("The provider's name in the ocicrypt configuration.", valueName: "name"))

@@ -17,7 +17,7 @@ struct Pack: ParsableCommand {
 
             Examples:
               cpk-pack --id test app.bin > app.env
-              cpk-pack --id test --name Demo --vendor Acme --app-version 1.2.0 app.bin \\
+              cpk-pack --id test --display-name Demo --vendor Acme --app-version 1.2.0 app.bin \\
                 | cpk-pack finish -o app.cpk
               tar c app/ | cpk-pack --id test --cpk -o app.cpk -
               SOURCE_DATE_EPOCH=0 cpk-pack --id test --cpk -o app.cpk app.bin   # reproducible
@@ -33,14 +33,14 @@ struct Create: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Pack a payload file (or - for standard input) into an envelope.")
 
-    @Argument(help: ArgumentHelp("The application payload; - is standard input.", valueName: "payload"))
+    @Argument(help: ArgumentHelp("The application payload; - is standard input.", valueName: "payload"), completion: .file())
     var payload: String
 
     @Option(help: "Application id: the manifest's cp-id and the name of its encryption key.")
     var id: String
 
-    @Option(help: "Application name.")
-    var name = "Unknown"
+    @Option(help: ArgumentHelp("The application's display name.", valueName: "name"))
+    var displayName = "Unknown"
 
     @Option(help: "Vendor name.")
     var vendor = "Unknown"
@@ -76,7 +76,7 @@ struct Create: ParsableCommand {
     func run() throws {
         let buildDate = try date ?? Timestamp.buildTime()
         let identity = PackageIdentity(
-            id: id, name: name, vendor: vendor, target: Target(arch: arch, os: os),
+            id: id, name: displayName, vendor: vendor, target: Target(arch: arch, os: os),
             version: Version(dotted: appVersion, date: buildDate)!)
         let source = payload == "-" ? FileDescriptor.standardInput : try FileDescriptor.open(forReading: payload)
         let entry = try LogEntry.now(tool: "cpk-pack", action: "packed \(source.name) as \(id) \(appVersion)")
@@ -91,12 +91,12 @@ struct Finish: ParsableCommand {
 
     @OptionGroup var input: PackageInputArgument
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"), completion: .file())
     var output = "-"
 
     @Option(help: ArgumentHelp(
         "Write the .cpk as an OCI artifact tagged TAG (default latest) in the OCI image layout DIR, created if missing; other tags are kept.",
-        valueName: "dir:tag"))
+        valueName: "dir:tag"), completion: .directory)
     var oci: String?
 
     func validate() throws {

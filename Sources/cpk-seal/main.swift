@@ -17,7 +17,7 @@ struct Seal: ParsableCommand {
             or the finished .cpk with --cpk.
 
             The key never appears on the command line. Either give a wrapped key from \
-            cpk-keyfetch and the private key it was wrapped to (--wrapped-key, --unwrap-key), \
+            cpk-keyfetch and the private key it was wrapped to (--wrapped-key, --key), \
             or name a key store (--file-store, --url, or CP_FILE_KEY_SOURCE / \
             CP_CLOUD_KEY_SOURCE): the store then wraps the key to an ephemeral key pair made \
             in memory for this run, which is for development (a warning says so; --quiet).
@@ -26,9 +26,9 @@ struct Seal: ParsableCommand {
               cpk-pack --id test app.bin | cpk-seal --file-store test.json --quiet \\
                 | cpk-pack finish -o app.cpk
               cpk-wrap keygen -o agent.pem --public-out agent.pub
-              cpk-keyfetch --name test --file-store test.json --to agent.pub > test.wkey
+              cpk-keyfetch --key-name test --file-store test.json --to agent.pub > test.wkey
               cpk-pack --id test app.bin \\
-                | cpk-seal --wrapped-key test.wkey --unwrap-key agent.pem --cpk -o app.cpk
+                | cpk-seal --wrapped-key test.wkey --key agent.pem --cpk -o app.cpk
               cpk-unpack payload --file-store test.json --quiet -o app.bin app.cpk  # inverse
 
             Exit status: 0 success, 1 invalid input (not a package, already encrypted, a \
@@ -43,7 +43,7 @@ struct Seal: ParsableCommand {
     func run() throws {
         let package = try input.open()
         try Sealer.checkSealable(package.head, name: package.name)  // before fetching any key
-        let keyName = keySource.key ?? package.head.manifest.id
+        let keyName = keySource.keyName ?? package.head.manifest.id
         var key = try keySource.classKey(defaultName: keyName, tool: "cpk-seal")
         defer { wipe(&key) }
         let entry = try LogEntry.now(tool: "cpk-seal", action: "encrypted the payload with AES-256-GCM, key \(keyName)")

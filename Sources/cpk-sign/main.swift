@@ -97,7 +97,7 @@ struct TargetOptions: ParsableArguments {
 /// How the package names the signer's key: embedded certificate or key, or a reference.
 struct CertificateOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "Embed this X.509 certificate (PEM or DER; a PEM may carry the chain after the leaf).", valueName: "file"))
+        "Embed this X.509 certificate (PEM or DER; a PEM may carry the chain after the leaf).", valueName: "file"), completion: .file())
     var cert: String?
 
     @Flag(help: "Embed the signer's public key instead of a certificate.")
@@ -150,10 +150,10 @@ struct Sign: ParsableCommand {
             the signing key's.
             """)
 
-    @Option(help: ArgumentHelp("The private key (PEM or DER); - is standard input.", valueName: "file"))
+    @Option(help: ArgumentHelp("The private key (PEM or DER); - is standard input.", valueName: "file"), completion: .file())
     var key: String
 
-    @Option(help: ArgumentHelp("Read the key's passphrase from the first line of FILE.", valueName: "file"))
+    @Option(help: ArgumentHelp("Read the key's passphrase from the first line of FILE.", valueName: "file"), completion: .file())
     var passphraseFile: String?
 
     @Option(help: ArgumentHelp("Read the key's passphrase from the environment variable NAME.", valueName: "name"))
@@ -214,13 +214,13 @@ struct Prepare: ParsableCommand {
             """ + SignatureScheme.opensslTable().joined(separator: "\n") + "\n\n" + SignatureScheme.signatureSizeSentence)
 
     @Option(help: ArgumentHelp(
-        "The signer's public key (PEM or DER, or a certificate); not needed with --cert.", valueName: "file"))
+        "The signer's public key (PEM or DER, or a certificate); not needed with --cert.", valueName: "file"), completion: .file())
     var publicKey: String?
 
-    @Option(help: ArgumentHelp("Write the bytes to sign to FILE; - is standard output.", valueName: "file"))
+    @Option(help: ArgumentHelp("Write the bytes to sign to FILE; - is standard output.", valueName: "file"), completion: .file())
     var digestOut: String
 
-    @Option(help: ArgumentHelp("raw (default), hex or base64.", valueName: "format"))
+    @Option(name: .customLong("format"), help: ArgumentHelp("The encoding of --digest-out: raw (default), hex or base64.", valueName: "format"))
     var digestFormat: DigestFormat = .raw
 
     @OptionGroup var what: TargetOptions
@@ -288,17 +288,17 @@ struct Stitch: ParsableCommand {
             openssl makes them, or raw r||s. A private key is never needed, nor accepted.
             """)
 
-    @Option(help: ArgumentHelp("The detached signature; - is standard input.", valueName: "file"))
+    @Option(help: ArgumentHelp("The detached signature; - is standard input.", valueName: "file"), completion: .file())
     var signature: String
 
-    @Option(help: ArgumentHelp("raw (default), hex or base64.", valueName: "format"))
+    @Option(name: .customLong("format"), help: ArgumentHelp("The encoding of --signature: raw (default), hex or base64.", valueName: "format"))
     var signatureFormat: DigestFormat = .raw
 
     @Option(name: .customLong("cert"), help: ArgumentHelp(
-        "The signer's certificate, when the package does not embed it.", valueName: "file"))
+        "The signer's certificate, when the package does not embed it.", valueName: "file"), completion: .file())
     var certificate: String?
 
-    @Option(help: ArgumentHelp("The signer's public key, when the package does not embed it.", valueName: "file"))
+    @Option(help: ArgumentHelp("The signer's public key, when the package does not embed it.", valueName: "file"), completion: .file())
     var publicKey: String?
 
     @OptionGroup var input: PackageInputArgument
@@ -334,7 +334,7 @@ struct DigestToSign: ParsableCommand {
     @Option(help: ArgumentHelp("raw (default), hex or base64.", valueName: "format"))
     var format: DigestFormat = .raw
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"), completion: .file())
     var output = "-"
 
     @OptionGroup var input: PackageInputArgument

@@ -103,7 +103,7 @@ struct Extract: ParsableCommand {
 
     @Argument(help: "The stream's index (see the list subcommand).") var index: Int
     @OptionGroup var input: PackageInputArgument
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"), completion: .file())
     var output = "-"
 
     func run() throws {
@@ -136,7 +136,7 @@ struct Payload: ParsableCommand {
         abstract: "Write the plaintext payload, after authenticating it (GCM tag and SHA-256).",
         discussion: """
             An encrypted payload needs its class key, from the same sources as cpk-seal: \
-            --wrapped-key with --unwrap-key, or a key store (--file-store, --url, or \
+            --wrapped-key with --key, or a key store (--file-store, --url, or \
             CP_FILE_KEY_SOURCE / CP_CLOUD_KEY_SOURCE). Nothing is written unless the AES-GCM \
             tag, the plaintext digest, the package digest and every signature check: a file is \
             created only when complete and checked, and standard output receives bytes only \
@@ -151,7 +151,7 @@ struct Payload: ParsableCommand {
     @OptionGroup var trust: TrustOptions
     @Flag(help: "Debugging: do not check the payload signature (the tag, digests and package signature still are).")
     var skipSignatures = false
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"), completion: .file())
     var output = "-"
 
     func run() throws {
@@ -174,7 +174,7 @@ struct ToEnvelope: ParsableCommand {
         commandName: "envelope", abstract: "Turn a .cpk back into an envelope, e.g. to re-sign it.")
 
     @OptionGroup var input: PackageInputArgument
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"), completion: .file())
     var output = "-"
 
     func run() throws {

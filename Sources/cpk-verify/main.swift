@@ -57,7 +57,7 @@ struct Verify: ParsableCommand {
     @OptionGroup var trust: TrustOptions
 
     @Option(name: .customLong("cert"), help: ArgumentHelp(
-        "The signer's certificate (and chain) when the package only names it by URL or domain.", valueName: "file"))
+        "The signer's certificate (and chain) when the package only names it by URL or domain.", valueName: "file"), completion: .file())
     var certificate: String?
 
     @Flag(help: "Check integrity only: exit 0 for an intact package even when no trust input says who signed it.")

@@ -24,9 +24,9 @@ struct Wrap: ParsableCommand {
             Examples:
               cpk-wrap keygen --bits 3072 -o device.pem --public-out device.pub
               cpk-wrap public --format base64 device.pem
-              cpk-wrap wrap --to device.pub --name test -o test.wkey class.key
+              cpk-wrap wrap --to device.pub --key-name test -o test.wkey class.key
               head -c 32 /dev/urandom \\
-                | cpk-wrap wrap --to cert.pem --name app --padding pkcs1v15 > app.wkey
+                | cpk-wrap wrap --to cert.pem --key-name app --padding pkcs1v15 > app.wkey
               cpk-wrap unwrap --key device.pem -o class.key test.wkey
               cpk-wrap show test.wkey
 
@@ -46,10 +46,10 @@ struct KeyGen: ParsableCommand {
     var bits = 2048
 
     @Option(name: .shortAndLong, help: ArgumentHelp(
-        "Write the private key to FILE (mode 0600); - is standard output when it is not a terminal.", valueName: "file"))
+        "Write the private key to FILE (mode 0600); - is standard output when it is not a terminal.", valueName: "file"), completion: .file())
     var output: String
 
-    @Option(help: ArgumentHelp("Also write the public key (PEM SubjectPublicKeyInfo) to FILE.", valueName: "file"))
+    @Option(help: ArgumentHelp("Also write the public key (PEM SubjectPublicKeyInfo) to FILE.", valueName: "file"), completion: .file())
     var publicOut: String?
 
     func validate() throws {
@@ -82,13 +82,13 @@ struct Public: ParsableCommand {
             SHA-256 of the DER SubjectPublicKeyInfo, as recorded in wrapped-key documents).
             """)
 
-    @Argument(help: ArgumentHelp("A private key, public key or certificate; - is standard input.", valueName: "key"))
+    @Argument(help: ArgumentHelp("A private key, public key or certificate; - is standard input.", valueName: "key"), completion: .file())
     var input = "-"
 
     @Option(help: ArgumentHelp("pem, der, pkcs1, pkcs1-pem, base64 or fingerprint.", valueName: "format"))
     var format = PublicKeyFormat.pem
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"), completion: .file())
     var output = "-"
 
     func run() throws {
@@ -104,13 +104,13 @@ struct WrapKey: ParsableCommand {
         commandName: "wrap",
         abstract: "Wrap a symmetric key (from a file or standard input) to an RSA public key.")
 
-    @Argument(help: ArgumentHelp("The raw symmetric key; - is standard input.", valueName: "key-file"))
+    @Argument(help: ArgumentHelp("The raw symmetric key; - is standard input.", valueName: "key-file"), completion: .file())
     var input = "-"
 
-    @Option(help: ArgumentHelp("The public key or certificate to wrap to, in any form; - is standard input.", valueName: "public-key"))
+    @Option(help: ArgumentHelp("The public key or certificate to wrap to, in any form; - is standard input.", valueName: "public-key"), completion: .file())
     var to: String
 
-    @Option(help: ArgumentHelp("The key's name, recorded in the document (the application id).", valueName: "name"))
+    @Option(name: .customLong("key-name"), help: ArgumentHelp("The key's name, recorded in the document (the application id).", valueName: "name"))
     var name: String?
 
     @Option(help: ArgumentHelp("oaep-sha256 or pkcs1v15 (the reference contract's).", valueName: "padding"))
@@ -119,12 +119,12 @@ struct WrapKey: ParsableCommand {
     @Option(help: ArgumentHelp("document (CBOR), raw (the RSA block) or base64.", valueName: "format"))
     var format = WrappedKeyFormat.document
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"), completion: .file())
     var output = "-"
 
     func validate() throws {
         if format == .document && name == nil {
-            throw ValidationError("--name is required: the document records the key's name (e.g. --name test)")
+            throw ValidationError("--key-name is required: the document records the key's name (e.g. --key-name test)")
         }
     }
 
@@ -151,20 +151,20 @@ struct UnwrapKey: ParsableCommand {
             different private key is refused before any decryption.
             """)
 
-    @Argument(help: ArgumentHelp("The wrapped key; - is standard input.", valueName: "wrapped"))
+    @Argument(help: ArgumentHelp("The wrapped key; - is standard input.", valueName: "wrapped"), completion: .file())
     var input = "-"
 
-    @Option(help: ArgumentHelp("The private key (PEM or DER); - is standard input, /dev/fd/N an open descriptor.", valueName: "file"))
+    @Option(help: ArgumentHelp("The private key (PEM or DER); - is standard input, /dev/fd/N an open descriptor.", valueName: "file"), completion: .file())
     var key: String
 
-    @Option(help: ArgumentHelp("Padding of a bare wrapped key (a document records its own).", valueName: "padding"))
+    @Option(help: ArgumentHelp("Padding of a bare wrapped key (default oaep-sha256; a document records its own).", valueName: "padding"))
     var padding: KeyWrapPadding?
 
-    @Option(help: ArgumentHelp("Refuse a document whose key name differs.", valueName: "name"))
+    @Option(name: .customLong("key-name"), help: ArgumentHelp("Refuse a document whose key name differs.", valueName: "name"))
     var name: String?
 
     @Option(name: .shortAndLong, help: ArgumentHelp(
-        "Write the raw key to FILE (created 0600); - is standard output when it is not a terminal.", valueName: "file"))
+        "Write the raw key to FILE (created 0600); - is standard output when it is not a terminal.", valueName: "file"), completion: .file())
     var output: String
 
     func run() throws {
@@ -198,7 +198,7 @@ struct Show: ParsableCommand {
         commandName: "show",
         abstract: "Print what a wrapped-key document records, as JSON (the wrapped bytes only by size).")
 
-    @Argument(help: ArgumentHelp("A wrapped-key document; - is standard input.", valueName: "wrapped"))
+    @Argument(help: ArgumentHelp("A wrapped-key document; - is standard input.", valueName: "wrapped"), completion: .file())
     var input = "-"
 
     func run() throws {

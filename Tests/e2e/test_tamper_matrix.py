@@ -24,7 +24,7 @@ in between; the first and last are also the stream-0 rows, which the table shows
 - `truncate`: the file cut just before that byte.
 
 Key source: the class key `test` from test.json, fetched once with cpk-keyfetch as a wrapped-key
-document for a wrapping key made by cpk-wrap, and given as `--wrapped-key/--unwrap-key`. The
+document for a wrapping key made by cpk-wrap, and given as `--wrapped-key/--key`. The
 `--file-store` source makes an ephemeral RSA-2048 key per run (~0.3 s each in a debug build),
 too slow for ~170 variants x 3 runs; test_file_store_key_source_agrees checks a sample with it.
 Trust: the signer's certificate is the anchor (`--ca`) for cpk-verify and cpk-install; cpk-verify
@@ -186,7 +186,7 @@ class Setup:
 
     @property
     def key_source(self) -> list[str]:
-        return ["--wrapped-key", str(self.wrapped_key), "--unwrap-key", str(self.unwrap_key)]
+        return ["--wrapped-key", str(self.wrapped_key), "--key", str(self.unwrap_key)]
 
 
 def build(directory: Path) -> Setup:
@@ -197,13 +197,13 @@ def build(directory: Path) -> Setup:
             "-subj", "/CN=CPK Tamper Matrix", "-days", "30", "-set_serial", "1", "-config", "req.cnf",
             "-addext", "keyUsage=critical,digitalSignature", cwd=directory)
     (directory / "payload.bin").write_bytes(PAYLOAD)
-    check(sh(f"cpk-pack --id test --name Demo --vendor Acme --app-version 1.2.0 payload.bin"
+    check(sh(f"cpk-pack --id test --display-name Demo --vendor Acme --app-version 1.2.0 payload.bin"
              f" | cpk-seal --file-store {STORE} --quiet"
              f" | cpk-sign --key signer.pem --cert signer.crt --payload --package --cpk -o app.cpk",
              cwd=directory, env=env_with(SOURCE_DATE_EPOCH=EPOCH)))
     # the key source: test.json's key, wrapped once to a key pair of our own
     check(run("cpk-wrap", "keygen", "-o", "agent.pem", "--public-out", "agent.pub", cwd=directory))
-    check(run("cpk-keyfetch", "--name", "test", "--file-store", STORE, "--to", "agent.pub", "-o", "test.wkey",
+    check(run("cpk-keyfetch", "--key-name", "test", "--file-store", STORE, "--to", "agent.pub", "-o", "test.wkey",
               cwd=directory))
     data = (directory / "app.cpk").read_bytes()
     package = parse_cpk(data)
