@@ -186,7 +186,7 @@ _cpk-install() {
 
 _cpk-install_install() {
     repeating_flags=()
-    non_repeating_flags=(--allow-expired --accept-unauthenticated-manifest --allow-signer-change --allow-downgrade --json --progress --version -h --help)
+    non_repeating_flags=(--allow-expired --accept-unauthenticated-manifest --allow-signer-change --allow-downgrade --json --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=(--ca --public-key --untrusted --certificate-identity --certificate-identity-regexp)
     non_repeating_options=(--at --state)
     __cpk-install_offer_flags_options 1
@@ -230,7 +230,7 @@ _cpk-install_install() {
 
 _cpk-install_public-key() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--format --output -o --state)
     __cpk-install_offer_flags_options 0
@@ -253,7 +253,7 @@ _cpk-install_public-key() {
 
 _cpk-install_add-key() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--id --state)
     __cpk-install_offer_flags_options 1
@@ -279,7 +279,7 @@ _cpk-install_add-key() {
 
 _cpk-install_sync() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--id --file-store --url --timeout --ca-file --twin --state)
     __cpk-install_offer_flags_options 0
@@ -315,7 +315,7 @@ _cpk-install_sync() {
 
 _cpk-install_list() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(--json --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--state)
     __cpk-install_offer_flags_options 0
@@ -330,7 +330,7 @@ _cpk-install_list() {
 
 _cpk-install_remove() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--state)
     __cpk-install_offer_flags_options 1
@@ -345,7 +345,7 @@ _cpk-install_remove() {
 
 _cpk-install_dev-export-plaintext() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--output -o --state)
     __cpk-install_offer_flags_options 1
@@ -387,7 +387,7 @@ _cpk-install_trust() {
 
 _cpk-install_trust_add() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=(--id)
     non_repeating_options=(--state)
     __cpk-install_offer_flags_options 1
@@ -413,7 +413,7 @@ _cpk-install_trust_add() {
 
 _cpk-install_trust_list() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(--json --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--state)
     __cpk-install_offer_flags_options 0
@@ -428,7 +428,7 @@ _cpk-install_trust_list() {
 
 _cpk-install_trust_remove() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--state)
     __cpk-install_offer_flags_options 1
@@ -443,7 +443,7 @@ _cpk-install_trust_remove() {
 
 _cpk-install_status() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(--json --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--state)
     __cpk-install_offer_flags_options 0
@@ -458,7 +458,7 @@ _cpk-install_status() {
 
 _cpk-install_check-state() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--state)
     __cpk-install_offer_flags_options 0

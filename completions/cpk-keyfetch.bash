@@ -186,7 +186,7 @@ _cpk-keyfetch() {
 
 _cpk-keyfetch_fetch() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--key-name --to --file-store --url --timeout --ca-file --inline --twin --padding --format --output -o)
     __cpk-keyfetch_offer_flags_options 0
@@ -239,7 +239,7 @@ _cpk-keyfetch_fetch() {
 
 _cpk-keyfetch_provision() {
     repeating_flags=()
-    non_repeating_flags=(--force --version -h --help)
+    non_repeating_flags=(--force --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--key-name --file-store --url --timeout --ca-file)
     __cpk-keyfetch_offer_flags_options 0
@@ -268,7 +268,7 @@ _cpk-keyfetch_provision() {
 
 _cpk-keyfetch_keyprovider() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--file-store --provider)
     __cpk-keyfetch_offer_flags_options 0

@@ -186,7 +186,7 @@ _cpk-pack() {
 
 _cpk-pack_create() {
     repeating_flags=()
-    non_repeating_flags=(--cpk --version -h --help)
+    non_repeating_flags=(--cpk --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--id --display-name --vendor --arch --os --app-version --date --output -o --oci)
     __cpk-pack_offer_flags_options 1
@@ -235,7 +235,7 @@ _cpk-pack_create() {
 
 _cpk-pack_finish() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--output -o --oci)
     __cpk-pack_offer_flags_options 1

@@ -186,7 +186,7 @@ _cpk-sign() {
 
 _cpk-sign_sign() {
     repeating_flags=()
-    non_repeating_flags=(--payload --package --embed-public-key --cpk --version -h --help)
+    non_repeating_flags=(--payload --package --embed-public-key --cpk --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--key --passphrase-file --passphrase-env --scheme --cert --cert-url --cert-domain --embed-form --output -o --oci)
     __cpk-sign_offer_flags_options 1
@@ -243,7 +243,7 @@ _cpk-sign_sign() {
 
 _cpk-sign_prepare() {
     repeating_flags=()
-    non_repeating_flags=(--payload --package --embed-public-key --cpk --version -h --help)
+    non_repeating_flags=(--payload --package --embed-public-key --cpk --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--public-key --digest-out --format --scheme --cert --cert-url --cert-domain --embed-form --output -o --oci)
     __cpk-sign_offer_flags_options 1
@@ -301,7 +301,7 @@ _cpk-sign_prepare() {
 
 _cpk-sign_stitch() {
     repeating_flags=()
-    non_repeating_flags=(--cpk --version -h --help)
+    non_repeating_flags=(--cpk --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--signature --format --cert --public-key --output -o --oci)
     __cpk-sign_offer_flags_options 1
@@ -345,7 +345,7 @@ _cpk-sign_stitch() {
 
 _cpk-sign_digest() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--format --output -o)
     __cpk-sign_offer_flags_options 1

@@ -186,7 +186,7 @@ _cpk-unpack() {
 
 _cpk-unpack_info() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(--json --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=()
     __cpk-unpack_offer_flags_options 1
@@ -202,7 +202,7 @@ _cpk-unpack_info() {
 
 _cpk-unpack_manifest() {
     repeating_flags=()
-    non_repeating_flags=(--pretty --version -h --help)
+    non_repeating_flags=(--pretty --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=()
     __cpk-unpack_offer_flags_options 1
@@ -218,7 +218,7 @@ _cpk-unpack_manifest() {
 
 _cpk-unpack_list() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(--json --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=()
     __cpk-unpack_offer_flags_options 1
@@ -234,7 +234,7 @@ _cpk-unpack_list() {
 
 _cpk-unpack_extract() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--output -o)
     __cpk-unpack_offer_flags_options 2
@@ -258,7 +258,7 @@ _cpk-unpack_extract() {
 
 _cpk-unpack_payload() {
     repeating_flags=()
-    non_repeating_flags=(--quiet --allow-expired --skip-signatures --version -h --help)
+    non_repeating_flags=(--allow-expired --skip-signatures --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=(--ca --public-key --untrusted --certificate-identity --certificate-identity-regexp)
     non_repeating_options=(--wrapped-key --key --padding --file-store --url --timeout --ca-file --key-name --at --output -o)
     __cpk-unpack_offer_flags_options 1
@@ -332,7 +332,7 @@ _cpk-unpack_payload() {
 
 _cpk-unpack_envelope() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--output -o)
     __cpk-unpack_offer_flags_options 1

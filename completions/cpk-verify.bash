@@ -163,7 +163,7 @@ _cpk-verify() {
     local -a unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
 
     local -a repeating_flags=()
-    local -a non_repeating_flags=(--allow-expired --integrity-only --json --quiet --version -h --help)
+    local -a non_repeating_flags=(--allow-expired --integrity-only --json --quiet -q --verbose -v --progress --version -h --help)
     local -a repeating_options=(--ca --public-key --untrusted --certificate-identity --certificate-identity-regexp --require)
     local -a non_repeating_options=(--at --cert --wrapped-key --key --padding --file-store --url --timeout --ca-file --key-name)
     __cpk-verify_offer_flags_options 1

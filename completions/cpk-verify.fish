@@ -20,7 +20,7 @@ function __cpk-verify_parse_tokens -S
     set -l unparsed_tokens (__cpk-verify_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cpk-verify'
-        __cpk-verify_parse_subcommand 1 'ca=+' 'public-key=+' 'untrusted=+' 'certificate-identity=+' 'certificate-identity-regexp=+' 'at=' 'allow-expired' 'cert=' 'integrity-only' 'require=+' 'json' 'wrapped-key=' 'key=' 'padding=' 'file-store=' 'url=' 'timeout=' 'ca-file=' 'key-name=' 'quiet' 'version' 'h/help'
+        __cpk-verify_parse_subcommand 1 'ca=+' 'public-key=+' 'untrusted=+' 'certificate-identity=+' 'certificate-identity-regexp=+' 'at=' 'allow-expired' 'cert=' 'integrity-only' 'require=+' 'json' 'wrapped-key=' 'key=' 'padding=' 'file-store=' 'url=' 'timeout=' 'ca-file=' 'key-name=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'help'
             __cpk-verify_parse_subcommand -r 1 'version'
@@ -97,7 +97,9 @@ complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" timeout' -l 'timeout' -d 'Seconds to wait for the key service.' -rfka ''
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" ca-file' -l 'ca-file' -d 'PEM CA certificates to trust for an https key service instead of the system\'s (default: $CPK_KEY_SERVICE_CA).' -rF
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" key-name' -l 'key-name' -d 'The key\'s name in the store (default: the package\'s key name, its cp-id).' -rfka ''
-complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" quiet' -l 'quiet' -d 'Do not warn that an ephemeral agent key is for development.'
+complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
+complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
+complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_positional "cpk-verify" -eq 2' -fa 'help' -d 'Show subcommand help information.'

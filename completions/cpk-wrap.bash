@@ -186,7 +186,7 @@ _cpk-wrap() {
 
 _cpk-wrap_keygen() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--bits --output -o --public-out)
     __cpk-wrap_offer_flags_options 0
@@ -209,7 +209,7 @@ _cpk-wrap_keygen() {
 
 _cpk-wrap_public() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--format --output -o)
     __cpk-wrap_offer_flags_options 1
@@ -237,7 +237,7 @@ _cpk-wrap_public() {
 
 _cpk-wrap_wrap() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--to --key-name --padding --format --output -o)
     __cpk-wrap_offer_flags_options 1
@@ -276,7 +276,7 @@ _cpk-wrap_wrap() {
 
 _cpk-wrap_unwrap() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--key --padding --key-name --output -o)
     __cpk-wrap_offer_flags_options 1
@@ -311,7 +311,7 @@ _cpk-wrap_unwrap() {
 
 _cpk-wrap_show() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=()
     __cpk-wrap_offer_flags_options 1

@@ -23,15 +23,15 @@ function __cpk-wrap_parse_tokens -S
         __cpk-wrap_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'keygen'
-            __cpk-wrap_parse_subcommand 0 'bits=' 'o/output=' 'public-out=' 'version' 'h/help'
+            __cpk-wrap_parse_subcommand 0 'bits=' 'o/output=' 'public-out=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
         case 'public'
-            __cpk-wrap_parse_subcommand 1 'format=' 'o/output=' 'version' 'h/help'
+            __cpk-wrap_parse_subcommand 1 'format=' 'o/output=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
         case 'wrap'
-            __cpk-wrap_parse_subcommand 1 'to=' 'key-name=' 'padding=' 'format=' 'o/output=' 'version' 'h/help'
+            __cpk-wrap_parse_subcommand 1 'to=' 'key-name=' 'padding=' 'format=' 'o/output=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
         case 'unwrap'
-            __cpk-wrap_parse_subcommand 1 'key=' 'padding=' 'key-name=' 'o/output=' 'version' 'h/help'
+            __cpk-wrap_parse_subcommand 1 'key=' 'padding=' 'key-name=' 'o/output=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
         case 'show'
-            __cpk-wrap_parse_subcommand 1 'version' 'h/help'
+            __cpk-wrap_parse_subcommand 1 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
         case 'help'
             __cpk-wrap_parse_subcommand -r 1 'version'
         end
@@ -98,11 +98,17 @@ complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "c
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" bits' -l 'bits' -d 'Modulus size: 2048, 3072 or 4096.' -rfka ''
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" o output' -l 'output' -s 'o' -d 'Write the private key to FILE (mode 0600); - is standard output when it is not a terminal.' -rF
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" public-out' -l 'public-out' -d 'Also write the public key (PEM SubjectPublicKeyInfo) to FILE.' -rF
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "cpk-wrap public" -eq 1' -F
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap public" format' -l 'format' -d 'pem, der, pkcs1, pkcs1-pem, base64 or fingerprint.' -rfka 'pem der pkcs1 pkcs1-pem base64 fingerprint'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap public" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rF
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap public" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap public" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap public" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap public" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap public" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "cpk-wrap wrap" -eq 1' -F
@@ -111,6 +117,9 @@ complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_opti
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" padding' -l 'padding' -d 'oaep-sha256 or pkcs1v15 (the reference contract\'s).' -rfka 'oaep-sha256 pkcs1v15'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" format' -l 'format' -d 'document (CBOR), raw (the RSA block) or base64.' -rfka 'document raw base64'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rF
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "cpk-wrap unwrap" -eq 1' -F
@@ -118,9 +127,15 @@ complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_opti
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" padding' -l 'padding' -d 'Padding of a bare wrapped key (default oaep-sha256; a document records its own).' -rfka 'oaep-sha256 pkcs1v15'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" key-name' -l 'key-name' -d 'Refuse a document whose key name differs.' -rfka ''
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" o output' -l 'output' -s 'o' -d 'Write the raw key to FILE (created 0600); - is standard output when it is not a terminal.' -rF
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "cpk-wrap show" -eq 1' -F
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap show" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap show" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap show" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap show" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap show" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap help" version' -l 'version' -d 'Show the version.'

@@ -30,9 +30,6 @@ public struct ClassKeyOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The key's name in the store (default: the package's key name, its cp-id).", valueName: "name"))
     public var keyName: String?
 
-    @Flag(help: "Do not warn that an ephemeral agent key is for development.")
-    public var quiet = false
-
     public init() {}
 
     /// The private key that unwraps --wrapped-key (--key, or its old spelling --unwrap-key).
@@ -46,13 +43,14 @@ public struct ClassKeyOptions: ParsableArguments {
     public var isGiven: Bool { wrappedKey != nil || !store.flags.isEmpty }
 
     /// The class key called `name` (or `--key-name`), unwrapped in memory. The caller wipes it.
-    public func classKey(defaultName name: String, tool: String) throws -> [UInt8] {
+    /// `messages` says whether to warn about an ephemeral agent key (not with -q).
+    public func classKey(defaultName name: String, tool: String, messages: MessageOptions) throws -> [UInt8] {
         let name = keyName ?? name
         if let wrappedKey {
             return try unwrapGivenKey(wrappedKey, name: name)
         }
         guard unwrapKey == nil else { throw CPKError.usage("--key goes with --wrapped-key") }
-        return try fetchThroughEphemeralAgent(name: name, tool: tool)
+        return try fetchThroughEphemeralAgent(name: name, tool: tool, messages: messages)
     }
 
     private func unwrapGivenKey(_ path: String, name: String) throws -> [UInt8] {
@@ -80,7 +78,7 @@ public struct ClassKeyOptions: ParsableArguments {
 
     /// Like the reference tool's `local` method: a key pair made in memory for this run only,
     /// to which the store wraps the key.
-    private func fetchThroughEphemeralAgent(name: String, tool: String) throws -> [UInt8] {
+    private func fetchThroughEphemeralAgent(name: String, tool: String, messages: MessageOptions) throws -> [UInt8] {
         let environment = KeyStoreLocation.processEnvironment
         if store.flags.isEmpty && environment.values.allSatisfy(\.isEmpty) {
             throw CPKError.usage(
@@ -89,10 +87,7 @@ public struct ClassKeyOptions: ParsableArguments {
         }
         let location = try KeyStoreLocation.select(flags: store.flags, environment: environment)
         let source = try location.source { store.keyfetchBridge(endpoint: $0) }
-        if !quiet {
-            Console.error(
-                "\(tool): warning: using an ephemeral agent key to fetch \"\(name)\" from \(source.description); this is for development")
-        }
+        messages.warning(tool, "using an ephemeral agent key to fetch \"\(name)\" from \(source.description); this is for development")
         let agent = try RSAPrivateKey.generate(bits: 2048)
         let wrapped = try source.wrappedKey(named: name, to: agent.publicKey, padding: .pkcs1v15)
         return try checkedKey(try wrapped.unwrap(with: agent), name: name)

@@ -85,7 +85,10 @@ public struct InstallReport {
 
     public func outcome(_ check: InstallCheck) -> CheckOutcome { outcomes[check] ?? .notRun }
 
-    public var text: String {
+    public var text: String { identityText + "\n" + resultText }
+
+    /// The package's identity, known before its payload flows (a tool prints it first).
+    public var identityText: String {
         let version = manifest.payload.version
         var lines = [
             "Package:   \(manifest.id) (\(source))",
@@ -95,6 +98,13 @@ public struct InstallReport {
             "Version:   \(version.dotted) (\(version.date))",
         ]
         if let payloadSize { lines.append("Size:      \(payloadSize) bytes") }
+        return lines.map(TerminalText.escaped).joined(separator: "\n")
+    }
+
+    /// The checks and the verdict, known once the payload has flowed.
+    public var resultText: String {
+        let version = manifest.payload.version
+        var lines: [String] = []
         for check in InstallCheck.allCases { lines.append(line(for: check)) }
         if installed {
             let note = developmentMode ? " (development mode: nothing was authenticated)"

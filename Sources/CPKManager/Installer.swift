@@ -36,6 +36,9 @@ public final class PackageInstaller {
     private let options: InstallOptions
     /// Called after each chunk with the bytes passed so far and the total.
     public var progress: ((UInt64, UInt64) -> Void)?
+    /// Called once the host-side checks passed, just before the payload flows to the Package
+    /// Manager, with the report so far (its identity is complete).
+    public var beforePayload: ((InstallReport) -> Void)?
 
     public init(manager: PackageManagerAdministration, options: InstallOptions) {
         self.manager = manager
@@ -79,6 +82,7 @@ public final class PackageInstaller {
                 applicationID: id, keyBits: plan.keyBits, iv: contents.stream(plan.nonceIndex), tag: contents.stream(plan.tagIndex))
             report.outcomes[.classKey] = .passed
             step = .tag
+            beforePayload?(report)
             try deploy(contents, id: id) { try gate.addPayload($0) }
             let verdict = try manager.verifyApplication(
                 applicationID: id, scheme: plan.scheme, keyBits: plan.signatureBits, digest: contents.stream(plan.digestIndex),

@@ -16,6 +16,9 @@ public protocol PackageInput: AnyObject {
     func nextPayloadChunk() throws -> UnsafeRawBufferPointer?
     /// The deferred streams of the head, by index; reads past any unread payload.
     func deferredStreams() throws -> [Int: [UInt8]]
+    /// Called with the size of each payload chunk as it is read (a tool's progress line);
+    /// whoever reads the payload, the tool reports its progress without knowing the loop.
+    var onPayloadChunk: ((Int) -> Void)? { get set }
 }
 
 public enum InputKind: String, Sendable {
@@ -81,9 +84,15 @@ final class EnvelopeInput: PackageInput {
     var head: PackageHead { reader.header.package }
     var log: [LogEntry] { reader.header.log }
 
+    var onPayloadChunk: ((Int) -> Void)?
+
     init(reader: EnvelopeReader) { self.reader = reader }
 
-    func nextPayloadChunk() throws -> UnsafeRawBufferPointer? { try reader.nextChunk() }
+    func nextPayloadChunk() throws -> UnsafeRawBufferPointer? {
+        let chunk = try reader.nextChunk()
+        if let chunk { onPayloadChunk?(chunk.count) }
+        return chunk
+    }
     func deferredStreams() throws -> [Int: [UInt8]] { try reader.trailer().streams }
 }
 
@@ -93,6 +102,7 @@ public final class PackageFileInput: PackageInput {
     public let name: String
     public let head: PackageHead
     public var log: [LogEntry] { [] }
+    public var onPayloadChunk: ((Int) -> Void)?
     private var payloadOffset: UInt64 = 0
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Chunks.size, alignment: 16)
     /// The most memory the streams other than the payload may take together.
@@ -132,6 +142,7 @@ public final class PackageFileInput: PackageInput {
         let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(UInt64(buffer.count), size - payloadOffset))])
         try package.file.read(into: piece, at: package.absoluteOffset(of: index) + payloadOffset, what: "the payload")
         payloadOffset += UInt64(piece.count)
+        onPayloadChunk?(piece.count)
         return UnsafeRawBufferPointer(piece)
     }
 

@@ -17,6 +17,8 @@ struct ListApplications: ParsableCommand {
     @Flag(help: "Print JSON instead of text.") var json = false
     @OptionGroup var stateOptions: StateOptions
 
+    @OptionGroup var messages: MessageOptions
+
     func run() throws {
         let listing = try stateOptions.openManager().applicationListing()
         let applications = listing.applications
@@ -69,9 +71,11 @@ struct Remove: ParsableCommand {
     @Argument(help: "The application id.") var id: String
     @OptionGroup var stateOptions: StateOptions
 
+    @OptionGroup var messages: MessageOptions
+
     func run() throws {
         try stateOptions.openManager().removeApplication(applicationID: id)
-        Console.error("cpk-install: removed \(TerminalText.escaped(id)) (its class key stays installed)")
+        messages.confirm("cpk-install", "removed \(TerminalText.escaped(id)) (its class key stays installed)")
     }
 }
 
@@ -89,6 +93,8 @@ struct DevExportPlaintext: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"), completion: .file())
     var output = "-"
     @OptionGroup var stateOptions: StateOptions
+
+    @OptionGroup var messages: MessageOptions
 
     func run() throws {
         let manager = try stateOptions.openManager()

@@ -27,6 +27,8 @@ struct PublicKeyExport: ParsableCommand {
     var output = "-"
     @OptionGroup var stateOptions: StateOptions
 
+    @OptionGroup var messages: MessageOptions
+
     func run() throws {
         let manager = try stateOptions.openManager()
         let exported = try manager.exportDevicePublicKey()
@@ -55,13 +57,15 @@ struct AddKey: ParsableCommand {
     var id: String?
     @OptionGroup var stateOptions: StateOptions
 
+    @OptionGroup var messages: MessageOptions
+
     func run() throws {
         let bytes = try SmallInput.read(input, limit: SmallInput.keyLimit, what: "the wrapped key")
         let manager = try stateOptions.openManager()
         let device = try PublicKey(loading: try manager.exportDevicePublicKey())
         let (name, wrapped) = try resolve(try WrappedKeyInput(parsing: bytes), device: device)
         try manager.installApplicationKey(applicationID: name, wrappedKey: wrapped)
-        Console.error("cpk-install: installed the class key of \(TerminalText.escaped(name))")
+        messages.confirm("cpk-install", "installed the class key of \(TerminalText.escaped(name))")
     }
 
     private func resolve(_ input: WrappedKeyInput, device: PublicKey) throws -> (String, [UInt8]) {
@@ -105,6 +109,8 @@ struct Sync: ParsableCommand {
     var twin: String?
     @OptionGroup var stateOptions: StateOptions
 
+    @OptionGroup var messages: MessageOptions
+
     func run() throws {
         try KeyName.validate(id)
         let flags = store.flags + [twin.map(KeyStoreLocation.twin)].compactMap { $0 }
@@ -114,6 +120,6 @@ struct Sync: ParsableCommand {
         let device = try PublicKey(loading: try manager.exportDevicePublicKey())
         let wrapped = try source.wrappedKey(named: id, to: device, padding: .pkcs1v15)
         try manager.installApplicationKey(applicationID: id, wrappedKey: wrapped.wrapped)
-        Console.error("cpk-install: fetched and installed the class key of \(TerminalText.escaped(id))")
+        messages.confirm("cpk-install", "fetched and installed the class key of \(TerminalText.escaped(id))")
     }
 }

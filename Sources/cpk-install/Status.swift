@@ -17,6 +17,8 @@ struct Status: ParsableCommand {
     @Flag(help: "Print JSON instead of text.") var json = false
     @OptionGroup var stateOptions: StateOptions
 
+    @OptionGroup var messages: MessageOptions
+
     func run() throws {
         let manager = try stateOptions.openManager()
         let version = try manager.ping()
@@ -43,6 +45,8 @@ struct CheckState: ParsableCommand {
         abstract: "Check the simulator's state: every class key opens, every application decrypts and matches its digest.")
 
     @OptionGroup var stateOptions: StateOptions
+
+    @OptionGroup var messages: MessageOptions
 
     func run() throws {
         let report = try stateOptions.openManager().checkState()

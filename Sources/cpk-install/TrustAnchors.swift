@@ -32,6 +32,8 @@ struct TrustAdd: ParsableCommand {
     var id: [String] = []
     @OptionGroup var stateOptions: StateOptions
 
+    @OptionGroup var messages: MessageOptions
+
     func run() throws {
         let manager = try stateOptions.openManager()
         let bytes = try SmallInput.read(file, limit: SmallInput.documentLimit, what: "the trust anchor")
@@ -46,6 +48,8 @@ struct TrustList: ParsableCommand {
 
     @Flag(help: "Print JSON instead of text.") var json = false
     @OptionGroup var stateOptions: StateOptions
+
+    @OptionGroup var messages: MessageOptions
 
     func run() throws {
         let entries = try TrustStore.entries(in: try stateOptions.openManager().state)
@@ -89,6 +93,8 @@ struct TrustRemove: ParsableCommand {
 
     @Argument(help: "The anchor's name, as trust list shows it.") var name: String
     @OptionGroup var stateOptions: StateOptions
+
+    @OptionGroup var messages: MessageOptions
 
     func run() throws {
         try TrustStore.remove(named: name, in: try stateOptions.openManager().state)

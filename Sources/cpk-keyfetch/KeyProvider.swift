@@ -35,6 +35,8 @@ struct KeyProviderCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The provider's name in the ocicrypt configuration.", valueName: "name"))
     var provider = "cpk"
 
+    @OptionGroup var messages: MessageOptions
+
     func run() throws {
         let environment = KeyStoreLocation.processEnvironment
         var storePath: String? = fileStore

@@ -72,6 +72,8 @@ struct Fetch: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"), completion: .file())
     var output = "-"
 
+    @OptionGroup var messages: MessageOptions
+
     func run() throws {
         try KeyName.validate(name)
         let flags = store.flags + [inline.map(KeyStoreLocation.inline), twin.map(KeyStoreLocation.twin)].compactMap { $0 }
@@ -107,6 +109,8 @@ struct Provision: ParsableCommand {
 
     @Flag(help: "Replace a key of the same name in a file store (the old key is lost).")
     var force = false
+
+    @OptionGroup var messages: MessageOptions
 
     func run() throws {
         try KeyName.validate(name)

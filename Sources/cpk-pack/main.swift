@@ -60,6 +60,8 @@ struct Create: ParsableCommand {
 
     @OptionGroup var output: PackageOutputOptions
 
+    @OptionGroup var messages: MessageOptions
+
     func validate() throws {
         guard !id.isEmpty, id.utf8.count <= 128, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-/:".contains($0)) })
         else {
@@ -80,7 +82,13 @@ struct Create: ParsableCommand {
             version: Version(dotted: appVersion, date: buildDate)!)
         let source = payload == "-" ? FileDescriptor.standardInput : try FileDescriptor.open(forReading: payload)
         let entry = try LogEntry.now(tool: "cpk-pack", action: "packed \(source.name) as \(id) \(appVersion)")
-        try output.write { try Packer.pack(payload: source, identity: identity, log: [entry], to: $0) }
+        let status = try source.status()
+        let progress = messages.progressLine("cpk-pack", "packing", source.name, total: status.isRegularFile ? status.size : nil)
+        try output.write {
+            try Packer.pack(payload: source, identity: identity, log: [entry], to: $0, progress: progress.map { line in { line.add($0) } })
+        }
+        progress?.finish()
+        messages.step("cpk-pack", "packed \(TerminalText.escaped(source.name)) as \(id) \(appVersion)")
     }
 }
 
@@ -99,6 +107,8 @@ struct Finish: ParsableCommand {
         valueName: "dir:tag"), completion: .directory)
     var oci: String?
 
+    @OptionGroup var messages: MessageOptions
+
     func validate() throws {
         if oci != nil && output != "-" {
             throw ValidationError("--oci and --output both name a destination; give one")
@@ -107,6 +117,8 @@ struct Finish: ParsableCommand {
 
     func run() throws {
         let package = try input.open()
+        let progress = messages.watch(package, tool: "cpk-pack", verb: "finishing")
+        defer { progress?.finish() }
         if let oci {
             try writePackage(toOCI: oci) { try copyPackage(from: package, to: $0, appending: nil) }
         } else {

@@ -20,7 +20,7 @@ struct Seal: ParsableCommand {
             cpk-keyfetch and the private key it was wrapped to (--wrapped-key, --key), \
             or name a key store (--file-store, --url, or CP_FILE_KEY_SOURCE / \
             CP_CLOUD_KEY_SOURCE): the store then wraps the key to an ephemeral key pair made \
-            in memory for this run, which is for development (a warning says so; --quiet).
+            in memory for this run, which is for development (a warning says so; -q).
 
             Examples:
               cpk-pack --id test app.bin | cpk-seal --file-store test.json --quiet \\
@@ -40,14 +40,19 @@ struct Seal: ParsableCommand {
     @OptionGroup var keySource: ClassKeyOptions
     @OptionGroup var output: PackageOutputOptions
 
+    @OptionGroup var messages: MessageOptions
+
     func run() throws {
         let package = try input.open()
         try Sealer.checkSealable(package.head, name: package.name)  // before fetching any key
         let keyName = keySource.keyName ?? package.head.manifest.id
-        var key = try keySource.classKey(defaultName: keyName, tool: "cpk-seal")
+        var key = try keySource.classKey(defaultName: keyName, tool: "cpk-seal", messages: messages)
         defer { wipe(&key) }
         let entry = try LogEntry.now(tool: "cpk-seal", action: "encrypted the payload with AES-256-GCM, key \(keyName)")
+        let progress = messages.watch(package, tool: "cpk-seal", verb: "sealing")
         try output.write { try Sealer.seal(package, key: key, keyName: keyName, log: entry, to: $0) }
+        progress?.finish()
+        messages.step("cpk-seal", "encrypted the payload of \(TerminalText.escaped(package.name)) with AES-256-GCM, key \(TerminalText.escaped(keyName))")
     }
 }
 

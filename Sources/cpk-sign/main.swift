@@ -164,6 +164,8 @@ struct Sign: ParsableCommand {
     @OptionGroup var input: PackageInputArgument
     @OptionGroup var output: PackageOutputOptions
 
+    @OptionGroup var messages: MessageOptions
+
     func run() throws {
         try SmallInput.requireOneStandardInput(
             [(input.input, "input"), (key, "--key"), (passphraseFile ?? "", "--passphrase-file"),
@@ -175,14 +177,17 @@ struct Sign: ParsableCommand {
             certificate: try certificate.embedding(signer: signer, chain: try certificate.chain()))
         let package = try input.open()
         try Signer.checkRequest(request, head: package.head, name: package.name)
-        what.warnAboutDevices(request.scheme)
-        if case .none = request.certificate {
+        if !messages.quiet { what.warnAboutDevices(request.scheme) }
+        if case .none = request.certificate, !messages.quiet {
             Console.error(
                 "cpk-sign: warning: the package names no certificate or key of its signer (--cert, --embed-public-key, "
                     + "--cert-url, --cert-domain): a verifier must be given the signer's key to check it")
         }
         let entry = try LogEntry.now(tool: "cpk-sign", action: "added an " + describe(request))
+        let progress = messages.watch(package, tool: "cpk-sign", verb: "signing")
         try output.write { try Signer.sign(package, request, log: entry, to: $0) }
+        progress?.finish()
+        messages.step("cpk-sign", entry.action)
     }
 
     private func loadSigningKey() throws -> SigningKey {
@@ -228,6 +233,8 @@ struct Prepare: ParsableCommand {
     @OptionGroup var input: PackageInputArgument
     @OptionGroup var output: PackageOutputOptions
 
+    @OptionGroup var messages: MessageOptions
+
     func validate() throws {
         guard !(digestOut == "-" && output.output == "-") else {
             throw ValidationError("--digest-out and the package cannot both go to standard output; give -o FILE")
@@ -248,7 +255,7 @@ struct Prepare: ParsableCommand {
             certificate: try certificate.embedding(signer: signer, chain: chain))
         let package = try input.open()
         try Signer.checkRequest(request, head: package.head, name: package.name)
-        if targets == [.payload] {
+        if targets == [.payload] && !messages.quiet {
             if let note = Signer.deviceNote(for: request.scheme) { Console.error("cpk-sign: warning: \(note)") }
             Console.error(
                 "cpk-sign: note: the manifest is covered only once a package signature is added too: "
@@ -256,6 +263,8 @@ struct Prepare: ParsableCommand {
         }
         let entry = try LogEntry.now(tool: "cpk-sign", action: "prepared an offline " + describe(request))
         let digestFile = try OutputFile(path: digestOut, binary: digestFormat == .raw)
+        let progress = messages.watch(package, tool: "cpk-sign", verb: "preparing")
+        defer { progress?.finish() }
         try output.write { destination in
             try Signer.sign(package, request, log: entry, to: destination) { digest in
                 try digestFile.descriptor.write(digestFormat.encode(digest))
@@ -304,6 +313,8 @@ struct Stitch: ParsableCommand {
     @OptionGroup var input: PackageInputArgument
     @OptionGroup var output: PackageOutputOptions
 
+    @OptionGroup var messages: MessageOptions
+
     func validate() throws {
         guard certificate == nil || publicKey == nil else { throw ValidationError("give --cert or --public-key, not both") }
     }
@@ -318,6 +329,8 @@ struct Stitch: ParsableCommand {
         }
         let package = try input.open()
         let pending = try Stitcher.Pending(head: package.head, name: package.name)
+        let progress = messages.watch(package, tool: "cpk-sign", verb: "stitching")
+        defer { progress?.finish() }
         let entry = try LogEntry.now(
             tool: "cpk-sign", action: "stitched in an offline \(pending.scheme.rawValue) \(pending.target.rawValue) signature")
         try output.write { destination in
@@ -338,6 +351,8 @@ struct DigestToSign: ParsableCommand {
     var output = "-"
 
     @OptionGroup var input: PackageInputArgument
+
+    @OptionGroup var messages: MessageOptions
 
     func run() throws {
         let digest = try Stitcher.digestToSign(try input.open())

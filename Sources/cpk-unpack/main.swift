@@ -40,6 +40,8 @@ struct Info: ParsableCommand {
     @OptionGroup var input: PackageInputArgument
     @Flag(help: "Print JSON instead of text.") var json = false
 
+    @OptionGroup var messages: MessageOptions
+
     func run() throws {
         let package = try input.open()
         let summary = try PackageSummary(reading: package)
@@ -53,6 +55,8 @@ struct ShowManifest: ParsableCommand {
 
     @OptionGroup var input: PackageInputArgument
     @Flag(help: "Indent the JSON for reading.") var pretty = false
+
+    @OptionGroup var messages: MessageOptions
 
     func run() throws {
         let package = try input.open()
@@ -68,6 +72,8 @@ struct List: ParsableCommand {
 
     @OptionGroup var input: PackageInputArgument
     @Flag(help: "Print JSON instead of text.") var json = false
+
+    @OptionGroup var messages: MessageOptions
 
     func run() throws {
         let package = try input.open()
@@ -106,6 +112,8 @@ struct Extract: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"), completion: .file())
     var output = "-"
 
+    @OptionGroup var messages: MessageOptions
+
     func run() throws {
         let package = try input.open()
         let head = package.head
@@ -113,6 +121,8 @@ struct Extract: ParsableCommand {
             throw CPKError.usage("\(package.name) has no stream \(index); it has streams 0 to \(head.streams.count - 1)")
         }
         let file = try OutputFile(path: output, binary: true)
+        let progress = messages.watch(package, tool: "cpk-unpack", verb: "extracting from")
+        defer { progress?.finish() }
         switch head.streams[index] {
         case .payload where head.manifest.payload.encryption == .none:
             try PayloadRelease.release(from: package, to: file)
@@ -154,17 +164,21 @@ struct Payload: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"), completion: .file())
     var output = "-"
 
+    @OptionGroup var messages: MessageOptions
+
     func run() throws {
         let package = try input.open()
         var key: [UInt8]? = nil
         if case .aesGCM(let keyName, _, _, _) = package.head.manifest.payload.encryption {
-            key = try keySource.classKey(defaultName: keyName, tool: "cpk-unpack")
+            key = try keySource.classKey(defaultName: keyName, tool: "cpk-unpack", messages: messages)
         }
         defer { if key != nil { wipe(&key!) } }
         let checks = PayloadRelease.SignatureChecks(trust: try trust.policy(), payloadSignature: !skipSignatures)
         // Decrypted plaintext is a secret (0600, never into a planted FIFO or symlink); an
         // unencrypted payload is no more secret than the package that carries it.
         let output = try OutputFile(path: output, binary: true, secret: key != nil)
+        let progress = messages.watch(package, tool: "cpk-unpack", verb: "checking and writing the payload of")
+        defer { progress?.finish() }
         try PayloadRelease.release(from: package, to: output, key: key, signatures: checks)
     }
 }
@@ -177,9 +191,13 @@ struct ToEnvelope: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"), completion: .file())
     var output = "-"
 
+    @OptionGroup var messages: MessageOptions
+
     func run() throws {
         let package = try input.open()
         let entry = try LogEntry.now(tool: "cpk-unpack", action: "converted \(package.name) to an envelope")
+        let progress = messages.watch(package, tool: "cpk-unpack", verb: "converting")
+        defer { progress?.finish() }
         try writePackage(to: output, as: .envelope) { try copyPackage(from: package, to: $0, appending: entry) }
     }
 }

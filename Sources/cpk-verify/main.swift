@@ -73,6 +73,8 @@ struct Verify: ParsableCommand {
 
     @OptionGroup var keySource: ClassKeyOptions
 
+    @OptionGroup var messages: MessageOptions
+
     /// The names given with --require, split at commas.
     private var requiredNames: [String] {
         require.flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters(in: " ") } }.filter { !$0.isEmpty }
@@ -128,6 +130,8 @@ struct Verify: ParsableCommand {
         }
         policy.classKey = try classKey(for: package)
         defer { if policy.classKey != nil { wipe(&policy.classKey!) } }
+        let progress = messages.watch(package, tool: "cpk-verify", verb: "checking")
+        defer { progress?.finish() }
         return try Verifier.verify(package, policy: policy)
     }
 
@@ -137,7 +141,7 @@ struct Verify: ParsableCommand {
         guard keySource.isGiven, case .aesGCM(let keyName, _, _, _) = package.head.manifest.payload.encryption else {
             return nil
         }
-        return try keySource.classKey(defaultName: keyName, tool: "cpk-verify")
+        return try keySource.classKey(defaultName: keyName, tool: "cpk-verify", messages: messages)
     }
 }
 

@@ -52,6 +52,8 @@ struct KeyGen: ParsableCommand {
     @Option(help: ArgumentHelp("Also write the public key (PEM SubjectPublicKeyInfo) to FILE.", valueName: "file"), completion: .file())
     var publicOut: String?
 
+    @OptionGroup var messages: MessageOptions
+
     func validate() throws {
         guard RSAPrivateKey.generatableSizes.contains(bits) else { throw ValidationError("--bits must be 2048, 3072 or 4096") }
         if publicOut == output { throw ValidationError("--public-out must differ from --output") }
@@ -91,6 +93,8 @@ struct Public: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"), completion: .file())
     var output = "-"
 
+    @OptionGroup var messages: MessageOptions
+
     func run() throws {
         let bytes = try SmallInput.read(input, limit: SmallInput.keyLimit, what: "the key")
         let key = try withLocation(input) { try PublicKey(loadingPublicOrPrivate: bytes) }
@@ -121,6 +125,8 @@ struct WrapKey: ParsableCommand {
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"), completion: .file())
     var output = "-"
+
+    @OptionGroup var messages: MessageOptions
 
     func validate() throws {
         if format == .document && name == nil {
@@ -167,6 +173,8 @@ struct UnwrapKey: ParsableCommand {
         "Write the raw key to FILE (created 0600); - is standard output when it is not a terminal.", valueName: "file"), completion: .file())
     var output: String
 
+    @OptionGroup var messages: MessageOptions
+
     func run() throws {
         try SmallInput.requireOneStandardInput([(input, "the wrapped key"), (key, "--key")])
         var keyBytes = try SmallInput.read(key, limit: SmallInput.keyLimit, what: "the private key")
@@ -200,6 +208,8 @@ struct Show: ParsableCommand {
 
     @Argument(help: ArgumentHelp("A wrapped-key document; - is standard input.", valueName: "wrapped"), completion: .file())
     var input = "-"
+
+    @OptionGroup var messages: MessageOptions
 
     func run() throws {
         let bytes = try SmallInput.read(input, limit: SmallInput.keyLimit, what: "the wrapped key")
