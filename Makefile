@@ -7,7 +7,7 @@
 #   make fuzz      every parser under libFuzzer + AddressSanitizer, FUZZ_SECONDS each (fuzz-smoke: CI's short run)
 
 TOOLS = cpk-pack cpk-seal cpk-sign cpk-verify cpk-unpack cpk-keyfetch cpk-wrap cpk-install
-APT_PACKAGES = libssl-dev libcbor-dev openssl mandoc time age
+APT_PACKAGES = libssl-dev libcbor-dev openssl mandoc time age zsh fish
 PIP_PACKAGES = pytest cbor2 cryptography
 PREFIX ?= /usr/local
 DEBUG_BIN = .build/debug

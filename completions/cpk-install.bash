@@ -178,8 +178,11 @@ _cpk-install() {
         "_cpk-install_${subcommand}"
         ;;
     *)
-        # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'install public-key add-key sync list remove dev-export-plaintext trust status check-state help' -- "${cur}"))
+        # Not a subcommand's name: the words are the default subcommand's (cpk-tools)
+        COMPREPLY=()
+        [[ "${COMP_CWORD}" -eq 1 ]] && COMPREPLY+=($(compgen -W 'install public-key add-key sync list remove dev-export-plaintext trust status check-state help' -- "${cur}"))
+        unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
+        "_cpk-install_install"
         ;;
     esac
 }
@@ -215,6 +218,7 @@ _cpk-install_install() {
         return
         ;;
     '--state')
+        __cpk-install_add_completions -d
         return
         ;;
     esac
@@ -246,6 +250,7 @@ _cpk-install_public-key() {
         return
         ;;
     '--state')
+        __cpk-install_add_completions -d
         return
         ;;
     esac
@@ -264,6 +269,7 @@ _cpk-install_add-key() {
         return
         ;;
     '--state')
+        __cpk-install_add_completions -d
         return
         ;;
     esac
@@ -308,6 +314,7 @@ _cpk-install_sync() {
         return
         ;;
     '--state')
+        __cpk-install_add_completions -d
         return
         ;;
     esac
@@ -323,6 +330,7 @@ _cpk-install_list() {
     # Offer option value completions
     case "${prev}" in
     '--state')
+        __cpk-install_add_completions -d
         return
         ;;
     esac
@@ -338,6 +346,15 @@ _cpk-install_remove() {
     # Offer option value completions
     case "${prev}" in
     '--state')
+        __cpk-install_add_completions -d
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-install_add_completions -W "$(__cpk-install_custom_complete ---completion remove -- positional@0 "${COMP_CWORD}" "$(__cpk-install_cursor_index_in_current_word)")"
         return
         ;;
     esac
@@ -357,6 +374,15 @@ _cpk-install_dev-export-plaintext() {
         return
         ;;
     '--state')
+        __cpk-install_add_completions -d
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-install_add_completions -W "$(__cpk-install_custom_complete ---completion dev-export-plaintext -- positional@0 "${COMP_CWORD}" "$(__cpk-install_cursor_index_in_current_word)")"
         return
         ;;
     esac
@@ -398,6 +424,7 @@ _cpk-install_trust_add() {
         return
         ;;
     '--state')
+        __cpk-install_add_completions -d
         return
         ;;
     esac
@@ -421,6 +448,7 @@ _cpk-install_trust_list() {
     # Offer option value completions
     case "${prev}" in
     '--state')
+        __cpk-install_add_completions -d
         return
         ;;
     esac
@@ -436,6 +464,7 @@ _cpk-install_trust_remove() {
     # Offer option value completions
     case "${prev}" in
     '--state')
+        __cpk-install_add_completions -d
         return
         ;;
     esac
@@ -451,6 +480,7 @@ _cpk-install_status() {
     # Offer option value completions
     case "${prev}" in
     '--state')
+        __cpk-install_add_completions -d
         return
         ;;
     esac
@@ -466,6 +496,7 @@ _cpk-install_check-state() {
     # Offer option value completions
     case "${prev}" in
     '--state')
+        __cpk-install_add_completions -d
         return
         ;;
     esac

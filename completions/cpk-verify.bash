@@ -196,6 +196,7 @@ _cpk-verify() {
         return
         ;;
     '--require')
+        __cpk-verify_add_completions -W 'structure'$'\n''payload-tag'$'\n''payload-digest'$'\n''payload-signature'$'\n''payload-certificate'$'\n''payload-trust'$'\n''package-digest'$'\n''package-signature'$'\n''package-certificate'$'\n''package-trust'$'\n''manifest'
         return
         ;;
     '--wrapped-key')

@@ -194,6 +194,7 @@ _cpk-wrap_keygen() {
     # Offer option value completions
     case "${prev}" in
     '--bits')
+        __cpk-wrap_add_completions -W '2048'$'\n''3072'$'\n''4096'
         return
         ;;
     '--output'|'-o')

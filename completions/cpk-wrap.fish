@@ -95,7 +95,7 @@ complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "c
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "cpk-wrap" -eq 1' -fa 'unwrap' -d 'Unwrap a wrapped key with the private key; write the raw key to the named output.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "cpk-wrap" -eq 1' -fa 'show' -d 'Print what a wrapped-key document records, as JSON (the wrapped bytes only by size).'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "cpk-wrap" -eq 1' -fa 'help' -d 'Show subcommand help information.'
-complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" bits' -l 'bits' -d 'Modulus size: 2048, 3072 or 4096.' -rfka ''
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" bits' -l 'bits' -d 'Modulus size: 2048, 3072 or 4096.' -rfka '2048 3072 4096'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" o output' -l 'output' -s 'o' -d 'Write the private key to FILE (mode 0600); - is standard output when it is not a terminal.' -rF
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" public-out' -l 'public-out' -d 'Also write the public key (PEM SubjectPublicKeyInfo) to FILE.' -rF
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'

@@ -17,6 +17,10 @@ extension ParsableCommand {
         let tool = configuration.commandName ?? "cpk"
         do {
             let arguments = Self.hoisting(globalOptions, in: Array(CommandLine.arguments.dropFirst()))
+            if isBashCompletionRequest(arguments) {
+                try Console.output(bashCompletionScript())
+                Glibc.exit(0)
+            }
             var command = try parseAsRoot(arguments)
             try command.run()
             Glibc.exit(0)

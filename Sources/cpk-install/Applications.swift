@@ -68,7 +68,7 @@ struct Remove: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Remove an installed application (its class key stays installed).")
 
-    @Argument(help: "The application id.") var id: String
+    @Argument(help: "The application id.", completion: .custom(StateOptions.installedIDs)) var id: String
     @OptionGroup var stateOptions: StateOptions
 
     @OptionGroup var messages: MessageOptions
@@ -89,7 +89,7 @@ struct DevExportPlaintext: ParsableCommand {
             appears only once checked.
             """)
 
-    @Argument(help: "The application id.") var id: String
+    @Argument(help: "The application id.", completion: .custom(StateOptions.installedIDs)) var id: String
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"), completion: .file())
     var output = "-"
     @OptionGroup var stateOptions: StateOptions

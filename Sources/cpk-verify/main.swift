@@ -65,7 +65,7 @@ struct Verify: ParsableCommand {
 
     @Option(help: ArgumentHelp(
         "Checks that must run and pass, comma-separated (e.g. payload-signature,manifest); repeatable.",
-        valueName: "checks"))
+        valueName: "checks"), completion: .list(VerificationCheck.allCases.map(\.rawValue)))
     var require: [String] = []
 
     @Flag(help: "Print one JSON document instead of lines.")

@@ -42,7 +42,7 @@ struct KeyGen: ParsableCommand {
         commandName: "keygen",
         abstract: "Make an RSA wrapping key pair; the private key is written as PEM (PKCS#8) with mode 0600.")
 
-    @Option(help: ArgumentHelp("Modulus size: 2048, 3072 or 4096.", valueName: "bits"))
+    @Option(help: ArgumentHelp("Modulus size: 2048, 3072 or 4096.", valueName: "bits"), completion: .list(["2048", "3072", "4096"]))
     var bits = 2048
 
     @Option(name: .shortAndLong, help: ArgumentHelp(
