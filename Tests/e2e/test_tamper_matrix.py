@@ -53,6 +53,7 @@ import json
 import os
 import queue
 import random
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -397,8 +398,18 @@ def assert_no_crash(name: str, result: Outcome, *, shell: bool = False):
     assert b"Fatal error" not in result.stdout
 
 
+REPEATED_PREFIX = re.compile(r"(?:^|: )([^:]+): \1: ")
+
+
+def assert_no_repeated_prefix(name: str, err: str):
+    """No message repeats its prefix ("cpk-install: app.cpk: app.cpk: ...")."""
+    for line in err.splitlines():
+        assert not REPEATED_PREFIX.search(line), f"{name}: a prefix repeats in {line!r}"
+
+
 def one_line_reason(name: str, result: Outcome, needles: list[str]) -> str:
     err = result.stderr.decode(errors="replace")
+    assert_no_repeated_prefix(name, err)
     assert err.endswith("\n") and err.count("\n") == 1, f"{name}: not exactly one line on stderr: {err!r}"
     assert err.startswith(f"{name.split()[0]}: ") and len(err.strip()) > len(name) + 4, f"{name}: no reason: {err!r}"
     if needles:
@@ -427,6 +438,7 @@ def check_verify(result: Result, expect: dict):
     assert no_plaintext(v.stdout) and no_plaintext(v.stderr)
     assert not result.left["cpk-verify"], f"cpk-verify left files: {result.left['cpk-verify']}"
     failed = failed_checks(v.stdout)
+    assert_no_repeated_prefix("cpk-verify", out + v.stderr.decode(errors="replace"))
     if out:  # a report: at least one check FAILED, and the verdict says so
         assert v.stderr == b"", v.stderr
         assert failed, f"no FAILED check in the report:\n{out}"
