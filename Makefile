@@ -84,7 +84,13 @@ install: release
 	  install -m 0644 completions/_$$t $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_$$t; \
 	  install -m 0644 completions/$$t.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/$$t.fish; \
 	done
-	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	# The man pages cite docs/*.md of the source tree; installed, they cite the installed copies.
+	install -d $(DESTDIR)$(PREFIX)/share/doc/cpk-tools
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/cpk-tools/
+	for page in man/*.1; do \
+	  sed 's|^\.Pa docs/|.Pa $(PREFIX)/share/doc/cpk-tools/|' $$page > $(DESTDIR)$(PREFIX)/share/man/man1/$$(basename $$page) && \
+	  chmod 0644 $(DESTDIR)$(PREFIX)/share/man/man1/$$(basename $$page) || exit 1; \
+	done
 
 SIZE ?= 1G
 bench: release

@@ -153,8 +153,8 @@ complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_o
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install add-key" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install add-key" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" id' -l 'id' -d 'The application id, which is also the key\'s name.' -rfka ''
-complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" file-store' -l 'file-store' -d 'A JSON key store file: key name to base64 key (default: $CP_FILE_KEY_SOURCE).' -rF
-complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" url' -l 'url' -d 'An HTTP key service: the WrapKey endpoint for fetch, the base URL for provision (default: $CP_CLOUD_KEY_SOURCE).' -rfka ''
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" file-store' -l 'file-store' -d 'A JSON key store file: key name to base64 key.' -rF
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" url' -l 'url' -d 'An HTTP key service: the WrapKey endpoint for fetch, the base URL for provision.' -rfka ''
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" timeout' -l 'timeout' -d 'Seconds to wait for the key service.' -rfka ''
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" ca-file' -l 'ca-file' -d 'PEM CA certificates to trust for an https key service instead of the system\'s (default: $CPK_KEY_SERVICE_CA).' -rF
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" twin' -l 'twin' -d 'A device-twin JSON document with confidential_package_keys (- is standard input).' -rF

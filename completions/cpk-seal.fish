@@ -81,8 +81,8 @@ complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_positional "c
 complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" wrapped-key' -l 'wrapped-key' -d 'A wrapped key from cpk-keyfetch (its document, or a bare block as raw bytes or base64).' -rF
 complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" key' -l 'key' -d 'The private key (PEM or DER) that unwraps --wrapped-key.' -rF
 complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" padding' -l 'padding' -d 'Padding of a bare wrapped key (a document records its own).' -rfka 'oaep-sha256 pkcs1v15'
-complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" file-store' -l 'file-store' -d 'A JSON key store file: key name to base64 key (default: $CP_FILE_KEY_SOURCE).' -rF
-complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" url' -l 'url' -d 'An HTTP key service: the WrapKey endpoint for fetch, the base URL for provision (default: $CP_CLOUD_KEY_SOURCE).' -rfka ''
+complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" file-store' -l 'file-store' -d 'A JSON key store file: key name to base64 key.' -rF
+complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" url' -l 'url' -d 'An HTTP key service: the WrapKey endpoint for fetch, the base URL for provision.' -rfka ''
 complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" timeout' -l 'timeout' -d 'Seconds to wait for the key service.' -rfka ''
 complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" ca-file' -l 'ca-file' -d 'PEM CA certificates to trust for an https key service instead of the system\'s (default: $CPK_KEY_SERVICE_CA).' -rF
 complete -c 'cpk-seal' -n '__cpk-seal_should_offer_completions_for_flags_or_options "cpk-seal" key-name' -l 'key-name' -d 'The key\'s name in the store (default: the package\'s key name, its cp-id).' -rfka ''

@@ -43,7 +43,7 @@ public enum KeyStoreLocation: Equatable, Sendable {
                 "both \(fileSourceVariable) and \(cloudSourceVariable) are set; choose with --file-store or --url")
         case (nil, nil):
             throw CPKError.usage(
-                "no key store: give --file-store FILE or --url URL (or --inline/--twin), "
+                "no key store: give --file-store FILE or --url URL, "
                     + "or set \(fileSourceVariable) or \(cloudSourceVariable)")
         }
     }

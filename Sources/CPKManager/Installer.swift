@@ -28,7 +28,7 @@ public struct InstallOptions: Sendable {
 
 /// Installs a package through the Package Manager contract, the way the host side of a device
 /// does: it reads the package, decides with the device's trust policy whether its signers are
-/// trusted and its manifest authenticated, and drives the calls of DESIGN.md §5 in order; every
+/// trusted and its manifest authenticated, and drives the contract's calls (cpk-install(1), DESCRIPTION) in order; every
 /// cryptographic check on the payload is made by the Package Manager. It knows the contract
 /// only, so it works with any backend.
 public final class PackageInstaller {

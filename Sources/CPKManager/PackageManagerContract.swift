@@ -2,7 +2,7 @@ import CPKCore
 import CPKCrypto
 import CPKFormat
 
-/// The Confidential Package Manager contract (DESIGN.md §5), call by call.
+/// The Confidential Package Manager contract (cpk-install(1), DESCRIPTION), call by call.
 ///
 /// A real Package Manager is a trusted application inside the device's TEE, reached through
 /// the calls of its EDL; `PackageManagerSimulator` honours the same contract on machines
@@ -102,7 +102,7 @@ public enum ContractOperation: String, CaseIterable, Sendable {
     case verifyApplicationSHA256Ed25519 = "verify_application_sha256_ed25519"
     case endApplicationDeployment = "end_application_deployment"
 
-    /// The calls of the reference Package Manager (DESIGN.md §5): PKCS#1 v1.5 signatures only.
+    /// The calls of the reference Package Manager (cpk-install(1)): PKCS#1 v1.5 signatures only.
     public static let reference: [ContractOperation] = allCases.filter { $0.verifiedScheme.map { $0 == .rsaPKCS1v15 } ?? true }
 
     /// The call that verifies a payload signature of `scheme`.

@@ -20,8 +20,9 @@ struct KeyProviderCommand: ParsableCommand {
 
             Example OCICRYPT_KEYPROVIDER_CONFIG:
               {"key-providers": {"cpk": {"cmd": {"path": "/usr/local/bin/cpk-keyfetch",
-                "args": ["keyprovider", "--file-store", "/etc/cpk/aa-offline_fs_kbc-keys.json"]}}}}
-            then:
+                "args": ["keyprovider", "--file-store", "/etc/cpk/keys.json"]}}}}
+
+            Then:
               skopeo copy --encryption-key provider:cpk:keyid=kbs:///default/key/key_id1 \\
                 oci:plain:v1 oci:encrypted:v1
               skopeo copy --decryption-key provider:cpk oci:encrypted:v1 oci:plain:v1

@@ -24,7 +24,8 @@ struct KeyFetch: ParsableCommand {
             (kbs:///repo/type/tag and the other forms); they match repo/type/tag in a store.
 
             Examples:
-              cpk-keyfetch --key-name test --file-store test.json --to device.pub > test.wkey
+              cpk-keyfetch --key-name test --file-store test.json --to device.pub \\
+                -o test.wkey
               cpk-wrap public --format pkcs1 device.pem \\
                 | cpk-keyfetch --key-name test --url "$CP_CLOUD_KEY_SOURCE" > test.wkey
               cpk-keyfetch --key-name kbs:///default/key/key_id1 \\

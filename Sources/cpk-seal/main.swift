@@ -26,10 +26,11 @@ struct Seal: ParsableCommand {
               cpk-pack --id test app.bin | cpk-seal --file-store test.json --quiet \\
                 | cpk-pack finish -o app.cpk
               cpk-wrap keygen -o agent.pem --public-out agent.pub
-              cpk-keyfetch --key-name test --file-store test.json --to agent.pub > test.wkey
+              cpk-keyfetch --key-name test --file-store test.json --to agent.pub \\
+                -o test.wkey
               cpk-pack --id test app.bin \\
                 | cpk-seal --wrapped-key test.wkey --key agent.pem --cpk -o app.cpk
-              cpk-unpack payload --file-store test.json --quiet -o app.bin app.cpk  # inverse
+              cpk-unpack payload --file-store test.json -q -o app.bin app.cpk
 
             Exit status: 0 success, 1 invalid input (not a package, already encrypted, a \
             wrong key), 2 usage or I/O error, or a key store that cannot be reached.

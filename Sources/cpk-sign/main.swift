@@ -34,7 +34,8 @@ struct SignTool: ParsableCommand {
             Examples:
               cpk-pack --id app app.bin | cpk-seal --file-store keys.json --quiet \\
                 | cpk-sign --key signer.pem --cert signer.crt --cpk -o app.cpk
-              cpk-sign --payload --key signer.pem --cert signer.crt --cpk -o ref.cpk app.env
+              cpk-sign --payload --key signer.pem --cert signer.crt \\
+                --cpk -o ref.cpk app.env
               cpk-sign --key ed.pem --embed-public-key --package app.env > signed.env
               cpk-sign prepare --cert signer.crt --digest-out app.dig app.env > pending.env
               \(SignatureScheme.rsaPKCS1v15.opensslCommand(key: "signer.pem", digest: "app.dig")) \\

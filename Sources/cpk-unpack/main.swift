@@ -23,7 +23,7 @@ struct Unpack: ParsableCommand {
               cpk-unpack manifest app.cpk | jq .payload.ver
               cpk-unpack list app.cpk
               cpk-unpack extract 3 app.cpk | xxd         # the digest stream
-              cpk-unpack payload -o app.bin app.cpk      # checked against its SHA-256 first
+              cpk-unpack payload -o app.bin app.cpk      # checked, then written
               cpk-unpack payload --file-store test.json -o app.bin sealed.cpk
               cpk-unpack envelope app.cpk | cpk-sign ... # back into a pipeline
 

@@ -44,7 +44,8 @@ struct Verify: ParsableCommand {
                 --require manifest app.cpk
               cpk-verify --json --public-key signer.pub app.cpk | jq -r .verdict
               cpk-verify --integrity-only --allow-expired reference.cpk
-              cpk-verify --integrity-only --file-store test.json --require payload-digest app.cpk
+              cpk-verify --integrity-only --file-store test.json \\
+                --require payload-digest app.cpk
 
             Exit status: 0 only when every check that ran passed, every --require check ran \
             and passed, at least one signature was checked, and a trust input authenticated a \

@@ -1,4 +1,4 @@
-"""End-to-end behaviour of cpk-pack and cpk-unpack on valid input (DESIGN.md sections 2-3)."""
+"""End-to-end behaviour of cpk-pack and cpk-unpack on valid input (docs/format.md)."""
 
 import collections.abc
 import hashlib
@@ -83,7 +83,7 @@ def test_pack_piped_straight_into_unpack(workdir, size):
 
 def test_every_route_writes_the_same_bytes_as_an_independent_writer(workdir):
     """With SOURCE_DATE_EPOCH fixed, every route gives the reference layout byte for byte, the
-    same bytes this test suite's own writer produces from DESIGN.md."""
+    same bytes this test suite's own writer produces from docs/format.md."""
     payload = write_payload(workdir, MiB + 1)
     env = cpk.env_with(SOURCE_DATE_EPOCH="0")
     outputs = {}
