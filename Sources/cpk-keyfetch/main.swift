@@ -87,9 +87,14 @@ struct Fetch: ParsableCommand {
         } catch let error as CPKError {
             throw error.located(in: to == "-" ? "standard input" : to)
         }
-        let wrapped = try location.source(timeout: store.timeout, transport: HTTPClient(caFile: store.trustedCAFile)).wrappedKey(named: name, to: publicKey, padding: padding)
+        let source = try location.source(timeout: store.timeout, transport: HTTPClient(caFile: store.trustedCAFile))
+        let wrapped = try source.wrappedKey(named: name, to: publicKey, padding: padding)
         let (bytes, binary) = format.render(wrapped)
         try writeResult(bytes, to: output, binary: binary)
+        messages.step(
+            "cpk-keyfetch",
+            "wrote \(TerminalText.escaped(name)) from \(TerminalText.escaped(source.description)), wrapped with "
+                + "\(padding.algorithmName) to the public key sha256:\(Hex.encode(try publicKey.fingerprint))")
     }
 }
 

@@ -180,6 +180,7 @@ struct Payload: ParsableCommand {
         let progress = messages.watch(package, tool: "cpk-unpack", verb: "checking and writing the payload of")
         defer { progress?.finish() }
         try PayloadRelease.release(from: package, to: output, key: key, signatures: checks)
+        messages.step("cpk-unpack", "released the payload of \(TerminalText.escaped(package.name)) after its checks")
     }
 }
 

@@ -135,5 +135,13 @@ def test_v_says_each_step(material, tmp_path):
     assert re.search(rb"^cpk-pack: packed .*app\.bin as test 1\.0\.0$", packed.stderr, re.M), packed.stderr
     sealed = check(run("cpk-seal", "--file-store", STORE, "-v", "-o", tmp_path / "s.env", tmp_path / "p.env"))
     assert b"cpk-seal: encrypted the payload" in sealed.stderr and b"key test" in sealed.stderr
+    check(run("cpk-wrap", "keygen", "-o", tmp_path / "agent.pem", "--public-out", tmp_path / "agent.pub"))
+    fetched = check(run("cpk-keyfetch", "--key-name", "test", "--file-store", STORE, "--to", tmp_path / "agent.pub",
+                        "-v", "-o", tmp_path / "test.wkey"))
+    assert re.search(rb"^cpk-keyfetch: wrote test from the key store .*test\.json, wrapped with rsa-oaep-sha256 "
+                     rb"to the public key sha256:[0-9a-f]{64}$", fetched.stderr, re.M), fetched.stderr
+    released = check(run("cpk-unpack", "payload", "--file-store", STORE, "-v", "-o", tmp_path / "out.bin",
+                         material / "app.cpk"))
+    assert b"cpk-unpack: released the payload of" in released.stderr
     contradiction = run("cpk-pack", "--id", "test", "-q", "-v", material / "app.bin")
     assert contradiction.returncode == 2 and b"contradict" in contradiction.stderr
