@@ -293,6 +293,7 @@ _cpk-install_sync() {
     # Offer option value completions
     case "${prev}" in
     '--id')
+        __cpk-install_add_completions -W "$(__cpk-install_custom_complete ---completion sync -- --id "${COMP_CWORD}" "$(__cpk-install_cursor_index_in_current_word)")"
         return
         ;;
     '--file-store')

@@ -152,7 +152,7 @@ complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_o
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install add-key" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install add-key" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install add-key" h help' -s 'h' -l 'help' -d 'Show help information.'
-complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" id' -l 'id' -d 'The application id, which is also the key\'s name.' -rfka ''
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" id' -l 'id' -d 'The application id, which is also the key\'s name.' -rfka '(__cpk-install_custom_completion ---completion sync -- --id (count (__cpk-install_tokens -pc)) (__cpk-install_tokens -tC))'
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" file-store' -l 'file-store' -d 'A JSON key store file: key name to base64 key.' -rF
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" url' -l 'url' -d 'An HTTP key service: the WrapKey endpoint for fetch, the base URL for provision.' -rfka ''
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" timeout' -l 'timeout' -d 'Seconds to wait for the key service.' -rfka ''

@@ -197,6 +197,7 @@ _cpk-keyfetch_fetch() {
     # Offer option value completions
     case "${prev}" in
     '--key-name')
+        __cpk-keyfetch_add_completions -W "$(__cpk-keyfetch_custom_complete ---completion fetch -- --key-name "${COMP_CWORD}" "$(__cpk-keyfetch_cursor_index_in_current_word)")"
         return
         ;;
     '--to')

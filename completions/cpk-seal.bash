@@ -197,6 +197,7 @@ _cpk-seal() {
         return
         ;;
     '--key-name')
+        __cpk-seal_add_completions -W "$(__cpk-seal_custom_complete ---completion -- --key-name "${COMP_CWORD}" "$(__cpk-seal_cursor_index_in_current_word)")"
         return
         ;;
     '--output'|'-o')

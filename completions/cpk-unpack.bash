@@ -295,6 +295,7 @@ _cpk-unpack_payload() {
         return
         ;;
     '--key-name')
+        __cpk-unpack_add_completions -W "$(__cpk-unpack_custom_complete ---completion payload -- --key-name "${COMP_CWORD}" "$(__cpk-unpack_cursor_index_in_current_word)")"
         return
         ;;
     '--ca')

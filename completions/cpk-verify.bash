@@ -226,6 +226,7 @@ _cpk-verify() {
         return
         ;;
     '--key-name')
+        __cpk-verify_add_completions -W "$(__cpk-verify_custom_complete ---completion -- --key-name "${COMP_CWORD}" "$(__cpk-verify_cursor_index_in_current_word)")"
         return
         ;;
     esac

@@ -27,7 +27,9 @@ public struct ClassKeyOptions: ParsableArguments {
 
     @OptionGroup public var store: KeyStoreOptions
 
-    @Option(help: ArgumentHelp("The key's name in the store (default: the package's key name, its cp-id).", valueName: "name"))
+    @Option(
+        help: ArgumentHelp("The key's name in the store (default: the package's key name, its cp-id).", valueName: "name"),
+        completion: .custom(KeyNameCompletion.fromFileStore))
     public var keyName: String?
 
     public init() {}

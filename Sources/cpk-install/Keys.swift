@@ -102,7 +102,9 @@ struct Sync: ParsableCommand {
             confidential_package_keys), else CP_FILE_KEY_SOURCE or CP_CLOUD_KEY_SOURCE.
             """)
 
-    @Option(help: ArgumentHelp("The application id, which is also the key's name.", valueName: "id"))
+    @Option(
+        help: ArgumentHelp("The application id, which is also the key's name.", valueName: "id"),
+        completion: .custom(KeyNameCompletion.fromFileStore))
     var id: String
     @OptionGroup var store: KeyStoreOptions
     @Option(help: ArgumentHelp("A device-twin JSON document with confidential_package_keys (- is standard input).", valueName: "file"), completion: .file())

@@ -48,7 +48,9 @@ struct Fetch: ParsableCommand {
         commandName: "fetch",
         abstract: "Write the named key, wrapped to a public key, as a wrapped-key document.")
 
-    @Option(name: .customLong("key-name"), help: ArgumentHelp("The key's name: the application id, or a KBS resource URI.", valueName: "name"))
+    @Option(
+        name: .customLong("key-name"), help: ArgumentHelp("The key's name: the application id, or a KBS resource URI.", valueName: "name"),
+        completion: .custom(KeyNameCompletion.fromFileStore))
     var name: String
 
     @Option(help: ArgumentHelp("The public key or certificate to wrap to, in any form; - is standard input.", valueName: "public-key"), completion: .file())

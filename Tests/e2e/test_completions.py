@@ -149,3 +149,16 @@ def test_zsh_parses_and_loads(tool, tmp_path):
              f" && (( $+functions[_{tool}] ))"
     proc = subprocess.run(["zsh", "-f", "-c", script], capture_output=True, env=env_with(), timeout=60)
     assert proc.returncode == 0 and proc.stderr == b"", proc.stderr.decode()
+
+
+def test_key_names_from_the_file_store(files):
+    store = files / "keys.json"
+    store.write_text('{"test": "suAWDWNySJO7M94wBw91NHMJyof4Q71rx6LBw6PMQfQ=", '
+                     '"team-app": "suAWDWNySJO7M94wBw91NHMJyof4Q71rx6LBw6PMQfQ="}')
+    assert bash_complete(f"cpk-keyfetch --file-store {store} --key-name ", files) == ["test", "team-app"]
+    assert bash_complete(f"cpk-keyfetch --file-store {store} --key-name tea", files) == ["team-app"]
+    assert bash_complete(f"cpk-seal --file-store {store} --key-name te", files) == ["test", "team-app"]
+    assert bash_complete(f"cpk-install sync --file-store {store} --id t", files) == ["test", "team-app"]
+    from_environment = env_with(CP_FILE_KEY_SOURCE=str(store))
+    assert bash_complete("cpk-unpack payload --key-name ", files, env=from_environment) == ["test", "team-app"]
+    assert bash_complete(f"cpk-keyfetch --file-store {files / 'absent.json'} --key-name ", files) == []
