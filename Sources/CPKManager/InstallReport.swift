@@ -105,7 +105,20 @@ public struct InstallReport {
     public var resultText: String {
         let version = manifest.payload.version
         var lines: [String] = []
-        for check in InstallCheck.allCases { lines.append(line(for: check)) }
+        // Checks that did not run after a refusal share one line, not one each.
+        var notRun: [String] = []
+        for check in InstallCheck.allCases {
+            if outcome(check) == .notRun {
+                notRun.append(check.title)
+                continue
+            }
+            if !notRun.isEmpty { lines.append(notRun.joined(separator: ", ") + " not run") }
+            notRun = []
+            lines.append(line(for: check))
+        }
+        if !notRun.isEmpty {
+            lines.append(notRun.count == InstallCheck.allCases.count ? "No check ran" : notRun.joined(separator: ", ") + " not run")
+        }
         if installed {
             let note = developmentMode ? " (development mode: nothing was authenticated)"
                 : manifestAuthenticated ? "" : " (its manifest is not authenticated; the anti-rollback floor did not move)"
