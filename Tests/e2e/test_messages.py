@@ -145,3 +145,12 @@ def test_v_says_each_step(material, tmp_path):
     assert b"cpk-unpack: released the payload of" in released.stderr
     contradiction = run("cpk-pack", "--id", "test", "-q", "-v", material / "app.bin")
     assert contradiction.returncode == 2 and b"contradict" in contradiction.stderr
+
+
+def test_the_message_flags_may_come_before_the_subcommand(tmp_path):
+    check(run("cpk-wrap", "-q", "keygen", "-o", tmp_path / "k.pem", "--public-out", tmp_path / "k.pub"))
+    assert (tmp_path / "k.pem").exists()
+    listed = check(run("cpk-install", "-q", "--state", tmp_path / "state", "list"))
+    assert listed.stdout.startswith(b"ID") and listed.stderr == b""
+    check(run("cpk-install", "--state", tmp_path / "state", "--progress", "list"))
+    assert run("cpk-wrap", "-q").returncode == 2
