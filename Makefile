@@ -7,7 +7,7 @@
 #   make fuzz      every parser under libFuzzer + AddressSanitizer, FUZZ_SECONDS each (fuzz-smoke: CI's short run)
 
 TOOLS = cpk-pack cpk-seal cpk-sign cpk-verify cpk-unpack cpk-keyfetch cpk-wrap cpk-install
-APT_PACKAGES = libssl-dev libcbor-dev openssl mandoc time age libp11-dev libengine-pkcs11-openssl softhsm2 opensc strace
+APT_PACKAGES = libssl-dev libcbor-dev openssl mandoc time age libp11-dev libengine-pkcs11-openssl softhsm2 opensc strace zsh fish
 PIP_PACKAGES = pytest cbor2 cryptography PyKCS11
 PREFIX ?= /usr/local
 DEBUG_BIN = .build/debug
@@ -87,7 +87,13 @@ install: release
 	  install -m 0644 completions/_$$t $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_$$t; \
 	  install -m 0644 completions/$$t.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/$$t.fish; \
 	done
-	install -m 0644 man/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	# The man pages cite docs/*.md of the source tree; installed, they cite the installed copies.
+	install -d $(DESTDIR)$(PREFIX)/share/doc/cpk-tools
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/cpk-tools/
+	for page in man/*.1; do \
+	  sed 's|^\.Pa docs/|.Pa $(PREFIX)/share/doc/cpk-tools/|' $$page > $(DESTDIR)$(PREFIX)/share/man/man1/$$(basename $$page) && \
+	  chmod 0644 $(DESTDIR)$(PREFIX)/share/man/man1/$$(basename $$page) || exit 1; \
+	done
 
 SIZE ?= 1G
 FLEET ?= 1000

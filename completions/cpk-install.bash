@@ -178,28 +178,34 @@ _cpk-install() {
         "_cpk-install_${subcommand}"
         ;;
     *)
-        # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'install public-key add-key sync report list remove dev-export-plaintext trust status check-state help' -- "${cur}"))
+        # Not a subcommand's name: the words are the default subcommand's (cpk-tools)
+        COMPREPLY=()
+        [[ "${COMP_CWORD}" -eq 1 ]] && COMPREPLY+=($(compgen -W 'install public-key add-key sync report list remove dev-export-plaintext trust status check-state help' -- "${cur}"))
+        unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
+        "_cpk-install_install"
         ;;
     esac
 }
 
 _cpk-install_install() {
     repeating_flags=()
-    non_repeating_flags=(--allow-expired --accept-unauthenticated-manifest --allow-signer-change --allow-downgrade --json --progress --version -h --help)
-    repeating_options=(--ca --public-key --trusted-key --untrusted --certificate-identity --certificate-identity-regexp)
+    non_repeating_flags=(--allow-expired --accept-unauthenticated-manifest --allow-signer-change --allow-downgrade --json --quiet -q --verbose -v --progress --version -h --help)
+    repeating_options=(--ca --public-key --untrusted --certificate-identity --certificate-identity-regexp)
     non_repeating_options=(--at --state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--ca')
+        __cpk-install_add_completions -f
         return
         ;;
-    '--public-key'|'--trusted-key')
+    '--public-key')
+        __cpk-install_add_completions -f
         return
         ;;
     '--untrusted')
+        __cpk-install_add_completions -f
         return
         ;;
     '--certificate-identity')
@@ -212,6 +218,7 @@ _cpk-install_install() {
         return
         ;;
     '--state')
+        __cpk-install_add_completions -d
         return
         ;;
     '--device-key')
@@ -227,11 +234,19 @@ _cpk-install_install() {
         return
         ;;
     esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-install_add_completions -f
+        return
+        ;;
+    esac
 }
 
 _cpk-install_public-key() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--format --output -o --state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 0
@@ -243,9 +258,11 @@ _cpk-install_public-key() {
         return
         ;;
     '--output'|'-o')
+        __cpk-install_add_completions -f
         return
         ;;
     '--state')
+        __cpk-install_add_completions -d
         return
         ;;
     '--device-key')
@@ -265,7 +282,7 @@ _cpk-install_public-key() {
 
 _cpk-install_add-key() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(--json --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--id --state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 1
@@ -276,6 +293,7 @@ _cpk-install_add-key() {
         return
         ;;
     '--state')
+        __cpk-install_add_completions -d
         return
         ;;
     '--device-key')
@@ -291,11 +309,19 @@ _cpk-install_add-key() {
         return
         ;;
     esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-install_add_completions -f
+        return
+        ;;
+    esac
 }
 
 _cpk-install_sync() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(--json --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--id --file-store --url --timeout --ca-file --twin --state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 0
@@ -303,9 +329,11 @@ _cpk-install_sync() {
     # Offer option value completions
     case "${prev}" in
     '--id')
+        __cpk-install_add_completions -W "$(__cpk-install_custom_complete ---completion sync -- --id "${COMP_CWORD}" "$(__cpk-install_cursor_index_in_current_word)")"
         return
         ;;
     '--file-store')
+        __cpk-install_add_completions -f
         return
         ;;
     '--url')
@@ -315,12 +343,15 @@ _cpk-install_sync() {
         return
         ;;
     '--ca-file')
+        __cpk-install_add_completions -f
         return
         ;;
     '--twin')
+        __cpk-install_add_completions -f
         return
         ;;
     '--state')
+        __cpk-install_add_completions -d
         return
         ;;
     '--device-key')
@@ -357,6 +388,7 @@ _cpk-install_report() {
         return
         ;;
     '--state')
+        __cpk-install_add_completions -d
         return
         ;;
     '--device-key')
@@ -376,7 +408,7 @@ _cpk-install_report() {
 
 _cpk-install_list() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(--json --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 0
@@ -384,6 +416,7 @@ _cpk-install_list() {
     # Offer option value completions
     case "${prev}" in
     '--state')
+        __cpk-install_add_completions -d
         return
         ;;
     '--device-key')
@@ -403,7 +436,7 @@ _cpk-install_list() {
 
 _cpk-install_remove() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 1
@@ -411,6 +444,7 @@ _cpk-install_remove() {
     # Offer option value completions
     case "${prev}" in
     '--state')
+        __cpk-install_add_completions -d
         return
         ;;
     '--device-key')
@@ -426,11 +460,19 @@ _cpk-install_remove() {
         return
         ;;
     esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-install_add_completions -W "$(__cpk-install_custom_complete ---completion remove -- positional@0 "${COMP_CWORD}" "$(__cpk-install_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
 }
 
 _cpk-install_dev-export-plaintext() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--output -o --state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 1
@@ -438,9 +480,11 @@ _cpk-install_dev-export-plaintext() {
     # Offer option value completions
     case "${prev}" in
     '--output'|'-o')
+        __cpk-install_add_completions -f
         return
         ;;
     '--state')
+        __cpk-install_add_completions -d
         return
         ;;
     '--device-key')
@@ -453,6 +497,14 @@ _cpk-install_dev-export-plaintext() {
         return
         ;;
     '--pkcs11-module')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-install_add_completions -W "$(__cpk-install_custom_complete ---completion dev-export-plaintext -- positional@0 "${COMP_CWORD}" "$(__cpk-install_cursor_index_in_current_word)")"
         return
         ;;
     esac
@@ -483,7 +535,7 @@ _cpk-install_trust() {
 
 _cpk-install_trust_add() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=(--id)
     non_repeating_options=(--state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 1
@@ -494,6 +546,7 @@ _cpk-install_trust_add() {
         return
         ;;
     '--state')
+        __cpk-install_add_completions -d
         return
         ;;
     '--device-key')
@@ -509,11 +562,19 @@ _cpk-install_trust_add() {
         return
         ;;
     esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-install_add_completions -f
+        return
+        ;;
+    esac
 }
 
 _cpk-install_trust_list() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(--json --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 0
@@ -521,6 +582,7 @@ _cpk-install_trust_list() {
     # Offer option value completions
     case "${prev}" in
     '--state')
+        __cpk-install_add_completions -d
         return
         ;;
     '--device-key')
@@ -540,7 +602,7 @@ _cpk-install_trust_list() {
 
 _cpk-install_trust_remove() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 1
@@ -548,6 +610,7 @@ _cpk-install_trust_remove() {
     # Offer option value completions
     case "${prev}" in
     '--state')
+        __cpk-install_add_completions -d
         return
         ;;
     '--device-key')
@@ -567,7 +630,7 @@ _cpk-install_trust_remove() {
 
 _cpk-install_status() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(--json --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 0
@@ -575,6 +638,7 @@ _cpk-install_status() {
     # Offer option value completions
     case "${prev}" in
     '--state')
+        __cpk-install_add_completions -d
         return
         ;;
     '--device-key')
@@ -594,7 +658,7 @@ _cpk-install_status() {
 
 _cpk-install_check-state() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(--json --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 0
@@ -602,6 +666,7 @@ _cpk-install_check-state() {
     # Offer option value completions
     case "${prev}" in
     '--state')
+        __cpk-install_add_completions -d
         return
         ;;
     '--device-key')

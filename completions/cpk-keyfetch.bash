@@ -178,28 +178,34 @@ _cpk-keyfetch() {
         "_cpk-keyfetch_${subcommand}"
         ;;
     *)
-        # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'fetch provision distribute keyprovider help' -- "${cur}"))
+        # Not a subcommand's name: the words are the default subcommand's (cpk-tools)
+        COMPREPLY=()
+        [[ "${COMP_CWORD}" -eq 1 ]] && COMPREPLY+=($(compgen -W 'fetch provision distribute keyprovider help' -- "${cur}"))
+        unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
+        "_cpk-keyfetch_fetch"
         ;;
     esac
 }
 
 _cpk-keyfetch_fetch() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(--json --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
-    non_repeating_options=(--name --to --file-store --url --timeout --ca-file --inline --twin --padding --format --output -o)
+    non_repeating_options=(--key-name --to --file-store --url --timeout --ca-file --inline --twin --padding --format --output -o)
     __cpk-keyfetch_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
-    '--name')
+    '--key-name')
+        __cpk-keyfetch_add_completions -W "$(__cpk-keyfetch_custom_complete ---completion fetch -- --key-name "${COMP_CWORD}" "$(__cpk-keyfetch_cursor_index_in_current_word)")"
         return
         ;;
     '--to')
+        __cpk-keyfetch_add_completions -f
         return
         ;;
     '--file-store')
+        __cpk-keyfetch_add_completions -f
         return
         ;;
     '--url')
@@ -209,12 +215,15 @@ _cpk-keyfetch_fetch() {
         return
         ;;
     '--ca-file')
+        __cpk-keyfetch_add_completions -f
         return
         ;;
     '--inline')
+        __cpk-keyfetch_add_completions -f
         return
         ;;
     '--twin')
+        __cpk-keyfetch_add_completions -f
         return
         ;;
     '--padding')
@@ -226,6 +235,7 @@ _cpk-keyfetch_fetch() {
         return
         ;;
     '--output'|'-o')
+        __cpk-keyfetch_add_completions -f
         return
         ;;
     esac
@@ -233,17 +243,18 @@ _cpk-keyfetch_fetch() {
 
 _cpk-keyfetch_provision() {
     repeating_flags=()
-    non_repeating_flags=(--force --version -h --help)
+    non_repeating_flags=(--force --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
-    non_repeating_options=(--name --file-store --url --timeout --ca-file)
+    non_repeating_options=(--key-name --file-store --url --timeout --ca-file)
     __cpk-keyfetch_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
-    '--name')
+    '--key-name')
         return
         ;;
     '--file-store')
+        __cpk-keyfetch_add_completions -f
         return
         ;;
     '--url')
@@ -253,6 +264,7 @@ _cpk-keyfetch_provision() {
         return
         ;;
     '--ca-file')
+        __cpk-keyfetch_add_completions -f
         return
         ;;
     esac
@@ -291,7 +303,7 @@ _cpk-keyfetch_distribute() {
 
 _cpk-keyfetch_keyprovider() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--file-store --provider)
     __cpk-keyfetch_offer_flags_options 0
@@ -299,6 +311,7 @@ _cpk-keyfetch_keyprovider() {
     # Offer option value completions
     case "${prev}" in
     '--file-store')
+        __cpk-keyfetch_add_completions -f
         return
         ;;
     '--provider')

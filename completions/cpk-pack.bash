@@ -178,17 +178,20 @@ _cpk-pack() {
         "_cpk-pack_${subcommand}"
         ;;
     *)
-        # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'create finish help' -- "${cur}"))
+        # Not a subcommand's name: the words are the default subcommand's (cpk-tools)
+        COMPREPLY=()
+        [[ "${COMP_CWORD}" -eq 1 ]] && COMPREPLY+=($(compgen -W 'create finish help' -- "${cur}"))
+        unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
+        "_cpk-pack_create"
         ;;
     esac
 }
 
 _cpk-pack_create() {
     repeating_flags=()
-    non_repeating_flags=(--cpk --version -h --help)
+    non_repeating_flags=(--cpk --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
-    non_repeating_options=(--id --name --vendor --arch --os --app-version --date --output -o --oci)
+    non_repeating_options=(--id --display-name --vendor --arch --os --app-version --date --output -o --oci)
     __cpk-pack_offer_flags_options 1
 
     # Offer option value completions
@@ -196,7 +199,7 @@ _cpk-pack_create() {
     '--id')
         return
         ;;
-    '--name')
+    '--display-name')
         return
         ;;
     '--vendor')
@@ -215,9 +218,19 @@ _cpk-pack_create() {
         return
         ;;
     '--output'|'-o')
+        __cpk-pack_add_completions -f
         return
         ;;
     '--oci')
+        __cpk-pack_add_completions -d
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-pack_add_completions -f
         return
         ;;
     esac
@@ -225,7 +238,7 @@ _cpk-pack_create() {
 
 _cpk-pack_finish() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--output -o --oci)
     __cpk-pack_offer_flags_options 1
@@ -233,9 +246,19 @@ _cpk-pack_finish() {
     # Offer option value completions
     case "${prev}" in
     '--output'|'-o')
+        __cpk-pack_add_completions -f
         return
         ;;
     '--oci')
+        __cpk-pack_add_completions -d
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-pack_add_completions -f
         return
         ;;
     esac

@@ -163,17 +163,19 @@ _cpk-seal() {
     local -a unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
 
     local -a repeating_flags=()
-    local -a non_repeating_flags=(--quiet --cpk --version -h --help)
+    local -a non_repeating_flags=(--cpk --quiet -q --verbose -v --progress --version -h --help)
     local -a repeating_options=()
-    local -a non_repeating_options=(--wrapped-key --unwrap-key --pin-file --pin-fd --pkcs11-module --padding --file-store --url --timeout --ca-file --key --output -o --oci)
+    local -a non_repeating_options=(--wrapped-key --key --pin-file --pin-fd --pkcs11-module --padding --file-store --url --timeout --ca-file --key-name --output -o --oci)
     __cpk-seal_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--wrapped-key')
+        __cpk-seal_add_completions -f
         return
         ;;
-    '--unwrap-key')
+    '--key')
+        __cpk-seal_add_completions -f
         return
         ;;
     '--pin-file')
@@ -190,6 +192,7 @@ _cpk-seal() {
         return
         ;;
     '--file-store')
+        __cpk-seal_add_completions -f
         return
         ;;
     '--url')
@@ -199,15 +202,27 @@ _cpk-seal() {
         return
         ;;
     '--ca-file')
+        __cpk-seal_add_completions -f
         return
         ;;
-    '--key')
+    '--key-name')
+        __cpk-seal_add_completions -W "$(__cpk-seal_custom_complete ---completion -- --key-name "${COMP_CWORD}" "$(__cpk-seal_cursor_index_in_current_word)")"
         return
         ;;
     '--output'|'-o')
+        __cpk-seal_add_completions -f
         return
         ;;
     '--oci')
+        __cpk-seal_add_completions -d
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-seal_add_completions -f
         return
         ;;
     esac

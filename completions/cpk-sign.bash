@@ -178,15 +178,18 @@ _cpk-sign() {
         "_cpk-sign_${subcommand}"
         ;;
     *)
-        # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'sign prepare stitch digest strip keygen help' -- "${cur}"))
+        # Not a subcommand's name: the words are the default subcommand's (cpk-tools)
+        COMPREPLY=()
+        [[ "${COMP_CWORD}" -eq 1 ]] && COMPREPLY+=($(compgen -W 'sign prepare stitch digest strip keygen help' -- "${cur}"))
+        unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
+        "_cpk-sign_sign"
         ;;
     esac
 }
 
 _cpk-sign_sign() {
     repeating_flags=()
-    non_repeating_flags=(--json --payload --package --replace --embed-public-key --cpk --version -h --help)
+    non_repeating_flags=(--json --payload --package --replace --embed-public-key --cpk --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--key --pin-file --pin-fd --pkcs11-module --passphrase-file --passphrase-env --scheme --cert --cert-url --cert-domain --embed-form --output -o --oci)
     __cpk-sign_offer_flags_options 1
@@ -194,6 +197,7 @@ _cpk-sign_sign() {
     # Offer option value completions
     case "${prev}" in
     '--key')
+        __cpk-sign_add_completions -f
         return
         ;;
     '--pin-file')
@@ -206,6 +210,7 @@ _cpk-sign_sign() {
         return
         ;;
     '--passphrase-file')
+        __cpk-sign_add_completions -f
         return
         ;;
     '--passphrase-env')
@@ -216,6 +221,7 @@ _cpk-sign_sign() {
         return
         ;;
     '--cert')
+        __cpk-sign_add_completions -f
         return
         ;;
     '--cert-url')
@@ -229,9 +235,19 @@ _cpk-sign_sign() {
         return
         ;;
     '--output'|'-o')
+        __cpk-sign_add_completions -f
         return
         ;;
     '--oci')
+        __cpk-sign_add_completions -d
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-sign_add_completions -f
         return
         ;;
     esac
@@ -239,20 +255,22 @@ _cpk-sign_sign() {
 
 _cpk-sign_prepare() {
     repeating_flags=()
-    non_repeating_flags=(--json --payload --package --replace --embed-public-key --cpk --version -h --help)
+    non_repeating_flags=(--json --payload --package --replace --embed-public-key --cpk --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
-    non_repeating_options=(--public-key --digest-out --digest-format --scheme --cert --cert-url --cert-domain --embed-form --output -o --oci)
+    non_repeating_options=(--public-key --digest-out --format --scheme --cert --cert-url --cert-domain --embed-form --output -o --oci)
     __cpk-sign_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--public-key')
+        __cpk-sign_add_completions -f
         return
         ;;
     '--digest-out')
+        __cpk-sign_add_completions -f
         return
         ;;
-    '--digest-format')
+    '--format')
         __cpk-sign_add_completions -W 'raw'$'\n''hex'$'\n''base64'
         return
         ;;
@@ -261,6 +279,7 @@ _cpk-sign_prepare() {
         return
         ;;
     '--cert')
+        __cpk-sign_add_completions -f
         return
         ;;
     '--cert-url')
@@ -274,9 +293,19 @@ _cpk-sign_prepare() {
         return
         ;;
     '--output'|'-o')
+        __cpk-sign_add_completions -f
         return
         ;;
     '--oci')
+        __cpk-sign_add_completions -d
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-sign_add_completions -f
         return
         ;;
     esac
@@ -284,30 +313,43 @@ _cpk-sign_prepare() {
 
 _cpk-sign_stitch() {
     repeating_flags=()
-    non_repeating_flags=(--cpk --version -h --help)
+    non_repeating_flags=(--cpk --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
-    non_repeating_options=(--signature --signature-format --cert --public-key --output -o --oci)
+    non_repeating_options=(--signature --format --cert --public-key --output -o --oci)
     __cpk-sign_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--signature')
+        __cpk-sign_add_completions -f
         return
         ;;
-    '--signature-format')
+    '--format')
         __cpk-sign_add_completions -W 'raw'$'\n''hex'$'\n''base64'
         return
         ;;
     '--cert')
+        __cpk-sign_add_completions -f
         return
         ;;
     '--public-key')
+        __cpk-sign_add_completions -f
         return
         ;;
     '--output'|'-o')
+        __cpk-sign_add_completions -f
         return
         ;;
     '--oci')
+        __cpk-sign_add_completions -d
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-sign_add_completions -f
         return
         ;;
     esac
@@ -315,7 +357,7 @@ _cpk-sign_stitch() {
 
 _cpk-sign_digest() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--format --output -o)
     __cpk-sign_offer_flags_options 1
@@ -327,6 +369,15 @@ _cpk-sign_digest() {
         return
         ;;
     '--output'|'-o')
+        __cpk-sign_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-sign_add_completions -f
         return
         ;;
     esac
@@ -334,7 +385,7 @@ _cpk-sign_digest() {
 
 _cpk-sign_strip() {
     repeating_flags=()
-    non_repeating_flags=(--payload --package --cpk --version -h --help)
+    non_repeating_flags=(--payload --package --cpk --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--output -o --oci)
     __cpk-sign_offer_flags_options 1
@@ -342,9 +393,19 @@ _cpk-sign_strip() {
     # Offer option value completions
     case "${prev}" in
     '--output'|'-o')
+        __cpk-sign_add_completions -f
         return
         ;;
     '--oci')
+        __cpk-sign_add_completions -d
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-sign_add_completions -f
         return
         ;;
     esac
@@ -352,7 +413,7 @@ _cpk-sign_strip() {
 
 _cpk-sign_keygen() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--scheme --bits --output -o --cert-out --common-name --days)
     __cpk-sign_offer_flags_options 0
@@ -367,9 +428,11 @@ _cpk-sign_keygen() {
         return
         ;;
     '--output'|'-o')
+        __cpk-sign_add_completions -f
         return
         ;;
     '--cert-out')
+        __cpk-sign_add_completions -f
         return
         ;;
     '--common-name')

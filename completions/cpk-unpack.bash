@@ -178,39 +178,66 @@ _cpk-unpack() {
         "_cpk-unpack_${subcommand}"
         ;;
     *)
-        # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'info manifest list extract payload envelope help' -- "${cur}"))
+        # Not a subcommand's name: the words are the default subcommand's (cpk-tools)
+        COMPREPLY=()
+        [[ "${COMP_CWORD}" -eq 1 ]] && COMPREPLY+=($(compgen -W 'info manifest list extract payload envelope help' -- "${cur}"))
+        unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
+        "_cpk-unpack_info"
         ;;
     esac
 }
 
 _cpk-unpack_info() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(--json --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=()
     __cpk-unpack_offer_flags_options 1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-unpack_add_completions -f
+        return
+        ;;
+    esac
 }
 
 _cpk-unpack_manifest() {
     repeating_flags=()
-    non_repeating_flags=(--pretty --version -h --help)
+    non_repeating_flags=(--pretty --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=()
     __cpk-unpack_offer_flags_options 1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-unpack_add_completions -f
+        return
+        ;;
+    esac
 }
 
 _cpk-unpack_list() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(--json --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=()
     __cpk-unpack_offer_flags_options 1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-unpack_add_completions -f
+        return
+        ;;
+    esac
 }
 
 _cpk-unpack_extract() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--output -o)
     __cpk-unpack_offer_flags_options 2
@@ -218,6 +245,15 @@ _cpk-unpack_extract() {
     # Offer option value completions
     case "${prev}" in
     '--output'|'-o')
+        __cpk-unpack_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    2)
+        __cpk-unpack_add_completions -f
         return
         ;;
     esac
@@ -225,17 +261,19 @@ _cpk-unpack_extract() {
 
 _cpk-unpack_payload() {
     repeating_flags=()
-    non_repeating_flags=(--quiet --allow-expired --skip-signatures --version -h --help)
-    repeating_options=(--ca --public-key --trusted-key --untrusted --certificate-identity --certificate-identity-regexp)
-    non_repeating_options=(--wrapped-key --unwrap-key --pin-file --pin-fd --pkcs11-module --padding --file-store --url --timeout --ca-file --key --at --output -o)
+    non_repeating_flags=(--allow-expired --skip-signatures --quiet -q --verbose -v --progress --version -h --help)
+    repeating_options=(--ca --public-key --untrusted --certificate-identity --certificate-identity-regexp)
+    non_repeating_options=(--wrapped-key --key --pin-file --pin-fd --pkcs11-module --padding --file-store --url --timeout --ca-file --key-name --at --output -o)
     __cpk-unpack_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--wrapped-key')
+        __cpk-unpack_add_completions -f
         return
         ;;
-    '--unwrap-key')
+    '--key')
+        __cpk-unpack_add_completions -f
         return
         ;;
     '--pin-file')
@@ -252,6 +290,7 @@ _cpk-unpack_payload() {
         return
         ;;
     '--file-store')
+        __cpk-unpack_add_completions -f
         return
         ;;
     '--url')
@@ -261,18 +300,23 @@ _cpk-unpack_payload() {
         return
         ;;
     '--ca-file')
+        __cpk-unpack_add_completions -f
         return
         ;;
-    '--key')
+    '--key-name')
+        __cpk-unpack_add_completions -W "$(__cpk-unpack_custom_complete ---completion payload -- --key-name "${COMP_CWORD}" "$(__cpk-unpack_cursor_index_in_current_word)")"
         return
         ;;
     '--ca')
+        __cpk-unpack_add_completions -f
         return
         ;;
-    '--public-key'|'--trusted-key')
+    '--public-key')
+        __cpk-unpack_add_completions -f
         return
         ;;
     '--untrusted')
+        __cpk-unpack_add_completions -f
         return
         ;;
     '--certificate-identity')
@@ -285,6 +329,15 @@ _cpk-unpack_payload() {
         return
         ;;
     '--output'|'-o')
+        __cpk-unpack_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-unpack_add_completions -f
         return
         ;;
     esac
@@ -292,7 +345,7 @@ _cpk-unpack_payload() {
 
 _cpk-unpack_envelope() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--output -o)
     __cpk-unpack_offer_flags_options 1
@@ -300,6 +353,15 @@ _cpk-unpack_envelope() {
     # Offer option value completions
     case "${prev}" in
     '--output'|'-o')
+        __cpk-unpack_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-unpack_add_completions -f
         return
         ;;
     esac

@@ -163,20 +163,23 @@ _cpk-verify() {
     local -a unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
 
     local -a repeating_flags=()
-    local -a non_repeating_flags=(--allow-expired --integrity-only --json --quiet --version -h --help)
-    local -a repeating_options=(--ca --public-key --trusted-key --untrusted --certificate-identity --certificate-identity-regexp --require)
-    local -a non_repeating_options=(--at --cert --wrapped-key --unwrap-key --pin-file --pin-fd --pkcs11-module --padding --file-store --url --timeout --ca-file --key)
+    local -a non_repeating_flags=(--allow-expired --integrity-only --json --quiet -q --verbose -v --progress --version -h --help)
+    local -a repeating_options=(--ca --public-key --untrusted --certificate-identity --certificate-identity-regexp --require)
+    local -a non_repeating_options=(--at --cert --wrapped-key --key --pin-file --pin-fd --pkcs11-module --padding --file-store --url --timeout --ca-file --key-name)
     __cpk-verify_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--ca')
+        __cpk-verify_add_completions -f
         return
         ;;
-    '--public-key'|'--trusted-key')
+    '--public-key')
+        __cpk-verify_add_completions -f
         return
         ;;
     '--untrusted')
+        __cpk-verify_add_completions -f
         return
         ;;
     '--certificate-identity')
@@ -189,15 +192,19 @@ _cpk-verify() {
         return
         ;;
     '--cert')
+        __cpk-verify_add_completions -f
         return
         ;;
     '--require')
+        __cpk-verify_add_completions -W 'structure'$'\n''payload-tag'$'\n''payload-digest'$'\n''payload-signature'$'\n''payload-certificate'$'\n''payload-trust'$'\n''package-digest'$'\n''package-signature'$'\n''package-certificate'$'\n''package-trust'$'\n''manifest'
         return
         ;;
     '--wrapped-key')
+        __cpk-verify_add_completions -f
         return
         ;;
-    '--unwrap-key')
+    '--key')
+        __cpk-verify_add_completions -f
         return
         ;;
     '--pin-file')
@@ -214,6 +221,7 @@ _cpk-verify() {
         return
         ;;
     '--file-store')
+        __cpk-verify_add_completions -f
         return
         ;;
     '--url')
@@ -223,9 +231,19 @@ _cpk-verify() {
         return
         ;;
     '--ca-file')
+        __cpk-verify_add_completions -f
         return
         ;;
-    '--key')
+    '--key-name')
+        __cpk-verify_add_completions -W "$(__cpk-verify_custom_complete ---completion -- --key-name "${COMP_CWORD}" "$(__cpk-verify_cursor_index_in_current_word)")"
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-verify_add_completions -f
         return
         ;;
     esac

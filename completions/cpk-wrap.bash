@@ -186,7 +186,7 @@ _cpk-wrap() {
 
 _cpk-wrap_keygen() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--bits --output -o --public-out --key --pin-file --pin-fd --pkcs11-module)
     __cpk-wrap_offer_flags_options 0
@@ -194,12 +194,15 @@ _cpk-wrap_keygen() {
     # Offer option value completions
     case "${prev}" in
     '--bits')
+        __cpk-wrap_add_completions -W '2048'$'\n''3072'$'\n''4096'
         return
         ;;
     '--output'|'-o')
+        __cpk-wrap_add_completions -f
         return
         ;;
     '--public-out')
+        __cpk-wrap_add_completions -f
         return
         ;;
     '--key')
@@ -219,7 +222,7 @@ _cpk-wrap_keygen() {
 
 _cpk-wrap_public() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--format --output -o)
     __cpk-wrap_offer_flags_options 1
@@ -231,6 +234,15 @@ _cpk-wrap_public() {
         return
         ;;
     '--output'|'-o')
+        __cpk-wrap_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-wrap_add_completions -f
         return
         ;;
     esac
@@ -238,17 +250,18 @@ _cpk-wrap_public() {
 
 _cpk-wrap_wrap() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
-    non_repeating_options=(--to --name --padding --format --output -o)
+    non_repeating_options=(--to --key-name --padding --format --output -o)
     __cpk-wrap_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--to')
+        __cpk-wrap_add_completions -f
         return
         ;;
-    '--name')
+    '--key-name')
         return
         ;;
     '--padding')
@@ -260,6 +273,15 @@ _cpk-wrap_wrap() {
         return
         ;;
     '--output'|'-o')
+        __cpk-wrap_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-wrap_add_completions -f
         return
         ;;
     esac
@@ -267,14 +289,15 @@ _cpk-wrap_wrap() {
 
 _cpk-wrap_unwrap() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
-    non_repeating_options=(--key --pin-file --pin-fd --pkcs11-module --padding --name --output -o)
+    non_repeating_options=(--key --pin-file --pin-fd --pkcs11-module --padding --key-name --output -o)
     __cpk-wrap_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--key')
+        __cpk-wrap_add_completions -f
         return
         ;;
     '--pin-file')
@@ -290,10 +313,19 @@ _cpk-wrap_unwrap() {
         __cpk-wrap_add_completions -W 'oaep-sha256'$'\n''pkcs1v15'
         return
         ;;
-    '--name')
+    '--key-name')
         return
         ;;
     '--output'|'-o')
+        __cpk-wrap_add_completions -f
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-wrap_add_completions -f
         return
         ;;
     esac
@@ -301,10 +333,18 @@ _cpk-wrap_unwrap() {
 
 _cpk-wrap_show() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=()
     __cpk-wrap_offer_flags_options 1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-wrap_add_completions -f
+        return
+        ;;
+    esac
 }
 
 _cpk-wrap_help() {

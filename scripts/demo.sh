@@ -22,8 +22,8 @@ printf 'keyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning\nsubjec
 openssl x509 -req -in signer.csr -CA ca.crt -CAkey ca.pem -CAcreateserial -days 30 -extfile leaf.ext -out signer.crt 2>/dev/null
 echo "ca.crt, signer.pem, signer.crt"
 
-step "cpk-pack --id test --name README --vendor CPK --app-version 1.2.0 README.md | cpk-seal --file-store test.json | cpk-sign --key signer.pem --cert signer.crt --cpk -o demo.cpk"
-cpk-pack --id test --name README --vendor CPK --app-version 1.2.0 "$repo/README.md" \
+step "cpk-pack --id test --display-name README --vendor CPK --app-version 1.2.0 README.md | cpk-seal --file-store test.json | cpk-sign --key signer.pem --cert signer.crt --cpk -o demo.cpk"
+cpk-pack --id test --display-name README --vendor CPK --app-version 1.2.0 "$repo/README.md" \
   | cpk-seal --file-store "$repo/test.json" --quiet \
   | cpk-sign --key signer.pem --cert signer.crt --cpk -o demo.cpk
 

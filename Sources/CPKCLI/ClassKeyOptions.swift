@@ -9,45 +9,59 @@ import CPKKeys
 public struct ClassKeyOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
         "A wrapped key from cpk-keyfetch (its document, or a bare block as raw bytes or base64).",
-        valueName: "file"))
+        valueName: "file"), completion: .file())
     public var wrappedKey: String?
 
-    @Option(help: ArgumentHelp("The private key (PEM, or a pkcs11: URI) that unwraps --wrapped-key.", valueName: "file"))
-    public var unwrapKey: String?
+    @Option(
+        name: .customLong("key"),
+        help: ArgumentHelp("The private key (PEM or DER, or a pkcs11: URI) that unwraps --wrapped-key.", valueName: "file"),
+        completion: .file())
+    public var keyFile: String?
+
+    /// The spelling of --key before the tools shared one vocabulary; costs nothing to keep.
+    @Option(name: .customLong("unwrap-key"), help: .hidden, completion: .file())
+    public var unwrapKeyAlias: String?
 
     @OptionGroup public var token: TokenOptions
 
     @Option(help: ArgumentHelp("Padding of a bare wrapped key (a document records its own).", valueName: "padding"))
-    public var padding = KeyWrapPadding.pkcs1v15
+    public var padding = KeyWrapPadding.oaepSHA256
 
     @OptionGroup public var store: KeyStoreOptions
 
-    @Option(help: ArgumentHelp("The key's name in the store (default: the package's key name, its cp-id).", valueName: "name"))
-    public var key: String?
-
-    @Flag(help: "Do not warn that an ephemeral agent key is for development.")
-    public var quiet = false
+    @Option(
+        help: ArgumentHelp("The key's name in the store (default: the package's key name, its cp-id).", valueName: "name"),
+        completion: .custom(KeyNameCompletion.fromFileStore))
+    public var keyName: String?
 
     public init() {}
+
+    /// The private key that unwraps --wrapped-key (--key, or its old spelling --unwrap-key).
+    public var unwrapKey: String? { keyFile ?? unwrapKeyAlias }
+
+    public func validate() throws {
+        if keyFile != nil && unwrapKeyAlias != nil { throw ValidationError("give --key once (--unwrap-key is its old name)") }
+    }
 
     /// True when the command line names any key source (the environment may still name one).
     public var isGiven: Bool { wrappedKey != nil || !store.flags.isEmpty }
 
-    /// The class key called `name` (or `--key`), unwrapped in memory. The caller wipes it.
-    public func classKey(defaultName name: String, tool: String) throws -> [UInt8] {
-        let name = key ?? name
+    /// The class key called `name` (or `--key-name`), unwrapped in memory. The caller wipes it.
+    /// `messages` says whether to warn about an ephemeral agent key (not with -q).
+    public func classKey(defaultName name: String, tool: String, messages: MessageOptions) throws -> [UInt8] {
+        let name = keyName ?? name
         if let wrappedKey {
             return try unwrapGivenKey(wrappedKey, name: name)
         }
-        guard unwrapKey == nil else { throw CPKError.usage("--unwrap-key goes with --wrapped-key") }
-        return try fetchThroughEphemeralAgent(name: name, tool: tool)
+        guard unwrapKey == nil else { throw CPKError.usage("--key goes with --wrapped-key") }
+        return try fetchThroughEphemeralAgent(name: name, tool: tool, messages: messages)
     }
 
     private func unwrapGivenKey(_ path: String, name: String) throws -> [UInt8] {
         guard let unwrapKey else {
-            throw CPKError.usage("--wrapped-key needs --unwrap-key FILE, the private key it was wrapped to")
+            throw CPKError.usage("--wrapped-key needs --key FILE, the private key it was wrapped to")
         }
-        try SmallInput.requireOneStandardInput([(path, "--wrapped-key"), (unwrapKey, "--unwrap-key")])
+        try SmallInput.requireOneStandardInput([(path, "--wrapped-key"), (unwrapKey, "--key")])
         let privateKey = try token.rsaPrivateKey(unwrapKey, what: "the unwrap key")
         let input = try WrappedKeyInput(parsing: try SmallInput.read(path, limit: SmallInput.keyLimit, what: "the wrapped key"))
         let wrapped: WrappedKey
@@ -66,11 +80,11 @@ public struct ClassKeyOptions: ParsableArguments {
 
     /// Like the reference tool's `local` method: a key pair made in memory for this run only,
     /// to which the store wraps the key.
-    private func fetchThroughEphemeralAgent(name: String, tool: String) throws -> [UInt8] {
+    private func fetchThroughEphemeralAgent(name: String, tool: String, messages: MessageOptions) throws -> [UInt8] {
         let environment = KeyStoreLocation.processEnvironment
         if store.flags.isEmpty && environment.values.allSatisfy(\.isEmpty) {
             throw CPKError.usage(
-                "the key \"\(name)\" is needed: give --wrapped-key with --unwrap-key, or a key store "
+                "the key \"\(name)\" is needed: give --wrapped-key with --key, or a key store "
                     + "(--file-store FILE, --url URL, or \(KeyStoreLocation.fileSourceVariable) / \(KeyStoreLocation.cloudSourceVariable))")
         }
         let location = try KeyStoreLocation.select(flags: store.flags, environment: environment)
@@ -78,16 +92,10 @@ public struct ClassKeyOptions: ParsableArguments {
         if let key = try source.localKey(named: name) {
             // The store is a file this process reads: the key is in hand already, so no
             // ephemeral key pair is made to carry it (an RSA-2048 generation per run).
-            if !quiet {
-                Console.error(
-                    "\(tool): warning: reading the key \"\(name)\" in clear from \(source.description); this is for development")
-            }
+            messages.warning(tool, "reading the key \"\(name)\" in clear from \(source.description); this is for development")
             return try checkedKey(key, name: name)
         }
-        if !quiet {
-            Console.error(
-                "\(tool): warning: using an ephemeral agent key to fetch \"\(name)\" from \(source.description); this is for development")
-        }
+        messages.warning(tool, "using an ephemeral agent key to fetch \"\(name)\" from \(source.description); this is for development")
         let agent = try RSAPrivateKey.generate(bits: 2048)
         let wrapped = try source.wrappedKey(named: name, to: agent.publicKey, padding: .pkcs1v15)
         return try checkedKey(try wrapped.unwrap(with: agent), name: name)

@@ -18,12 +18,12 @@ extension WrappedKeyFormat: ExpressibleByArgument {}
 public struct KeyStoreOptions: ParsableArguments {
     @Option(
         name: .customLong("file-store"),
-        help: ArgumentHelp("A JSON key store file: key name to base64 key (default: $CP_FILE_KEY_SOURCE).", valueName: "file"))
+        help: ArgumentHelp("A JSON key store file: key name to base64 key.", valueName: "file"), completion: .file())
     public var fileStore: String?
 
     @Option(
         help: ArgumentHelp(
-            "An HTTP key service: the WrapKey endpoint for fetch, the base URL for provision (default: $CP_CLOUD_KEY_SOURCE).",
+            "An HTTP key service: the WrapKey endpoint for fetch, the base URL for provision.",
             valueName: "url"))
     public var url: String?
 
@@ -34,7 +34,7 @@ public struct KeyStoreOptions: ParsableArguments {
         name: .customLong("ca-file"),
         help: ArgumentHelp(
             "PEM CA certificates to trust for an https key service instead of the system's (default: $CPK_KEY_SERVICE_CA).",
-            valueName: "file"))
+            valueName: "file"), completion: .file())
     public var caFile: String?
 
     public init() {}

@@ -35,7 +35,7 @@ public struct KeyfetchBridge: KeySource {
 
     public func wrappedKey(named name: String, to publicKey: PublicKey, padding: KeyWrapPadding) throws -> WrappedKey {
         let arguments = [
-            "cpk-keyfetch", "fetch", "--name", name, "--timeout", String(timeout),
+            "cpk-keyfetch", "fetch", "--key-name", name, "--timeout", String(timeout),
             "--padding", padding.rawValue, "--to", "-",
         ]
         let result = try ChildProcess.run(

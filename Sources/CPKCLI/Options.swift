@@ -5,7 +5,7 @@ import CPKPackage
 
 /// Where a tool writes the package it produces.
 public struct PackageOutputOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"), completion: .file())
     public var output = "-"
 
     @Flag(help: "Write a finished .cpk package instead of an envelope (the last step of a pipeline).")
@@ -13,7 +13,7 @@ public struct PackageOutputOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp(
         "Write a finished .cpk as an OCI artifact tagged TAG (default latest) in the OCI image layout DIR, created if missing; other tags are kept.",
-        valueName: "dir:tag"))
+        valueName: "dir:tag"), completion: .directory)
     public var oci: String?
 
     public init() {}
@@ -56,7 +56,7 @@ public func writePackage(to path: String, as format: OutputFormat, _ body: (Pack
 public struct PackageInputArgument: ParsableArguments {
     @Argument(help: ArgumentHelp(
         "An envelope or .cpk package; - is standard input; oci:DIR[:TAG] is a .cpk in an OCI image layout.",
-        valueName: "input"))
+        valueName: "input"), completion: .file())
     public var input = "-"
 
     public init() {}

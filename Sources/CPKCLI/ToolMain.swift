@@ -17,6 +17,10 @@ extension ParsableCommand {
         let tool = configuration.commandName ?? "cpk"
         let arguments = Self.hoisting(globalOptions, in: Array(CommandLine.arguments.dropFirst()))
         do {
+            if isBashCompletionRequest(arguments) {
+                try Console.output(bashCompletionScript())
+                Glibc.exit(0)
+            }
             var command = try parseAsRoot(arguments)
             try command.run()
             Glibc.exit(0)
@@ -45,14 +49,20 @@ extension ParsableCommand {
 }
 
 extension ParsableCommand {
-    /// Moves leading global options (`--state DIR`, `--state=DIR`) behind the subcommand name
-    /// that follows them, when one does.
+    /// Moves leading global options (`--state DIR`, `--state=DIR`, and the message flags)
+    /// behind the subcommand name that follows them, when one does.
+    /// The flags of MessageOptions, which every command declares: `cpk-wrap -q keygen` works too.
+    static var messageFlags: Set<String> { ["-q", "--quiet", "-v", "--verbose", "--progress"] }
+
     static func hoisting(_ globalOptions: [String], in arguments: [String]) -> [String] {
         let names = Set(configuration.subcommands.map { $0._commandName })
         var leading: [String] = []
         var rest = arguments[...]
         while let first = rest.first {
-            if globalOptions.contains(first), rest.count >= 2 {
+            if messageFlags.contains(first) {  // every command has them (MessageOptions)
+                leading.append(first)
+                rest = rest.dropFirst()
+            } else if globalOptions.contains(first), rest.count >= 2 {
                 leading += rest.prefix(2)
                 rest = rest.dropFirst(2)
             } else if globalOptions.contains(where: { first.hasPrefix($0 + "=") }) {

@@ -13,16 +13,24 @@ import Glibc
 public struct TrustOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
         "A trust anchor: signer certificates must chain to a certificate in FILE (PEM or DER); repeatable.",
-        valueName: "file"))
+        valueName: "file"), completion: .file())
     public var ca: [String] = []
 
-    @Option(name: [.customLong("public-key"), .customLong("trusted-key")], help: ArgumentHelp(
-        "Pin a signer's key: a public key or certificate (PEM or DER) trusted as it is; repeatable.", valueName: "file"))
-    public var publicKey: [String] = []
+    @Option(name: .customLong("public-key"), help: ArgumentHelp(
+        "Pin a signer's key: a public key or certificate (PEM or DER) trusted as it is; repeatable.", valueName: "file"),
+        completion: .file())
+    public var pinnedKeys: [String] = []
+
+    /// cpk-install's spelling of --public-key before the tools shared one vocabulary.
+    @Option(name: .customLong("trusted-key"), help: .hidden, completion: .file())
+    public var trustedKeyAlias: [String] = []
+
+    /// The pinned keys, under either spelling.
+    public var publicKey: [String] { pinnedKeys + trustedKeyAlias }
 
     @Option(help: ArgumentHelp(
         "Intermediate certificates that may complete a chain without being trusted themselves; repeatable.",
-        valueName: "file"))
+        valueName: "file"), completion: .file())
     public var untrusted: [String] = []
 
     @Option(help: ArgumentHelp(

@@ -45,9 +45,12 @@ public struct CPKError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func usage(_ message: String) -> CPKError { CPKError(.usage, message) }
     public static func io(_ message: String) -> CPKError { CPKError(.io, message) }
 
-    /// Prefixes the message with where the problem is, e.g. the file name.
+    /// Prefixes the message with where the problem is, e.g. the file name, unless it already
+    /// starts with that place: layers that each name the input (the reader, the installer) must
+    /// not make "app.cpk: app.cpk: …".
     public func located(in place: String) -> CPKError {
-        CPKError(kind, "\(place): \(message)", reason: reason, subject: subject)
+        if message.hasPrefix(place + ": ") || message.hasPrefix(TerminalText.escaped(place) + ": ") { return self }
+        return CPKError(kind, "\(place): \(message)", reason: reason, subject: subject)
     }
 
     /// The same error, its message continued (`; nothing was written`): reason and subject kept.

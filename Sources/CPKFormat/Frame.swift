@@ -1,7 +1,7 @@
 import CPKCore
 
 /// The binary frame of a `.cpk` file: a 16-byte header, a stream table, then the streams.
-/// All integers little-endian (DESIGN.md section 2).
+/// All integers little-endian (docs/format.md).
 public enum Frame {
     public static let magic: UInt32 = 0x0ECC_F00D
     /// The first bytes of every package, for telling a `.cpk` from an envelope.

@@ -1,4 +1,4 @@
-/// The version-1 manifest of a confidential package (DESIGN.md section 2).
+/// The version-1 manifest of a confidential package (docs/format.md).
 ///
 /// It names streams only by index. Every scheme is an enum, so a manifest that names a scheme
 /// this code does not know cannot be represented: reading it fails instead of guessing.

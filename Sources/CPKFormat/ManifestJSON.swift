@@ -1,6 +1,6 @@
 import CPKCore
 
-// The manifest's JSON form: keys and key order exactly as DESIGN.md section 2 shows them.
+// The manifest's JSON form: keys and key order exactly as docs/format.md shows them.
 
 extension Manifest {
     /// The JSON document, keys in the reference order.

@@ -8,7 +8,7 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// The HTTP key-service contracts (DESIGN.md §4, docs/keys.md):
+/// The HTTP key-service contracts (docs/keys.md §4.2):
 ///
 ///     WrapKey:      POST <endpoint>  {"key_name", "client_public_key"}  ->  {"wrapped_key"}
 ///     ProvisionKey: POST <base>/ProvisionKey/<name>  {"key_name", "algorithm", "strength"}

@@ -1,7 +1,7 @@
 import CPKCore
 
 /// Key names: an application id such as `test`, or a Confidential Containers KBS resource
-/// (`default/key/key_id1`) in any of the URI forms of DESIGN.md §4.
+/// (`default/key/key_id1`) in any of the URI forms of docs/keys.md §5.
 public enum KeyName {
     public static let maximumLength = 512
 

@@ -85,7 +85,10 @@ public struct InstallReport {
 
     public func outcome(_ check: InstallCheck) -> CheckOutcome { outcomes[check] ?? .notRun }
 
-    public var text: String {
+    public var text: String { identityText + "\n" + resultText }
+
+    /// The package's identity, known before its payload flows (a tool prints it first).
+    public var identityText: String {
         let version = manifest.payload.version
         var lines = [
             "Package:   \(manifest.id) (\(source))",
@@ -95,7 +98,27 @@ public struct InstallReport {
             "Version:   \(version.dotted) (\(version.date))",
         ]
         if let payloadSize { lines.append("Size:      \(payloadSize) bytes") }
-        for check in InstallCheck.allCases { lines.append(line(for: check)) }
+        return lines.map(TerminalText.escaped).joined(separator: "\n")
+    }
+
+    /// The checks and the verdict, known once the payload has flowed.
+    public var resultText: String {
+        let version = manifest.payload.version
+        var lines: [String] = []
+        // Checks that did not run after a refusal share one line, not one each.
+        var notRun: [String] = []
+        for check in InstallCheck.allCases {
+            if outcome(check) == .notRun {
+                notRun.append(check.title)
+                continue
+            }
+            if !notRun.isEmpty { lines.append(notRun.joined(separator: ", ") + " not run") }
+            notRun = []
+            lines.append(line(for: check))
+        }
+        if !notRun.isEmpty {
+            lines.append(notRun.count == InstallCheck.allCases.count ? "No check ran" : notRun.joined(separator: ", ") + " not run")
+        }
         if installed {
             let note = developmentMode ? " (development mode: nothing was authenticated)"
                 : manifestAuthenticated ? "" : " (its manifest is not authenticated; the anti-rollback floor did not move)"

@@ -28,7 +28,7 @@ public struct InstallOptions: Sendable {
 
 /// Installs a package through the Package Manager contract, the way the host side of a device
 /// does: it reads the package, decides with the device's trust policy whether its signers are
-/// trusted and its manifest authenticated, and drives the calls of DESIGN.md §5 in order; every
+/// trusted and its manifest authenticated, and drives the contract's calls (cpk-install(1), DESCRIPTION) in order; every
 /// cryptographic check on the payload is made by the Package Manager. It knows the contract
 /// only, so it works with any backend.
 public final class PackageInstaller {
@@ -36,6 +36,9 @@ public final class PackageInstaller {
     private let options: InstallOptions
     /// Called after each chunk with the bytes passed so far and the total.
     public var progress: ((UInt64, UInt64) -> Void)?
+    /// Called once the host-side checks passed, just before the payload flows to the Package
+    /// Manager, with the report so far (its identity is complete).
+    public var beforePayload: ((InstallReport) -> Void)?
 
     public init(manager: PackageManagerAdministration, options: InstallOptions) {
         self.manager = manager
@@ -79,6 +82,7 @@ public final class PackageInstaller {
                 applicationID: id, keyBits: plan.keyBits, iv: contents.stream(plan.nonceIndex), tag: contents.stream(plan.tagIndex))
             report.outcomes[.classKey] = .passed
             step = .tag
+            beforePayload?(report)
             try deploy(contents, id: id) { try gate.addPayload($0) }
             let verdict = try manager.verifyApplication(
                 applicationID: id, scheme: plan.scheme, keyBits: plan.signatureBits, digest: contents.stream(plan.digestIndex),

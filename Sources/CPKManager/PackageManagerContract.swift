@@ -2,7 +2,7 @@ import CPKCore
 import CPKCrypto
 import CPKFormat
 
-/// The Confidential Package Manager contract (DESIGN.md §5), call by call.
+/// The Confidential Package Manager contract (cpk-install(1), DESCRIPTION), call by call.
 ///
 /// A real Package Manager is a trusted application inside the device's TEE, reached through
 /// the calls of its EDL; `PackageManagerSimulator` honours the same contract on machines
@@ -105,7 +105,7 @@ public enum ContractOperation: String, CaseIterable, Sendable {
     /// (docs/keys.md §4.4), as `cpk-keyfetch distribute` wraps by default.
     case installApplicationKeyRSAOAEPSHA256 = "install_application_key_rsa_oaep_sha256"
 
-    /// The calls of the reference Package Manager (DESIGN.md §5): PKCS#1 v1.5 signatures and
+    /// The calls of the reference Package Manager (cpk-install(1)): PKCS#1 v1.5 signatures and
     /// PKCS#1 v1.5 wrapped keys only.
     public static let reference: [ContractOperation] = allCases.filter {
         ($0.verifiedScheme.map { $0 == .rsaPKCS1v15 } ?? true) && !$0.isExtension

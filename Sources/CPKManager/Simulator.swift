@@ -6,7 +6,7 @@ import CPKCore
 import CPKCrypto
 import CPKFormat
 
-/// The Package Manager simulator: the contract of DESIGN.md §5 over a private state directory
+/// The Package Manager simulator: the contract of cpk-install(1) (DESCRIPTION) over a private state directory
 /// (see `StateDirectory`), for machines without a TEE.
 ///
 /// Deployments live in this object (as a real one lives in the trusted application's session),

@@ -21,6 +21,9 @@ public protocol PackageInput: AnyObject {
     /// again; false at the end of the payload. For a tool that passes the payload on
     /// unchanged, so the bytes need not cross this process.
     func passNextPayloadChunk(_ body: (PassedBytes) throws -> Void) throws -> Bool
+    /// Called with the size of each payload chunk as it is read (a tool's progress line);
+    /// whoever reads the payload, the tool reports its progress without knowing the loop.
+    var onPayloadChunk: ((Int) -> Void)? { get set }
 }
 
 extension PackageInput {
@@ -94,10 +97,21 @@ final class EnvelopeInput: PackageInput {
     var head: PackageHead { reader.header.package }
     var log: [LogEntry] { reader.header.log }
 
+    var onPayloadChunk: ((Int) -> Void)?
+
     init(reader: EnvelopeReader) { self.reader = reader }
 
-    func nextPayloadChunk() throws -> UnsafeRawBufferPointer? { try reader.nextChunk() }
-    func passNextPayloadChunk(_ body: (PassedBytes) throws -> Void) throws -> Bool { try reader.passNextChunk(body) }
+    func nextPayloadChunk() throws -> UnsafeRawBufferPointer? {
+        let chunk = try reader.nextChunk()
+        if let chunk { onPayloadChunk?(chunk.count) }
+        return chunk
+    }
+    func passNextPayloadChunk(_ body: (PassedBytes) throws -> Void) throws -> Bool {
+        try reader.passNextChunk { bytes in
+            try body(bytes)
+            onPayloadChunk?(bytes.count)
+        }
+    }
     func deferredStreams() throws -> [Int: [UInt8]] { try reader.trailer().streams }
 }
 
@@ -107,6 +121,7 @@ public final class PackageFileInput: PackageInput {
     public let name: String
     public let head: PackageHead
     public var log: [LogEntry] { [] }
+    public var onPayloadChunk: ((Int) -> Void)?
     private var payloadOffset: UInt64 = 0
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Chunks.size, alignment: 16)
     /// The most memory the streams other than the payload may take together.
@@ -146,6 +161,7 @@ public final class PackageFileInput: PackageInput {
         let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(UInt64(buffer.count), size - payloadOffset))])
         try package.file.read(into: piece, at: package.absoluteOffset(of: index) + payloadOffset, what: "the payload")
         payloadOffset += UInt64(piece.count)
+        onPayloadChunk?(piece.count)
         return UnsafeRawBufferPointer(piece)
     }
 
@@ -160,6 +176,7 @@ public final class PackageFileInput: PackageInput {
             offset: package.absoluteOffset(of: index) + payloadOffset, count: count,
             truncation: CPKError.invalid("\(name): file ends inside the payload")))
         payloadOffset += UInt64(count)
+        onPayloadChunk?(count)
         return true
     }
 

@@ -35,9 +35,10 @@ public enum Packer {
             streams: [.payload, .deferred(size: Digest.sha256Size), .manifest], payloadSize: payloadSize)
     }
 
-    /// Streams `payload` into `output`, hashing it on the way.
+    /// Streams `payload` into `output`, hashing it on the way; `progress` is told each chunk's size.
     public static func pack(
-        payload: FileDescriptor, identity: PackageIdentity, log: [LogEntry], to output: PackageOutput
+        payload: FileDescriptor, identity: PackageIdentity, log: [LogEntry], to output: PackageOutput,
+        progress: ((Int) -> Void)? = nil
     ) throws {
         let status = try payload.status()
         let head = head(for: identity, payloadSize: status.isRegularFile ? status.size : nil)
@@ -46,6 +47,7 @@ public enum Packer {
         try Chunks.forEach(in: payload) { chunk in
             hasher.update(chunk)
             try output.writePayload(chunk)
+            progress?(chunk.count)
         }
         try output.finish(deferredStreams: [1: try hasher.finalize()])
     }

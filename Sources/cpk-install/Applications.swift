@@ -17,6 +17,8 @@ struct ListApplications: ParsableCommand {
     @Flag(help: "Print JSON instead of text.") var json = false
     @OptionGroup var stateOptions: StateOptions
 
+    @OptionGroup var messages: MessageOptions
+
     func run() throws {
         let listing = try stateOptions.openManager().applicationListing()
         let applications = listing.applications
@@ -66,12 +68,14 @@ struct Remove: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Remove an installed application (its class key stays installed).")
 
-    @Argument(help: "The application id.") var id: String
+    @Argument(help: "The application id.", completion: .custom(StateOptions.installedIDs)) var id: String
     @OptionGroup var stateOptions: StateOptions
+
+    @OptionGroup var messages: MessageOptions
 
     func run() throws {
         try stateOptions.openManager().removeApplication(applicationID: id)
-        Console.error("cpk-install: removed \(TerminalText.escaped(id)) (its class key stays installed)")
+        messages.confirm("cpk-install", "removed \(TerminalText.escaped(id)) (its class key stays installed)")
     }
 }
 
@@ -85,10 +89,12 @@ struct DevExportPlaintext: ParsableCommand {
             appears only once checked.
             """)
 
-    @Argument(help: "The application id.") var id: String
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
+    @Argument(help: "The application id.", completion: .custom(StateOptions.installedIDs)) var id: String
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"), completion: .file())
     var output = "-"
     @OptionGroup var stateOptions: StateOptions
+
+    @OptionGroup var messages: MessageOptions
 
     func run() throws {
         let manager = try stateOptions.openManager()

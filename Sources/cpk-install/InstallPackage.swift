@@ -42,9 +42,9 @@ struct InstallPackage: ParsableCommand {
     var allowDowngrade = false
     @Flag(help: "Print the report as JSON.")
     var json = false
-    @Flag(help: "Show progress on standard error (the default when it is a terminal).")
-    var progress = false
     @OptionGroup var stateOptions: StateOptions
+
+    @OptionGroup var messages: MessageOptions
 
     func run() throws {
         try JSONErrors.reporting(json: json, tool: "cpk-install", installInput)
@@ -59,11 +59,19 @@ struct InstallPackage: ParsableCommand {
         options.acceptUnauthenticatedManifest = acceptUnauthenticatedManifest
         options.allowSignerChange = allowSignerChange
         let installer = PackageInstaller(manager: manager, options: options)
-        if progress || FileDescriptor(fd: 2, name: "standard error", owned: false).isTerminal {
+        if messages.showsProgress {
             installer.progress = ProgressLine(tool: "cpk-install", verb: "deploying", id: package.head.manifest.id).show
         }
+        // The identity first, before the payload streams: a user sees what is being installed
+        // while it flows, and the checks follow it.
+        var identityShown = false
+        if !json {
+            installer.beforePayload = { report in
+                identityShown = (try? Console.output(report.identityText)) != nil
+            }
+        }
         let report = installer.install(package)
-        try Console.output(json ? report.json.compactText : report.text)
+        try Console.output(json ? report.json.compactText : identityShown ? report.resultText : report.text)
         if let failure = report.failure as? CPKError { throw JSONErrors.AlreadyReported(failure) }
         if let failure = report.failure { throw failure }
     }

@@ -23,9 +23,11 @@ struct PublicKeyExport: ParsableCommand {
 
     @Option(help: ArgumentHelp("pkcs1, pkcs1-pem, der, pem, base64 or fingerprint.", valueName: "format"))
     var format = PublicKeyFormat.pkcs1
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"), completion: .file())
     var output = "-"
     @OptionGroup var stateOptions: StateOptions
+
+    @OptionGroup var messages: MessageOptions
 
     func run() throws {
         let manager = try stateOptions.openManager()
@@ -49,19 +51,21 @@ struct AddKey: ParsableCommand {
             Manager takes keys wrapped with RSA PKCS#1 v1.5.
             """)
 
-    @Argument(help: ArgumentHelp("The wrapped key: a file, or - for standard input.", valueName: "input"))
+    @Argument(help: ArgumentHelp("The wrapped key: a file, or - for standard input.", valueName: "input"), completion: .file())
     var input = "-"
     @Option(help: ArgumentHelp("The application id the key belongs to (a document names its own).", valueName: "id"))
     var id: String?
     @OptionGroup var stateOptions: StateOptions
     @Flag(help: "Print what was installed as JSON (never the key).") var json = false
 
+    @OptionGroup var messages: MessageOptions
+
     func run() throws {
         try JSONErrors.reporting(json: json, tool: "cpk-install") {
             let bytes = try SmallInput.read(input, limit: SmallInput.keyLimit, what: "the wrapped key")
             let installed = try ClassKeyInstallation.install(bytes, id: id, into: try stateOptions.openManager())
             if json { try Console.output(installed.json.compactText) }
-            Console.error("cpk-install: installed the class key of \(TerminalText.escaped(installed.applicationID))")
+            messages.confirm("cpk-install", "installed the class key of \(TerminalText.escaped(installed.applicationID))")
         }
     }
 }
@@ -81,13 +85,17 @@ struct Sync: ParsableCommand {
             which refused (--json: an object); exit status 1 if any was refused.
             """)
 
-    @Option(help: ArgumentHelp("The application id, which is also the key's name.", valueName: "id"))
+    @Option(
+        help: ArgumentHelp("The application id, which is also the key's name.", valueName: "id"),
+        completion: .custom(KeyNameCompletion.fromFileStore))
     var id: String?
     @OptionGroup var store: KeyStoreOptions
-    @Option(help: ArgumentHelp("A device-twin JSON document with confidential_package_keys (- is standard input).", valueName: "file"))
+    @Option(help: ArgumentHelp("A device-twin JSON document with confidential_package_keys (- is standard input).", valueName: "file"), completion: .file())
     var twin: String?
     @Flag(help: "Without --id: print what was applied and refused as JSON.") var json = false
     @OptionGroup var stateOptions: StateOptions
+
+    @OptionGroup var messages: MessageOptions
 
     func run() throws {
         guard let id else { return try applyDocument() }
@@ -100,7 +108,7 @@ struct Sync: ParsableCommand {
         let device = try PublicKey(loading: try manager.exportDevicePublicKey())
         let wrapped = try source.wrappedKey(named: id, to: device, padding: .pkcs1v15)
         try manager.installApplicationKey(applicationID: id, wrappedKey: wrapped.wrapped)
-        Console.error("cpk-install: fetched and installed the class key of \(TerminalText.escaped(id))")
+        messages.confirm("cpk-install", "fetched and installed the class key of \(TerminalText.escaped(id))")
     }
 
     private func applyDocument() throws {
@@ -111,12 +119,12 @@ struct Sync: ParsableCommand {
         try JSONErrors.reporting(json: json, tool: "cpk-install") {
             let document = try SmallInput.read(twin, limit: SmallInput.documentLimit, what: "the device twin")
             result = try DesiredStateApplication.apply(
-                document, from: twin == "-" ? "standard input" : twin, to: try stateOptions.openManager())
+                document, from: SmallInput.displayName(twin), to: try stateOptions.openManager())
         }
         guard json else {
+            if result.refused.isEmpty { return messages.confirm("cpk-install", result.line) }
             Console.error("cpk-install: " + result.line)
-            if !result.refused.isEmpty { throw ExitCode(1) }
-            return
+            throw ExitCode(1)
         }
         try Console.output(result.json.compactText)
         if !result.refused.isEmpty {

@@ -17,6 +17,8 @@ struct Status: ParsableCommand {
     @Flag(help: "Print JSON instead of text.") var json = false
     @OptionGroup var stateOptions: StateOptions
 
+    @OptionGroup var messages: MessageOptions
+
     func run() throws {
         let manager = try stateOptions.openManager()
         let version = try manager.ping()
@@ -44,6 +46,8 @@ struct CheckState: ParsableCommand {
 
     @OptionGroup var stateOptions: StateOptions
     @Flag(help: "Print the report as JSON.") var json = false
+
+    @OptionGroup var messages: MessageOptions
 
     func run() throws {
         try JSONErrors.reporting(json: json, tool: "cpk-install") {

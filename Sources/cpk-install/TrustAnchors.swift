@@ -26,11 +26,13 @@ struct TrustAdd: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "add", abstract: "Add a CA certificate or a public key, for every application or only those given with --id.")
 
-    @Argument(help: ArgumentHelp("A certificate (PEM or DER) or a public key; - is standard input.", valueName: "file"))
+    @Argument(help: ArgumentHelp("A certificate (PEM or DER) or a public key; - is standard input.", valueName: "file"), completion: .file())
     var file: String
     @Option(help: ArgumentHelp("Trust the anchor only for this application id; repeatable.", valueName: "id"))
     var id: [String] = []
     @OptionGroup var stateOptions: StateOptions
+
+    @OptionGroup var messages: MessageOptions
 
     func run() throws {
         let manager = try stateOptions.openManager()
@@ -47,6 +49,8 @@ struct TrustList: ParsableCommand {
     @Flag(help: "Print JSON instead of text.") var json = false
     @OptionGroup var stateOptions: StateOptions
 
+    @OptionGroup var messages: MessageOptions
+
     func run() throws {
         try JSONErrors.reporting(json: json, tool: "cpk-install") {
             let entries = try TrustStore.entries(in: try stateOptions.openManager().state)
@@ -62,6 +66,8 @@ struct TrustRemove: ParsableCommand {
 
     @Argument(help: "The anchor's name, as trust list shows it.") var name: String
     @OptionGroup var stateOptions: StateOptions
+
+    @OptionGroup var messages: MessageOptions
 
     func run() throws {
         try TrustStore.remove(named: name, in: try stateOptions.openManager().state)

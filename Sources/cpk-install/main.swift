@@ -25,8 +25,8 @@ struct Install: ParsableCommand {
 
             Examples:
               cpk-install sync --id test --file-store test.json
-              cpk-install public-key | cpk-keyfetch --name test --file-store test.json \\
-                | cpk-install add-key
+              cpk-install public-key | cpk-keyfetch --key-name test --padding pkcs1v15 \\
+                --file-store test.json | cpk-install add-key
               cpk-install add-key --id test wrapped.b64      # a base64 wrapped key
               cpk-install app.cpk                            # install (the default)
               cpk-install install --ca ca.pem --json app.cpk
@@ -51,7 +51,8 @@ struct Install: ParsableCommand {
 /// Where the simulator keeps its state.
 struct StateOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "The simulator's state directory (default: $CPK_CPM_STATE, else $XDG_STATE_HOME/cpk/cpm).", valueName: "dir"))
+        "The simulator's state directory (default: $CPK_CPM_STATE, else $XDG_STATE_HOME/cpk/cpm).", valueName: "dir"),
+        completion: .directory)
     var state: String?
 
     @Option(
@@ -67,6 +68,24 @@ struct StateOptions: ParsableArguments {
         try PackageManagerSimulator(
             statePath: try StateDirectory.resolve(explicit: state), profile: try Self.profile(), token: token.access,
             deviceKeyURI: try deviceKey.map { try PKCS11URI(parsing: $0) })
+    }
+
+    /// The installed application ids, for `cpk-install remove <TAB>`: the state the command
+    /// line names (--state), else the default one; nothing when it does not exist yet (a
+    /// completion never creates a state) or cannot be read.
+    @Sendable static func installedIDs(_ words: [String], _ index: Int, _ prefix: String) -> [String] {
+        var explicit: String? = nil
+        for (position, word) in words.enumerated() {
+            if word == "--state", position + 1 < words.count, position + 1 != index {
+                explicit = words[position + 1]
+            } else if word.hasPrefix("--state=") {
+                explicit = String(word.dropFirst("--state=".count))
+            }
+        }
+        guard let path = try? StateDirectory.resolve(explicit: explicit), access(path, F_OK) == 0,
+            let listing = try? PackageManagerSimulator(statePath: path, profile: .full).applicationListing()
+        else { return [] }
+        return listing.applications.map(\.id).filter { $0.hasPrefix(prefix) }.sorted()
     }
 
     /// CPK_CPM_CONTRACT=reference makes the simulator pose as the reference Package Manager,

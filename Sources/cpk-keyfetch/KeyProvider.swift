@@ -20,8 +20,9 @@ struct KeyProviderCommand: ParsableCommand {
 
             Example OCICRYPT_KEYPROVIDER_CONFIG:
               {"key-providers": {"cpk": {"cmd": {"path": "/usr/local/bin/cpk-keyfetch",
-                "args": ["keyprovider", "--file-store", "/etc/cpk/aa-offline_fs_kbc-keys.json"]}}}}
-            then:
+                "args": ["keyprovider", "--file-store", "/etc/cpk/keys.json"]}}}}
+
+            Then:
               skopeo copy --encryption-key provider:cpk:keyid=kbs:///default/key/key_id1 \\
                 oci:plain:v1 oci:encrypted:v1
               skopeo copy --decryption-key provider:cpk oci:encrypted:v1 oci:plain:v1
@@ -29,11 +30,13 @@ struct KeyProviderCommand: ParsableCommand {
 
     @Option(
         name: .customLong("file-store"),
-        help: ArgumentHelp("The JSON key store holding the key-encryption keys (default: $CP_FILE_KEY_SOURCE).", valueName: "file"))
+        help: ArgumentHelp("The JSON key store holding the key-encryption keys (default: $CP_FILE_KEY_SOURCE).", valueName: "file"), completion: .file())
     var fileStore: String?
 
     @Option(help: ArgumentHelp("The provider's name in the ocicrypt configuration.", valueName: "name"))
     var provider = "cpk"
+
+    @OptionGroup var messages: MessageOptions
 
     func run() throws {
         let environment = KeyStoreLocation.processEnvironment

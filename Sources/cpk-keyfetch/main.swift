@@ -24,15 +24,17 @@ struct KeyFetch: ParsableCommand {
             (kbs:///repo/type/tag and the other forms); they match repo/type/tag in a store.
 
             Examples:
-              cpk-keyfetch --name test --file-store test.json --to device.pub > test.wkey
+              cpk-keyfetch --key-name test --file-store test.json --to device.pub \\
+                -o test.wkey
               cpk-wrap public --format pkcs1 device.pem \\
-                | cpk-keyfetch --name test --url "$CP_CLOUD_KEY_SOURCE" > test.wkey
-              cpk-keyfetch --name kbs:///default/key/key_id1 \\
+                | cpk-keyfetch --key-name test --url "$CP_CLOUD_KEY_SOURCE" > test.wkey
+              cpk-keyfetch --key-name kbs:///default/key/key_id1 \\
                 --file-store aa-offline_fs_kbc-keys.json --to device.pub > key_id1.wkey
-              cpk-keyfetch --name test --twin twin.json --to device.pub --format base64
-              cpk-keyfetch provision --name app --file-store keys.json
+              cpk-keyfetch --key-name test --twin twin.json --padding pkcs1v15 \\
+                --to device.pub --format base64
+              cpk-keyfetch provision --key-name app --file-store keys.json
               cpk-keyfetch distribute --file-store keys.json --output-dir desired/ reports/
-              cpk-keyfetch provision --name app --url https://keys.example/api
+              cpk-keyfetch provision --key-name app --url https://keys.example/api
 
             Exit status: 0 success, 1 invalid input (a bad store, key or answer, or a key that \
             is not there), 2 usage error, I/O error, or a key service that cannot be reached.
@@ -47,28 +49,31 @@ struct Fetch: ParsableCommand {
         commandName: "fetch",
         abstract: "Write the named key, wrapped to a public key, as a wrapped-key document.")
 
-    @Option(help: ArgumentHelp("The key's name: the application id, or a KBS resource URI.", valueName: "name"))
+    @Option(
+        name: .customLong("key-name"), help: ArgumentHelp("The key's name: the application id, or a KBS resource URI.", valueName: "name"),
+        completion: .custom(KeyNameCompletion.fromFileStore))
     var name: String
 
-    @Option(help: ArgumentHelp("The public key or certificate to wrap to, in any form; - is standard input.", valueName: "public-key"))
+    @Option(help: ArgumentHelp("The public key or certificate to wrap to, in any form; - is standard input.", valueName: "public-key"), completion: .file())
     var to = "-"
 
     @OptionGroup var store: KeyStoreOptions
 
-    @Option(help: ArgumentHelp("A base64 wrapped key you already hold (a file; - is standard input).", valueName: "file"))
+    @Option(help: ArgumentHelp("A base64 wrapped key you already hold (a file; - is standard input).", valueName: "file"), completion: .file())
     var inline: String?
 
-    @Option(help: ArgumentHelp("A device-twin JSON document with confidential_package_keys (- is standard input).", valueName: "file"))
+    @Option(help: ArgumentHelp("A device-twin JSON document with confidential_package_keys (- is standard input).", valueName: "file"), completion: .file())
     var twin: String?
 
     @Option(help: ArgumentHelp(
-        "pkcs1v15 (the key-store contract's and the Package Manager's) or oaep-sha256.", valueName: "padding"))
-    var padding = KeyWrapPadding.pkcs1v15
+        "oaep-sha256, or pkcs1v15: what the Package Manager (add-key), the reference key-store contract and "
+            + "device twins use; for --inline and --twin, the padding the bytes were wrapped with.", valueName: "padding"))
+    var padding = KeyWrapPadding.oaepSHA256
 
     @Option(help: ArgumentHelp("document (CBOR), raw (the RSA block) or base64.", valueName: "format"))
     var format = WrappedKeyFormat.document
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"), completion: .file())
     var output = "-"
 
     @Flag(help: "Print what was fetched (key name, padding, the recipient's fingerprint; never the key) as JSON; the wrapped key then needs -o.")
@@ -79,6 +84,8 @@ struct Fetch: ParsableCommand {
             throw ValidationError("--json prints the report on standard output: write the wrapped key with -o FILE")
         }
     }
+
+    @OptionGroup var messages: MessageOptions
 
     func run() throws {
         try JSONErrors.reporting(json: json, tool: "cpk-keyfetch", fetch)
@@ -96,10 +103,15 @@ struct Fetch: ParsableCommand {
         } catch let error as CPKError {
             throw error.located(in: SmallInput.displayName(to))
         }
-        let wrapped = try location.source(timeout: store.timeout, transport: HTTPClient(caFile: store.trustedCAFile)).wrappedKey(named: name, to: publicKey, padding: padding)
+        let source = try location.source(timeout: store.timeout, transport: HTTPClient(caFile: store.trustedCAFile))
+        let wrapped = try source.wrappedKey(named: name, to: publicKey, padding: padding)
         let (bytes, binary) = format.render(wrapped)
         try writeResult(bytes, to: output, binary: binary)
         if json { try Console.output(wrapped.fetchReport(store: location.kind).compactText) }
+        messages.step(
+            "cpk-keyfetch",
+            "wrote \(TerminalText.escaped(name)) from \(TerminalText.escaped(source.description)), wrapped with "
+                + "\(padding.algorithmName) to the public key sha256:\(Hex.encode(try publicKey.fingerprint))")
     }
 }
 
@@ -113,13 +125,15 @@ struct Provision: ParsableCommand {
             printed: fetch it wrapped to a public key.
             """)
 
-    @Option(help: ArgumentHelp("The new key's name: the application id, or a KBS resource URI.", valueName: "name"))
+    @Option(name: .customLong("key-name"), help: ArgumentHelp("The new key's name: the application id, or a KBS resource URI.", valueName: "name"))
     var name: String
 
     @OptionGroup var store: KeyStoreOptions
 
     @Flag(help: "Replace a key of the same name in a file store (the old key is lost).")
     var force = false
+
+    @OptionGroup var messages: MessageOptions
 
     func run() throws {
         try KeyName.validate(name)

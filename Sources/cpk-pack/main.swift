@@ -13,14 +13,15 @@ struct Pack: ParsableCommand {
             cpk-pack create (the default) reads a payload and writes an envelope: the payload as \
             chunks, its SHA-256, and a manifest. Other tools (cpk-seal, cpk-sign) read the \
             envelope on standard input; cpk-pack finish (or --cpk on the last tool) writes the \
-            final .cpk file.
+            final .cpk file. With SOURCE_DATE_EPOCH set (and no --date), the same \
+            payload and options give the same bytes.
 
             Examples:
               cpk-pack --id test app.bin > app.env
-              cpk-pack --id test --name Demo --vendor Acme --app-version 1.2.0 app.bin \\
-                | cpk-pack finish -o app.cpk
+              cpk-pack --id test --display-name Demo --vendor Acme \\
+                --app-version 1.2.0 app.bin | cpk-pack finish -o app.cpk
               tar c app/ | cpk-pack --id test --cpk -o app.cpk -
-              SOURCE_DATE_EPOCH=0 cpk-pack --id test --cpk -o app.cpk app.bin   # reproducible
+              SOURCE_DATE_EPOCH=0 cpk-pack --id test --cpk -o app.cpk app.bin
 
             Exit status: 0 success, 1 invalid input, 2 usage or I/O error.
             """,
@@ -33,14 +34,14 @@ struct Create: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Pack a payload file (or - for standard input) into an envelope.")
 
-    @Argument(help: ArgumentHelp("The application payload; - is standard input.", valueName: "payload"))
+    @Argument(help: ArgumentHelp("The application payload; - is standard input.", valueName: "payload"), completion: .file())
     var payload: String
 
     @Option(help: "Application id: the manifest's cp-id and the name of its encryption key.")
     var id: String
 
-    @Option(help: "Application name.")
-    var name = "Unknown"
+    @Option(help: ArgumentHelp("The application's display name.", valueName: "name"))
+    var displayName = "Unknown"
 
     @Option(help: "Vendor name.")
     var vendor = "Unknown"
@@ -60,6 +61,8 @@ struct Create: ParsableCommand {
 
     @OptionGroup var output: PackageOutputOptions
 
+    @OptionGroup var messages: MessageOptions
+
     func validate() throws {
         guard !id.isEmpty, id.utf8.count <= 128, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-/:".contains($0)) })
         else {
@@ -76,11 +79,17 @@ struct Create: ParsableCommand {
     func run() throws {
         let buildDate = try date ?? Timestamp.buildTime()
         let identity = PackageIdentity(
-            id: id, name: name, vendor: vendor, target: Target(arch: arch, os: os),
+            id: id, name: displayName, vendor: vendor, target: Target(arch: arch, os: os),
             version: Version(dotted: appVersion, date: buildDate)!)
         let source = payload == "-" ? FileDescriptor.standardInput : try FileDescriptor.open(forReading: payload)
         let entry = try LogEntry.now(tool: "cpk-pack", action: "packed \(source.name) as \(id) \(appVersion)")
-        try output.write { try Packer.pack(payload: source, identity: identity, log: [entry], to: $0) }
+        let status = try source.status()
+        let progress = messages.progressLine("cpk-pack", "packing", source.name, total: status.isRegularFile ? status.size : nil)
+        try output.write {
+            try Packer.pack(payload: source, identity: identity, log: [entry], to: $0, progress: progress.map { line in { line.add($0) } })
+        }
+        progress?.finish()
+        messages.step("cpk-pack", "packed \(TerminalText.escaped(source.name)) as \(id) \(appVersion)")
     }
 }
 
@@ -91,13 +100,15 @@ struct Finish: ParsableCommand {
 
     @OptionGroup var input: PackageInputArgument
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"), completion: .file())
     var output = "-"
 
     @Option(help: ArgumentHelp(
         "Write the .cpk as an OCI artifact tagged TAG (default latest) in the OCI image layout DIR, created if missing; other tags are kept.",
-        valueName: "dir:tag"))
+        valueName: "dir:tag"), completion: .directory)
     var oci: String?
+
+    @OptionGroup var messages: MessageOptions
 
     func validate() throws {
         if oci != nil && output != "-" {
@@ -107,6 +118,8 @@ struct Finish: ParsableCommand {
 
     func run() throws {
         let package = try input.open()
+        let progress = messages.watch(package, tool: "cpk-pack", verb: "finishing")
+        defer { progress?.finish() }
         if let oci {
             try writePackage(toOCI: oci) { try copyPackage(from: package, to: $0, appending: nil) }
         } else {

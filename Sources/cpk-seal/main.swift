@@ -17,20 +17,21 @@ struct Seal: ParsableCommand {
             or the finished .cpk with --cpk.
 
             The key never appears on the command line. Either give a wrapped key from \
-            cpk-keyfetch and the private key it was wrapped to (--wrapped-key, --unwrap-key), \
+            cpk-keyfetch and the private key it was wrapped to (--wrapped-key, --key), \
             or name a key store (--file-store, --url, or CP_FILE_KEY_SOURCE / \
             CP_CLOUD_KEY_SOURCE): a file store's key is read as it is; a key service wraps \
             the key to an ephemeral key pair made in memory for this run. Both are for \
-            development (a warning says so; --quiet).
+            development (a warning says so; -q).
 
             Examples:
               cpk-pack --id test app.bin | cpk-seal --file-store test.json --quiet \\
                 | cpk-pack finish -o app.cpk
               cpk-wrap keygen -o agent.pem --public-out agent.pub
-              cpk-keyfetch --name test --file-store test.json --to agent.pub > test.wkey
+              cpk-keyfetch --key-name test --file-store test.json --to agent.pub \\
+                -o test.wkey
               cpk-pack --id test app.bin \\
-                | cpk-seal --wrapped-key test.wkey --unwrap-key agent.pem --cpk -o app.cpk
-              cpk-unpack payload --file-store test.json --quiet -o app.bin app.cpk  # inverse
+                | cpk-seal --wrapped-key test.wkey --key agent.pem --cpk -o app.cpk
+              cpk-unpack payload --file-store test.json -q -o app.bin app.cpk
 
             Exit status: 0 success, 1 invalid input (not a package, already encrypted, a \
             wrong key), 2 usage or I/O error, or a key store that cannot be reached.
@@ -41,14 +42,19 @@ struct Seal: ParsableCommand {
     @OptionGroup var keySource: ClassKeyOptions
     @OptionGroup var output: PackageOutputOptions
 
+    @OptionGroup var messages: MessageOptions
+
     func run() throws {
         let package = try input.open()
         try Sealer.checkSealable(package.head, name: package.name)  // before fetching any key
-        let keyName = keySource.key ?? package.head.manifest.id
-        var key = try keySource.classKey(defaultName: keyName, tool: "cpk-seal")
+        let keyName = keySource.keyName ?? package.head.manifest.id
+        var key = try keySource.classKey(defaultName: keyName, tool: "cpk-seal", messages: messages)
         defer { wipe(&key) }
         let entry = try LogEntry.now(tool: "cpk-seal", action: "encrypted the payload with AES-256-GCM, key \(keyName)")
+        let progress = messages.watch(package, tool: "cpk-seal", verb: "sealing")
         try output.write { try Sealer.seal(package, key: key, keyName: keyName, log: entry, to: $0) }
+        progress?.finish()
+        messages.step("cpk-seal", "encrypted the payload of \(TerminalText.escaped(package.name)) with AES-256-GCM, key \(TerminalText.escaped(keyName))")
     }
 }
 

@@ -9,10 +9,12 @@ struct DigestToSign: ParsableCommand {
     @Option(help: ArgumentHelp("raw (default), hex or base64.", valueName: "format"))
     var format: DigestFormat = .raw
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"), completion: .file())
     var output = "-"
 
     @OptionGroup var input: PackageInputArgument
+
+    @OptionGroup var messages: MessageOptions
 
     func run() throws {
         try SignFrontend.digest(input: input.input, format: format, output: output)

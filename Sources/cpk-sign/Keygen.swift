@@ -28,10 +28,10 @@ struct Keygen: ParsableCommand {
     var bits = DevelopmentSigner.defaultRSABits
 
     @Option(name: .shortAndLong, help: ArgumentHelp(
-        "Write the private key to FILE (mode 0600); - is standard output when it is not a terminal.", valueName: "file"))
+        "Write the private key to FILE (mode 0600); - is standard output when it is not a terminal.", valueName: "file"), completion: .file())
     var output: String
 
-    @Option(help: ArgumentHelp("Write the self-signed certificate (PEM) to FILE.", valueName: "file"))
+    @Option(help: ArgumentHelp("Write the self-signed certificate (PEM) to FILE.", valueName: "file"), completion: .file())
     var certOut: String
 
     @Option(help: ArgumentHelp("The certificate's subject common name.", valueName: "name"))
@@ -39,6 +39,8 @@ struct Keygen: ParsableCommand {
 
     @Option(help: ArgumentHelp("Days the certificate is valid, from now (1 to 3650).", valueName: "days"))
     var days = 365
+
+    @OptionGroup var messages: MessageOptions
 
     func validate() throws {
         guard DevelopmentSigner.rsaSizes.contains(bits) else { throw ValidationError("--bits must be 2048, 3072 or 4096") }

@@ -19,13 +19,13 @@ struct Prepare: ParsableCommand {
             """ + SignatureScheme.opensslTable().joined(separator: "\n") + "\n\n" + SignatureScheme.signatureSizeSentence)
 
     @Option(help: ArgumentHelp(
-        "The signer's public key (PEM or DER, or a certificate); not needed with --cert.", valueName: "file"))
+        "The signer's public key (PEM or DER, or a certificate); not needed with --cert.", valueName: "file"), completion: .file())
     var publicKey: String?
 
-    @Option(help: ArgumentHelp("Write the bytes to sign to FILE; - is standard output.", valueName: "file"))
+    @Option(help: ArgumentHelp("Write the bytes to sign to FILE; - is standard output.", valueName: "file"), completion: .file())
     var digestOut: String
 
-    @Option(help: ArgumentHelp("raw (default), hex or base64.", valueName: "format"))
+    @Option(name: .customLong("format"), help: ArgumentHelp("The encoding of --digest-out: raw (default), hex or base64.", valueName: "format"))
     var digestFormat: DigestFormat = .raw
 
     @Flag(help: "Print what was signed (schemes, digests, the signer) as JSON on standard output; the package then needs -o or --oci.")
@@ -35,6 +35,8 @@ struct Prepare: ParsableCommand {
     @OptionGroup var certificate: CertificateOptions
     @OptionGroup var input: PackageInputArgument
     @OptionGroup var output: PackageOutputOptions
+
+    @OptionGroup var messages: MessageOptions
 
     func validate() throws {
         guard !(digestOut == "-" && output.output == "-") else {
@@ -54,6 +56,7 @@ struct Prepare: ParsableCommand {
                 target: what.package ? .package : .payload, scheme: what.scheme, naming: certificate.naming,
                 replacing: what.replace, input: input.input, output: output)
         options.json = json
+        options.messages = messages
         try SignFrontend.prepare(options)
     }
 }

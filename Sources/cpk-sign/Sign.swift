@@ -13,12 +13,12 @@ struct Sign: ParsableCommand {
             certificate or public key to embed must be the signing key's.
             """)
 
-    @Option(help: ArgumentHelp("The private key (PEM or DER, or a pkcs11: URI); - is standard input.", valueName: "file"))
+    @Option(help: ArgumentHelp("The private key (PEM or DER, or a pkcs11: URI); - is standard input.", valueName: "file"), completion: .file())
     var key: String
 
     @OptionGroup var token: TokenOptions
 
-    @Option(help: ArgumentHelp("Read the key's passphrase from the first line of FILE.", valueName: "file"))
+    @Option(help: ArgumentHelp("Read the key's passphrase from the first line of FILE.", valueName: "file"), completion: .file())
     var passphraseFile: String?
 
     @Option(help: ArgumentHelp("Read the key's passphrase from the environment variable NAME.", valueName: "name"))
@@ -31,6 +31,8 @@ struct Sign: ParsableCommand {
     @OptionGroup var certificate: CertificateOptions
     @OptionGroup var input: PackageInputArgument
     @OptionGroup var output: PackageOutputOptions
+
+    @OptionGroup var messages: MessageOptions
 
     func validate() throws {
         if TokenOptions.isToken(key) && (passphraseFile != nil || passphraseEnv != nil) {
@@ -47,6 +49,7 @@ struct Sign: ParsableCommand {
                 scheme: what.scheme, naming: certificate.naming, replacing: what.replace, input: input.input, output: output)
         options.json = json
         options.token = token
+        options.messages = messages
         try SignFrontend.sign(options)
     }
 }

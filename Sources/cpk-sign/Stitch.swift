@@ -13,30 +13,33 @@ struct Stitch: ParsableCommand {
             openssl makes them, or raw r||s. A private key is never needed, nor accepted.
             """)
 
-    @Option(help: ArgumentHelp("The detached signature; - is standard input.", valueName: "file"))
+    @Option(help: ArgumentHelp("The detached signature; - is standard input.", valueName: "file"), completion: .file())
     var signature: String
 
-    @Option(help: ArgumentHelp("raw (default), hex or base64.", valueName: "format"))
+    @Option(name: .customLong("format"), help: ArgumentHelp("The encoding of --signature: raw (default), hex or base64.", valueName: "format"))
     var signatureFormat: DigestFormat = .raw
 
     @Option(name: .customLong("cert"), help: ArgumentHelp(
-        "The signer's certificate, when the package does not embed it.", valueName: "file"))
+        "The signer's certificate, when the package does not embed it.", valueName: "file"), completion: .file())
     var certificate: String?
 
-    @Option(help: ArgumentHelp("The signer's public key, when the package does not embed it.", valueName: "file"))
+    @Option(help: ArgumentHelp("The signer's public key, when the package does not embed it.", valueName: "file"), completion: .file())
     var publicKey: String?
 
     @OptionGroup var input: PackageInputArgument
     @OptionGroup var output: PackageOutputOptions
+
+    @OptionGroup var messages: MessageOptions
 
     func validate() throws {
         guard certificate == nil || publicKey == nil else { throw ValidationError("give --cert or --public-key, not both") }
     }
 
     func run() throws {
-        try SignFrontend.stitch(
-            .init(
-                signature: signature, signatureFormat: signatureFormat, signerKey: certificate ?? publicKey,
-                input: input.input, output: output))
+        var options = SignFrontend.Stitching(
+            signature: signature, signatureFormat: signatureFormat, signerKey: certificate ?? publicKey,
+            input: input.input, output: output)
+        options.messages = messages
+        try SignFrontend.stitch(options)
     }
 }

@@ -23,6 +23,8 @@ struct Strip: ParsableCommand {
     @OptionGroup var input: PackageInputArgument
     @OptionGroup var output: PackageOutputOptions
 
+    @OptionGroup var messages: MessageOptions
+
     func run() throws {
         try SignFrontend.strip(
             targets: SignatureTarget.selected(payload: payload, package: package), input: input.input, output: output)

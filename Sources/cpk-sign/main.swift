@@ -27,7 +27,8 @@ struct SignTool: ParsableCommand {
             Examples:
               cpk-pack --id app app.bin | cpk-seal --file-store keys.json --quiet \\
                 | cpk-sign --key signer.pem --cert signer.crt --cpk -o app.cpk
-              cpk-sign --payload --key signer.pem --cert signer.crt --cpk -o ref.cpk app.env
+              cpk-sign --payload --key signer.pem --cert signer.crt \\
+                --cpk -o ref.cpk app.env
               cpk-sign --key ed.pem --embed-public-key --package app.env > signed.env
               cpk-sign prepare --cert signer.crt --digest-out app.dig app.env > pending.env
               \(SignatureScheme.rsaPKCS1v15.opensslCommand(key: "signer.pem", digest: "app.dig")) \\
@@ -69,7 +70,7 @@ struct TargetOptions: ParsableArguments {
 /// How the package names the signer's key: embedded certificate or key, or a reference.
 struct CertificateOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "Embed this X.509 certificate (PEM or DER; a PEM may carry the chain after the leaf).", valueName: "file"))
+        "Embed this X.509 certificate (PEM or DER; a PEM may carry the chain after the leaf).", valueName: "file"), completion: .file())
     var cert: String?
 
     @Flag(help: "Embed the signer's public key instead of a certificate.")

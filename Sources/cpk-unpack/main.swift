@@ -23,7 +23,7 @@ struct Unpack: ParsableCommand {
               cpk-unpack manifest app.cpk | jq .payload.ver
               cpk-unpack list app.cpk
               cpk-unpack extract 3 app.cpk | xxd         # the digest stream
-              cpk-unpack payload -o app.bin app.cpk      # checked against its SHA-256 first
+              cpk-unpack payload -o app.bin app.cpk      # checked, then written
               cpk-unpack payload --file-store test.json -o app.bin sealed.cpk
               cpk-unpack envelope app.cpk | cpk-sign ... # back into a pipeline
 
@@ -40,6 +40,8 @@ struct Info: ParsableCommand {
     @OptionGroup var input: PackageInputArgument
     @Flag(help: "Print JSON instead of text.") var json = false
 
+    @OptionGroup var messages: MessageOptions
+
     func run() throws {
         let package = try input.open()
         let summary = try PackageSummary(reading: package)
@@ -53,6 +55,8 @@ struct ShowManifest: ParsableCommand {
 
     @OptionGroup var input: PackageInputArgument
     @Flag(help: "Indent the JSON for reading.") var pretty = false
+
+    @OptionGroup var messages: MessageOptions
 
     func run() throws {
         let package = try input.open()
@@ -68,6 +72,8 @@ struct List: ParsableCommand {
 
     @OptionGroup var input: PackageInputArgument
     @Flag(help: "Print JSON instead of text.") var json = false
+
+    @OptionGroup var messages: MessageOptions
 
     func run() throws {
         let package = try input.open()
@@ -91,11 +97,16 @@ struct Extract: ParsableCommand {
 
     @Argument(help: "The stream's index (see the list subcommand).") var index: Int
     @OptionGroup var input: PackageInputArgument
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"), completion: .file())
     var output = "-"
 
+    @OptionGroup var messages: MessageOptions
+
     func run() throws {
-        try StreamExtraction.write(stream: index, of: try input.open(), to: output)
+        let package = try input.open()
+        let progress = messages.watch(package, tool: "cpk-unpack", verb: "extracting from")
+        defer { progress?.finish() }
+        try StreamExtraction.write(stream: index, of: package, to: output)
     }
 }
 
@@ -104,7 +115,7 @@ struct Payload: ParsableCommand {
         abstract: "Write the plaintext payload, after authenticating it (GCM tag and SHA-256).",
         discussion: """
             An encrypted payload needs its class key, from the same sources as cpk-seal: \
-            --wrapped-key with --unwrap-key, or a key store (--file-store, --url, or \
+            --wrapped-key with --key, or a key store (--file-store, --url, or \
             CP_FILE_KEY_SOURCE / CP_CLOUD_KEY_SOURCE). Nothing is written unless the AES-GCM \
             tag, the plaintext digest, the package digest and every signature check: a file is \
             created only when complete and checked, and standard output receives bytes only \
@@ -119,21 +130,26 @@ struct Payload: ParsableCommand {
     @OptionGroup var trust: TrustOptions
     @Flag(help: "Debugging: do not check the payload signature (the tag, digests and package signature still are).")
     var skipSignatures = false
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"), completion: .file())
     var output = "-"
+
+    @OptionGroup var messages: MessageOptions
 
     func run() throws {
         let package = try input.open()
         var key: [UInt8]? = nil
         if case .aesGCM(let keyName, _, _, _) = package.head.manifest.payload.encryption {
-            key = try keySource.classKey(defaultName: keyName, tool: "cpk-unpack")
+            key = try keySource.classKey(defaultName: keyName, tool: "cpk-unpack", messages: messages)
         }
         defer { if key != nil { wipe(&key!) } }
         let checks = PayloadRelease.SignatureChecks(trust: try trust.policy(), payloadSignature: !skipSignatures)
         // Decrypted plaintext is a secret (0600, never into a planted FIFO or symlink); an
         // unencrypted payload is no more secret than the package that carries it.
         let output = try OutputFile(path: output, binary: true, secret: key != nil)
+        let progress = messages.watch(package, tool: "cpk-unpack", verb: "checking and writing the payload of")
+        defer { progress?.finish() }
         try PayloadRelease.release(from: package, to: output, key: key, signatures: checks)
+        messages.step("cpk-unpack", "released the payload of \(TerminalText.escaped(package.name)) after its checks")
     }
 }
 
@@ -142,12 +158,16 @@ struct ToEnvelope: ParsableCommand {
         commandName: "envelope", abstract: "Turn a .cpk back into an envelope, e.g. to re-sign it.")
 
     @OptionGroup var input: PackageInputArgument
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"), completion: .file())
     var output = "-"
+
+    @OptionGroup var messages: MessageOptions
 
     func run() throws {
         let package = try input.open()
         let entry = try LogEntry.now(tool: "cpk-unpack", action: "converted \(package.name) to an envelope")
+        let progress = messages.watch(package, tool: "cpk-unpack", verb: "converting")
+        defer { progress?.finish() }
         try writePackage(to: output, as: .envelope) { try copyPackage(from: package, to: $0, appending: entry) }
     }
 }

@@ -44,7 +44,8 @@ struct Verify: ParsableCommand {
                 --require manifest app.cpk
               cpk-verify --json --public-key signer.pub app.cpk | jq -r .verdict
               cpk-verify --integrity-only --allow-expired reference.cpk
-              cpk-verify --integrity-only --file-store test.json --require payload-digest app.cpk
+              cpk-verify --integrity-only --file-store test.json \\
+                --require payload-digest app.cpk
 
             Exit status: 0 only when every check that ran passed, every --require check ran \
             and passed, at least one signature was checked, and a trust input authenticated a \
@@ -57,7 +58,7 @@ struct Verify: ParsableCommand {
     @OptionGroup var trust: TrustOptions
 
     @Option(name: .customLong("cert"), help: ArgumentHelp(
-        "The signer's certificate (and chain) when the package only names it by URL or domain.", valueName: "file"))
+        "The signer's certificate (and chain) when the package only names it by URL or domain.", valueName: "file"), completion: .file())
     var certificate: String?
 
     @Flag(help: "Check integrity only: exit 0 for an intact package even when no trust input says who signed it.")
@@ -65,13 +66,15 @@ struct Verify: ParsableCommand {
 
     @Option(help: ArgumentHelp(
         "Checks that must run and pass, comma-separated (e.g. payload-signature,manifest); repeatable.",
-        valueName: "checks"))
+        valueName: "checks"), completion: .list(VerificationCheck.allCases.map(\.rawValue)))
     var require: [String] = []
 
     @Flag(help: "Print one JSON document instead of lines.")
     var json = false
 
     @OptionGroup var keySource: ClassKeyOptions
+
+    @OptionGroup var messages: MessageOptions
 
     /// The names given with --require, split at commas.
     private var requiredNames: [String] {
@@ -128,6 +131,8 @@ struct Verify: ParsableCommand {
         }
         policy.classKey = try classKey(for: package)
         defer { if policy.classKey != nil { wipe(&policy.classKey!) } }
+        let progress = messages.watch(package, tool: "cpk-verify", verb: "checking")
+        defer { progress?.finish() }
         return try Verifier.verify(package, policy: policy)
     }
 
@@ -137,7 +142,7 @@ struct Verify: ParsableCommand {
         guard keySource.isGiven, case .aesGCM(let keyName, _, _, _) = package.head.manifest.payload.encryption else {
             return nil
         }
-        return try keySource.classKey(defaultName: keyName, tool: "cpk-verify")
+        return try keySource.classKey(defaultName: keyName, tool: "cpk-verify", messages: messages)
     }
 }
 

@@ -7,14 +7,14 @@ struct KeyGen: ParsableCommand {
         commandName: "keygen",
         abstract: "Make an RSA wrapping key pair; the private key is written as PEM (PKCS#8) with mode 0600.")
 
-    @Option(help: ArgumentHelp("Modulus size: 2048, 3072 or 4096.", valueName: "bits"))
+    @Option(help: ArgumentHelp("Modulus size: 2048, 3072 or 4096.", valueName: "bits"), completion: .list(["2048", "3072", "4096"]))
     var bits = 2048
 
     @Option(name: .shortAndLong, help: ArgumentHelp(
-        "Write the private key to FILE (mode 0600); - is standard output when it is not a terminal.", valueName: "file"))
+        "Write the private key to FILE (mode 0600); - is standard output when it is not a terminal.", valueName: "file"), completion: .file())
     var output: String?
 
-    @Option(help: ArgumentHelp("Also write the public key (PEM SubjectPublicKeyInfo) to FILE.", valueName: "file"))
+    @Option(help: ArgumentHelp("Also write the public key (PEM SubjectPublicKeyInfo) to FILE.", valueName: "file"), completion: .file())
     var publicOut: String?
 
     @Option(help: ArgumentHelp(
@@ -23,6 +23,8 @@ struct KeyGen: ParsableCommand {
     var key: String?
 
     @OptionGroup var token: TokenOptions
+
+    @OptionGroup var messages: MessageOptions
 
     func validate() throws {
         guard RSAPrivateKey.generatableSizes.contains(bits) else { throw ValidationError("--bits must be 2048, 3072 or 4096") }

@@ -8,13 +8,13 @@ struct WrapKey: ParsableCommand {
         commandName: "wrap",
         abstract: "Wrap a symmetric key (from a file or standard input) to an RSA public key.")
 
-    @Argument(help: ArgumentHelp("The raw symmetric key; - is standard input.", valueName: "key-file"))
+    @Argument(help: ArgumentHelp("The raw symmetric key; - is standard input.", valueName: "key-file"), completion: .file())
     var input = "-"
 
-    @Option(help: ArgumentHelp("The public key or certificate to wrap to, in any form; - is standard input.", valueName: "public-key"))
+    @Option(help: ArgumentHelp("The public key or certificate to wrap to, in any form; - is standard input.", valueName: "public-key"), completion: .file())
     var to: String
 
-    @Option(help: ArgumentHelp("The key's name, recorded in the document (the application id).", valueName: "name"))
+    @Option(name: .customLong("key-name"), help: ArgumentHelp("The key's name, recorded in the document (the application id).", valueName: "name"))
     var name: String?
 
     @Option(help: ArgumentHelp("oaep-sha256 or pkcs1v15 (the reference contract's).", valueName: "padding"))
@@ -23,12 +23,14 @@ struct WrapKey: ParsableCommand {
     @Option(help: ArgumentHelp("document (CBOR), raw (the RSA block) or base64.", valueName: "format"))
     var format = WrappedKeyFormat.document
 
-    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"), completion: .file())
     var output = "-"
+
+    @OptionGroup var messages: MessageOptions
 
     func validate() throws {
         if format == .document && name == nil {
-            throw ValidationError("--name is required: the document records the key's name (e.g. --name test)")
+            throw ValidationError("--key-name is required: the document records the key's name (e.g. --key-name test)")
         }
     }
 

@@ -21,4 +21,12 @@ final class CPKErrorTests: XCTestCase {
         let text = "stream 3 (offset 7, size 9) is beyond the end: «ünïcödé» ✓ \\n stays"
         XCTAssertEqual(CPKError.check(text).message, text)
     }
+
+    func testALocationIsNotRepeated() {
+        let once = CPKError.invalid("the payload is not signed").located(in: "app.cpk")
+        XCTAssertEqual(once.located(in: "app.cpk").message, "app.cpk: the payload is not signed")
+        XCTAssertEqual(once.located(in: "oci:dir").message, "oci:dir: app.cpk: the payload is not signed")
+        let strange = CPKError.io("cannot read").located(in: "evil\rname")
+        XCTAssertEqual(strange.located(in: "evil\rname").message, #"evil\rname: cannot read"#)
+    }
 }

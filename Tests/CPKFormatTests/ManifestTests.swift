@@ -2,7 +2,7 @@ import CPKCore
 import CPKFormat
 import XCTest
 
-/// The manifest of the reference layout of DESIGN.md section 2, built by hand.
+/// The manifest of the reference layout of docs/format.md, built by hand.
 func referenceManifest() -> Manifest {
     Manifest(
         id: "test", name: "Unknown", vendor: "Unknown",

@@ -97,6 +97,10 @@ final class InstallerTests: XCTestCase {
         XCTAssertTrue("\(report.failure!)".contains("Tag check FAILED"))
         XCTAssertTrue("\(report.failure!)".hasSuffix("nothing was installed"))
         XCTAssertTrue(report.text.contains("NOT INSTALLED"))
+        // the checks after the failure share one line
+        XCTAssertTrue(report.resultText.contains("Tag check FAILED\nDigest check, Signature check, Package signature check not run"),
+            report.resultText)
+        XCTAssertEqual(report.text, report.identityText + "\n" + report.resultText)
         XCTAssertEqual(try simulator.installedApplications().count, 0)
         XCTAssertEqual(try StateDirectory.entries(in: directory + "/state/staging"), [])
     }

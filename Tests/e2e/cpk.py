@@ -1,6 +1,6 @@
 """Helpers for the end-to-end tests: run the tools, read and write .cpk files and envelopes.
 
-The .cpk writer here is deliberately independent of the Swift code (DESIGN.md section 2), so
+The .cpk writer here is deliberately independent of the Swift code (docs/format.md), so
 the tests can build packages "from another writer": any stream order, padding, and hostile
 headers and tables.
 """

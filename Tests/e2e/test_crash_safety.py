@@ -80,7 +80,7 @@ def material(tmp_path_factory) -> Material:
     check(run("cpk-pack", "--id", "test", "--cpk", "-o", d / "plain.cpk", d / "payload", env=env))
     check(run("cpk-seal", "--file-store", STORE, "--quiet", "--cpk", "-o", d / "sealed.cpk", d / "plain.env", env=env))
     check(run("cpk-wrap", "keygen", "-o", d / "agent.pem", "--public-out", d / "agent.pub"))
-    check(run("cpk-keyfetch", "--name", "test", "--file-store", STORE, "--to", d / "agent.pub", "-o", d / "test.wkey"))
+    check(run("cpk-keyfetch", "--key-name", "test", "--file-store", STORE, "--to", d / "agent.pub", "-o", d / "test.wkey"))
     store = {"test": json.loads(STORE.read_text())["test"], "other": base64.b64encode(b"\x01" * 32).decode()}
     return Material(d, d / "payload", d / "plain.env", d / "plain.cpk", d / "sealed.cpk", d / "agent.pem",
                     d / "agent.pub", d / "test.wkey", json.dumps(store, indent=2).encode())
@@ -236,7 +236,7 @@ WRITERS = [
     Writer("seal", "cpk-seal", lambda m, o: ["--file-store", STORE, "--quiet", "--cpk", "-o", o, "-"],
            decrypts_to_payload, stdin=lambda m: m.envelope),
     Writer("unpack-payload", "cpk-unpack",
-           lambda m, o: ["payload", "--wrapped-key", m.wrapped_key, "--unwrap-key", m.agent_key, "-o", o, m.sealed],
+           lambda m, o: ["payload", "--wrapped-key", m.wrapped_key, "--key", m.agent_key, "-o", o, m.sealed],
            same_as_reference),
     Writer("unpack-envelope", "cpk-unpack", lambda m, o: ["envelope", "-o", o, m.package], same_as_reference),
     Writer("wrap-keygen", "cpk-wrap", lambda m, o: ["keygen", "-o", o, "--public-out", f"{o}.pub"], is_private_key,
@@ -244,9 +244,9 @@ WRITERS = [
     Writer("wrap-unwrap", "cpk-wrap", lambda m, o: ["unwrap", "--key", m.agent_key, "-o", o, m.wrapped_key],
            holds_test_key, big=False),
     Writer("keyfetch", "cpk-keyfetch",
-           lambda m, o: ["--name", "test", "--file-store", STORE, "--to", m.agent_public, "-o", o],
+           lambda m, o: ["--key-name", "test", "--file-store", STORE, "--to", m.agent_public, "-o", o],
            unwraps_to_test_key, big=False),
-    Writer("keyfetch-provision", "cpk-keyfetch", lambda m, o: ["provision", "--name", "new-app", "--file-store", o],
+    Writer("keyfetch-provision", "cpk-keyfetch", lambda m, o: ["provision", "--key-name", "new-app", "--file-store", o],
            store_with_new_key, big=False, previous=lambda m: m.store),
 ]
 BIG = [w for w in WRITERS if w.big]
@@ -668,7 +668,7 @@ def test_no_unauthenticated_byte_reaches_a_pipe_named_as_output(material, tmp_pa
     end = os.open(fifo, os.O_WRONLY)  # plaintext goes only to a pipe the caller opened (>(...))
     try:
         proc = subprocess.run([cpk.tool("cpk-unpack"), "payload", "--wrapped-key", material.wrapped_key,
-                               "--unwrap-key", material.agent_key, "-o", f"/dev/fd/{end}", tampered],
+                               "--key", material.agent_key, "-o", f"/dev/fd/{end}", tampered],
                               pass_fds=(end,), capture_output=True, env=env_with(), timeout=cpk.TIMEOUT)
     finally:
         os.close(end)

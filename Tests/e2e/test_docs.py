@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from cpk import REPO, check, documented_openssl_commands, run, scheme_table
+from cpk import REPO, check, documented_openssl_commands, env_with as cpk_env, run, scheme_table
 
 DOCUMENTED = ["cpk-pack", "cpk-unpack", "cpk-seal", "cpk-wrap", "cpk-keyfetch", "cpk-install", "cpk-sign", "cpk-verify"]
 
@@ -131,3 +131,41 @@ def test_offline_signing_commands_agree_with_the_scheme_table():
     for name, text in [("README.md", section), ("man/cpk-sign.1", page.replace("\\e", "\\")), ("cpk-sign --help", top_help)]:
         worked = worked_signing_commands(text)
         assert worked and all(command == example for command in worked), (name, worked, example)
+
+
+def help_pages():
+    for tool in DOCUMENTED:
+        def walk(command, path):
+            yield path
+            for sub in command.get("subcommands", []):
+                if sub["commandName"] != "help":
+                    yield from walk(sub, path + [sub["commandName"]])
+        yield from walk(json.loads(check(run(tool, "--experimental-dump-help")).stdout)["command"], [tool])
+
+
+HELP_PAGES = list(help_pages())
+
+
+@pytest.mark.parametrize("path", HELP_PAGES, ids=[" ".join(p) for p in HELP_PAGES])
+def test_help_examples_copy_and_paste(path):
+    """A trailing comment never wraps onto a line of its own (copy-paste would run it), and
+    --help claims no environment default a tool ignores."""
+    text = check(run(*path, "--help")).stdout.decode()
+    wrapped = [line for line in text.splitlines() if line.strip().startswith("#")]
+    lines = text.splitlines()
+    for start, line in enumerate(lines):
+        if line.strip().startswith("Example"):
+            for example in lines[start + 1:]:
+                if not example.strip():
+                    break
+                if not example.startswith(" "):
+                    wrapped.append(example)
+    assert not wrapped, f"{' '.join(path)} --help: an example wraps onto a line of its own: {wrapped}"
+    if path[0] == "cpk-verify":
+        assert "CP_FILE_KEY_SOURCE" not in text and "CP_CLOUD_KEY_SOURCE" not in text
+
+
+def test_no_file_cites_a_design_document_the_repository_lacks():
+    cited = subprocess.run(["grep", "-rln", "DESIGN.md", "Sources", "Tests", "docs", "man", "README.md", "scripts"],
+                           cwd=REPO, capture_output=True, text=True).stdout.split()
+    assert [p for p in cited if p != "Tests/e2e/test_docs.py"] == []

@@ -83,13 +83,13 @@ def test_public_key_inputs(path):
 @pytest.mark.parametrize("path", corpus("key-store"), ids=ids(corpus("key-store")))
 def test_key_store_inputs(path, fuzz_public_key):
     for name in ("test", "kbs:///default/key/key_id1"):
-        proc = cpk.run("cpk-keyfetch", "--name", name, "--file-store", path, "--to", fuzz_public_key)
+        proc = cpk.run("cpk-keyfetch", "--key-name", name, "--file-store", path, "--to", fuzz_public_key)
         assert_clean(proc, "cpk-keyfetch")
 
 
 @pytest.mark.parametrize("path", corpus("twin"), ids=ids(corpus("twin")))
 def test_twin_inputs(path, fuzz_public_key):
-    proc = cpk.run("cpk-keyfetch", "--name", "test", "--twin", path, "--to", fuzz_public_key)
+    proc = cpk.run("cpk-keyfetch", "--key-name", "test", "--twin", path, "--to", fuzz_public_key)
     assert_clean(proc, "cpk-keyfetch")
 
 
@@ -126,6 +126,6 @@ def test_key_service_answers(path, canned_service, fuzz_public_key):
     padding = "oaep-sha256" if data[1] & 1 else "pkcs1v15"
     url = f"http://127.0.0.1:{canned_service.server_address[1]}/api/WrapKey"
     env = {k: v for k, v in cpk.env_with().items() if "proxy" not in k.lower()}
-    proc = cpk.run("cpk-keyfetch", "--name", "test", "--url", url, "--to", fuzz_public_key,
+    proc = cpk.run("cpk-keyfetch", "--key-name", "test", "--url", url, "--to", fuzz_public_key,
                    "--padding", padding, env=env)
     assert_clean(proc, "cpk-keyfetch")

@@ -99,7 +99,7 @@ def material(tmp_path_factory):
     directory = tmp_path_factory.mktemp("material")
     env = env_with(CPK_CPM_STATE=str(directory / "cpm"))
     check(run("cpk-wrap", "keygen", "-o", directory / "agent.pem", "--public-out", directory / "agent.pub"))
-    check(run("cpk-keyfetch", "--name", "test", "--file-store", TEST_JSON, "--to", directory / "agent.pub",
+    check(run("cpk-keyfetch", "--key-name", "test", "--file-store", TEST_JSON, "--to", directory / "agent.pub",
               "-o", directory / "test.wkey"))
     (directory / "app.bin").write_bytes(b"confidential plaintext " * 100)
     check(sh(f"cpk-pack --id test app.bin | cpk-seal --file-store {TEST_JSON} --quiet | cpk-pack finish -o sealed.cpk",
@@ -122,7 +122,7 @@ def secret_writers(material, target: Path, shared: Path):
         "cpk-unpack payload": (["cpk-unpack", "payload", "--file-store", TEST_JSON, "--quiet", "-o", target,
                                 directory / "sealed.cpk"], None),
         "cpk-install dev-export-plaintext": (["cpk-install", "dev-export-plaintext", "test", "-o", target], env),
-        "cpk-keyfetch provision": (["cpk-keyfetch", "provision", "--name", "new-app", "--file-store", target], None),
+        "cpk-keyfetch provision": (["cpk-keyfetch", "provision", "--key-name", "new-app", "--file-store", target], None),
     }
 
 
@@ -208,7 +208,7 @@ def test_eight_concurrent_provisions_into_one_store_keep_all_eight_keys(tmp_path
     store = tmp_path / "keys.json"
     shutil.copy(TEST_JSON, store)
     names = [f"app-{i}" for i in range(8)]
-    processes = [subprocess.Popen([str(BIN / "cpk-keyfetch"), "provision", "--name", name, "--file-store", str(store)],
+    processes = [subprocess.Popen([str(BIN / "cpk-keyfetch"), "provision", "--key-name", name, "--file-store", str(store)],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env_with())
                  for name in names]
     for process in processes:
@@ -310,7 +310,7 @@ def test_a_key_service_message_is_escaped(tmp_path):
     try:
         (tmp_path / "pub.pem").write_bytes(b"")
         check(run("cpk-wrap", "keygen", "-o", tmp_path / "k.pem", "--public-out", tmp_path / "k.pub"))
-        proc = run("cpk-keyfetch", "--name", "test", "--url", f"http://127.0.0.1:{server.server_port}/WrapKey",
+        proc = run("cpk-keyfetch", "--key-name", "test", "--url", f"http://127.0.0.1:{server.server_port}/WrapKey",
                    "--to", tmp_path / "k.pub")
     finally:
         server.shutdown()
@@ -443,7 +443,7 @@ def hostile_service():
 
 
 def keyfetch_with_rusage(url: str, public: Path, timeout: float, *extra: str) -> tuple[int, bytes, float, int]:
-    return run_with_rusage([str(BIN / "cpk-keyfetch"), "--name", "test", "--url", url, "--to", str(public),
+    return run_with_rusage([str(BIN / "cpk-keyfetch"), "--key-name", "test", "--url", url, "--to", str(public),
                             "--timeout", str(timeout), *extra])
 
 

@@ -107,7 +107,7 @@ def build(workdir: Path, payload: bytes, signer: Signer, *, cp_id="test", versio
     """pack -> seal (key store) -> sign -> .cpk, the reference quick test's build."""
     source = workdir / f"{out}.payload"
     source.write_bytes(payload)
-    meta = f"--id {cp_id} --app-version {version}" + (f" --name '{name}'" if name else "") + (f" --vendor '{vendor}'" if vendor else "")
+    meta = f"--id {cp_id} --app-version {version}" + (f" --display-name '{name}'" if name else "") + (f" --vendor '{vendor}'" if vendor else "")
     pack_seal = f"cpk-pack {meta} {source} | cpk-seal --file-store {store} --quiet"
     if use_cpk_sign:
         check(sh(f"{pack_seal} | cpk-sign --key {signer.key} --cert {signer.cert} --cpk -o {out}", cwd=workdir))
@@ -246,7 +246,7 @@ def test_binary_key_forms_are_not_written_to_a_terminal(workdir, state):
 def test_key_sync_as_a_pipe_then_install(workdir, state, signers):
     """The reference's "sync" as a pipe: the device key out, a key store wraps, the key in."""
     build(workdir, b"piped", signers["self"])
-    check(sh(f"cpk-install public-key | cpk-keyfetch --name test --file-store {STORE} | cpk-install add-key",
+    check(sh(f"cpk-install public-key | cpk-keyfetch --key-name test --padding pkcs1v15 --file-store {STORE} | cpk-install add-key",
              cwd=workdir, env=install_env()))
     check(cpk_install("app.cpk", cwd=workdir))
     assert exported(workdir) == b"piped"
@@ -312,13 +312,13 @@ def test_sync_from_a_device_twin(workdir, state, signers):
 
 def test_add_key_refusals(workdir, state):
     check(run("cpk-wrap", "keygen", "-o", "other.pem", "--public-out", "other.pub", cwd=workdir))
-    elsewhere = check(run("cpk-keyfetch", "--name", "test", "--file-store", STORE, "--to", "other.pub", cwd=workdir)).stdout
+    elsewhere = check(run("cpk-keyfetch", "--key-name", "test", "--padding", "pkcs1v15", "--file-store", STORE, "--to", "other.pub", cwd=workdir)).stdout
     assert_clean_failure(cpk_install("add-key", input=elsewhere, cwd=workdir), "wrapped to another public key", code=1)
     device = check(cpk_install("public-key", cwd=workdir)).stdout
-    oaep = check(run("cpk-keyfetch", "--name", "test", "--file-store", STORE, "--padding", "oaep-sha256",
+    oaep = check(run("cpk-keyfetch", "--key-name", "test", "--file-store", STORE, "--padding", "oaep-sha256",
                      input=device, cwd=workdir)).stdout
     assert_clean_failure(cpk_install("add-key", input=oaep, cwd=workdir), "PKCS#1 v1.5", code=1)
-    bare = check(run("cpk-keyfetch", "--name", "test", "--file-store", STORE, "--format", "base64",
+    bare = check(run("cpk-keyfetch", "--key-name", "test", "--file-store", STORE, "--format", "base64",
                      input=device, cwd=workdir)).stdout
     assert_clean_failure(cpk_install("add-key", input=bare, cwd=workdir), "--id", code=2)
     assert_clean_failure(cpk_install("add-key", "--id", "test", input=b"c2hvcnQ=\n", cwd=workdir), "truncated", code=1)
@@ -376,7 +376,7 @@ def test_without_the_class_key_the_class_key_check_fails(workdir, state, signers
 
 def test_a_wrong_class_key_fails_the_tag_check(workdir, state, signers, tmp_path):
     other_store = tmp_path / "other.json"
-    check(run("cpk-keyfetch", "provision", "--name", "test", "--file-store", other_store))
+    check(run("cpk-keyfetch", "provision", "--key-name", "test", "--file-store", other_store))
     build(workdir, b"sealed with test.json", signers["self"])
     check(cpk_install("sync", "--id", "test", "--file-store", other_store, cwd=workdir))
     assert_clean_failure(cpk_install("app.cpk", cwd=workdir), "Tag check FAILED", code=1)
@@ -451,10 +451,10 @@ def test_trust_anchors_authenticate_the_signer(workdir, state, signers):
     assert_clean_failure(proc, "Signer check FAILED", code=1)
     assert "Signer check FAILED" in proc.stdout.decode()
     # a trusted key: the signer's own certificate or public key
-    text = check(cpk_install("--trusted-key", signers["issued"].cert, "app.cpk", cwd=workdir)).stdout.decode()
+    text = check(cpk_install("--public-key", signers["issued"].cert, "app.cpk", cwd=workdir)).stdout.decode()
     assert "Signer check PASSED (CN=Issued Signer: the signer's key is a pinned key" in text
     assert "Manifest check PASSED" in text
-    assert_clean_failure(cpk_install("--trusted-key", signers["other"].cert, "app.cpk", cwd=workdir), "FAILED")
+    assert_clean_failure(cpk_install("--public-key", signers["other"].cert, "app.cpk", cwd=workdir), "FAILED")
     # provisioned in the state: used by every install
     name = check(cpk_install("trust", "add", ca, cwd=workdir)).stdout.decode().strip()
     listing = check(cpk_install("trust", "list", cwd=workdir)).stdout.decode()
@@ -486,7 +486,7 @@ def test_anti_rollback(workdir, state, signers):
 def test_list_and_remove(workdir, state, signers, tmp_path):
     keys = tmp_path / "keys.json"
     for cp_id in ["alpha", "default/key/beta"]:
-        check(run("cpk-keyfetch", "provision", "--name", cp_id, "--file-store", keys))
+        check(run("cpk-keyfetch", "provision", "--key-name", cp_id, "--file-store", keys))
         check(cpk_install("sync", "--id", cp_id, "--file-store", keys, cwd=workdir))
         build(workdir, cp_id.encode() * 100, signers["self"], cp_id=cp_id, store=keys, name=f"App {cp_id}", out="x.cpk")
         check(cpk_install("x.cpk", cwd=workdir))
@@ -531,7 +531,7 @@ def test_eight_concurrent_installs(workdir, state, signers, tmp_path):
     payloads = {}
     for n in range(8):
         cp_id = f"app{n}"
-        check(run("cpk-keyfetch", "provision", "--name", cp_id, "--file-store", keys))
+        check(run("cpk-keyfetch", "provision", "--key-name", cp_id, "--file-store", keys))
         payloads[cp_id] = os.urandom((4 << 20) + n)
         build(workdir, payloads[cp_id], signers["self"], cp_id=cp_id, version=f"1.{n}.0", store=keys, out=f"{cp_id}.cpk")
     syncs = [subprocess.Popen([cpk.tool("cpk-install"), "sync", "--id", cp_id, "--file-store", str(keys)],
@@ -619,7 +619,7 @@ def test_no_key_is_ever_printed(workdir, state, signers):
 
 def test_a_package_without_its_signer_certificate_needs_a_trusted_key(workdir, state, signers):
     """cert "none" (or a URL, or a target domain): the package does not carry its signer's key,
-    so only a key given with --trusted-key can check it."""
+    so only a key given with --public-key can check it."""
     payload = b"no certificate inside"
     data = reference_writer_cpk(payload, signers["self"], TEST_KEY)
     package = parse_cpk(data)
@@ -629,13 +629,13 @@ def test_a_package_without_its_signer_certificate_needs_a_trusted_key(workdir, s
     (workdir / "nocert.cpk").write_bytes(build_cpk(package.streams[:5] + [compact(document)], 5))
     check(cpk_install("sync", "--id", "test", "--file-store", STORE, cwd=workdir))
     assert_clean_failure(cpk_install("nocert.cpk", cwd=workdir), "does not carry its signer's certificate", code=1)
-    assert_clean_failure(cpk_install("--trusted-key", signers["other"].cert, "nocert.cpk", cwd=workdir),
+    assert_clean_failure(cpk_install("--public-key", signers["other"].cert, "nocert.cpk", cwd=workdir),
                          "Signer check FAILED", code=1)
     assert_no_trace(state, workdir)
-    refused = cpk_install("--trusted-key", signers["other"].cert, "--trusted-key", signers["self"].cert,
+    refused = cpk_install("--public-key", signers["other"].cert, "--public-key", signers["self"].cert,
                           "nocert.cpk", cwd=workdir)
     assert_clean_failure(refused, "Manifest check FAILED", code=1)  # a payload signature alone
-    text = check(cpk_install("--trusted-key", signers["other"].cert, "--trusted-key", signers["self"].cert,
+    text = check(cpk_install("--public-key", signers["other"].cert, "--public-key", signers["self"].cert,
                              "--accept-unauthenticated-manifest", "nocert.cpk", cwd=workdir)).stdout.decode()
     assert "is a pinned key" in text and "Signature check PASSED" in text
     assert exported(workdir) == payload

@@ -284,7 +284,7 @@ def test_openssl_made_keys_and_certificates_load(tmp_path, tools):
     key_path = tmp_path / "k.bin"
     key_path.write_bytes(os.urandom(32))
     doc = tmp_path / "k.wkey"
-    tools.run("cpk-wrap", "wrap", "--to", tmp_path / "cert.der", "--name", "k", "-o", doc, key_path)
+    tools.run("cpk-wrap", "wrap", "--to", tmp_path / "cert.der", "--key-name", "k", "-o", doc, key_path)
     out = tmp_path / "k.out"
     tools.run("cpk-wrap", "unwrap", "--key", tmp_path / "traditional.pem", "-o", out, doc)
     assert out.read_bytes() == key_path.read_bytes()
@@ -313,7 +313,7 @@ def test_cpk_wrap_wrapped_keys_decrypt_with_openssl(tmp_path, tools, pair, key_f
 @pytest.mark.parametrize("padding", PADDINGS)
 def test_the_wrapped_key_document(tmp_path, tools, pair, key_file, padding):
     doc = tmp_path / "test.wkey"
-    tools.run("cpk-wrap", "wrap", "--to", pair.public, "--name", "test", "--padding", padding, "-o", doc, key_file)
+    tools.run("cpk-wrap", "wrap", "--to", pair.public, "--key-name", "test", "--padding", padding, "-o", doc, key_file)
     raw = doc.read_bytes()
     assert raw[:3] == b"\xd9\xd9\xf7"  # the self-describe tag, which cbor2 reads through
     fields = cbor2.loads(raw)
@@ -326,18 +326,18 @@ def test_the_wrapped_key_document(tmp_path, tools, pair, key_file, padding):
     assert shown["wrapped-size"] == 256 and shown["key-name"] == "test"
     assert unwrap(tools, pair, doc, tmp_path) == TEST_KEY
     # the key comes from standard input as well
-    piped = tools.run("cpk-wrap", "wrap", "--to", pair.public, "--name", "test", input=TEST_KEY).stdout
+    piped = tools.run("cpk-wrap", "wrap", "--to", pair.public, "--key-name", "test", input=TEST_KEY).stdout
     assert tools.run("cpk-wrap", "unwrap", "--key", pair.private, "-o", "-", input=piped).stdout == TEST_KEY
 
 
 def test_secrets_never_go_to_a_terminal(tmp_path, tools, pair, key_file):
     doc = tmp_path / "test.wkey"
-    tools.run("cpk-wrap", "wrap", "--to", pair.public, "--name", "test", "-o", doc, key_file)
+    tools.run("cpk-wrap", "wrap", "--to", pair.public, "--key-name", "test", "-o", doc, key_file)
     master, slave = pty.openpty()
     try:
         tools.fails("cpk-wrap", "unwrap", "--key", pair.private, "-o", "-", doc, stdout=slave, contains="terminal", status=2)
         tools.fails("cpk-wrap", "keygen", "-o", "-", stdout=slave, contains="terminal", status=2)
-        tools.fails("cpk-wrap", "wrap", "--to", pair.public, "--name", "t", key_file, stdout=slave, contains="terminal")
+        tools.fails("cpk-wrap", "wrap", "--to", pair.public, "--key-name", "t", key_file, stdout=slave, contains="terminal")
     finally:
         os.close(slave)
         os.close(master)
@@ -352,14 +352,14 @@ def test_secrets_never_go_to_a_terminal(tmp_path, tools, pair, key_file):
 @pytest.mark.parametrize("padding", PADDINGS)
 def test_file_store_round_trip(tmp_path, tools, pair, padding):
     doc = tmp_path / "test.wkey"
-    tools.run("cpk-keyfetch", "--name", "test", "--file-store", TEST_JSON, "--to", pair.public, "--padding", padding, "-o", doc)
+    tools.run("cpk-keyfetch", "--key-name", "test", "--file-store", TEST_JSON, "--to", pair.public, "--padding", padding, "-o", doc)
     assert unwrap(tools, pair, doc, tmp_path) == TEST_KEY
 
 
 @pytest.mark.parametrize("padding", PADDINGS)
 def test_http_store_round_trip(tmp_path, tools, pair, key_server, padding):
     doc = tmp_path / "test.wkey"
-    tools.run("cpk-keyfetch", "fetch", "--name", "test", "--url", key_server.url + "/WrapKey", "--to", pair.public,
+    tools.run("cpk-keyfetch", "fetch", "--key-name", "test", "--url", key_server.url + "/WrapKey", "--to", pair.public,
               "--padding", padding, "-o", doc)
     assert unwrap(tools, pair, doc, tmp_path) == TEST_KEY
 
@@ -373,14 +373,14 @@ def test_device_twin_round_trip(tmp_path, tools, pair, key_file, padding, place)
     document = tmp_path / "twin.json"
     document.write_text(json.dumps(twin if place == "properties.desired" else keys))
     doc = tmp_path / "test.wkey"
-    tools.run("cpk-keyfetch", "--name", "test", "--twin", document, "--to", pair.public, "--padding", padding, "-o", doc)
+    tools.run("cpk-keyfetch", "--key-name", "test", "--twin", document, "--to", pair.public, "--padding", padding, "-o", doc)
     assert unwrap(tools, pair, doc, tmp_path) == TEST_KEY
 
 
 @pytest.mark.parametrize("padding", PADDINGS)
 def test_inline_wrapped_key_round_trip(tmp_path, tools, pair, key_file, padding):
     wrapped = openssl("pkeyutl", "-encrypt", "-pubin", "-inkey", pair.public, "-in", key_file, *OPENSSL_PADDING[padding])
-    doc = tools.run("cpk-keyfetch", "--name", "test", "--inline", "-", "--to", pair.public, "--padding", padding,
+    doc = tools.run("cpk-keyfetch", "--key-name", "test", "--inline", "-", "--to", pair.public, "--padding", padding,
                     input=base64.b64encode(wrapped) + b"\n").stdout
     (tmp_path / "test.wkey").write_bytes(doc)
     assert unwrap(tools, pair, tmp_path / "test.wkey", tmp_path) == TEST_KEY
@@ -389,7 +389,7 @@ def test_inline_wrapped_key_round_trip(tmp_path, tools, pair, key_file, padding)
 def test_a_device_public_key_can_be_piped_in(tmp_path, tools, pair):
     # what the Package Manager exports: DER RSAPublicKey (PKCS#1)
     device_key = tools.run("cpk-wrap", "public", "--format", "pkcs1", pair.public).stdout
-    doc = tools.run("cpk-keyfetch", "--name", "test", "--file-store", TEST_JSON, input=device_key).stdout
+    doc = tools.run("cpk-keyfetch", "--key-name", "test", "--file-store", TEST_JSON, input=device_key).stdout
     (tmp_path / "test.wkey").write_bytes(doc)
     assert unwrap(tools, pair, tmp_path / "test.wkey", tmp_path) == TEST_KEY
 
@@ -397,13 +397,13 @@ def test_a_device_public_key_can_be_piped_in(tmp_path, tools, pair):
 def test_store_from_the_environment(tmp_path, tools, pair, key_server):
     for variables in ({"CP_FILE_KEY_SOURCE": str(TEST_JSON)}, {"CP_CLOUD_KEY_SOURCE": key_server.url + "/WrapKey"}):
         doc = tmp_path / "test.wkey"
-        tools.run("cpk-keyfetch", "--name", "test", "--to", pair.public, "-o", doc, env=variables)
+        tools.run("cpk-keyfetch", "--key-name", "test", "--to", pair.public, "-o", doc, env=variables)
         assert unwrap(tools, pair, doc, tmp_path) == TEST_KEY
     both = {"CP_FILE_KEY_SOURCE": str(TEST_JSON), "CP_CLOUD_KEY_SOURCE": key_server.url}
-    tools.fails("cpk-keyfetch", "--name", "test", "--to", pair.public, env=both, contains="both", status=2)
-    tools.fails("cpk-keyfetch", "--name", "test", "--to", pair.public, contains="no key store", status=2)
+    tools.fails("cpk-keyfetch", "--key-name", "test", "--to", pair.public, env=both, contains="both", status=2)
+    tools.fails("cpk-keyfetch", "--key-name", "test", "--to", pair.public, contains="no key store", status=2)
     # a flag wins over the environment
-    doc = tools.run("cpk-keyfetch", "--name", "test", "--file-store", TEST_JSON, "--to", pair.public,
+    doc = tools.run("cpk-keyfetch", "--key-name", "test", "--file-store", TEST_JSON, "--to", pair.public,
                     env={"CP_CLOUD_KEY_SOURCE": f"http://127.0.0.1:{closed_port()}/"}).stdout
     assert doc[:3] == b"\xd9\xd9\xf7"
 
@@ -415,7 +415,7 @@ def test_kbs_resource_names(tmp_path, tools, pair):
     for name in ("kbs:///default/key/key_id1", "kbs://kbs.example:8080/default/key/key_id1",
                  "kbs.example/default/key/key_id1", "/default/key/key_id1", "default/key/key_id1"):
         doc = tmp_path / "k.wkey"
-        tools.run("cpk-keyfetch", "--name", name, "--file-store", store, "--to", pair.public, "-o", doc)
+        tools.run("cpk-keyfetch", "--key-name", name, "--file-store", store, "--to", pair.public, "-o", doc)
         assert unwrap(tools, pair, doc, tmp_path) == key, name
 
 
@@ -428,7 +428,7 @@ def test_the_key_server_accepts_a_certificate(tmp_path, tools, pair, key_server)
         wrapped = base64.b64decode(json.load(answer)["wrapped_key"])
     assert openssl("pkeyutl", "-decrypt", "-inkey", pair.private, input=wrapped) == TEST_KEY
     doc = tmp_path / "test.wkey"
-    tools.run("cpk-keyfetch", "--name", "test", "--url", key_server.url + "/WrapKey", "--to", cert, "-o", doc)
+    tools.run("cpk-keyfetch", "--key-name", "test", "--url", key_server.url + "/WrapKey", "--to", cert, "-o", doc)
     assert unwrap(tools, pair, doc, tmp_path) == TEST_KEY
 
 
@@ -440,7 +440,7 @@ def test_provision_into_a_file_store(tmp_path, tools, pair):
     store = tmp_path / "keys.json"
     shutil.copy(TEST_JSON, store)
     store.chmod(0o644)
-    quiet = tools.run("cpk-keyfetch", "provision", "--name", "app", "--file-store", store)
+    quiet = tools.run("cpk-keyfetch", "provision", "--key-name", "app", "--file-store", store)
     assert quiet.stdout == b"" and quiet.stderr == b""
     keys = json.loads(store.read_text())
     assert list(keys) == ["test", "app"] and keys["test"] == TEST_KEY_B64
@@ -448,32 +448,32 @@ def test_provision_into_a_file_store(tmp_path, tools, pair):
     assert stat.S_IMODE(store.stat().st_mode) == 0o600
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keys.json"], "no temporary file left"
 
-    tools.fails("cpk-keyfetch", "provision", "--name", "app", "--file-store", store, contains="--force", status=2)
+    tools.fails("cpk-keyfetch", "provision", "--key-name", "app", "--file-store", store, contains="--force", status=2)
     assert json.loads(store.read_text()) == keys
-    tools.run("cpk-keyfetch", "provision", "--name", "app", "--file-store", store, "--force")
+    tools.run("cpk-keyfetch", "provision", "--key-name", "app", "--file-store", store, "--force")
     replaced = json.loads(store.read_text())
     assert replaced["app"] != keys["app"] and replaced["test"] == TEST_KEY_B64
 
     doc = tmp_path / "app.wkey"
-    tools.run("cpk-keyfetch", "--name", "app", "--file-store", store, "--to", pair.public, "-o", doc)
+    tools.run("cpk-keyfetch", "--key-name", "app", "--file-store", store, "--to", pair.public, "-o", doc)
     assert unwrap(tools, pair, doc, tmp_path) == base64.b64decode(replaced["app"])
 
     fresh = tmp_path / "new" / "keys.json"
     fresh.parent.mkdir()
-    tools.run("cpk-keyfetch", "provision", "--name", "kbs:///default/key/k1", "--file-store", fresh)
+    tools.run("cpk-keyfetch", "provision", "--key-name", "kbs:///default/key/k1", "--file-store", fresh)
     assert list(json.loads(fresh.read_text())) == ["default/key/k1"]
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
 
 
 def test_provision_through_the_key_service(tmp_path, tools, pair, key_server):
-    tools.run("cpk-keyfetch", "provision", "--name", "fresh-app", "--url", key_server.url)
+    tools.run("cpk-keyfetch", "provision", "--key-name", "fresh-app", "--url", key_server.url)
     stored = json.loads(key_server.store.read_text())
     assert len(base64.b64decode(stored["fresh-app"])) == 32 and stored["test"] == TEST_KEY_B64
     doc = tmp_path / "fresh.wkey"
-    tools.run("cpk-keyfetch", "--name", "fresh-app", "--url", key_server.url + "/WrapKey", "--to", pair.public, "-o", doc)
+    tools.run("cpk-keyfetch", "--key-name", "fresh-app", "--url", key_server.url + "/WrapKey", "--to", pair.public, "-o", doc)
     assert unwrap(tools, pair, doc, tmp_path) == base64.b64decode(stored["fresh-app"])
     # a WrapKey endpoint (as in CP_CLOUD_KEY_SOURCE) is accepted as the base too
-    tools.fails("cpk-keyfetch", "provision", "--name", "fresh-app", "--url", key_server.url + "/WrapKey",
+    tools.fails("cpk-keyfetch", "provision", "--key-name", "fresh-app", "--url", key_server.url + "/WrapKey",
                 contains="409: a key named 'fresh-app' already exists")
 
 
@@ -496,21 +496,21 @@ def bad_store(tmp_path, text):
 ])
 def test_bad_file_stores(tmp_path, tools, pair, text, expected):
     out = tmp_path / "test.wkey"
-    tools.fails("cpk-keyfetch", "--name", "test", "--file-store", bad_store(tmp_path, text), "--to", pair.public,
+    tools.fails("cpk-keyfetch", "--key-name", "test", "--file-store", bad_store(tmp_path, text), "--to", pair.public,
                 "-o", out, contains=expected, status=1)
     assert not out.exists()
 
 
 def test_missing_or_empty_key_name(tools, pair):
-    tools.fails("cpk-keyfetch", "--file-store", TEST_JSON, "--to", pair.public, contains="--name", status=2)
-    tools.fails("cpk-keyfetch", "--name", "", "--file-store", TEST_JSON, "--to", pair.public, contains="key name is empty", status=2)
-    tools.fails("cpk-keyfetch", "provision", "--file-store", TEST_JSON, contains="--name", status=2)
-    tools.fails("cpk-wrap", "wrap", "--to", pair.public, "-", contains="--name", status=2, input=b"k" * 32)
+    tools.fails("cpk-keyfetch", "--file-store", TEST_JSON, "--to", pair.public, contains="--key-name", status=2)
+    tools.fails("cpk-keyfetch", "--key-name", "", "--file-store", TEST_JSON, "--to", pair.public, contains="key name is empty", status=2)
+    tools.fails("cpk-keyfetch", "provision", "--file-store", TEST_JSON, contains="--key-name", status=2)
+    tools.fails("cpk-wrap", "wrap", "--to", pair.public, "-", contains="--key-name", status=2, input=b"k" * 32)
 
 
 def test_wrong_private_key(tmp_path, tools, pair, other_pair, key_file):
     doc = tmp_path / "test.wkey"
-    tools.run("cpk-keyfetch", "--name", "test", "--file-store", TEST_JSON, "--to", pair.public, "-o", doc)
+    tools.run("cpk-keyfetch", "--key-name", "test", "--file-store", TEST_JSON, "--to", pair.public, "-o", doc)
     out = tmp_path / "out.key"
     tools.fails("cpk-wrap", "unwrap", "--key", other_pair.private, "-o", out, doc, contains="matching private key", status=1)
     raw = tmp_path / "raw.bin"
@@ -521,7 +521,7 @@ def test_wrong_private_key(tmp_path, tools, pair, other_pair, key_file):
 
 def test_truncated_wrapped_keys(tmp_path, tools, pair, key_file):
     doc = tmp_path / "test.wkey"
-    tools.run("cpk-wrap", "wrap", "--to", pair.public, "--name", "test", "-o", doc, key_file)
+    tools.run("cpk-wrap", "wrap", "--to", pair.public, "--key-name", "test", "-o", doc, key_file)
     fields = dict(cbor2.loads(doc.read_bytes()))
     fields["wrapped"] = fields["wrapped"][:200]
     short_wrapped = tmp_path / "short-wrapped.wkey"
@@ -545,36 +545,36 @@ def test_truncated_wrapped_keys(tmp_path, tools, pair, key_file):
 ])
 def test_key_service_failures(tmp_path, tools, pair, key_server, path, expected, status):
     out = tmp_path / "test.wkey"
-    tools.fails("cpk-keyfetch", "--name", "test", "--url", key_server.url + path, "--to", pair.public, "-o", out,
+    tools.fails("cpk-keyfetch", "--key-name", "test", "--url", key_server.url + path, "--to", pair.public, "-o", out,
                 contains=expected, status=status)
     assert not out.exists()
 
 
 def test_key_service_errors_show_the_servers_message(tools, pair, key_server):
-    tools.fails("cpk-keyfetch", "--name", "absent", "--url", key_server.url + "/WrapKey", "--to", pair.public,
+    tools.fails("cpk-keyfetch", "--key-name", "absent", "--url", key_server.url + "/WrapKey", "--to", pair.public,
                 contains="answered 404: no key named 'absent'", status=1)
 
 
 def test_a_service_ignoring_oaep_is_caught(tools, pair, key_server):
-    tools.fails("cpk-keyfetch", "--name", "test", "--url", key_server.url + "/simulate/ignore-oaep/WrapKey",
+    tools.fails("cpk-keyfetch", "--key-name", "test", "--url", key_server.url + "/simulate/ignore-oaep/WrapKey",
                 "--to", pair.public, "--padding", "oaep-sha256", contains="--padding pkcs1v15", status=1)
 
 
 def test_key_service_down(tools, pair):
     url = f"http://127.0.0.1:{closed_port()}/WrapKey"
-    tools.fails("cpk-keyfetch", "--name", "test", "--url", url, "--to", pair.public, contains="connection refused", status=2)
+    tools.fails("cpk-keyfetch", "--key-name", "test", "--url", url, "--to", pair.public, contains="connection refused", status=2)
 
 
 def test_key_service_too_slow(tools, pair, key_server):
     started = time.monotonic()
-    tools.fails("cpk-keyfetch", "--name", "test", "--url", key_server.url + "/simulate/slow/WrapKey", "--to", pair.public,
+    tools.fails("cpk-keyfetch", "--key-name", "test", "--url", key_server.url + "/simulate/slow/WrapKey", "--to", pair.public,
                 "--timeout", "1", contains="no answer", status=2)
     assert time.monotonic() - started < 4
 
 
 def test_key_service_tls_failure(tools, pair, tls_key_server):
     # a self-signed certificate the system does not trust
-    tools.fails("cpk-keyfetch", "--name", "test", "--url", tls_key_server.url + "/WrapKey", "--to", pair.public,
+    tools.fails("cpk-keyfetch", "--key-name", "test", "--url", tls_key_server.url + "/WrapKey", "--to", pair.public,
                 contains="TLS failure", status=2)
 
 
@@ -589,13 +589,13 @@ def test_https_fetch_trusting_a_private_ca(tmp_path, tools, pair, private_ca_ser
                      (servers["good"].url, [])]:
         doc = tmp_path / f"tls-{time.monotonic_ns()}.wkey"
         env = None if how else {"CPK_KEY_SERVICE_CA": str(ca)}
-        tools.run("cpk-keyfetch", "--name", "test", "--url", url + "/WrapKey", "--to", pair.public, *how, "-o", doc, env=env)
+        tools.run("cpk-keyfetch", "--key-name", "test", "--url", url + "/WrapKey", "--to", pair.public, *how, "-o", doc, env=env)
         assert unwrap(tools, pair, doc, tmp_path) == TEST_KEY
 
 
 def test_https_without_the_ca_names_the_certificate_problem(tools, pair, private_ca_servers):
     _, servers = private_ca_servers
-    message = tools.fails("cpk-keyfetch", "--name", "test", "--url", servers["good"].url + "/WrapKey", "--to", pair.public,
+    message = tools.fails("cpk-keyfetch", "--key-name", "test", "--url", servers["good"].url + "/WrapKey", "--to", pair.public,
                           contains="TLS failure", status=2)
     assert "certificate verify failed: unable to get local issuer certificate" in message, message
 
@@ -603,7 +603,7 @@ def test_https_without_the_ca_names_the_certificate_problem(tools, pair, private
 def test_https_certificate_for_another_name_fails_hostname_verification(tools, pair, private_ca_servers):
     ca, servers = private_ca_servers
     for url, reason in [(localhost_url(servers["other"]), "hostname mismatch"), (servers["other"].url, "IP address mismatch")]:
-        message = tools.fails("cpk-keyfetch", "--name", "test", "--url", url + "/WrapKey", "--to", pair.public,
+        message = tools.fails("cpk-keyfetch", "--key-name", "test", "--url", url + "/WrapKey", "--to", pair.public,
                               "--ca-file", ca, contains="TLS failure", status=2)
         assert f"certificate verify failed: {reason}" in message, message
 
@@ -613,13 +613,13 @@ def test_an_unusable_ca_file_is_one_line(tmp_path, tools, pair, private_ca_serve
     junk = tmp_path / "junk.pem"
     junk.write_text("not a certificate\n")
     for path in (tmp_path / "absent.pem", junk):
-        tools.fails("cpk-keyfetch", "--name", "test", "--url", servers["good"].url + "/WrapKey", "--to", pair.public,
+        tools.fails("cpk-keyfetch", "--key-name", "test", "--url", servers["good"].url + "/WrapKey", "--to", pair.public,
                     "--ca-file", path, contains=f"cannot use {path} as the key service's CA", status=2)
 
 
 def test_key_service_url_secret_is_not_shown(tools, pair):
     url = f"http://127.0.0.1:{closed_port()}/api/WrapKey?code=VERYSECRETCODE"
-    message = tools.fails("cpk-keyfetch", "--name", "test", "--url", url, "--to", pair.public, contains="connection refused")
+    message = tools.fails("cpk-keyfetch", "--key-name", "test", "--url", url, "--to", pair.public, contains="connection refused")
     assert "VERYSECRETCODE" not in message
 
 
@@ -639,8 +639,8 @@ def unusable_public_keys(tmp_path_factory):
 @pytest.mark.parametrize("kind, expected", [("ec", "not RSA"), ("ed25519", "not RSA"), ("rsa1024", "1024-bit")])
 def test_public_keys_that_cannot_wrap(tmp_path, tools, unusable_public_keys, key_file, kind, expected):
     public = unusable_public_keys[kind]
-    tools.fails("cpk-wrap", "wrap", "--to", public, "--name", "test", key_file, contains=expected, status=1)
-    tools.fails("cpk-keyfetch", "--name", "test", "--file-store", TEST_JSON, "--to", public, contains=expected, status=1)
+    tools.fails("cpk-wrap", "wrap", "--to", public, "--key-name", "test", key_file, contains=expected, status=1)
+    tools.fails("cpk-keyfetch", "--key-name", "test", "--file-store", TEST_JSON, "--to", public, contains=expected, status=1)
     tools.fails("cpk-wrap", "public", public, contains=expected, status=1)
 
 
@@ -649,12 +649,12 @@ def test_other_bad_inputs(tmp_path, tools, pair):
     junk.write_bytes(b"\x00\x01junk")
     tools.fails("cpk-wrap", "public", junk, contains="not a public key", status=1)
     tools.fails("cpk-wrap", "unwrap", "--key", pair.public, "-o", tmp_path / "o", junk, contains="private key", status=1)
-    tools.fails("cpk-keyfetch", "--name", "test", "--file-store", tmp_path / "absent.json", "--to", pair.public,
+    tools.fails("cpk-keyfetch", "--key-name", "test", "--file-store", tmp_path / "absent.json", "--to", pair.public,
                 contains="cannot open", status=2)
-    tools.fails("cpk-keyfetch", "--name", "test", "--file-store", TEST_JSON, "--url", "http://x", "--to", pair.public,
+    tools.fails("cpk-keyfetch", "--key-name", "test", "--file-store", TEST_JSON, "--url", "http://x", "--to", pair.public,
                 contains="one key store", status=2)
-    tools.fails("cpk-keyfetch", "--name", "test", "--inline", "-", contains="standard input", status=2)
-    tools.fails("cpk-keyfetch", "--name", "test", "--url", "ftp://x/y", "--to", pair.public, contains="http://", status=2)
+    tools.fails("cpk-keyfetch", "--key-name", "test", "--inline", "-", contains="standard input", status=2)
+    tools.fails("cpk-keyfetch", "--key-name", "test", "--url", "ftp://x/y", "--to", pair.public, contains="http://", status=2)
     tools.fails("cpk-wrap", "keygen", "--bits", "1024", "-o", tmp_path / "k.pem", contains="2048", status=2)
 
 

@@ -1,4 +1,4 @@
-"""End-to-end behaviour of cpk-pack and cpk-unpack on valid input (DESIGN.md sections 2-3)."""
+"""End-to-end behaviour of cpk-pack and cpk-unpack on valid input (docs/format.md)."""
 
 import collections.abc
 import hashlib
@@ -83,7 +83,7 @@ def test_pack_piped_straight_into_unpack(workdir, size):
 
 def test_every_route_writes_the_same_bytes_as_an_independent_writer(workdir):
     """With SOURCE_DATE_EPOCH fixed, every route gives the reference layout byte for byte, the
-    same bytes this test suite's own writer produces from DESIGN.md."""
+    same bytes this test suite's own writer produces from docs/format.md."""
     payload = write_payload(workdir, MiB + 1)
     env = cpk.env_with(SOURCE_DATE_EPOCH="0")
     outputs = {}
@@ -124,7 +124,7 @@ def test_manifest_defaults(workdir):
 
 
 def test_manifest_options_are_honoured(workdir):
-    pack_cpk(workdir, b"abc", "--name", "Demo App", "--vendor", "Acme Corp.", "--app-version", "2.13.407",
+    pack_cpk(workdir, b"abc", "--display-name", "Demo App", "--vendor", "Acme Corp.", "--app-version", "2.13.407",
              "--arch", "x86_64", "--os", "Linux", "--date", "2026-11-26T08:00:00Z")
     doc = json.loads(check(run("cpk-unpack", "manifest", "x.cpk", cwd=workdir)).stdout)
     assert doc["cp-id"] == "test"
@@ -137,7 +137,7 @@ def test_manifest_options_are_honoured(workdir):
 def test_manifest_of_envelope_and_pretty(workdir):
     (workdir / "in.bin").write_bytes(b"xyz")
     env = cpk.env_with(SOURCE_DATE_EPOCH="0")
-    check(run("cpk-pack", "--id", "app.one/v2:x_y-z", "--name", "N", "in.bin", "-o", "x.env", cwd=workdir, env=env))
+    check(run("cpk-pack", "--id", "app.one/v2:x_y-z", "--display-name", "N", "in.bin", "-o", "x.env", cwd=workdir, env=env))
     compact = json.loads(check(run("cpk-unpack", "manifest", "x.env", cwd=workdir)).stdout)
     pretty = check(run("cpk-unpack", "manifest", "--pretty", "x.env", cwd=workdir)).stdout.decode()
     assert pretty.count("\n") > 5
@@ -333,7 +333,7 @@ def test_list_of_envelope(workdir):
 
 def test_info_text_and_json(workdir):
     payload = random_bytes(4242)
-    pack_cpk(workdir, payload, "--name", "Demo", "--vendor", "Acme")
+    pack_cpk(workdir, payload, "--display-name", "Demo", "--vendor", "Acme")
     digest = hashlib.sha256(payload).hexdigest()
     info = json.loads(check(run("cpk-unpack", "info", "--json", "x.cpk", cwd=workdir)).stdout)
     assert info["id"] == "test"
@@ -377,7 +377,7 @@ def test_extract_out_of_range(workdir, index):
 
 
 def test_envelope_then_finish_reproduces_cpk(workdir):
-    data = pack_cpk(workdir, random_bytes(MiB + 5), "--name", "Round", "--vendor", "Trip")
+    data = pack_cpk(workdir, random_bytes(MiB + 5), "--display-name", "Round", "--vendor", "Trip")
     check(sh("cpk-unpack envelope x.cpk | cpk-pack finish -o y.cpk", cwd=workdir))
     assert (workdir / "y.cpk").read_bytes() == data
     check(run("cpk-unpack", "envelope", "-o", "x.env", "x.cpk", cwd=workdir))

@@ -258,12 +258,12 @@ def test_keygen_in_the_token_then_keyfetch_seal_unpack(workdir, token):
                   "--padding", padding, "-o", f"{padding}.wkey", cwd=workdir))
         (workdir / "app.bin").write_bytes(b"sealed for the token " + padding.encode())
         check(sh(f"cpk-pack --id {TEST_KEY_NAME} app.bin | cpk-seal --wrapped-key {padding}.wkey "
-                 f"--unwrap-key '{key_uri}' --pin-file {token.pin} --cpk -o {padding}.cpk", cwd=workdir, env=token.env()))
-        check(token.run("cpk-unpack", "payload", "--wrapped-key", f"{padding}.wkey", "--unwrap-key", key_uri,
+                 f"--key '{key_uri}' --pin-file {token.pin} --cpk -o {padding}.cpk", cwd=workdir, env=token.env()))
+        check(token.run("cpk-unpack", "payload", "--wrapped-key", f"{padding}.wkey", "--key", key_uri,
                         "--pin-file", token.pin, "-o", f"{padding}.out", f"{padding}.cpk", cwd=workdir))
         assert (workdir / f"{padding}.out").read_bytes() == b"sealed for the token " + padding.encode()
         # unsigned, so "not verified" (status 1), but the tag and the digest of the decrypted payload check
-        verified = token.run("cpk-verify", "--integrity-only", "--wrapped-key", f"{padding}.wkey", "--unwrap-key",
+        verified = token.run("cpk-verify", "--integrity-only", "--wrapped-key", f"{padding}.wkey", "--key",
                              key_uri, "--pin-file", token.pin, f"{padding}.cpk", cwd=workdir)
         results = cpk.verify_results(verified.stdout.decode())
         assert results["payload-tag"][0] == "PASSED" and results["payload-digest"][0] == "PASSED", verified.stdout

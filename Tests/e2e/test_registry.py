@@ -138,7 +138,7 @@ def build_artifact(workdir, pki, payload, layout="layout", tag="1.2.0", version=
     """cpk-pack | cpk-seal | cpk-sign --oci: the last step writes the artifact into the layout."""
     (workdir / "payload.bin").write_bytes(payload)
     release = pki["release"]
-    check(sh(f"cpk-pack --id test --app-version {version} --name Demo --vendor Acme payload.bin"
+    check(sh(f"cpk-pack --id test --app-version {version} --display-name Demo --vendor Acme payload.bin"
              f" | cpk-seal --file-store {STORE} --quiet"
              f" | cpk-sign --key {release.key} --cert {release.cert} --oci {layout}:{tag}", cwd=workdir))
     return workdir / layout

@@ -66,11 +66,11 @@ def test_wrapped_key_and_private_key_instead_of_a_store(workdir):
     payload = os.urandom(10_000)
     (workdir / "payload").write_bytes(payload)
     check(run("cpk-wrap", "keygen", "-o", "agent.pem", "--public-out", "agent.pub", cwd=workdir))
-    check(sh(f"cpk-keyfetch --name test --file-store {STORE} --to agent.pub > test.wkey", cwd=workdir))
+    check(sh(f"cpk-keyfetch --key-name test --file-store {STORE} --to agent.pub > test.wkey", cwd=workdir))
     sealed = check(sh("cpk-pack --id test payload"
-                      " | cpk-seal --wrapped-key test.wkey --unwrap-key agent.pem --cpk -o app.cpk", cwd=workdir))
+                      " | cpk-seal --wrapped-key test.wkey --key agent.pem --cpk -o app.cpk", cwd=workdir))
     assert b"ephemeral" not in sealed.stderr
-    check(run("cpk-unpack", "payload", "--wrapped-key", "test.wkey", "--unwrap-key", "agent.pem", "-o", "out",
+    check(run("cpk-unpack", "payload", "--wrapped-key", "test.wkey", "--key", "agent.pem", "-o", "out",
               "app.cpk", cwd=workdir))
     assert (workdir / "out").read_bytes() == payload
 
@@ -178,7 +178,7 @@ def test_http_key_service_errors_are_one_line(workdir, key_service):
     down = run("cpk-seal", "--url", f"http://127.0.0.1:{closed_port()}/WrapKey", "--quiet", "-o", "s", "p.cpk",
                cwd=workdir)
     assert_clean_failure(down, ["connect", "refused"], code=2)
-    missing = run("cpk-seal", "--url", f"{key_service.url}/WrapKey", "--key", "no-such-key", "--quiet", "-o", "s",
+    missing = run("cpk-seal", "--url", f"{key_service.url}/WrapKey", "--key-name", "no-such-key", "--quiet", "-o", "s",
                   "p.cpk", cwd=workdir)
     assert_clean_failure(missing, "no-such-key", code=1)
     assert not (workdir / "s").exists()

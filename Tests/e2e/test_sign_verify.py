@@ -615,13 +615,13 @@ def test_offline_digest_formats_and_pipes(workdir, keys):
     """hex and base64 digests, a base64 signature, standard input and output all the way."""
     packed(workdir)
     check(sh(f"cpk-sign prepare --public-key {key(keys, 'p256', 'pub')} --embed-public-key --digest-out tbs.hex"
-             " --digest-format hex < app.env > pending.env", cwd=workdir))
+             " --format hex < app.env > pending.env", cwd=workdir))
     text = (workdir / "tbs.hex").read_text()
     assert text.endswith("\n") and len(text) == 65
     (workdir / "tbs.bin").write_bytes(bytes.fromhex(text))
     openssl("pkeyutl", "-sign", "-inkey", key(keys, "p256"), "-in", "tbs.bin", "-out", "sig.der", cwd=workdir)
     (workdir / "sig.b64").write_text(base64.b64encode((workdir / "sig.der").read_bytes()).decode() + "\n")
-    check(sh("cpk-sign stitch --signature sig.b64 --signature-format base64 < pending.env | cpk-pack finish -o app.cpk",
+    check(sh("cpk-sign stitch --signature sig.b64 --format base64 < pending.env | cpk-pack finish -o app.cpk",
              cwd=workdir))
     verify(workdir, "app.cpk")
     b64 = check(run("cpk-sign", "digest", "--format", "base64", "pending.env", cwd=workdir)).stdout

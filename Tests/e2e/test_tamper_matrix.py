@@ -24,7 +24,7 @@ in between; the first and last are also the stream-0 rows, which the table shows
 - `truncate`: the file cut just before that byte.
 
 Key source: the class key `test` from test.json, fetched once with cpk-keyfetch as a wrapped-key
-document for a wrapping key made by cpk-wrap, and given as `--wrapped-key/--unwrap-key`. The
+document for a wrapping key made by cpk-wrap, and given as `--wrapped-key/--key`. The
 `--file-store` source reads the key from the store as it is; test_file_store_key_source_agrees
 checks a sample with it.
 Trust: the signer's certificate is the anchor (`--ca`) for cpk-verify and cpk-install; cpk-verify
@@ -53,6 +53,7 @@ import json
 import os
 import queue
 import random
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -186,7 +187,7 @@ class Setup:
 
     @property
     def key_source(self) -> list[str]:
-        return ["--wrapped-key", str(self.wrapped_key), "--unwrap-key", str(self.unwrap_key)]
+        return ["--wrapped-key", str(self.wrapped_key), "--key", str(self.unwrap_key)]
 
 
 def build(directory: Path) -> Setup:
@@ -197,13 +198,13 @@ def build(directory: Path) -> Setup:
             "-subj", "/CN=CPK Tamper Matrix", "-days", "30", "-set_serial", "1", "-config", "req.cnf",
             "-addext", "keyUsage=critical,digitalSignature", cwd=directory)
     (directory / "payload.bin").write_bytes(PAYLOAD)
-    check(sh(f"cpk-pack --id test --name Demo --vendor Acme --app-version 1.2.0 payload.bin"
+    check(sh(f"cpk-pack --id test --display-name Demo --vendor Acme --app-version 1.2.0 payload.bin"
              f" | cpk-seal --file-store {STORE} --quiet"
              f" | cpk-sign --key signer.pem --cert signer.crt --payload --package --cpk -o app.cpk",
              cwd=directory, env=env_with(SOURCE_DATE_EPOCH=EPOCH)))
     # the key source: test.json's key, wrapped once to a key pair of our own
     check(run("cpk-wrap", "keygen", "-o", "agent.pem", "--public-out", "agent.pub", cwd=directory))
-    check(run("cpk-keyfetch", "--name", "test", "--file-store", STORE, "--to", "agent.pub", "-o", "test.wkey",
+    check(run("cpk-keyfetch", "--key-name", "test", "--file-store", STORE, "--to", "agent.pub", "-o", "test.wkey",
               cwd=directory))
     data = (directory / "app.cpk").read_bytes()
     package = parse_cpk(data)
@@ -397,8 +398,18 @@ def assert_no_crash(name: str, result: Outcome, *, shell: bool = False):
     assert b"Fatal error" not in result.stdout
 
 
+REPEATED_PREFIX = re.compile(r"(?:^|: )([^:]+): \1: ")
+
+
+def assert_no_repeated_prefix(name: str, err: str):
+    """No message repeats its prefix ("cpk-install: app.cpk: app.cpk: ...")."""
+    for line in err.splitlines():
+        assert not REPEATED_PREFIX.search(line), f"{name}: a prefix repeats in {line!r}"
+
+
 def one_line_reason(name: str, result: Outcome, needles: list[str]) -> str:
     err = result.stderr.decode(errors="replace")
+    assert_no_repeated_prefix(name, err)
     assert err.endswith("\n") and err.count("\n") == 1, f"{name}: not exactly one line on stderr: {err!r}"
     assert err.startswith(f"{name.split()[0]}: ") and len(err.strip()) > len(name) + 4, f"{name}: no reason: {err!r}"
     if needles:
@@ -427,6 +438,7 @@ def check_verify(result: Result, expect: dict):
     assert no_plaintext(v.stdout) and no_plaintext(v.stderr)
     assert not result.left["cpk-verify"], f"cpk-verify left files: {result.left['cpk-verify']}"
     failed = failed_checks(v.stdout)
+    assert_no_repeated_prefix("cpk-verify", out + v.stderr.decode(errors="replace"))
     if out:  # a report: at least one check FAILED, and the verdict says so
         assert v.stderr == b"", v.stderr
         assert failed, f"no FAILED check in the report:\n{out}"

@@ -141,7 +141,7 @@ def sealed(workdir: Path, version: str, *, cp_id="test", payload: bytes | None =
     out = workdir / (out or f"{cp_id.replace('/', '_')}-{version}.env")
     source = out.with_suffix(".bin")
     source.write_bytes(payload)
-    check(sh(f"cpk-pack --id {cp_id} --app-version {version} --name '{name}' --vendor '{vendor}' {source}"
+    check(sh(f"cpk-pack --id {cp_id} --app-version {version} --display-name '{name}' --vendor '{vendor}' {source}"
              f" | cpk-seal --file-store {store} --quiet > {out}", cwd=workdir))
     return out, payload
 
@@ -372,10 +372,10 @@ def test_attack4_an_expired_signer_is_refused_unless_allowed(workdir, state, pki
     out = verify(workdir, "--ca", ca, "--allow-expired", expired)
     assert "manifest authenticated" in out.splitlines()[-1]
     before = device(state, workdir)
-    for trust in (["--ca", ca], ["--trusted-key", leaf.cert], ["--ca", ca, "--trusted-key", leaf.cert]):
+    for trust in (["--ca", ca], ["--public-key", leaf.cert], ["--ca", ca, "--public-key", leaf.cert]):
         refused(cpk_install(*trust, "--allow-signer-change", expired, cwd=workdir), "Signer check FAILED", "expired on")
     assert device(state, workdir) == before
-    report = installs(workdir, expired, "--trusted-key", leaf.cert, "--allow-expired", "--allow-signer-change")
+    report = installs(workdir, expired, "--public-key", leaf.cert, "--allow-expired", "--allow-signer-change")
     assert report["version"] == "1.2.5" and report["checks"]["signer"] == "passed"
     assert exported(workdir) == payload
 
@@ -390,7 +390,7 @@ def test_attack4_a_short_lived_signer_checked_later_with_at(workdir, state, pki)
     verify(workdir, "--ca", ca, "--at", later(2), "--allow-expired", short)
     before = device(state, workdir)
     refused(cpk_install("--ca", ca, "--at", later(2), short, cwd=workdir), "Signer check FAILED", "expired on")
-    refused(cpk_install("--trusted-key", pki["short"].cert, "--at", later(2), short, cwd=workdir),
+    refused(cpk_install("--public-key", pki["short"].cert, "--at", later(2), short, cwd=workdir),
             "Signer check FAILED", "expired on")
     assert device(state, workdir) == before
     installs(workdir, short, "--ca", ca, "--at", later(2), "--allow-expired")
@@ -416,7 +416,7 @@ def test_attack5_a_leaf_not_for_code_signing_is_refused(workdir, state, pki, lea
     check(cpk_install("trust", "add", ca, cwd=workdir))
     before = device(state, workdir)
     refused(cpk_install(bad, cwd=workdir), "Signer check FAILED", "extended key usage does not allow code signing")
-    refused(cpk_install("--trusted-key", signer.cert, bad, cwd=workdir), "Signer check FAILED")
+    refused(cpk_install("--public-key", signer.cert, bad, cwd=workdir), "Signer check FAILED")
     assert device(state, workdir) == before
     assert installs(workdir, genuine(workdir, pki["release"], "1.2.0"))["version"] == "1.2.0"
 
@@ -462,7 +462,7 @@ def test_cpk_install_matches_the_certificate_identity(workdir, state, pki):
 def test_an_anchor_scoped_to_an_application_does_not_authorise_another(workdir, state, pki, tmp_path):
     keys = tmp_path / "keys.json"
     for cp_id in ("alpha", "beta"):
-        check(run("cpk-keyfetch", "provision", "--name", cp_id, "--file-store", keys))
+        check(run("cpk-keyfetch", "provision", "--key-name", cp_id, "--file-store", keys))
         synced(workdir, cp_id, keys)
     name = check(cpk_install("trust", "add", "--id", "alpha", pki["ca"].cert, cwd=workdir)).stdout.decode().strip()
     anchors = json.loads(check(cpk_install("trust", "list", "--json", cwd=workdir)).stdout)
@@ -508,7 +508,7 @@ def test_an_upgrade_signed_by_another_pinned_key_is_refused(workdir, state, pki)
     for who in ("release", "nightly"):
         keys[who] = workdir / f"{who}.pub"
         openssl("pkey", "-in", pki[who].key, "-pubout", "-out", keys[who])
-    pins = ["--trusted-key", keys["release"], "--trusted-key", keys["nightly"]]
+    pins = ["--public-key", keys["release"], "--public-key", keys["nightly"]]
     installs(workdir, genuine(workdir, pki["release"], "1.2.0"), *pins)
     upgrade = genuine(workdir, pki["nightly"], "1.3.0")
     before = device(state, workdir)
@@ -721,7 +721,7 @@ def test_the_floor_stays_at_the_last_authenticated_version(workdir, state, pki):
 def test_a_pinned_key_scoped_to_an_application(workdir, state, pki, tmp_path):
     keys = tmp_path / "keys.json"
     for cp_id in ("alpha", "beta"):
-        check(run("cpk-keyfetch", "provision", "--name", cp_id, "--file-store", keys))
+        check(run("cpk-keyfetch", "provision", "--key-name", cp_id, "--file-store", keys))
         synced(workdir, cp_id, keys)
     openssl("pkey", "-in", pki["release"].key, "-pubout", "-out", workdir / "release.pub")
     check(cpk_install("trust", "add", "--id", "alpha", workdir / "release.pub", cwd=workdir))

@@ -2,7 +2,7 @@
 """Writes the conformance vectors: Tests/vectors/{format,envelope,manifest}/NAME.{cpk,cbor,json}
 and beside each a one-line NAME.expect saying what a reader must do (grammar: README.md here).
 
-Independent of the Swift code on purpose (DESIGN.md section 2): the bytes come from the spec
+Independent of the Swift code on purpose (docs/format.md): the bytes come from the spec
 (docs/format.md, docs/envelope.md), cbor2 and hashlib, so a second implementation can test itself
 against vectors that this project's writer did not shape. Deterministic: fixed dates, no
 randomness, signature and tag streams are fixed filler bytes (a reader does no cryptography).

@@ -56,6 +56,7 @@ public enum SignFrontend {
         public var json = false
         /// How to reach a token when `key` is a pkcs11: URI.
         public var token = TokenOptions()
+        public var messages = MessageOptions()
         public var input: String
         public var output: PackageOutputOptions
 
@@ -86,10 +87,13 @@ public enum SignFrontend {
             replacing: options.replacing)
         let package = try openPackage(options.input)
         try Signer.checkRequest(request, head: package.head, name: package.name)
-        warn(Signer.warnings(for: request))
+        warn(Signer.warnings(for: request), options.messages)
         let entry = try LogEntry.now(tool: tool, action: Signer.logAction(for: request))
         var report: SigningReport?
+        let progress = options.messages.watch(package, tool: tool, verb: "signing")
         try options.output.write { report = try Signer.sign(package, request, log: entry, to: $0) }
+        progress?.finish()
+        options.messages.step(tool, entry.action)
         if options.json, let report { try Console.output(report.json.compactText) }
     }
 
@@ -116,6 +120,7 @@ public enum SignFrontend {
         public var naming: Naming
         public var replacing: Bool
         public var json = false
+        public var messages = MessageOptions()
         public var input: String
         public var output: PackageOutputOptions
 
@@ -151,8 +156,10 @@ public enum SignFrontend {
             replacing: options.replacing)
         let package = try openPackage(options.input)
         try Signer.checkRequest(request, head: package.head, name: package.name)
-        warn(Signer.warnings(for: request))
+        warn(Signer.warnings(for: request), options.messages)
         let entry = try LogEntry.now(tool: tool, action: Signer.logAction(for: request))
+        let progress = options.messages.watch(package, tool: tool, verb: "preparing")
+        defer { progress?.finish() }
         let digestFile = try OutputFile(path: options.digestOutput, binary: options.digestFormat == .raw)
         var report: SigningReport?
         try options.output.write { destination in
@@ -170,6 +177,7 @@ public enum SignFrontend {
         public var signatureFormat: DigestFormat
         /// The signer's certificate or public key file, when the package does not embed it.
         public var signerKey: String?
+        public var messages = MessageOptions()
         public var input: String
         public var output: PackageOutputOptions
 
@@ -190,6 +198,8 @@ public enum SignFrontend {
         let package = try openPackage(options.input)
         let pending = try Stitcher.Pending(head: package.head, name: package.name)
         let entry = try LogEntry.now(tool: tool, action: pending.logAction)
+        let progress = options.messages.watch(package, tool: tool, verb: "stitching")
+        defer { progress?.finish() }
         try options.output.write { destination in
             try Stitcher.stitch(package, signature: bytes, key: key, log: entry, to: { destination })
         }
@@ -238,7 +248,8 @@ public enum SignFrontend {
         }
     }
 
-    static func warn(_ warnings: [SigningWarning]) {
+    static func warn(_ warnings: [SigningWarning], _ messages: MessageOptions) {
+        guard !messages.quiet else { return }
         for warning in warnings { Console.error(line(warning)) }
     }
 }

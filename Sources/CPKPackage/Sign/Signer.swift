@@ -10,7 +10,7 @@ public enum SignatureTarget: String, Sendable, CaseIterable {
     case package
 }
 
-/// How a package tells the verifier where the signer's key is (DESIGN.md section 2, `cert`).
+/// How a package tells the verifier where the signer's key is (docs/format.md, `cert`).
 public enum CertificateEmbedding: Sendable {
     public enum Form: String, Sendable, CaseIterable {
         case pem

@@ -1,0 +1,171 @@
+"""One command-line language across the eight tools (README, "Conventions (all tools)").
+
+Walks every tool's and subcommand's options, from the tools' own help dump (what --help
+prints), and checks the vocabulary table: the same concept under the same flag with the same
+default, no old spelling as a visible flag, -o beside every --output, the messages flags on
+every command, and --version on every tool.
+"""
+
+import json
+import re
+
+import pytest
+
+from cpk import REPO, TOOLS, check, run
+
+# Spellings the tools used before they shared one vocabulary, and others a newcomer might
+# expect: none may be a visible flag (--unwrap-key and --trusted-key stay as hidden aliases).
+FORBIDDEN = {
+    "unwrap-key", "trusted-key", "name", "digest-format", "signature-format", "private-key",
+    "signing-key", "signer-key", "key-file", "out", "output-file", "quiet-warnings", "app-name",
+}
+
+# Flags with one meaning, one value name and one default wherever they appear
+# (None: no default shown).
+SAME_EVERYWHERE = {
+    "key": ("file", None),
+    "key-name": ("name", None),
+    "public-key": ("file", None),
+    "to": ("public-key", "-"),
+    "ca": ("file", None),
+    "file-store": ("file", None),
+    "url": ("url", None),
+    "twin": ("file", None),
+    "wrapped-key": ("file", None),
+    "timeout": ("seconds", "30.0"),
+    "state": ("dir", None),
+    "padding": ("padding", "oaep-sha256"),
+    "at": ("time", None),
+}
+
+
+def dump(tool: str) -> dict:
+    return json.loads(check(run(tool, "--experimental-dump-help")).stdout)["command"]
+
+
+def commands(command: dict, path: tuple[str, ...] = ()):
+    """Every command of a tool, with its path (the tool, then subcommand names)."""
+    path = path + (command["commandName"],)
+    yield path, command
+    for sub in command.get("subcommands", []):
+        if sub["commandName"] != "help":
+            yield from commands(sub, path)
+
+
+def options(command: dict):
+    for argument in command.get("arguments", []):
+        if argument["kind"] in ("option", "flag"):
+            yield argument
+
+
+def longs(argument: dict) -> list[str]:
+    return [n["name"] for n in argument.get("names", []) if n["kind"] in ("long", "longWithSingleDash")]
+
+
+def shorts(argument: dict) -> list[str]:
+    return [n["name"] for n in argument.get("names", []) if n["kind"] == "short"]
+
+
+ALL = [(path, command) for tool in TOOLS for path, command in commands(dump(tool))]
+LEAVES = [(path, command) for path, command in ALL if not command.get("subcommands")
+          or all(s["commandName"] == "help" for s in command["subcommands"])]
+
+
+def name(path) -> str:
+    return " ".join(path)
+
+
+@pytest.mark.parametrize("path,command", ALL, ids=[name(p) for p, _ in ALL])
+def test_no_old_spelling_is_a_visible_flag(path, command):
+    visible = {n for a in options(command) if a.get("shouldDisplay", True) for n in longs(a)}
+    assert not visible & FORBIDDEN, f"{name(path)} shows {sorted(visible & FORBIDDEN)}"
+    assert not any(n.endswith("-format") for n in visible), f"{name(path)}: an encoding is --format"
+
+
+@pytest.mark.parametrize("path,command", ALL, ids=[name(p) for p, _ in ALL])
+def test_same_concept_same_flag_same_default(path, command):
+    for argument in options(command):
+        if not argument.get("shouldDisplay", True):
+            continue
+        for flag in longs(argument):
+            if flag == "output":
+                assert "o" in shorts(argument), f"{name(path)}: --output without -o"
+                assert argument.get("defaultValue") in ("-", None)
+            if flag in SAME_EVERYWHERE:
+                value_name, default = SAME_EVERYWHERE[flag]
+                assert argument.get("valueName") == value_name, f"{name(path)} --{flag}: {argument.get('valueName')}"
+                shown = argument.get("defaultValue")
+                # a required option, or an optional one whose help states the same default
+                assert shown == default or (shown is None and (
+                    not argument.get("isOptional") or f"default {default}" in argument.get("abstract", ""))), (
+                    f"{name(path)} --{flag} defaults to {shown!r}, not {default!r}")
+            if flag == "key":
+                assert "private key" in argument["abstract"], f"{name(path)}: --key is the private key"
+            if flag == "padding":
+                completion = argument.get("completionKind", {}).get("list", {}).get("values")
+                assert completion == ["oaep-sha256", "pkcs1v15"], f"{name(path)} --padding offers {completion}"
+            if flag in ("json", "quiet", "verbose", "progress"):
+                assert argument["kind"] == "flag", f"{name(path)} --{flag} takes no value"
+        # a private key is --key, whatever the command
+        text = argument.get("abstract", "").lower()
+        if text.startswith("the private key") and argument.get("shouldDisplay", True):
+            assert longs(argument) == ["key"], f"{name(path)}: {longs(argument)} names a private key"
+
+
+@pytest.mark.parametrize("path,command", LEAVES, ids=[name(p) for p, _ in LEAVES])
+def test_every_command_has_the_message_flags(path, command):
+    found = {}
+    for argument in options(command):
+        for flag in longs(argument):
+            found[flag] = argument
+    for flag, short in (("quiet", "q"), ("verbose", "v"), ("progress", None)):
+        assert flag in found, f"{name(path)} has no --{flag}"
+        if short:
+            assert short in shorts(found[flag]), f"{name(path)}: --{flag} without -{short}"
+
+
+@pytest.mark.parametrize("tool", TOOLS)
+def test_every_tool_answers_version(tool):
+    proc = check(run(tool, "--version"))
+    line = proc.stdout.decode().strip()
+    assert re.fullmatch(rf"{tool} \d+\.\d+\.\d+ \(cpk-tools; OpenSSL 3[^;]*; libcbor \d+\.\d+\.\d+\)", line), line
+
+
+def test_the_readme_table_names_flags_the_tools_have():
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("### Conventions (all tools)", 1)[1].split("\n#", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| concept")]
+    assert len(rows) >= 12, "the Conventions table is missing or cut"
+    every = {n for _, command in ALL for a in options(command) for n in longs(a)}
+    for row in rows:
+        flag_cell = row.split(" | ")[1]
+        for flag in re.findall(r"`-?-?[a-z]*,? ?--([a-z][a-z-]*)", flag_cell):
+            assert flag in every, f"the README's table names --{flag}, which no tool has"
+    for flag, (_, default) in SAME_EVERYWHERE.items():
+        if default == "oaep-sha256":
+            assert "default `oaep-sha256`" in section
+
+
+def test_every_man_page_refers_to_the_conventions():
+    pages = {tool: (REPO / "man" / f"{tool}.1").read_text() for tool in TOOLS}
+    sections = {tool: page.split(".Sh CONVENTIONS", 1)[1].split(".Sh ", 1)[0] for tool, page in pages.items()
+                if ".Sh CONVENTIONS" in page}
+    assert sorted(sections) == sorted(TOOLS), f"no CONVENTIONS section in {set(TOOLS) - set(sections)}"
+    assert len(set(sections.values())) == 1, "the man pages' CONVENTIONS sections differ"
+    assert "README" in next(iter(sections.values()))
+
+
+def test_old_spellings_still_work_where_they_cost_nothing(tmp_path):
+    """--unwrap-key and --trusted-key are hidden aliases: accepted, not shown."""
+    check(run("cpk-wrap", "keygen", "-o", tmp_path / "agent.pem", "--public-out", tmp_path / "agent.pub"))
+    help_text = check(run("cpk-seal", "--help")).stdout.decode()
+    assert "--unwrap-key" not in help_text
+    proc = run("cpk-seal", "--wrapped-key", tmp_path / "absent.wkey", "--unwrap-key", tmp_path / "agent.pem",
+               tmp_path / "absent.env")
+    assert proc.returncode == 2 and b"absent.env" in proc.stderr, proc.stderr
+    proc = run("cpk-seal", "--wrapped-key", tmp_path / "absent.wkey", "--unwrap-key", tmp_path / "agent.pem",
+               "--key", tmp_path / "agent.pem")
+    assert proc.returncode == 2 and b"--key once" in proc.stderr, proc.stderr
+    assert "--trusted-key" not in check(run("cpk-install", "install", "--help")).stdout.decode()
+    proc = run("cpk-verify", "--trusted-key", tmp_path / "agent.pub", tmp_path / "absent.cpk")
+    assert proc.returncode == 2 and b"absent.cpk" in proc.stderr, proc.stderr
