@@ -188,11 +188,11 @@ install_rss=$(( $(tail -n1 "$work/rss.1") / 1024 ))
 # an agent key.
 head -c 1024 /dev/urandom > "$work/small"
 $bin/cpk-wrap keygen -o "$work/agent.pem" --public-out "$work/agent.pub"
-$bin/cpk-keyfetch --name test --file-store "$store" --to "$work/agent.pub" > "$work/test.wkey"
+$bin/cpk-keyfetch --key-name test --file-store "$store" --to "$work/agent.pub" > "$work/test.wkey"
 latency small-store "1 KiB: pack | seal --file-store | sign --cpk" 50 \
     '$bin/cpk-pack --id test $work/small | $bin/cpk-seal --file-store $store --quiet | $bin/cpk-sign $sign --cpk -o $work/small.cpk'
 latency small-wrapped "1 KiB: pack | seal --wrapped-key | sign --cpk" 30 \
-    '$bin/cpk-pack --id test $work/small | $bin/cpk-seal --wrapped-key $work/test.wkey --unwrap-key $work/agent.pem | $bin/cpk-sign $sign --cpk -o $work/small.cpk'
+    '$bin/cpk-pack --id test $work/small | $bin/cpk-seal --wrapped-key $work/test.wkey --key $work/agent.pem | $bin/cpk-sign $sign --cpk -o $work/small.cpk'
 # ---- end of ROWS ---------------------------------------------------------------------------
 
 # The bytes, not only the speed: the last decrypted output and the simulator's copy are the original.

@@ -371,7 +371,7 @@ _cpk-install_sync() {
 
 _cpk-install_report() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--device-id --cert --output -o --state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 0

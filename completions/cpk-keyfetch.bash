@@ -272,7 +272,7 @@ _cpk-keyfetch_provision() {
 
 _cpk-keyfetch_distribute() {
     repeating_flags=()
-    non_repeating_flags=(--json --quiet -q --version -h --help)
+    non_repeating_flags=(--json --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=(--key-name --ca)
     non_repeating_options=(--file-store --padding --output-dir --output -o)
     __cpk-keyfetch_offer_flags_options -1

@@ -32,6 +32,7 @@ struct Report: ParsableCommand {
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
     var output = "-"
     @OptionGroup var stateOptions: StateOptions
+    @OptionGroup var messages: MessageOptions
 
     func run() throws {
         let certificate = try cert.map { try SmallInput.read($0, limit: SmallInput.keyLimit, what: "the device certificate") }

@@ -35,7 +35,8 @@ struct Install: ParsableCommand {
               cpk-install sync --twin dev-01.desired.json
               cpk-install dev-export-plaintext test -o app.bin  # simulator only
               cpk-install remove test
-              cpk-install --device-key 'pkcs11:token=cpk;object=device' --pin-file pin public-key
+              cpk-install --device-key 'pkcs11:token=cpk;object=device' \\
+                --pin-file pin public-key
 
             Exit status: 0 success, 1 a check failed (signer, version, class key, tag, digest, \
             signature) or the input is invalid, 2 usage or I/O error.

@@ -31,7 +31,8 @@ struct Distribute: ParsableCommand {
             Examples:
               cpk-keyfetch distribute --file-store keys.json --key-name app \\
                 --output-dir desired/ reports/
-              cat reports.jsonl | cpk-keyfetch distribute --file-store keys.json --ca fleet-ca.pem - > desired.jsonl
+              cat reports.jsonl | cpk-keyfetch distribute \\
+                --file-store keys.json --ca fleet-ca.pem - > desired.jsonl
 
             Exit status: 0 every device served, 1 some device refused (the others are written), \
             2 usage or I/O error (an unreadable key store, input or output).
@@ -62,7 +63,7 @@ struct Distribute: ParsableCommand {
     var output: String?
 
     @Flag(help: "Print a JSON summary on standard output (with --output-dir or -o FILE).") var json = false
-    @Flag(name: .shortAndLong, help: "No summary line on standard error (refusals are still shown).") var quiet = false
+    @OptionGroup var messages: MessageOptions
 
     func run() throws {
         try JSONErrors.reporting(json: json, tool: "cpk-keyfetch") { try distribute() }
@@ -88,9 +89,7 @@ struct Distribute: ParsableCommand {
             Console.error("cpk-keyfetch: refused \(refusal.name): \(refusal.error.message)")
         }
         if json { try Console.output(summary.json.compactText) }
-        if !quiet {
-            Console.error("cpk-keyfetch: served \(summary.served.count) device(s), refused \(summary.refused.count)")
-        }
+        messages.confirm("cpk-keyfetch", "served \(summary.served.count) device(s), refused \(summary.refused.count)")
         if !summary.refused.isEmpty { throw ExitCode(1) }
     }
 }

@@ -18,7 +18,7 @@ struct KeyGen: ParsableCommand {
     var publicOut: String?
 
     @Option(help: ArgumentHelp(
-        "Make the key pair inside a token instead, as this pkcs11: URI's object (sensitive, never extractable); the public key goes to --public-out, else standard output.",
+        "Make the private key inside a token instead, as this pkcs11: URI's object (sensitive, never extractable); its public key goes to --public-out, else standard output.",
         valueName: "uri"))
     var key: String?
 

@@ -20,13 +20,15 @@ struct Wrap: ParsableCommand {
 
             Examples:
               cpk-wrap keygen --bits 3072 -o device.pem --public-out device.pub
-              cpk-wrap keygen --key 'pkcs11:token=cpk;object=wrap' --pin-file pin > wrap.pub
+              cpk-wrap keygen --key 'pkcs11:token=cpk;object=wrap' \\
+                --pin-file pin > wrap.pub
               cpk-wrap public --format base64 device.pem
               cpk-wrap wrap --to device.pub --key-name test -o test.wkey class.key
               head -c 32 /dev/urandom \\
                 | cpk-wrap wrap --to cert.pem --key-name app --padding pkcs1v15 > app.wkey
               cpk-wrap unwrap --key device.pem -o class.key test.wkey
-              cpk-wrap unwrap --key 'pkcs11:token=cpk;object=wrap' --pin-file pin -o class.key test.wkey
+              cpk-wrap unwrap --key 'pkcs11:token=cpk;object=wrap' --pin-file pin \\
+                -o class.key test.wkey
               cpk-wrap show test.wkey
 
             Exit status: 0 success, 1 invalid input or a key that does not fit (wrong private \

@@ -71,11 +71,11 @@ def test_cpk_sign_json_errors_are_documents(world):
 
 def test_keyfetch_add_key_trust_list_and_check_state(world):
     d, env = world
-    check(run("cpk-keyfetch", "provision", "--name", "app", "--file-store", "keys.json", cwd=d, env=env))
+    check(run("cpk-keyfetch", "provision", "--key-name", "app", "--file-store", "keys.json", cwd=d, env=env))
     public = check(run("cpk-install", "public-key", cwd=d, env=env)).stdout
     (d / "device.pub").write_bytes(public)
-    fetched = document(check(run("cpk-keyfetch", "--name", "app", "--file-store", "keys.json", "--to", "device.pub",
-                                 "--json", "-o", "app.wkey", cwd=d, env=env)))
+    fetched = document(check(run("cpk-keyfetch", "--key-name", "app", "--file-store", "keys.json", "--to", "device.pub",
+                                 "--padding", "pkcs1v15", "--json", "-o", "app.wkey", cwd=d, env=env)))
     der = serialization.load_pem_public_key(public).public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo) if public.startswith(b"-----") else \
         serialization.load_der_public_key(public).public_bytes(serialization.Encoding.DER,
@@ -92,10 +92,10 @@ def test_keyfetch_add_key_trust_list_and_check_state(world):
     state = document(check(run("cpk-install", "check-state", "--json", cwd=d, env=env)))
     assert state == {"consistent": True, "applications": [], "class-keys": ["app"], "staging-in-use": 0, "problems": []}
     # failures are documents too
-    for tool, args in [("cpk-keyfetch", ["--name", "nope", "--file-store", "keys.json", "--to", "device.pub", "--json",
+    for tool, args in [("cpk-keyfetch", ["--key-name", "nope", "--file-store", "keys.json", "--to", "device.pub", "--json",
                                          "-o", "x.wkey"]),
                        ("cpk-install", ["add-key", "--json", "/nonexistent/k.wkey"]),
-                       ("cpk-keyfetch", ["--name", "app", "--file-store", "keys.json", "--json"])]:
+                       ("cpk-keyfetch", ["--key-name", "app", "--file-store", "keys.json", "--json"])]:
         proc = run(tool, *args, cwd=d, env=env)
         assert proc.returncode in (1, 2), proc.stderr
         error = document(proc)

@@ -119,7 +119,7 @@ def test_install_prints_the_identity_before_the_payload_flows(material, tmp_path
 def test_q_silences_warnings_notes_and_confirmations(material, tmp_path):
     state = tmp_path / "state"
     loud = check(run("cpk-seal", "--file-store", STORE, "-o", tmp_path / "x.env", material / "plain.cpk"))
-    assert b"warning: using an ephemeral agent key" in loud.stderr
+    assert b"warning: reading the key \"test\" in clear" in loud.stderr
     assert check(run("cpk-seal", "--file-store", STORE, "-q", "-o", tmp_path / "x.env", material / "plain.cpk")).stderr == b""
     synced = check(run("cpk-install", "--state", state, "sync", "--id", "test", "--file-store", STORE))
     assert synced.stderr.startswith(b"cpk-install: fetched and installed the class key of test")

@@ -254,7 +254,7 @@ def test_keygen_in_the_token_then_keyfetch_seal_unpack(workdir, token):
 
     key_uri = "pkcs11:token=cpk;object=agent;type=private"
     for padding in ("oaep-sha256", "pkcs1v15"):
-        check(run("cpk-keyfetch", "--name", TEST_KEY_NAME, "--file-store", STORE, "--to", "agent.pub",
+        check(run("cpk-keyfetch", "--key-name", TEST_KEY_NAME, "--file-store", STORE, "--to", "agent.pub",
                   "--padding", padding, "-o", f"{padding}.wkey", cwd=workdir))
         (workdir / "app.bin").write_bytes(b"sealed for the token " + padding.encode())
         check(sh(f"cpk-pack --id {TEST_KEY_NAME} app.bin | cpk-seal --wrapped-key {padding}.wkey "
@@ -307,7 +307,7 @@ def test_an_install_with_the_device_key_in_the_token(workdir, token):
     check(token.run("cpk-install", "public-key", *common, "--format", "pem", "-o", "exported.pem", cwd=workdir))
     assert (workdir / "exported.pem").read_bytes() == (workdir / "device.pub").read_bytes()
     # the class key wrapped to the device's public key, a package signed with a token key
-    check(sh(f"cpk-install public-key --state {state} | cpk-keyfetch --name {TEST_KEY_NAME} --file-store {STORE} "
+    check(sh(f"cpk-install public-key --state {state} | cpk-keyfetch --key-name {TEST_KEY_NAME} --padding pkcs1v15 --file-store {STORE} "
              f"| cpk-install add-key --state {state}", cwd=workdir, env=token.env()))
     (workdir / "app.bin").write_bytes(b"installed through a token-held device key")
     cert = token.certificate("rsa", workdir.parent)
@@ -360,7 +360,7 @@ def test_failures_are_named(workdir, token):
     (workdir / "class.key").write_bytes(os.urandom(32))
     check(run("cpk-wrap", "public", "--format", "pem", "-o", "rsa.pub",
               token.certificate("rsa", workdir.parent), cwd=workdir))
-    check(run("cpk-wrap", "wrap", "--to", "rsa.pub", "--name", "x", "-o", "x.wkey", "class.key", cwd=workdir))
+    check(run("cpk-wrap", "wrap", "--to", "rsa.pub", "--key-name", "x", "-o", "x.wkey", "class.key", cwd=workdir))
     assert_clean_failure(token.run("cpk-wrap", "unwrap", "--key", uri("p256"), "--pin-file", token.pin,
                                    "-o", "x.key", "x.wkey", cwd=workdir), "is not RSA", code=1)
     # a mechanism the token refuses for the key (CKA_SIGN false): status 1, saying so
