@@ -4,10 +4,10 @@ import PackageDescription
 /// The eight command-line tools, one thin executable each, and the library modules each one
 /// imports: declared exactly (scripts/check-imports.py checks it in `make test`).
 let tools: [(name: String, imports: [Target.Dependency])] = [
-    ("cpk-pack", ["CPKCore", "CPKEnvelope", "CPKFormat", "CPKPackage"]),
+    ("cpk-pack", ["CPKCore", "CPKFormat"]),
     ("cpk-seal", ["CPKCore", "CPKCrypto", "CPKEnvelope", "CPKPackage"]),
     ("cpk-sign", ["CPKCrypto", "CPKPackage"]),
-    ("cpk-verify", ["CPKCore", "CPKCrypto", "CPKKeys", "CPKPackage"]),
+    ("cpk-verify", ["CPKPackage"]),
     ("cpk-unpack", ["CPKCore", "CPKCrypto", "CPKEnvelope", "CPKFormat", "CPKPackage"]),
     ("cpk-keyfetch", ["CPKCore", "CPKCrypto", "CPKKeys", "CPKKeyService"]),
     ("cpk-wrap", ["CPKCrypto", "CPKKeys"]),
@@ -53,7 +53,7 @@ let package = Package(
         .target(
             name: "CPKCLI",
             dependencies: [
-                "CPKManager", "CPKPackage", "CPKEnvelope", "CPKKeys", "CPKCrypto", "CPKCBOR", "CPKCore",
+                "CPKManager", "CPKPackage", "CPKFormat", "CPKEnvelope", "CPKKeys", "CPKCrypto", "CPKCBOR", "CPKCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -1,9 +1,7 @@
 import ArgumentParser
 import CPKCLI
 import CPKCore
-import CPKEnvelope
 import CPKFormat
-import CPKPackage
 
 struct Pack: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -77,19 +75,10 @@ struct Create: ParsableCommand {
     }
 
     func run() throws {
-        let buildDate = try date ?? Timestamp.buildTime()
-        let identity = PackageIdentity(
-            id: id, name: displayName, vendor: vendor, target: Target(arch: arch, os: os),
-            version: Version(dotted: appVersion, date: buildDate)!)
-        let source = payload == "-" ? FileDescriptor.standardInput : try FileDescriptor.open(forReading: payload)
-        let entry = try LogEntry.now(tool: "cpk-pack", action: "packed \(source.name) as \(id) \(appVersion)")
-        let status = try source.status()
-        let progress = messages.progressLine("cpk-pack", "packing", source.name, total: status.isRegularFile ? status.size : nil)
-        try output.write {
-            try Packer.pack(payload: source, identity: identity, log: [entry], to: $0, progress: progress.map { line in { line.add($0) } })
-        }
-        progress?.finish()
-        messages.step("cpk-pack", "packed \(TerminalText.escaped(source.name)) as \(id) \(appVersion)")
+        try PackFrontend.create(
+            .init(
+                payload: payload, id: id, displayName: displayName, vendor: vendor, target: Target(arch: arch, os: os),
+                appVersion: appVersion, date: date, output: output, messages: messages))
     }
 }
 
@@ -117,14 +106,7 @@ struct Finish: ParsableCommand {
     }
 
     func run() throws {
-        let package = try input.open()
-        let progress = messages.watch(package, tool: "cpk-pack", verb: "finishing")
-        defer { progress?.finish() }
-        if let oci {
-            try writePackage(toOCI: oci) { try copyPackage(from: package, to: $0, appending: nil) }
-        } else {
-            try writePackage(to: output, as: .cpk) { try copyPackage(from: package, to: $0, appending: nil) }
-        }
+        try PackFrontend.finish(input: input.input, output: output, oci: oci, messages: messages)
     }
 }
 

@@ -1,13 +1,6 @@
 import ArgumentParser
 import CPKCLI
-import CPKCore
-import CPKCrypto
-import CPKKeys
 import CPKPackage
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -92,57 +85,10 @@ struct Verify: ParsableCommand {
     }
 
     func run() throws {
-        try JSONErrors.reporting(json: json, tool: "cpk-verify", verifyInput)
-    }
-
-    private func verifyInput() throws {
-        try SmallInput.requireOneStandardInput([(input.input, "input"), (certificate ?? "", "--cert")] + trust.inputs)
-        var policy = VerifyPolicy(trust: try trust.policy())
-        if let certificate { policy.certificates = try TrustOptions.certificates(certificate, flag: "--cert", limit: 1 << 20) }
-        let report = try verify(with: &policy)
-        try Console.output(
-            json ? report.json(requiring: requiredChecks, integrityOnly: integrityOnly)
-                : report.text(requiring: requiredChecks, integrityOnly: integrityOnly, hint: Self.hint))
-        let problems = report.problems(requiring: requiredChecks, integrityOnly: integrityOnly)
-        if problems.contains(.noTrustInput) && !json {
-            Console.error("cpk-verify: no trust input: give --ca or --public-key, or --integrity-only to check integrity only")
-        }
-        if !problems.isEmpty { throw ExitCode(1) }
-    }
-
-    /// What the user can do about a failed check, in this tool's flags.
-    static func hint(_ result: CheckResult) -> String? {
-        switch result.reason {
-        case .expired: return "check at its time with --at, or accept it with --allow-expired"
-        case .identityMismatch: return "see --certificate-identity"
-        case .notPinned, .noCertificate: return "pin the signer's key with --public-key, or give its CA with --ca"
-        case .untrustedChain: return "give the CA with --ca, and intermediates with --untrusted"
-        default: return nil
-        }
-    }
-
-    /// An input that is not a package is a failed structure check (exit 1), not an error.
-    private func verify(with policy: inout VerifyPolicy) throws -> VerificationReport {
-        let package: PackageInput
-        do {
-            package = try input.open()
-        } catch let error as CPKError where error.kind == .invalidInput {
-            return Verifier.structureFailure(SmallInput.displayName(input.input), error, time: policy.time)
-        }
-        policy.classKey = try classKey(for: package)
-        defer { if policy.classKey != nil { wipe(&policy.classKey!) } }
-        let progress = messages.watch(package, tool: "cpk-verify", verb: "checking")
-        defer { progress?.finish() }
-        return try Verifier.verify(package, policy: policy)
-    }
-
-    /// The class key, when a key source is given and the payload is encrypted. Its failures
-    /// are the key source's (exit 1 or 2), not a verdict on the package.
-    private func classKey(for package: PackageInput) throws -> [UInt8]? {
-        guard keySource.isGiven, case .aesGCM(let keyName, _, _, _) = package.head.manifest.payload.encryption else {
-            return nil
-        }
-        return try keySource.classKey(defaultName: keyName, tool: "cpk-verify", messages: messages)
+        try VerifyFrontend.verify(
+            .init(
+                input: input.input, trust: trust, certificate: certificate, integrityOnly: integrityOnly,
+                required: requiredChecks, json: json, keySource: keySource, messages: messages))
     }
 }
 

@@ -144,6 +144,7 @@ private final class HeldPackage: PackageInput {
     let name = "a package made to fit the manifest"
     let head: PackageHead
     let log: [LogEntry] = []
+    var onPayloadChunk: ((Int) -> Void)?
     private let payload: UnsafeMutableRawBufferPointer
     private var payloadGiven = false
     private let deferred: [Int: [UInt8]]

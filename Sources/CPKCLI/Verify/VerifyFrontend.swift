@@ -1,0 +1,92 @@
+import ArgumentParser
+import CPKCore
+import CPKCrypto
+import CPKKeys
+import CPKPackage
+
+/// `cpk-verify`'s one entry point: the tool declares and validates its options; reading the
+/// inputs they name, asking `Verifier` (which holds the rules), rendering the report and
+/// choosing the exit status happen here.
+public enum VerifyFrontend {
+    static let tool = "cpk-verify"
+
+    /// What the options of `cpk-verify` ask for.
+    public struct Request {
+        public var input: String
+        public var trust: TrustOptions
+        /// The signer's certificate file, for a package that names it only by URL or domain.
+        public var certificate: String?
+        public var integrityOnly: Bool
+        public var required: [VerificationCheck]
+        public var json: Bool
+        public var keySource: ClassKeyOptions
+        public var messages: MessageOptions
+
+        public init(
+            input: String, trust: TrustOptions, certificate: String?, integrityOnly: Bool, required: [VerificationCheck],
+            json: Bool, keySource: ClassKeyOptions, messages: MessageOptions
+        ) {
+            (self.input, self.trust, self.certificate, self.integrityOnly) = (input, trust, certificate, integrityOnly)
+            (self.required, self.json, self.keySource, self.messages) = (required, json, keySource, messages)
+        }
+    }
+
+    /// Prints the report (lines or JSON) on standard output; exit status 1 when it has problems.
+    public static func verify(_ request: Request) throws {
+        try JSONErrors.reporting(json: request.json, tool: tool) { try verifyReporting(request) }
+    }
+
+    private static func verifyReporting(_ request: Request) throws {
+        try SmallInput.requireOneStandardInput([(request.input, "input"), (request.certificate ?? "", "--cert")] + request.trust.inputs)
+        var policy = VerifyPolicy(trust: try request.trust.policy())
+        if let certificate = request.certificate {
+            policy.certificates = try TrustOptions.certificates(certificate, flag: "--cert", limit: 1 << 20)
+        }
+        let report = try run(request, policy: &policy)
+        let (required, integrityOnly) = (request.required, request.integrityOnly)
+        try Console.output(
+            request.json
+                ? report.json(requiring: required, integrityOnly: integrityOnly)
+                : report.text(requiring: required, integrityOnly: integrityOnly, hint: hint))
+        let problems = report.problems(requiring: required, integrityOnly: integrityOnly)
+        if problems.contains(.noTrustInput) && !request.json {
+            Console.error("\(tool): no trust input: give --ca or --public-key, or --integrity-only to check integrity only")
+        }
+        if !problems.isEmpty { throw ExitCode(1) }
+    }
+
+    /// What the user can do about a failed check, in this tool's flags.
+    static func hint(_ result: CheckResult) -> String? {
+        switch result.reason {
+        case .expired: return "check at its time with --at, or accept it with --allow-expired"
+        case .identityMismatch: return "see --certificate-identity"
+        case .notPinned, .noCertificate: return "pin the signer's key with --public-key, or give its CA with --ca"
+        case .untrustedChain: return "give the CA with --ca, and intermediates with --untrusted"
+        default: return nil
+        }
+    }
+
+    /// An input that is not a package is a failed structure check (exit 1), not an error.
+    private static func run(_ request: Request, policy: inout VerifyPolicy) throws -> VerificationReport {
+        let package: PackageInput
+        do {
+            package = try openPackage(request.input)
+        } catch let error as CPKError where error.kind == .invalidInput {
+            return Verifier.structureFailure(SmallInput.displayName(request.input), error, time: policy.time)
+        }
+        policy.classKey = try classKey(for: package, request)
+        defer { if policy.classKey != nil { wipe(&policy.classKey!) } }
+        let progress = request.messages.watch(package, tool: tool, verb: "checking")
+        defer { progress?.finish() }
+        return try Verifier.verify(package, policy: policy)
+    }
+
+    /// The class key, when a key source is given and the payload is encrypted. Its failures
+    /// are the key source's (exit 1 or 2), not a verdict on the package.
+    private static func classKey(for package: PackageInput, _ request: Request) throws -> [UInt8]? {
+        guard request.keySource.isGiven, case .aesGCM(let keyName, _, _, _) = package.head.manifest.payload.encryption else {
+            return nil
+        }
+        return try request.keySource.classKey(defaultName: keyName, tool: tool, messages: request.messages)
+    }
+}
