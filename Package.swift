@@ -9,7 +9,7 @@ let tools: [(name: String, imports: [Target.Dependency])] = [
     ("cpk-sign", ["CPKCrypto", "CPKPackage"]),
     ("cpk-verify", ["CPKPackage"]),
     ("cpk-unpack", ["CPKCore", "CPKCrypto", "CPKEnvelope", "CPKFormat", "CPKPackage"]),
-    ("cpk-keyfetch", ["CPKCore", "CPKCrypto", "CPKKeys", "CPKKeyService"]),
+    ("cpk-keyfetch", ["CPKKeyfetchCLI", "CPKKeys", "CPKCrypto"]),
     ("cpk-wrap", ["CPKCrypto", "CPKKeys"]),
     ("cpk-install", ["CPKCore", "CPKCrypto", "CPKKeys", "CPKManager", "CPKPackage"]),
 ]
@@ -54,6 +54,13 @@ let package = Package(
             name: "CPKCLI",
             dependencies: [
                 "CPKManager", "CPKPackage", "CPKFormat", "CPKEnvelope", "CPKKeys", "CPKCrypto", "CPKCBOR", "CPKCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        // cpk-keyfetch's command-line layer: beside CPKCLI, so that only cpk-keyfetch links the network code.
+        .target(
+            name: "CPKKeyfetchCLI",
+            dependencies: [
+                "CPKCLI", "CPKKeyService", "CPKKeys", "CPKCrypto", "CPKCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Flag names only in the command-line layer (issue 13): no string literal in a library target
 names a command-line option (`--flag`). A library reports what is wrong with a typed error
-(CPKError with a Reason); Sources/CPKCLI and the tools add which flag would help.
+(CPKError with a Reason); the command-line layer and the tools add which flag would help.
 
 Scans the string literals (plain, multi-line and raw) of every Swift file under Sources/CPK*
-except Sources/CPKCLI; comments are skipped. Exit 1 with one line per literal naming a flag.
+except the command-line layer (Sources/CPKCLI, Sources/CPKKeyfetchCLI); comments are skipped. Exit 1 with one line per literal naming a flag.
 """
 import os
 import re
@@ -14,7 +14,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 # The command-line layer: the shared CLI module; the tools are Sources/cpk-* (not scanned).
-CLI_LAYER = {"CPKCLI"}
+CLI_LAYER = {"CPKCLI", "CPKKeyfetchCLI"}
 
 
 def literals(text: str):

@@ -32,6 +32,7 @@ DESCRIPTIONS = {
     "CPKPackage": "packages in flight: either form (and OCI layouts), pack, seal, sign (Sign/), verify (Verify/), trust (Trust/), checked release",
     "CPKManager": "the Package Manager contract, its simulator, the device trust store, the installer",
     "CPKCLI": "the command-line layer: options, one-line errors and their hints (the only place flags are named), the sign and wrap frontends, the cpk-keyfetch bridge",
+    "CPKKeyfetchCLI": "cpk-keyfetch's command-line layer (fetch, provision, distribute, keyprovider), beside CPKCLI so only cpk-keyfetch links the network code",
     "cpk-pack": "tool: make a package from a payload",
     "cpk-seal": "tool: encrypt the payload under a class key",
     "cpk-sign": "tool: sign online, or offline (prepare, stitch, digest)",

@@ -1,12 +1,8 @@
 import ArgumentParser
 import CPKCLI
-import CPKCore
 import CPKCrypto
+import CPKKeyfetchCLI
 import CPKKeys
-
-#if canImport(Glibc)
-import Glibc  // time()
-#endif
 
 /// `cpk-keyfetch distribute`: the cloud side of DistributeKey. The work is FleetDistributor's
 /// (CPKKeys/Fleet); this declares the options and prints what it did.
@@ -66,30 +62,9 @@ struct Distribute: ParsableCommand {
     @OptionGroup var messages: MessageOptions
 
     func run() throws {
-        try JSONErrors.reporting(json: json, tool: "cpk-keyfetch") { try distribute() }
-    }
-
-    private func distribute() throws {
-        let target: FleetDistributor.Output
-        switch (outputDir, output) {
-        case (let dir?, nil): target = .directory(dir)
-        case (nil, let file): target = .lines(file ?? "-")
-        case (.some, .some): throw CPKError.usage("give --output-dir DIR or -o FILE, not both")
-        }
-        if json && target == .lines("-") { throw CPKError.usage("--json needs standard output free: give --output-dir or -o FILE") }
-        try SmallInput.requireOneStandardInput(reports.map { ($0, "report") } + [(fileStore ?? "", "--file-store")] + ca.map { ($0, "--ca") })
-        let location = try KeyStoreLocation.select(
-            flags: fileStore.map { [.file($0)] } ?? [], environment: KeyStoreLocation.processEnvironment)
-        guard case .file(let store) = location else { throw CPKError.usage("distribute reads a file key store: give --file-store") }
-        let anchors = try ca.flatMap { try TrustOptions.certificates($0, flag: "--ca") }
-        let inputs = try reports.map(FleetDistributor.Input.init(path:))
-        let distributor = try FleetDistributor(
-            fileStore: store, keyNames: keyName, padding: padding, anchors: anchors, at: Int(time(nil)))
-        let summary = try distributor.run(inputs: inputs, output: target) { refusal in
-            Console.error("cpk-keyfetch: refused \(refusal.name): \(refusal.error.message)")
-        }
-        if json { try Console.output(summary.json.compactText) }
-        messages.confirm("cpk-keyfetch", "served \(summary.served.count) device(s), refused \(summary.refused.count)")
-        if !summary.refused.isEmpty { throw ExitCode(1) }
+        try KeyfetchFrontend.distribute(
+            .init(
+                reports: reports, fileStore: fileStore, keyNames: keyName, padding: padding, fleetCAs: ca,
+                outputDirectory: outputDir, output: output, json: json, messages: messages))
     }
 }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import CPKCLI
-import CPKCore
-import CPKKeys
+import CPKKeyfetchCLI
 
 /// `cpk-keyfetch keyprovider`: an ocicrypt "cmd" key provider, compatible with CoCo's
 /// coco_keyprovider. The protocol and the annotation live in CPKKeys (KeyProvider/); this is
@@ -39,15 +38,6 @@ struct KeyProviderCommand: ParsableCommand {
     @OptionGroup var messages: MessageOptions
 
     func run() throws {
-        let environment = KeyStoreLocation.processEnvironment
-        var storePath: String? = fileStore
-        if storePath == nil, environment[KeyStoreLocation.fileSourceVariable].map({ !$0.isEmpty }) == true {
-            storePath = try KeyStoreLocation.select(flags: [], environment: environment).inputPath
-        }
-        // Standard input carries the request, so the store cannot be read from it too.
-        if storePath == "-" { throw CPKError.usage("--file-store cannot be standard input: the request is read from it") }
-        let request = try KeyProvider.readRequest(from: .standardInput)
-        let response = try KeyProvider(name: provider, storePath: storePath).respond(to: request)
-        try FileDescriptor.standardOutput.write(response)
+        try KeyfetchFrontend.keyProvider(name: provider, fileStore: fileStore)
     }
 }

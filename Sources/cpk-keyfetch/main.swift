@@ -1,9 +1,8 @@
 import ArgumentParser
 import CPKCLI
-import CPKCore
 import CPKCrypto
+import CPKKeyfetchCLI
 import CPKKeys
-import CPKKeyService
 
 struct KeyFetch: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -88,30 +87,10 @@ struct Fetch: ParsableCommand {
     @OptionGroup var messages: MessageOptions
 
     func run() throws {
-        try JSONErrors.reporting(json: json, tool: "cpk-keyfetch", fetch)
-    }
-
-    private func fetch() throws {
-        try KeyName.validate(name)
-        let flags = store.flags + [inline.map(KeyStoreLocation.inline), twin.map(KeyStoreLocation.twin)].compactMap { $0 }
-        let location = try KeyStoreLocation.select(flags: flags, environment: KeyStoreLocation.processEnvironment)
-        try SmallInput.requireOneStandardInput([(to, "--to"), (location.inputPath ?? "", location.option)])
-        let publicBytes = try SmallInput.read(to, limit: SmallInput.keyLimit, what: "the public key")
-        let publicKey: PublicKey
-        do {
-            publicKey = try PublicKey(loading: publicBytes)
-        } catch let error as CPKError {
-            throw error.located(in: SmallInput.displayName(to))
-        }
-        let source = try location.source(timeout: store.timeout, transport: HTTPClient(caFile: store.trustedCAFile))
-        let wrapped = try source.wrappedKey(named: name, to: publicKey, padding: padding)
-        let (bytes, binary) = format.render(wrapped)
-        try writeResult(bytes, to: output, binary: binary)
-        if json { try Console.output(wrapped.fetchReport(store: location.kind).compactText) }
-        messages.step(
-            "cpk-keyfetch",
-            "wrote \(TerminalText.escaped(name)) from \(TerminalText.escaped(source.description)), wrapped with "
-                + "\(padding.algorithmName) to the public key sha256:\(Hex.encode(try publicKey.fingerprint))")
+        try KeyfetchFrontend.fetch(
+            .init(
+                keyName: name, recipient: to, store: store, inline: inline, twin: twin, padding: padding, format: format,
+                output: output, json: json, messages: messages))
     }
 }
 
@@ -136,18 +115,7 @@ struct Provision: ParsableCommand {
     @OptionGroup var messages: MessageOptions
 
     func run() throws {
-        try KeyName.validate(name)
-        switch try KeyStoreLocation.select(flags: store.flags, environment: KeyStoreLocation.processEnvironment) {
-        case .file(let path):
-            var key = try SecureRandom.bytes(classKeySize)
-            defer { wipe(&key) }
-            try FileKeyStore.provision(key, named: name, path: path, force: force)
-        case .http(let url):
-            if force { throw CPKError.usage("--force applies to file stores; the ProvisionKey contract has no overwrite") }
-            try ProvisionKeyClient(base: url, timeout: store.timeout, transport: HTTPClient(caFile: store.trustedCAFile)).provision(named: name)
-        case .inline, .twin:
-            throw CPKError.usage("provision needs a file store or a key service")
-        }
+        try KeyfetchFrontend.provision(name: name, store: store, force: force)
     }
 }
 

@@ -1,0 +1,155 @@
+import ArgumentParser
+import CPKCLI
+import CPKCore
+import CPKCrypto
+import CPKKeyService
+import CPKKeys
+
+#if canImport(Glibc)
+import Glibc  // time()
+#endif
+
+/// `cpk-keyfetch`'s subcommands, one entry point each. Its own target, beside CPKCLI, because
+/// only cpk-keyfetch links the network code (CPKKeyService): every other tool reaches a key
+/// service through a cpk-keyfetch process. Like CPKCLI, this is the command-line layer, where
+/// flags are named.
+public enum KeyfetchFrontend {
+    static let tool = "cpk-keyfetch"
+
+    /// What `cpk-keyfetch fetch` is asked for.
+    public struct Fetching {
+        public var keyName: String
+        /// The public key or certificate to wrap to; `-` is standard input.
+        public var recipient: String
+        public var store: KeyStoreOptions
+        public var inline: String?
+        public var twin: String?
+        public var padding: KeyWrapPadding
+        public var format: WrappedKeyFormat
+        public var output: String
+        public var json: Bool
+        public var messages: MessageOptions
+
+        public init(
+            keyName: String, recipient: String, store: KeyStoreOptions, inline: String?, twin: String?, padding: KeyWrapPadding,
+            format: WrappedKeyFormat, output: String, json: Bool, messages: MessageOptions
+        ) {
+            (self.keyName, self.recipient, self.store, self.inline, self.twin) = (keyName, recipient, store, inline, twin)
+            (self.padding, self.format, self.output, self.json, self.messages) = (padding, format, output, json, messages)
+        }
+    }
+
+    /// `cpk-keyfetch fetch`: the named key, wrapped to the recipient, in `format`.
+    public static func fetch(_ request: Fetching) throws {
+        try JSONErrors.reporting(json: request.json, tool: tool) { try fetchReporting(request) }
+    }
+
+    private static func fetchReporting(_ request: Fetching) throws {
+        let name = request.keyName
+        try KeyName.validate(name)
+        let flags = request.store.flags
+            + [request.inline.map(KeyStoreLocation.inline), request.twin.map(KeyStoreLocation.twin)].compactMap { $0 }
+        let location = try KeyStoreLocation.select(flags: flags, environment: KeyStoreLocation.processEnvironment)
+        try SmallInput.requireOneStandardInput([(request.recipient, "--to"), (location.inputPath ?? "", location.option)])
+        let publicBytes = try SmallInput.read(request.recipient, limit: SmallInput.keyLimit, what: "the public key")
+        let publicKey = try SmallInput.locating(request.recipient) { try PublicKey(loading: publicBytes) }
+        let source = try location.source(
+            timeout: request.store.timeout, transport: HTTPClient(caFile: request.store.trustedCAFile))
+        let wrapped = try source.wrappedKey(named: name, to: publicKey, padding: request.padding)
+        let (bytes, binary) = request.format.render(wrapped)
+        try writeResult(bytes, to: request.output, binary: binary)
+        if request.json { try Console.output(wrapped.fetchReport(store: location.kind).compactText) }
+        request.messages.step(
+            tool,
+            "wrote \(TerminalText.escaped(name)) from \(TerminalText.escaped(source.description)), wrapped with "
+                + "\(request.padding.algorithmName) to the public key sha256:\(Hex.encode(try publicKey.fingerprint))")
+    }
+
+    /// `cpk-keyfetch provision`: a new random AES-256 key named `name`, in a file store
+    /// (rewritten atomically, 0600) or through the ProvisionKey contract.
+    public static func provision(name: String, store: KeyStoreOptions, force: Bool) throws {
+        try KeyName.validate(name)
+        switch try KeyStoreLocation.select(flags: store.flags, environment: KeyStoreLocation.processEnvironment) {
+        case .file(let path):
+            var key = try SecureRandom.bytes(classKeySize)
+            defer { wipe(&key) }
+            try FileKeyStore.provision(key, named: name, path: path, force: force)
+        case .http(let url):
+            if force { throw CPKError.usage("--force applies to file stores; the ProvisionKey contract has no overwrite") }
+            try ProvisionKeyClient(base: url, timeout: store.timeout, transport: HTTPClient(caFile: store.trustedCAFile))
+                .provision(named: name)
+        case .inline, .twin:
+            throw CPKError.usage("provision needs a file store or a key service")
+        }
+    }
+
+    /// What `cpk-keyfetch distribute` is asked to do.
+    public struct Distribution {
+        public var reports: [String]
+        public var fileStore: String?
+        public var keyNames: [String]
+        public var padding: KeyWrapPadding
+        public var fleetCAs: [String]
+        public var outputDirectory: String?
+        public var output: String?
+        public var json: Bool
+        public var messages: MessageOptions
+
+        public init(
+            reports: [String], fileStore: String?, keyNames: [String], padding: KeyWrapPadding, fleetCAs: [String],
+            outputDirectory: String?, output: String?, json: Bool, messages: MessageOptions
+        ) {
+            (self.reports, self.fileStore, self.keyNames, self.padding, self.fleetCAs) = (reports, fileStore, keyNames, padding, fleetCAs)
+            (self.outputDirectory, self.output, self.json, self.messages) = (outputDirectory, output, json, messages)
+        }
+    }
+
+    /// `cpk-keyfetch distribute`: FleetDistributor over the reports; each refusal one line;
+    /// exit status 1 when any device was refused (the others are written).
+    public static func distribute(_ request: Distribution) throws {
+        try JSONErrors.reporting(json: request.json, tool: tool) { try distributeReporting(request) }
+    }
+
+    private static func distributeReporting(_ request: Distribution) throws {
+        let target: FleetDistributor.Output
+        switch (request.outputDirectory, request.output) {
+        case (let dir?, nil): target = .directory(dir)
+        case (nil, let file): target = .lines(file ?? "-")
+        case (.some, .some): throw CPKError.usage("give --output-dir DIR or -o FILE, not both")
+        }
+        if request.json && target == .lines("-") {
+            throw CPKError.usage("--json needs standard output free: give --output-dir or -o FILE")
+        }
+        try SmallInput.requireOneStandardInput(
+            request.reports.map { ($0, "report") } + [(request.fileStore ?? "", "--file-store")] + request.fleetCAs.map { ($0, "--ca") })
+        let location = try KeyStoreLocation.select(
+            flags: request.fileStore.map { [.file($0)] } ?? [], environment: KeyStoreLocation.processEnvironment)
+        guard case .file(let store) = location else { throw CPKError.usage("distribute reads a file key store: give --file-store") }
+        let anchors = try request.fleetCAs.flatMap { try TrustOptions.certificates($0, flag: "--ca") }
+        let inputs = try request.reports.map(FleetDistributor.Input.init(path:))
+        let distributor = try FleetDistributor(
+            fileStore: store, keyNames: request.keyNames, padding: request.padding, anchors: anchors, at: Int(time(nil)))
+        let summary = try distributor.run(inputs: inputs, output: target) { refusal in
+            Console.error("\(tool): refused \(refusal.name): \(refusal.error.message)")
+        }
+        if request.json { try Console.output(summary.json.compactText) }
+        request.messages.confirm(tool, "served \(summary.served.count) device(s), refused \(summary.refused.count)")
+        if !summary.refused.isEmpty { throw ExitCode(1) }
+    }
+
+    /// `cpk-keyfetch keyprovider`: one ocicrypt request from standard input, its answer on
+    /// standard output; the key-encryption keys from the file store (`fileStore`, else
+    /// CP_FILE_KEY_SOURCE).
+    public static func keyProvider(name: String, fileStore: String?) throws {
+        let environment = KeyStoreLocation.processEnvironment
+        var storePath: String? = fileStore
+        if storePath == nil, environment[KeyStoreLocation.fileSourceVariable].map({ !$0.isEmpty }) == true {
+            storePath = try KeyStoreLocation.select(flags: [], environment: environment).inputPath
+        }
+        // Standard input carries the request, so the store cannot be read from it too.
+        if storePath == "-" { throw CPKError.usage("--file-store cannot be standard input: the request is read from it") }
+        let request = try KeyProvider.readRequest(from: .standardInput)
+        let response = try KeyProvider(name: name, storePath: storePath).respond(to: request)
+        try FileDescriptor.standardOutput.write(response)
+    }
+}
