@@ -8,7 +8,7 @@ let tools: [(name: String, imports: [Target.Dependency])] = [
     ("cpk-seal", ["CPKCore", "CPKCrypto", "CPKEnvelope", "CPKPackage"]),
     ("cpk-sign", ["CPKCrypto", "CPKPackage"]),
     ("cpk-verify", ["CPKPackage"]),
-    ("cpk-unpack", ["CPKCore", "CPKCrypto", "CPKEnvelope", "CPKFormat", "CPKPackage"]),
+    ("cpk-unpack", ["CPKCore", "CPKPackage"]),
     ("cpk-keyfetch", ["CPKKeyfetchCLI", "CPKKeys", "CPKCrypto"]),
     ("cpk-wrap", ["CPKCrypto", "CPKKeys"]),
     ("cpk-install", ["CPKCore", "CPKCrypto", "CPKKeys", "CPKManager", "CPKPackage"]),

@@ -1,12 +1,6 @@
 import ArgumentParser
-#if canImport(Glibc)
-import Glibc
-#endif
 import CPKCLI
 import CPKCore
-import CPKCrypto
-import CPKEnvelope
-import CPKFormat
 import CPKPackage
 
 struct Unpack: ParsableCommand {
@@ -136,20 +130,9 @@ struct Payload: ParsableCommand {
     @OptionGroup var messages: MessageOptions
 
     func run() throws {
-        let package = try input.open()
-        var key: [UInt8]? = nil
-        if case .aesGCM(let keyName, _, _, _) = package.head.manifest.payload.encryption {
-            key = try keySource.classKey(defaultName: keyName, tool: "cpk-unpack", messages: messages)
-        }
-        defer { if key != nil { wipe(&key!) } }
-        let checks = PayloadRelease.SignatureChecks(trust: try trust.policy(), payloadSignature: !skipSignatures)
-        // Decrypted plaintext is a secret (0600, never into a planted FIFO or symlink); an
-        // unencrypted payload is no more secret than the package that carries it.
-        let output = try OutputFile(path: output, binary: true, secret: key != nil)
-        let progress = messages.watch(package, tool: "cpk-unpack", verb: "checking and writing the payload of")
-        defer { progress?.finish() }
-        try PayloadRelease.release(from: package, to: output, key: key, signatures: checks)
-        messages.step("cpk-unpack", "released the payload of \(TerminalText.escaped(package.name)) after its checks")
+        try UnpackFrontend.payload(
+            input: input.input, keySource: keySource, trust: trust, skipSignatures: skipSignatures, output: output,
+            messages: messages)
     }
 }
 
@@ -164,11 +147,7 @@ struct ToEnvelope: ParsableCommand {
     @OptionGroup var messages: MessageOptions
 
     func run() throws {
-        let package = try input.open()
-        let entry = try LogEntry.now(tool: "cpk-unpack", action: "converted \(package.name) to an envelope")
-        let progress = messages.watch(package, tool: "cpk-unpack", verb: "converting")
-        defer { progress?.finish() }
-        try writePackage(to: output, as: .envelope) { try copyPackage(from: package, to: $0, appending: entry) }
+        try UnpackFrontend.envelope(input: input.input, output: output, messages: messages)
     }
 }
 
