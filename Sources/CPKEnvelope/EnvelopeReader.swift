@@ -157,12 +157,7 @@ final class CBORSequenceReader {
             try fill(toHold: CBOREncoding.maximumHeadSize, lookahead: 0)
         }
         let available = UnsafeRawBufferPointer(rebasing: buffer[start..<end])
-        let outcome: CBORDecoding.Outcome
-        do {
-            outcome = try CBORDecoding.decodeItem(available)
-        } catch let failure as CBORDecoding.Failure {
-            throw CPKError.invalid("envelope: \(failure.reason)")
-        }
+        let outcome = try Self.decodeItem(available)
         guard case .needMore(let needed) = outcome,
             needed <= Envelope.maximumItemSize + CBOREncoding.maximumHeadSize,
             let headSize = Self.byteStringHeadSize(available, itemSize: needed)
@@ -170,6 +165,15 @@ final class CBORSequenceReader {
         let buffered = UnsafeRawBufferPointer(rebasing: available[headSize...])
         start = end
         return .chunkHead(buffered: buffered, rest: needed - available.count)
+    }
+
+    /// The next item of `bytes`, a CBOR failure reported as an invalid envelope.
+    private static func decodeItem(_ bytes: UnsafeRawBufferPointer) throws -> CBORDecoding.Outcome {
+        do {
+            return try CBORDecoding.decodeItem(bytes)
+        } catch let failure as CBORDecoding.Failure {
+            throw CPKError.invalid("envelope: \(failure.reason)")
+        }
     }
 
     /// The size of the byte-string head at the front of `bytes` when the item it starts is
@@ -189,12 +193,7 @@ final class CBORSequenceReader {
         while true {
             if start == end && atEndOfInput { return .end }
             let available = UnsafeRawBufferPointer(rebasing: buffer[start..<end])
-            let outcome: CBORDecoding.Outcome
-            do {
-                outcome = try CBORDecoding.decodeItem(available)
-            } catch let failure as CBORDecoding.Failure {
-                throw CPKError.invalid("envelope: \(failure.reason)")
-            }
+            let outcome = try Self.decodeItem(available)
             switch outcome {
             case .value(let value, let consumed):
                 start += consumed

@@ -156,7 +156,7 @@ public final class FleetDistributor {
                 for name in try Self.reportFiles(in: path) { try readReport(path + "/" + name) }
             case .lines(let path):
                 let file = path == "-" ? FileDescriptor.standardInput : try FileDescriptor.open(forReading: path)
-                let what = path == "-" ? "standard input" : path
+                let what = SmallInput.displayName(path)
                 try LineReader(file, limit: ReportedState.sizeLimit).forEachLine { number, line in
                     let source = "\(what) line \(number)"
                     guard let line else {
