@@ -130,7 +130,9 @@ public enum KeyfetchFrontend {
         let distributor = try FleetDistributor(
             fileStore: store, keyNames: request.keyNames, padding: request.padding, anchors: anchors, at: Int(time(nil)))
         let summary = try distributor.run(inputs: inputs, output: target) { refusal in
-            Console.error("\(tool): refused \(refusal.name): \(refusal.error.message)")
+            // The source is a file name from a directory listing: shown escaped, like every
+            // name a tool did not choose.
+            Console.error("\(tool): refused \(TerminalText.escaped(refusal.name)): \(TerminalText.escaped(refusal.error.message))")
         }
         if request.json { try Console.output(summary.json.compactText) }
         request.messages.confirm(tool, "served \(summary.served.count) device(s), refused \(summary.refused.count)")

@@ -335,6 +335,21 @@ def test_usage_and_io_errors(fleet, tmp_path):
     assert proc.returncode == 2 and json.loads(proc.stdout)["error"]["kind"] == "io"
 
 
+def test_a_report_file_name_is_shown_escaped(fleet, tmp_path):
+    """A file name in a reports directory is chosen by whoever put it there: its controls never
+    reach the terminal in the refusal line."""
+    store = tmp_path / "keys.json"
+    store.write_text(json.dumps({APP: base64.b64encode(os.urandom(32)).decode()}))
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "a\x1b]0;owned\x07.json").write_text("{}")
+    (tmp_path / "out").mkdir()
+    proc = fleet.run("cpk-keyfetch", "distribute", "--file-store", store, "--output-dir", tmp_path / "out", reports, ok=False)
+    assert proc.returncode == 1, proc.stderr
+    assert b"\x1b" not in proc.stderr and b"\x07" not in proc.stderr, proc.stderr
+    assert b"refused " in proc.stderr and b"\\u{1b}" in proc.stderr, proc.stderr
+
+
 def test_no_class_key_in_clear_anywhere(fleet):
     """Runs last in this file: every argv, stdout and stderr of the fleet, and every file it
     wrote except the key stores, is searched for the class keys, raw and in base64."""
