@@ -11,7 +11,7 @@ let tools: [(name: String, imports: [Target.Dependency])] = [
     ("cpk-unpack", ["CPKCore", "CPKPackage"]),
     ("cpk-keyfetch", ["CPKKeyfetchCLI", "CPKKeys", "CPKCrypto"]),
     ("cpk-wrap", ["CPKCrypto", "CPKKeys"]),
-    ("cpk-install", ["CPKCore", "CPKCrypto", "CPKKeys", "CPKManager", "CPKPackage"]),
+    ("cpk-install", ["CPKCore"]),
 ]
 
 let package = Package(

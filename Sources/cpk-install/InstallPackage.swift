@@ -1,14 +1,5 @@
 import ArgumentParser
 import CPKCLI
-import CPKCore
-import CPKCrypto
-import CPKKeys
-import CPKManager
-import CPKPackage
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct InstallPackage: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -47,32 +38,10 @@ struct InstallPackage: ParsableCommand {
     @OptionGroup var messages: MessageOptions
 
     func run() throws {
-        try JSONErrors.reporting(json: json, tool: "cpk-install", installInput)
-    }
-
-    private func installInput() throws {
-        try SmallInput.requireOneStandardInput([(input.input, "input")] + trust.inputs)
-        let package = try input.open()  // first: a wrong input must not create a state
-        let manager = try stateOptions.openManager()
-        var options = InstallOptions(trust: try trust.policy(), allowDowngrade: allowDowngrade)
-        try TrustStore.add(in: manager.state, to: &options.trust)
-        options.acceptUnauthenticatedManifest = acceptUnauthenticatedManifest
-        options.allowSignerChange = allowSignerChange
-        let installer = PackageInstaller(manager: manager, options: options)
-        if messages.showsProgress {
-            installer.progress = ProgressLine(tool: "cpk-install", verb: "deploying", id: package.head.manifest.id).show
-        }
-        // The identity first, before the payload streams: a user sees what is being installed
-        // while it flows, and the checks follow it.
-        var identityShown = false
-        if !json {
-            installer.beforePayload = { report in
-                identityShown = (try? Console.output(report.identityText)) != nil
-            }
-        }
-        let report = installer.install(package)
-        try Console.output(json ? report.json.compactText : identityShown ? report.resultText : report.text)
-        if let failure = report.failure as? CPKError { throw JSONErrors.AlreadyReported(failure) }
-        if let failure = report.failure { throw failure }
+        try InstallFrontend.install(
+            .init(
+                input: input.input, trust: trust, acceptUnauthenticatedManifest: acceptUnauthenticatedManifest,
+                allowSignerChange: allowSignerChange, allowDowngrade: allowDowngrade, json: json, state: stateOptions,
+                messages: messages))
     }
 }

@@ -1,14 +1,6 @@
 import ArgumentParser
 import CPKCLI
 import CPKCore
-import CPKCrypto
-import CPKKeys
-import CPKManager
-import CPKPackage
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct PublicKeyExport: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,13 +22,7 @@ struct PublicKeyExport: ParsableCommand {
     @OptionGroup var messages: MessageOptions
 
     func run() throws {
-        let manager = try stateOptions.openManager()
-        let exported = try manager.exportDevicePublicKey()
-        guard exported.count == (try manager.devicePublicKeyDataSize()) else {
-            throw CPKError.io("the Package Manager's public key size and export disagree")
-        }
-        let (bytes, binary) = try format.render(try PublicKey(loading: exported))
-        try writeResult(bytes, to: output, binary: binary)
+        try KeysFrontend.publicKey(format: format, output: output, state: stateOptions)
     }
 }
 
@@ -61,12 +47,7 @@ struct AddKey: ParsableCommand {
     @OptionGroup var messages: MessageOptions
 
     func run() throws {
-        try JSONErrors.reporting(json: json, tool: "cpk-install") {
-            let bytes = try SmallInput.read(input, limit: SmallInput.keyLimit, what: "the wrapped key")
-            let installed = try ClassKeyInstallation.install(bytes, id: id, into: try stateOptions.openManager())
-            if json { try Console.output(installed.json.compactText) }
-            messages.confirm("cpk-install", "installed the class key of \(TerminalText.escaped(installed.applicationID))")
-        }
+        try KeysFrontend.addKey(input: input, id: id, json: json, state: stateOptions, messages: messages)
     }
 }
 
@@ -98,37 +79,13 @@ struct Sync: ParsableCommand {
     @OptionGroup var messages: MessageOptions
 
     func run() throws {
-        guard let id else { return try applyDocument() }
+        guard let id else {
+            guard let twin, store.flags.isEmpty else {
+                throw CPKError.usage("give --id ID (one key from a key store), or --twin FILE alone (every key of the document)")
+            }
+            return try KeysFrontend.apply(document: twin, json: json, state: stateOptions, messages: messages)
+        }
         if json { throw CPKError.usage("--json goes with a whole twin document (sync --twin FILE without --id)") }
-        try KeyName.validate(id)
-        let flags = store.flags + [twin.map(KeyStoreLocation.twin)].compactMap { $0 }
-        let location = try KeyStoreLocation.select(flags: flags, environment: KeyStoreLocation.processEnvironment)
-        let source = try location.source { store.keyfetchBridge(endpoint: $0) }
-        let manager = try stateOptions.openManager()
-        let device = try PublicKey(loading: try manager.exportDevicePublicKey())
-        let wrapped = try source.wrappedKey(named: id, to: device, padding: .pkcs1v15)
-        try manager.installApplicationKey(applicationID: id, wrappedKey: wrapped.wrapped)
-        messages.confirm("cpk-install", "fetched and installed the class key of \(TerminalText.escaped(id))")
-    }
-
-    private func applyDocument() throws {
-        guard let twin, store.flags.isEmpty else {
-            throw CPKError.usage("give --id ID (one key from a key store), or --twin FILE alone (every key of the document)")
-        }
-        var result = DesiredStateApplication()
-        try JSONErrors.reporting(json: json, tool: "cpk-install") {
-            let document = try SmallInput.read(twin, limit: SmallInput.documentLimit, what: "the device twin")
-            result = try DesiredStateApplication.apply(
-                document, from: SmallInput.displayName(twin), to: try stateOptions.openManager())
-        }
-        guard json else {
-            if result.refused.isEmpty { return messages.confirm("cpk-install", result.line) }
-            Console.error("cpk-install: " + result.line)
-            throw ExitCode(1)
-        }
-        try Console.output(result.json.compactText)
-        if !result.refused.isEmpty {
-            throw JSONErrors.AlreadyReported(CPKError(.checkFailed, result.line))
-        }
+        try KeysFrontend.sync(.init(id: id, store: store, twin: twin, state: stateOptions, messages: messages))
     }
 }

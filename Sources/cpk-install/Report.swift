@@ -1,12 +1,5 @@
 import ArgumentParser
 import CPKCLI
-import CPKCore
-import CPKKeys
-import CPKManager
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,15 +28,6 @@ struct Report: ParsableCommand {
     @OptionGroup var messages: MessageOptions
 
     func run() throws {
-        let certificate = try cert.map { try SmallInput.read($0, limit: SmallInput.keyLimit, what: "the device certificate") }
-        let report = try DeviceReportBuilder.report(
-            of: try stateOptions.openManager(), deviceID: try deviceId ?? Self.hostName(), certificate: certificate)
-        try writeResult(Array((report.compactText + "\n").utf8), to: output, binary: false)
-    }
-
-    static func hostName() throws -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count - 1) == 0 else { throw CPKError.usage("cannot read the host name: give --device-id") }
-        return String(cString: buffer)
+        try DeviceReportFrontend.report(deviceID: deviceId, certificate: cert, output: output, state: stateOptions)
     }
 }

@@ -1,14 +1,5 @@
 import ArgumentParser
 import CPKCLI
-import CPKCore
-import CPKCrypto
-import CPKKeys
-import CPKManager
-import CPKPackage
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct Trust: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,10 +26,7 @@ struct TrustAdd: ParsableCommand {
     @OptionGroup var messages: MessageOptions
 
     func run() throws {
-        let manager = try stateOptions.openManager()
-        let bytes = try SmallInput.read(file, limit: SmallInput.documentLimit, what: "the trust anchor")
-        let scope: TrustPolicy.Scope = id.isEmpty ? .anyApplication : .applications(id)
-        try Console.output(try TrustStore.provision(bytes, name: file, scope: scope, in: manager.state).name)
+        try TrustFrontend.add(file: file, ids: id, state: stateOptions)
     }
 }
 
@@ -52,12 +40,7 @@ struct TrustList: ParsableCommand {
     @OptionGroup var messages: MessageOptions
 
     func run() throws {
-        try JSONErrors.reporting(json: json, tool: "cpk-install") {
-            let entries = try TrustStore.entries(in: try stateOptions.openManager().state)
-            if json { return try Console.output(JSONValue.array(entries.map(\.json)).compactText) }
-            let lines = entries.flatMap(\.lines)
-            if !lines.isEmpty { try Console.output(lines.joined(separator: "\n")) }
-        }
+        try TrustFrontend.list(json: json, state: stateOptions)
     }
 }
 
@@ -70,6 +53,6 @@ struct TrustRemove: ParsableCommand {
     @OptionGroup var messages: MessageOptions
 
     func run() throws {
-        try TrustStore.remove(named: name, in: try stateOptions.openManager().state)
+        try TrustFrontend.remove(name: name, state: stateOptions)
     }
 }

@@ -1,14 +1,5 @@
 import ArgumentParser
 import CPKCLI
-import CPKCore
-import CPKCrypto
-import CPKKeys
-import CPKManager
-import CPKPackage
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct Install: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -47,58 +38,6 @@ struct Install: ParsableCommand {
             DevExportPlaintext.self, Trust.self, Status.self, CheckState.self,
         ],
         defaultSubcommand: InstallPackage.self)
-}
-
-/// Where the simulator keeps its state.
-struct StateOptions: ParsableArguments {
-    @Option(help: ArgumentHelp(
-        "The simulator's state directory (default: $CPK_CPM_STATE, else $XDG_STATE_HOME/cpk/cpm).", valueName: "dir"),
-        completion: .directory)
-    var state: String?
-
-    @Option(
-        name: .customLong("device-key"),
-        help: ArgumentHelp(
-            "Keep the simulator's device key pair in a token: this pkcs11: URI's RSA key, recorded in a new state's configuration.",
-            valueName: "uri"))
-    var deviceKey: String?
-
-    @OptionGroup var token: TokenOptions
-
-    func openManager() throws -> PackageManagerSimulator {
-        try PackageManagerSimulator(
-            statePath: try StateDirectory.resolve(explicit: state), profile: try Self.profile(), token: token.access,
-            deviceKeyURI: try deviceKey.map { try PKCS11URI(parsing: $0) })
-    }
-
-    /// The installed application ids, for `cpk-install remove <TAB>`: the state the command
-    /// line names (--state), else the default one; nothing when it does not exist yet (a
-    /// completion never creates a state) or cannot be read.
-    @Sendable static func installedIDs(_ words: [String], _ index: Int, _ prefix: String) -> [String] {
-        var explicit: String? = nil
-        for (position, word) in words.enumerated() {
-            if word == "--state", position + 1 < words.count, position + 1 != index {
-                explicit = words[position + 1]
-            } else if word.hasPrefix("--state=") {
-                explicit = String(word.dropFirst("--state=".count))
-            }
-        }
-        guard let path = try? StateDirectory.resolve(explicit: explicit), access(path, F_OK) == 0,
-            let listing = try? PackageManagerSimulator(statePath: path, profile: .full).applicationListing()
-        else { return [] }
-        return listing.applications.map(\.id).filter { $0.hasPrefix(prefix) }.sorted()
-    }
-
-    /// CPK_CPM_CONTRACT=reference makes the simulator pose as the reference Package Manager,
-    /// which verifies RSA PKCS#1 v1.5 signatures only.
-    static func profile() throws -> PackageManagerSimulator.Profile {
-        guard let value = getenv("CPK_CPM_CONTRACT").map({ String(cString: $0) }), !value.isEmpty else { return .full }
-        guard let profile = PackageManagerSimulator.Profile(rawValue: value) else {
-            let known = PackageManagerSimulator.Profile.allCases.map(\.rawValue).joined(separator: " or ")
-            throw CPKError.usage("CPK_CPM_CONTRACT=\(value): the simulator poses as \(known)")
-        }
-        return profile
-    }
 }
 
 Install.runTool(globalOptions: ["--state", "--device-key", "--pin-file", "--pin-fd", "--pkcs11-module"])
