@@ -144,7 +144,7 @@ extension EnvelopeHeader {
         guard case .tagged(Envelope.selfDescribeTag, let body) = cbor, case .map = body else {
             throw CPKError.invalid("not an envelope: the first item must be a map tagged 55799")
         }
-        var fields = try MapReader(body, what: "envelope header")
+        var fields = try CBORMapReader(envelopePart: body, what: "envelope header")
         guard case .unsigned(let version) = try fields.value("cpk-envelope") else {
             throw CPKError.invalid("envelope header: cpk-envelope must be the version number")
         }
@@ -186,7 +186,7 @@ extension StreamContent {
         case .text("payload"): self = .payload
         case .text("manifest"): self = .manifest
         case .map:
-            var fields = try MapReader(cbor, what: "envelope stream \(index)")
+            var fields = try CBORMapReader(envelopePart: cbor, what: "envelope stream \(index)")
             self = .deferred(size: try fields.count("deferred", limit: UInt64(Envelope.maximumItemSize)))
             try fields.finish()
         default:
@@ -198,7 +198,7 @@ extension StreamContent {
 
 extension LogEntry {
     init(cbor: CBORValue) throws {
-        var fields = try MapReader(cbor, what: "envelope log entry")
+        var fields = try CBORMapReader(envelopePart: cbor, what: "envelope log entry")
         tool = try fields.text("tool")
         action = try fields.text("action")
         time = try fields.text("time")
@@ -208,7 +208,7 @@ extension LogEntry {
 
 extension EnvelopeTrailer {
     init(cbor: CBORValue) throws {
-        var fields = try MapReader(cbor, what: "envelope trailer")
+        var fields = try CBORMapReader(envelopePart: cbor, what: "envelope trailer")
         payloadSize = try fields.count("payload-size", limit: UInt64.max)
         guard case .map(let entries) = try fields.value("streams") else {
             throw CPKError.invalid("envelope trailer: streams must be a map of stream index to bytes")
@@ -227,29 +227,15 @@ extension EnvelopeTrailer {
     }
 }
 
-/// Reads a CBOR map with text keys, rejecting missing and unknown keys.
-struct MapReader {
-    let what: String
-    let entries: [CBORValue.MapEntry]
-    var used: Set<String> = []
-
-    init(_ value: CBORValue, what: String) throws {
-        guard case .map(let entries) = value else { throw CPKError.invalid("\(what) must be a map, not \(value.typeName)") }
-        self.entries = entries
-        self.what = what
-    }
-
-    mutating func value(_ key: String) throws -> CBORValue {
-        guard let entry = entries.first(where: { $0.key == .text(key) }) else {
-            throw CPKError.invalid("\(what) has no \"\(key)\"")
-        }
-        used.insert(key)
-        return entry.value
+extension CBORMapReader {
+    /// The envelope's parts: a missing field is reported before the map's own faults, in the words the envelope published.
+    init(envelopePart value: CBORValue, what: String) throws {
+        try self.init(value, what: what, keyFaults: .refusedLast)
     }
 
     /// The optional `pending-signatures` array: distinct stream indexes, not empty when present.
     mutating func pendingSignatures() throws -> [Int] {
-        guard entries.contains(where: { $0.key == .text("pending-signatures") }) else { return [] }
+        guard contains("pending-signatures") else { return [] }
         guard case .array(let items) = try value("pending-signatures"), !items.isEmpty else {
             throw CPKError.invalid("\(what): pending-signatures must be a non-empty array of stream indexes")
         }
@@ -261,26 +247,5 @@ struct MapReader {
             indexes.append(Int(index))
         }
         return indexes
-    }
-
-    mutating func text(_ key: String) throws -> String {
-        guard case .text(let text) = try value(key) else { throw CPKError.invalid("\(what): \(key) must be text") }
-        return text
-    }
-
-    mutating func count<T: BinaryInteger>(_ key: String, limit: UInt64) throws -> T {
-        guard case .unsigned(let n) = try value(key), n <= limit else {
-            throw CPKError.invalid("\(what): \(key) must be a whole number up to \(limit)")
-        }
-        return T(n)
-    }
-
-    func finish() throws {
-        for entry in entries {
-            guard case .text(let key) = entry.key, used.contains(key) else {
-                throw CPKError.invalid("\(what) has an unknown or repeated key")
-            }
-        }
-        if entries.count != used.count { throw CPKError.invalid("\(what) has a repeated key") }
     }
 }

@@ -86,8 +86,8 @@ extension WrappedKey {
         guard case .tagged(CBORValue.selfDescribeTag, let body) = value else {
             throw CPKError.invalid("not a wrapped-key document: expected a map tagged 55799")
         }
-        var fields = try FieldReader(body, what: "wrapped-key document")
-        guard case .unsigned(let version) = try fields.take("cpk-wrapped-key") else {
+        var fields = try CBORMapReader(body, what: "wrapped-key document", keyFaults: .refusedFirst)
+        guard case .unsigned(let version) = try fields.value("cpk-wrapped-key") else {
             throw CPKError.invalid("not a wrapped-key document: it has no cpk-wrapped-key version")
         }
         guard version == Self.version else {
@@ -109,46 +109,6 @@ extension WrappedKey {
     /// True when `bytes` start like a self-describing CBOR item (and so maybe a document).
     public static func looksLikeDocument(_ bytes: [UInt8]) -> Bool {
         bytes.starts(with: CBORValue.selfDescribePrefix)
-    }
-}
-
-/// Reads a CBOR map with text keys, refusing missing, repeated and unknown keys.
-struct FieldReader {
-    let what: String
-    private var remaining: [String: CBORValue] = [:]
-
-    init(_ value: CBORValue, what: String) throws {
-        guard case .map(let entries) = value else { throw CPKError.invalid("\(what) must be a map, not \(value.typeName)") }
-        self.what = what
-        for entry in entries {
-            guard case .text(let key) = entry.key else { throw CPKError.invalid("\(what) has a key that is not text") }
-            guard remaining.updateValue(entry.value, forKey: key) == nil else {
-                throw CPKError.invalid("\(what) has the key \"\(key)\" twice")
-            }
-        }
-    }
-
-    mutating func take(_ key: String) throws -> CBORValue {
-        guard let value = remaining.removeValue(forKey: key) else { throw CPKError.invalid("\(what) has no \"\(key)\"") }
-        return value
-    }
-
-    mutating func text(_ key: String) throws -> String {
-        guard case .text(let text) = try take(key) else { throw CPKError.invalid("\(what): \(key) must be text") }
-        return text
-    }
-
-    mutating func bytes(_ key: String, sizes: ClosedRange<Int>) throws -> [UInt8] {
-        guard case .bytes(let bytes) = try take(key) else { throw CPKError.invalid("\(what): \(key) must be a byte string") }
-        guard sizes.contains(bytes.count) else {
-            let expected = sizes.count == 1 ? "\(sizes.lowerBound)" : "\(sizes.lowerBound) to \(sizes.upperBound)"
-            throw CPKError.invalid("\(what): \(key) is \(bytes.count) bytes, expected \(expected)")
-        }
-        return bytes
-    }
-
-    func finish() throws {
-        if let unknown = remaining.keys.sorted().first { throw CPKError.invalid("\(what) has an unknown key \"\(unknown)\"") }
     }
 }
 
