@@ -74,11 +74,18 @@ let package = Package(
         .testTarget(
             name: "CPKKeysTests", dependencies: ["CPKKeys", "CPKKeyService", "CPKCBOR", "CPKCrypto", "CPKCore", "CPKTestSupport"]),
         .testTarget(name: "CPKKeyServiceTests", dependencies: ["CPKKeyService"]),
-        .testTarget(name: "CPKCLITests", dependencies: ["CPKCLI", "CPKKeys", "CPKManager", "CPKPackage", "CPKCore", "CPKTestSupport"]),
+        .testTarget(
+            name: "CPKCLITests",
+            dependencies: [
+                "CPKCLI", "CPKKeys", "CPKManager", "CPKPackage", "CPKFormat", "CPKCrypto", "CPKCore", "CPKTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(name: "CPKKeyfetchCLITests", dependencies: ["CPKKeyfetchCLI", "CPKCLI", "CPKKeys", "CPKCrypto", "CPKCore", "CPKTestSupport"]),
         .testTarget(
             name: "CPKPackageTests", dependencies: ["CPKPackage", "CPKFormat", "CPKEnvelope", "CPKCrypto", "CPKCore", "CPKTestSupport"]),
         .testTarget(
-            name: "CPKManagerTests", dependencies: ["CPKManager", "CPKPackage", "CPKFormat", "CPKKeys", "CPKCrypto", "CPKCore", "COpenSSL"]),
+            name: "CPKManagerTests",
+            dependencies: ["CPKManager", "CPKPackage", "CPKFormat", "CPKKeys", "CPKCrypto", "CPKCore", "COpenSSL", "CPKTestSupport"]),
     ]
         + tools.map { tool in
             .executableTarget(

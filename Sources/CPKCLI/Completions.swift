@@ -39,3 +39,20 @@ extension ParsableCommand {
         arguments == ["--generate-completion-script", "bash"] || arguments == ["--generate-completion-script=bash"]
     }
 }
+
+/// What a custom completion reads of the command line being completed.
+enum CompletionWords {
+    /// The value given to `option` (`--state DIR` or `--state=DIR`) in `words`, unless it is
+    /// the word being completed (`index`); the last one wins.
+    static func value(of option: String, in words: [String], completing index: Int) -> String? {
+        var value: String? = nil
+        for (position, word) in words.enumerated() {
+            if word == option, position + 1 < words.count, position + 1 != index {
+                value = words[position + 1]
+            } else if word.hasPrefix(option + "=") {
+                value = String(word.dropFirst(option.count + 1))
+            }
+        }
+        return value
+    }
+}

@@ -11,14 +11,7 @@ import Glibc
 /// on standard input, or a store that cannot be read.
 public enum KeyNameCompletion {
     @Sendable public static func fromFileStore(_ words: [String], _ index: Int, _ prefix: String) -> [String] {
-        var path: String? = nil
-        for (position, word) in words.enumerated() {
-            if word == "--file-store", position + 1 < words.count, position + 1 != index {
-                path = words[position + 1]
-            } else if word.hasPrefix("--file-store=") {
-                path = String(word.dropFirst("--file-store=".count))
-            }
-        }
+        var path = CompletionWords.value(of: "--file-store", in: words, completing: index)
         if path == nil, let value = getenv(KeyStoreLocation.fileSourceVariable) {
             path = String(cString: value)
         }

@@ -7,14 +7,6 @@ import XCTest
 
 @testable import CPKManager
 
-/// A fresh private directory, removed after the test.
-func makeTemporaryDirectory(_ test: XCTestCase) -> String {
-    var template = Array("/tmp/cpk-manager-tests.XXXXXX".utf8CString)
-    let path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
-    test.addTeardownBlock { _ = system("rm -rf '\(path)'") }
-    return path
-}
-
 /// What a build agent makes: an application sealed under a class key and signed.
 struct SealedApplication {
     let plaintext: [UInt8]

@@ -1,6 +1,7 @@
 import CPKCore
 import CPKCrypto
 import CPKKeys
+import CPKTestSupport
 import XCTest
 
 @testable import CPKManager

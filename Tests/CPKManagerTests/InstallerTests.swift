@@ -2,6 +2,7 @@ import CPKCore
 import CPKCrypto
 import CPKFormat
 import CPKPackage
+import CPKTestSupport
 import Glibc
 import XCTest
 

@@ -2,6 +2,7 @@ import CPKCore
 import CPKCrypto
 import CPKFormat
 import Foundation
+import CPKTestSupport
 import Glibc
 import XCTest
 

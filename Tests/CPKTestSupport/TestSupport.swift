@@ -2,7 +2,19 @@ import CPKCore
 import Foundation
 import XCTest
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 // Helpers shared by the XCTest targets (one copy, as swift-argument-parser's test helpers).
+
+/// A fresh private directory (0700, from mkdtemp), removed after the test.
+public func makeTemporaryDirectory(_ test: XCTestCase) -> String {
+    var template = Array("/tmp/cpk-tests.XXXXXX".utf8CString)
+    let path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+    test.addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+    return path
+}
 
 /// Asserts that `body` throws a one-line `CPKError` of `kind` whose message contains `text`.
 public func XCTAssertCPKError<T>(

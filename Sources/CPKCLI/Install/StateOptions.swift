@@ -36,14 +36,7 @@ public struct StateOptions: ParsableArguments {
     /// line names (--state), else the default one; nothing when it does not exist yet (a
     /// completion never creates a state) or cannot be read.
     @Sendable public static func installedIDs(_ words: [String], _ index: Int, _ prefix: String) -> [String] {
-        var explicit: String? = nil
-        for (position, word) in words.enumerated() {
-            if word == "--state", position + 1 < words.count, position + 1 != index {
-                explicit = words[position + 1]
-            } else if word.hasPrefix("--state=") {
-                explicit = String(word.dropFirst("--state=".count))
-            }
-        }
+        let explicit = CompletionWords.value(of: "--state", in: words, completing: index)
         guard let path = try? StateDirectory.resolve(explicit: explicit), access(path, F_OK) == 0,
             let listing = try? PackageManagerSimulator(statePath: path, profile: .full).applicationListing()
         else { return [] }

@@ -31,12 +31,12 @@ public enum VerifyFrontend {
         }
     }
 
-    /// Prints the report (lines or JSON) on standard output; exit status 1 when it has problems.
-    public static func verify(_ request: Request) throws {
-        try JSONErrors.reporting(json: request.json, tool: tool) { try verifyReporting(request) }
+    /// Prints the report (lines or JSON) on standard output (`output`); exit status 1 when it has problems.
+    public static func verify(_ request: Request, output: DocumentOutput = Console.output) throws {
+        try JSONErrors.reporting(json: request.json, tool: tool) { try verifyReporting(request, output) }
     }
 
-    private static func verifyReporting(_ request: Request) throws {
+    private static func verifyReporting(_ request: Request, _ output: DocumentOutput) throws {
         try SmallInput.requireOneStandardInput([(request.input, "input"), (request.certificate ?? "", "--cert")] + request.trust.inputs)
         var policy = VerifyPolicy(trust: try request.trust.policy())
         if let certificate = request.certificate {
@@ -44,7 +44,7 @@ public enum VerifyFrontend {
         }
         let report = try run(request, policy: &policy)
         let (required, integrityOnly) = (request.required, request.integrityOnly)
-        try Console.output(
+        try output(
             request.json
                 ? report.json(requiring: required, integrityOnly: integrityOnly)
                 : report.text(requiring: required, integrityOnly: integrityOnly, hint: hint))

@@ -1,0 +1,202 @@
+import ArgumentParser
+import CPKCore
+import CPKCrypto
+import CPKFormat
+import CPKTestSupport
+import XCTest
+
+@testable import CPKCLI
+@testable import CPKPackage
+
+/// Packages made in-process through `PackFrontend`, for the frontends that read them.
+enum PackageFixtures {
+    static let target = Target(arch: "x86_64", os: "linux")
+
+    static func creation(payload: String, output: String, version: String = "1.2.0") throws -> PackFrontend.Creation {
+        PackFrontend.Creation(
+            payload: payload, id: "demo", displayName: "Demo", vendor: "Acme", target: target, appVersion: version,
+            date: "2026-01-02T03:04:05Z", output: try PackageOutputOptions.parse(["-o", output]),
+            messages: try MessageOptions.parse(["-q"]))
+    }
+
+    /// `unsigned`, signed by a new RSA key (its public key embedded, for both targets); the
+    /// key's public half in `directory`/signer.pem.
+    static func signedEnvelope(in directory: String, payload: [UInt8]) throws -> String {
+        let unsigned = try envelope(in: directory, payload: payload, name: "unsigned.envelope")
+        let key = try RSAPrivateKey.generate(bits: 2048)
+        try Data(try key.pem()).write(to: URL(fileURLWithPath: directory + "/signer.key"))
+        try Data(try key.publicKey.pem().utf8).write(to: URL(fileURLWithPath: directory + "/signer.pem"))
+        var options = SignFrontend.Online(
+            key: directory + "/signer.key", passphraseFile: nil, passphraseEnvironment: nil, targets: [.payload, .package],
+            scheme: nil, naming: .init(certificate: nil, embedPublicKey: true, url: nil, domain: nil, form: .pem),
+            input: unsigned, output: try PackageOutputOptions.parse(["-o", directory + "/signed.envelope"]))
+        options.messages = try MessageOptions.parse(["-q"])
+        try SignFrontend.sign(options)
+        return directory + "/signed.envelope"
+    }
+
+    /// An unencrypted, unsigned envelope of `payload`, written in `directory`; returns its path.
+    static func envelope(in directory: String, payload: [UInt8], name: String = "demo.envelope") throws -> String {
+        let payloadPath = directory + "/payload-of-" + name
+        try Data(payload).write(to: URL(fileURLWithPath: payloadPath))
+        let path = directory + "/" + name
+        try PackFrontend.create(try creation(payload: payloadPath, output: path))
+        return path
+    }
+}
+
+final class PackFrontendTests: XCTestCase {
+    func testAPayloadBecomesAnEnvelopeWithItsIdentity() throws {
+        let directory = makeTemporaryDirectory(self)
+        let path = try PackageFixtures.envelope(in: directory, payload: Array("hello".utf8))
+        let package = try openPackage(path)
+        XCTAssertEqual(package.head.manifest.id, "demo")
+        XCTAssertEqual(package.head.manifest.payload.version, Version(major: 1, minor: 2, revision: 0, date: "2026-01-02T03:04:05Z"))
+        XCTAssertEqual(package.head.payloadSize, 5)
+    }
+
+    func testABadVersionIsRefusedAndNothingIsWritten() throws {
+        let directory = makeTemporaryDirectory(self)
+        try Data("x".utf8).write(to: URL(fileURLWithPath: directory + "/payload"))
+        for version in ["1.2", "1.2.x", "v1.2.3"] {
+            XCTAssertCPKError(
+                .usage, containing: "three numbers",
+                try PackFrontend.create(try PackageFixtures.creation(payload: directory + "/payload", output: directory + "/out", version: version)))
+            XCTAssertEqual(access(directory + "/out", F_OK), -1, version)
+        }
+    }
+
+    func testTwoDestinationsAreRefused() {
+        XCTAssertThrowsError(try PackageOutputOptions.parse(["--oci", "layout:v1", "-o", "x.cpk"])) { error in
+            XCTAssertTrue(PackageOutputOptions.message(for: error).contains("--oci and --output"), "\(error)")
+        }
+        XCTAssertEqual(try PackageOutputOptions.parse(["--oci", "layout:v1"]).format, .cpk)
+        XCTAssertEqual(try PackageOutputOptions.parse([]).format, .envelope)
+    }
+}
+
+final class VerifyFrontendTests: XCTestCase {
+    var directory = ""
+
+    override func setUp() { directory = makeTemporaryDirectory(self) }
+
+    private func verify(_ input: String, integrityOnly: Bool, trust: [String] = []) throws -> (document: JSONValue, failed: Bool) {
+        let request = VerifyFrontend.Request(
+            input: input, trust: try TrustOptions.parse(trust), certificate: nil, integrityOnly: integrityOnly, required: [],
+            json: true, keySource: try ClassKeyOptions.parse([]), messages: try MessageOptions.parse(["-q"]))
+        var printed: [String] = []
+        var failed = false
+        do {
+            try VerifyFrontend.verify(request) { printed.append($0) }
+        } catch let code as ExitCode {
+            XCTAssertEqual(code, ExitCode(1))
+            failed = true
+        }
+        XCTAssertEqual(printed.count, 1)
+        return (try JSONValue(parsing: Array(try XCTUnwrap(printed.first).utf8)), failed)
+    }
+
+    func testTheReportSchemaKeepsItsMembersInOrder() throws {
+        let path = try PackageFixtures.envelope(in: directory, payload: Array("hello".utf8))
+        let (document, failed) = try verify(path, integrityOnly: true)
+        XCTAssertTrue(failed, "an unsigned package is intact but not verified: " + document.compactText)
+        guard case .object(let members) = document else { return XCTFail(document.compactText) }
+        XCTAssertEqual(
+            Array(members.map(\.0).prefix(10)),
+            ["cpk-verify", "input", "format", "id", "checked-at", "verified", "signatures-checked", "checks", "certificates", "problems"])
+        XCTAssertEqual(document["cpk-verify"], .integer(1))
+        XCTAssertEqual(document["id"], .string("demo"))
+        XCTAssertEqual(document["verified"], .bool(false))
+        XCTAssertEqual(document["verdict"], .string("not-verified"))
+        XCTAssertEqual(document["problems"], .array([.string("no signature was checked")]))
+        guard case .array(let checks)? = document["checks"], case .object(let first)? = checks.first else {
+            return XCTFail(document.compactText)
+        }
+        XCTAssertEqual(Array(first.map(\.0).prefix(3)), ["check", "result", "detail"])
+    }
+
+    func testASignedPackageIsIntactWithoutTrustAndVerifiedWithItsSignerPinned() throws {
+        let path = try PackageFixtures.signedEnvelope(in: directory, payload: Array("hello".utf8))
+        let intact = try verify(path, integrityOnly: true)
+        XCTAssertFalse(intact.failed, intact.document.compactText)
+        XCTAssertEqual(intact.document["problems"], .array([]))
+        XCTAssertEqual(intact.document["signatures-checked"], .integer(2))
+
+        let untrusted = try verify(path, integrityOnly: false)
+        XCTAssertTrue(untrusted.failed)
+        XCTAssertEqual(untrusted.document["problems"], .array([.string(VerificationReport.Problem.noTrustInput.description)]))
+
+        let pinned = try verify(path, integrityOnly: false, trust: ["--public-key", directory + "/signer.pem"])
+        XCTAssertFalse(pinned.failed, pinned.document.compactText)
+        XCTAssertEqual(pinned.document["verified"], .bool(true))
+        XCTAssertEqual(pinned.document["manifest-authenticated"], .bool(true))
+
+        let other = try RSAPrivateKey.generate(bits: 2048)
+        try Data(try other.publicKey.pem().utf8).write(to: URL(fileURLWithPath: directory + "/other.pem"))
+        let wrongSigner = try verify(path, integrityOnly: false, trust: ["--public-key", directory + "/other.pem"])
+        XCTAssertTrue(wrongSigner.failed, wrongSigner.document.compactText)
+    }
+
+    func testAnInputThatIsNotAPackageIsAFailedStructureCheck() throws {
+        try Data("not a package at all".utf8).write(to: URL(fileURLWithPath: directory + "/junk"))
+        let (document, failed) = try verify(directory + "/junk", integrityOnly: true)
+        XCTAssertTrue(failed)
+        XCTAssertEqual(document["format"], .null)
+        guard case .array(let checks)? = document["checks"], let first = checks.first else { return XCTFail(document.compactText) }
+        XCTAssertEqual(first["check"], .string("structure"))
+        XCTAssertEqual(first["result"], .string("failed"))
+    }
+
+    func testEachTrustReasonGetsTheFlagThatHelps() {
+        func hint(_ reason: TrustFailure.Reason?) -> String? {
+            VerifyFrontend.hint(CheckResult(check: .payloadTrust, status: .failed, detail: "d", reason: reason))
+        }
+        XCTAssertEqual(hint(.expired), "check at its time with --at, or accept it with --allow-expired")
+        XCTAssertEqual(hint(.identityMismatch), "see --certificate-identity")
+        XCTAssertEqual(hint(.notPinned), "pin the signer's key with --public-key, or give its CA with --ca")
+        XCTAssertEqual(hint(.noCertificate), hint(.notPinned))
+        XCTAssertEqual(hint(.untrustedChain), "give the CA with --ca, and intermediates with --untrusted")
+        XCTAssertNil(hint(.keyUsage))
+        XCTAssertNil(hint(nil))
+    }
+}
+
+final class UnpackFrontendTests: XCTestCase {
+    private func release(_ input: String, to output: String, trust: [String] = []) throws {
+        try UnpackFrontend.payload(
+            input: input, keySource: try ClassKeyOptions.parse([]), trust: try TrustOptions.parse(trust), skipSignatures: false,
+            output: output, messages: try MessageOptions.parse(["-q"]))
+    }
+
+    func testAnIntactPayloadIsReleased() throws {
+        let directory = makeTemporaryDirectory(self)
+        let payload = Array(repeating: Array("payload-marker-".utf8), count: 100).flatMap { $0 }
+        let path = try PackageFixtures.envelope(in: directory, payload: payload)
+        try release(path, to: directory + "/out")
+        XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/out"))), payload)
+    }
+
+    func testATamperedPayloadIsNeverReleased() throws {
+        let directory = makeTemporaryDirectory(self)
+        let payload = Array(repeating: Array("payload-marker-".utf8), count: 100).flatMap { $0 }
+        let path = try PackageFixtures.envelope(in: directory, payload: payload)
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        let marker = Array("payload-marker-payload".utf8)
+        let at = try XCTUnwrap((0..<(bytes.count - marker.count)).first { Array(bytes[$0..<($0 + marker.count)]) == marker })
+        bytes[at + 700] ^= 0x01  // inside the payload, past the first chunk head
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        XCTAssertCPKError(.checkFailed, containing: "nothing was written", try release(path, to: directory + "/out"))
+        XCTAssertEqual(access(directory + "/out", F_OK), -1, "unauthenticated plaintext reached the destination")
+    }
+
+    func testAPayloadFromAnUntrustedSignerIsNeverReleased() throws {
+        let directory = makeTemporaryDirectory(self)
+        let path = try PackageFixtures.signedEnvelope(in: directory, payload: Array("secret-ish".utf8))
+        let other = try RSAPrivateKey.generate(bits: 2048)
+        try Data(try other.publicKey.pem().utf8).write(to: URL(fileURLWithPath: directory + "/other.pem"))
+        XCTAssertThrowsError(try release(path, to: directory + "/out", trust: ["--public-key", directory + "/other.pem"]))
+        XCTAssertEqual(access(directory + "/out", F_OK), -1, "a payload whose signer is not trusted reached the destination")
+        try release(path, to: directory + "/out", trust: ["--public-key", directory + "/signer.pem"])
+        XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/out"))), Array("secret-ish".utf8))
+    }
+}
