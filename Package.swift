@@ -5,10 +5,10 @@ import PackageDescription
 /// imports: declared exactly (scripts/check-imports.py checks it in `make test`).
 let tools: [(name: String, imports: [Target.Dependency])] = [
     ("cpk-pack", ["CPKCore", "CPKFormat"]),
-    ("cpk-seal", ["CPKCore", "CPKCrypto", "CPKEnvelope", "CPKPackage"]),
+    ("cpk-seal", []),
     ("cpk-sign", ["CPKCrypto", "CPKPackage"]),
     ("cpk-verify", ["CPKPackage"]),
-    ("cpk-unpack", ["CPKCore", "CPKPackage"]),
+    ("cpk-unpack", []),
     ("cpk-keyfetch", ["CPKKeyfetchCLI", "CPKKeys", "CPKCrypto"]),
     ("cpk-wrap", ["CPKCrypto", "CPKKeys"]),
     ("cpk-install", ["CPKCore"]),

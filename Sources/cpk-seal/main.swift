@@ -1,9 +1,5 @@
 import ArgumentParser
 import CPKCLI
-import CPKCore
-import CPKCrypto
-import CPKEnvelope
-import CPKPackage
 
 struct Seal: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,16 +41,7 @@ struct Seal: ParsableCommand {
     @OptionGroup var messages: MessageOptions
 
     func run() throws {
-        let package = try input.open()
-        try Sealer.checkSealable(package.head, name: package.name)  // before fetching any key
-        let keyName = keySource.keyName ?? package.head.manifest.id
-        var key = try keySource.classKey(defaultName: keyName, tool: "cpk-seal", messages: messages)
-        defer { wipe(&key) }
-        let entry = try LogEntry.now(tool: "cpk-seal", action: "encrypted the payload with AES-256-GCM, key \(keyName)")
-        let progress = messages.watch(package, tool: "cpk-seal", verb: "sealing")
-        try output.write { try Sealer.seal(package, key: key, keyName: keyName, log: entry, to: $0) }
-        progress?.finish()
-        messages.step("cpk-seal", "encrypted the payload of \(TerminalText.escaped(package.name)) with AES-256-GCM, key \(TerminalText.escaped(keyName))")
+        try SealFrontend.seal(input: input.input, keySource: keySource, output: output, messages: messages)
     }
 }
 

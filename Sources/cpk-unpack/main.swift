@@ -1,7 +1,5 @@
 import ArgumentParser
 import CPKCLI
-import CPKCore
-import CPKPackage
 
 struct Unpack: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,9 +35,7 @@ struct Info: ParsableCommand {
     @OptionGroup var messages: MessageOptions
 
     func run() throws {
-        let package = try input.open()
-        let summary = try PackageSummary(reading: package)
-        try Console.output(json ? summary.json.compactText : summary.text)
+        try UnpackFrontend.info(input: input.input, json: json)
     }
 }
 
@@ -53,10 +49,7 @@ struct ShowManifest: ParsableCommand {
     @OptionGroup var messages: MessageOptions
 
     func run() throws {
-        let package = try input.open()
-        _ = try package.deferredStreams()  // read to the end: a truncated input is an error
-        let json = package.head.manifest.json
-        try Console.output(pretty ? json.prettyText : json.compactText)
+        try UnpackFrontend.manifest(input: input.input, pretty: pretty)
     }
 }
 
@@ -70,13 +63,7 @@ struct List: ParsableCommand {
     @OptionGroup var messages: MessageOptions
 
     func run() throws {
-        let package = try input.open()
-        let summary = try PackageSummary(reading: package)
-        if json {
-            try Console.output(JSONValue.array(summary.streams.map(\.json)).compactText)
-            return
-        }
-        try Console.output(summary.streamTable)
+        try UnpackFrontend.streams(input: input.input, json: json)
     }
 }
 
@@ -97,10 +84,7 @@ struct Extract: ParsableCommand {
     @OptionGroup var messages: MessageOptions
 
     func run() throws {
-        let package = try input.open()
-        let progress = messages.watch(package, tool: "cpk-unpack", verb: "extracting from")
-        defer { progress?.finish() }
-        try StreamExtraction.write(stream: index, of: package, to: output)
+        try UnpackFrontend.extract(stream: index, input: input.input, output: output, messages: messages)
     }
 }
 

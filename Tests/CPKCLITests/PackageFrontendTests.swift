@@ -2,6 +2,7 @@ import ArgumentParser
 import CPKCore
 import CPKCrypto
 import CPKFormat
+import CPKKeys
 import CPKTestSupport
 import XCTest
 
@@ -198,5 +199,64 @@ final class UnpackFrontendTests: XCTestCase {
         XCTAssertEqual(access(directory + "/out", F_OK), -1, "a payload whose signer is not trusted reached the destination")
         try release(path, to: directory + "/out", trust: ["--public-key", directory + "/signer.pem"])
         XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/out"))), Array("secret-ish".utf8))
+    }
+
+    func testTheManifestOfATruncatedPackageIsRefused() throws {
+        let directory = makeTemporaryDirectory(self)
+        let path = try PackageFixtures.envelope(in: directory, payload: Array(repeating: 7, count: 4096))
+        var printed: [String] = []
+        try UnpackFrontend.manifest(input: path, pretty: false) { printed.append($0) }
+        XCTAssertEqual(try JSONValue(parsing: Array(printed[0].utf8))["cp-id"], .string("demo"), printed[0])
+        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        try Data(bytes.dropLast(10)).write(to: URL(fileURLWithPath: directory + "/cut"))
+        XCTAssertThrowsError(try UnpackFrontend.manifest(input: directory + "/cut", pretty: false) { printed.append($0) })
+        XCTAssertEqual(printed.count, 1, "a truncated package printed a manifest")
+    }
+
+    func testTheStreamListAsJSONAndAsATable() throws {
+        let directory = makeTemporaryDirectory(self)
+        let path = try PackageFixtures.envelope(in: directory, payload: Array("hello".utf8))
+        var printed: [String] = []
+        try UnpackFrontend.streams(input: path, json: true) { printed.append($0) }
+        try UnpackFrontend.streams(input: path, json: false) { printed.append($0) }
+        guard case .array(let streams) = try JSONValue(parsing: Array(printed[0].utf8)) else { return XCTFail(printed[0]) }
+        XCTAssertEqual(streams.count, 3, printed[0])
+        XCTAssertEqual(printed[1].split(separator: "\n").count, 4, printed[1])  // a header and a row per stream
+    }
+}
+
+/// `cpk-seal` then `cpk-unpack payload`, with a class key from a file store.
+final class SealFrontendTests: XCTestCase {
+    func testASealedPayloadOpensOnlyWithItsClassKey() throws {
+        let directory = makeTemporaryDirectory(self)
+        let store = directory + "/keys.json"
+        _ = try FileKeyStore.provision(try SecureRandom.bytes(32), named: "demo", path: store, force: false)
+        let plain = try PackageFixtures.envelope(in: directory, payload: Array("PLAINTEXT-SECRET-0123".utf8))
+        let quiet = try MessageOptions.parse(["-q"])
+        let keySource = try ClassKeyOptions.parse(["--file-store", store])
+        try SealFrontend.seal(
+            input: plain, keySource: keySource, output: try PackageOutputOptions.parse(["-o", directory + "/sealed"]), messages: quiet)
+        let sealed = Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/sealed")))
+        XCTAssertNil(sealed.indices.first { Array(sealed[$0...].prefix(21)) == Array("PLAINTEXT-SECRET-0123".utf8) }, "plaintext in the sealed package")
+
+        // sealing twice is refused before any key is fetched: no key store is even named
+        XCTAssertThrowsError(
+            try SealFrontend.seal(
+                input: directory + "/sealed", keySource: try ClassKeyOptions.parse([]),
+                output: try PackageOutputOptions.parse(["-o", directory + "/twice"]), messages: quiet)
+        ) { error in XCTAssertEqual((error as? CPKError)?.kind, .invalidInput, "\(error)") }
+        XCTAssertEqual(access(directory + "/twice", F_OK), -1)
+
+        let release = { (source: ClassKeyOptions, output: String) in
+            try UnpackFrontend.payload(
+                input: directory + "/sealed", keySource: source, trust: try TrustOptions.parse([]), skipSignatures: false,
+                output: output, messages: quiet)
+        }
+        let otherStore = directory + "/other.json"
+        _ = try FileKeyStore.provision(try SecureRandom.bytes(32), named: "demo", path: otherStore, force: false)
+        XCTAssertThrowsError(try release(try ClassKeyOptions.parse(["--file-store", otherStore]), directory + "/wrong"))
+        XCTAssertEqual(access(directory + "/wrong", F_OK), -1, "a payload that failed its tag reached the destination")
+        try release(keySource, directory + "/out")
+        XCTAssertEqual(Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/out"))), Array("PLAINTEXT-SECRET-0123".utf8))
     }
 }

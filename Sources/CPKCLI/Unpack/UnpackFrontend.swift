@@ -3,10 +3,41 @@ import CPKCrypto
 import CPKEnvelope
 import CPKPackage
 
-/// `cpk-unpack`'s subcommands that do more than print a summary: the payload, released only
-/// after its checks (`PayloadRelease` holds them), and the conversion back to an envelope.
+/// `cpk-unpack`'s subcommands: the summary, the manifest and the stream list of a package;
+/// one stream's bytes; the payload, released only after its checks (`PayloadRelease` holds
+/// them); and the conversion back to an envelope.
 public enum UnpackFrontend {
     static let tool = "cpk-unpack"
+
+    /// `cpk-unpack info`: the package's summary, as lines or JSON.
+    public static func info(input: String, json: Bool, output: DocumentOutput = Console.output) throws {
+        let summary = try PackageSummary(reading: try openPackage(input))
+        try output(json ? summary.json.compactText : summary.text)
+    }
+
+    /// `cpk-unpack manifest`: the manifest JSON, once the whole package has been read (a
+    /// truncated input is an error, not a manifest).
+    public static func manifest(input: String, pretty: Bool, output: DocumentOutput = Console.output) throws {
+        let package = try openPackage(input)
+        _ = try package.deferredStreams()  // read to the end: a truncated input is an error
+        let json = package.head.manifest.json
+        try output(pretty ? json.prettyText : json.compactText)
+    }
+
+    /// `cpk-unpack list`: the streams, as a table or a JSON array.
+    public static func streams(input: String, json: Bool, output: DocumentOutput = Console.output) throws {
+        let summary = try PackageSummary(reading: try openPackage(input))
+        try output(json ? JSONValue.array(summary.streams.map(\.json)).compactText : summary.streamTable)
+    }
+
+    /// `cpk-unpack extract`: the bytes of stream `index` to `output` (an unencrypted payload
+    /// only once it matches its digest: `StreamExtraction`).
+    public static func extract(stream index: Int, input: String, output: String, messages: MessageOptions) throws {
+        let package = try openPackage(input)
+        let progress = messages.watch(package, tool: tool, verb: "extracting from")
+        defer { progress?.finish() }
+        try StreamExtraction.write(stream: index, of: package, to: output)
+    }
 
     /// `cpk-unpack payload`: the plaintext payload to `output`, after the GCM tag, the digest
     /// and (unless `skipSignatures`) the payload signature under `trust` check out.
