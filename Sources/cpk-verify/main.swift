@@ -69,32 +69,15 @@ struct Verify: ParsableCommand {
 
     @OptionGroup var messages: MessageOptions
 
-    /// The names given with --require, split at commas.
-    private var requiredNames: [String] {
-        require.flatMap { $0.split(separator: ",").map { String($0).trimmingCharacters(in: " ") } }.filter { !$0.isEmpty }
-    }
-
-    /// Known names only: `validate` has refused the others.
-    var requiredChecks: [VerificationCheck] { requiredNames.compactMap(VerificationCheck.init(rawValue:)) }
-
     func validate() throws {
-        if let unknown = requiredNames.first(where: { VerificationCheck(rawValue: $0) == nil }) {
-            let known = VerificationCheck.allCases.map(\.rawValue).joined(separator: ", ")
-            throw ValidationError("--require: unknown check \"\(unknown)\" (known: \(known))")
-        }
+        _ = try VerifyFrontend.requiredChecks(require)
     }
 
     func run() throws {
         try VerifyFrontend.verify(
             .init(
                 input: input.input, trust: trust, certificate: certificate, integrityOnly: integrityOnly,
-                required: requiredChecks, json: json, keySource: keySource, messages: messages))
-    }
-}
-
-extension String {
-    func trimmingCharacters(in set: Character) -> String {
-        String(drop(while: { $0 == set }).reversed().drop(while: { $0 == set }).reversed())
+                required: try VerifyFrontend.requiredChecks(require), json: json, keySource: keySource, messages: messages))
     }
 }
 

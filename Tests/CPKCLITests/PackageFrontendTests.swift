@@ -148,6 +148,17 @@ final class VerifyFrontendTests: XCTestCase {
         XCTAssertEqual(first["result"], .string("failed"))
     }
 
+    func testRequiredChecksAreCommaSeparatedRepeatableAndKnown() throws {
+        XCTAssertEqual(
+            try VerifyFrontend.requiredChecks(["payload-signature, manifest", " structure ", ",,"]),
+            [.payloadSignature, .manifest, .structure])
+        XCTAssertEqual(try VerifyFrontend.requiredChecks([]), [])
+        XCTAssertThrowsError(try VerifyFrontend.requiredChecks(["manifest,payload-sig"])) { error in
+            let message = (error as? ValidationError)?.message ?? "\(error)"
+            XCTAssertTrue(message.hasPrefix("--require: unknown check \"payload-sig\" (known: structure, payload-tag, "), message)
+        }
+    }
+
     func testEachTrustReasonGetsTheFlagThatHelps() {
         func hint(_ reason: TrustFailure.Reason?) -> String? {
             VerifyFrontend.hint(CheckResult(check: .payloadTrust, status: .failed, detail: "d", reason: reason))

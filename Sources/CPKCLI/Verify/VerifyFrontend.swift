@@ -55,6 +55,23 @@ public enum VerifyFrontend {
         if !problems.isEmpty { throw ExitCode(1) }
     }
 
+    /// The checks `--require` names: comma-separated, repeatable, blanks around a name
+    /// ignored; an unknown name is a usage error that lists the known ones.
+    public static func requiredChecks(_ values: [String]) throws -> [VerificationCheck] {
+        let names = values.flatMap { $0.split(separator: ",").map { trimmingSpaces(String($0)) } }.filter { !$0.isEmpty }
+        return try names.map { name in
+            guard let check = VerificationCheck(rawValue: name) else {
+                let known = VerificationCheck.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ValidationError("--require: unknown check \"\(name)\" (known: \(known))")
+            }
+            return check
+        }
+    }
+
+    private static func trimmingSpaces(_ text: String) -> String {
+        String(text.drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
+    }
+
     /// What the user can do about a failed check, in this tool's flags.
     static func hint(_ result: CheckResult) -> String? {
         switch result.reason {
