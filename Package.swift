@@ -4,7 +4,7 @@ import PackageDescription
 /// The eight command-line tools, one thin executable each, and the library modules each one
 /// imports: declared exactly (scripts/check-imports.py checks it in `make test`).
 let tools: [(name: String, imports: [Target.Dependency])] = [
-    ("cpk-pack", ["CPKCore", "CPKFormat"]),
+    ("cpk-pack", ["CPKFormat"]),
     ("cpk-seal", []),
     ("cpk-sign", ["CPKCrypto", "CPKPackage"]),
     ("cpk-verify", ["CPKPackage"]),

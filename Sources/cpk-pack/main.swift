@@ -1,6 +1,5 @@
 import ArgumentParser
 import CPKCLI
-import CPKCore
 import CPKFormat
 
 struct Pack: ParsableCommand {
@@ -62,16 +61,7 @@ struct Create: ParsableCommand {
     @OptionGroup var messages: MessageOptions
 
     func validate() throws {
-        guard !id.isEmpty, id.utf8.count <= 128, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-/:".contains($0)) })
-        else {
-            throw ValidationError("--id must be 1 to 128 characters of letters, digits and . _ - / :")
-        }
-        guard Version(dotted: appVersion, date: "") != nil else {
-            throw ValidationError("--app-version must look like 1.2.0 (three numbers)")
-        }
-        if let date, !Timestamp.isRFC3339(date) {
-            throw ValidationError("--date must be an RFC 3339 timestamp, e.g. 2026-11-26T08:00:00Z")
-        }
+        try PackFrontend.validate(id: id, appVersion: appVersion, date: date)
     }
 
     func run() throws {

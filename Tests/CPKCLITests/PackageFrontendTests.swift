@@ -67,6 +67,20 @@ final class PackFrontendTests: XCTestCase {
         }
     }
 
+    func testTheIdVersionAndDateRules() throws {
+        XCTAssertNoThrow(try PackFrontend.validate(id: "org.example/app:1_x-y", appVersion: "10.0.3", date: "2026-11-26T08:00:00Z"))
+        XCTAssertNoThrow(try PackFrontend.validate(id: String(repeating: "a", count: 128), appVersion: "1.0.0", date: nil))
+        for id in ["", String(repeating: "a", count: 129), "has space", "é", "a\u{1b}b", "semi;colon"] {
+            XCTAssertThrowsError(try PackFrontend.validate(id: id, appVersion: "1.0.0", date: nil), id) { error in
+                XCTAssertEqual((error as? ValidationError)?.message, "--id must be 1 to 128 characters of letters, digits and . _ - / :")
+            }
+        }
+        XCTAssertThrowsError(try PackFrontend.validate(id: "a", appVersion: "1.0", date: nil))
+        XCTAssertThrowsError(try PackFrontend.validate(id: "a", appVersion: "1.0.0", date: "yesterday")) { error in
+            XCTAssertTrue((error as? ValidationError)?.message.hasPrefix("--date must be an RFC 3339 timestamp") ?? false, "\(error)")
+        }
+    }
+
     func testTwoDestinationsAreRefused() {
         XCTAssertThrowsError(try PackageOutputOptions.parse(["--oci", "layout:v1", "-o", "x.cpk"])) { error in
             XCTAssertTrue(PackageOutputOptions.message(for: error).contains("--oci and --output"), "\(error)")

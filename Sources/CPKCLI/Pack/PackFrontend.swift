@@ -1,3 +1,4 @@
+import ArgumentParser
 import CPKCore
 import CPKEnvelope
 import CPKFormat
@@ -28,6 +29,21 @@ public enum PackFrontend {
         ) {
             (self.payload, self.id, self.displayName, self.vendor, self.target) = (payload, id, displayName, vendor, target)
             (self.appVersion, self.date, self.output, self.messages) = (appVersion, date, output, messages)
+        }
+    }
+
+    /// What `cpk-pack create` accepts as an application id (1 to 128 characters of ASCII
+    /// letters, digits and `. _ - / :`), a version (three numbers) and a date (RFC 3339).
+    public static func validate(id: String, appVersion: String, date: String?) throws {
+        guard !id.isEmpty, id.utf8.count <= 128, id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-/:".contains($0)) })
+        else {
+            throw ValidationError("--id must be 1 to 128 characters of letters, digits and . _ - / :")
+        }
+        guard Version(dotted: appVersion, date: "") != nil else {
+            throw ValidationError("--app-version must look like 1.2.0 (three numbers)")
+        }
+        if let date, !Timestamp.isRFC3339(date) {
+            throw ValidationError("--date must be an RFC 3339 timestamp, e.g. 2026-11-26T08:00:00Z")
         }
     }
 
