@@ -80,7 +80,9 @@ let package = Package(
                 "CPKCLI", "CPKKeys", "CPKManager", "CPKPackage", "CPKFormat", "CPKCrypto", "CPKCore", "CPKTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .testTarget(name: "CPKKeyfetchCLITests", dependencies: ["CPKKeyfetchCLI", "CPKCLI", "CPKKeys", "CPKCrypto", "CPKCore", "CPKTestSupport"]),
+        .testTarget(
+            name: "CPKKeyfetchCLITests",
+            dependencies: ["CPKKeyfetchCLI", "CPKCLI", "CPKManager", "CPKKeys", "CPKCrypto", "CPKCore", "CPKTestSupport"]),
         .testTarget(
             name: "CPKPackageTests", dependencies: ["CPKPackage", "CPKFormat", "CPKEnvelope", "CPKCrypto", "CPKCore", "CPKTestSupport"]),
         .testTarget(

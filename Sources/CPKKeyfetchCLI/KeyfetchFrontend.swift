@@ -39,12 +39,13 @@ public enum KeyfetchFrontend {
         }
     }
 
-    /// `cpk-keyfetch fetch`: the named key, wrapped to the recipient, in `format`.
-    public static func fetch(_ request: Fetching) throws {
-        try JSONErrors.reporting(json: request.json, tool: tool) { try fetchReporting(request) }
+    /// `cpk-keyfetch fetch`: the named key, wrapped to the recipient, in `format`; with
+    /// `json`, the report (never the key) on standard output (`output`).
+    public static func fetch(_ request: Fetching, output: DocumentOutput = Console.output) throws {
+        try JSONErrors.reporting(json: request.json, tool: tool) { try fetchReporting(request, output) }
     }
 
-    private static func fetchReporting(_ request: Fetching) throws {
+    private static func fetchReporting(_ request: Fetching, _ output: DocumentOutput) throws {
         let name = request.keyName
         try KeyName.validate(name)
         let flags = request.store.flags
@@ -58,7 +59,7 @@ public enum KeyfetchFrontend {
         let wrapped = try source.wrappedKey(named: name, to: publicKey, padding: request.padding)
         let (bytes, binary) = request.format.render(wrapped)
         try writeResult(bytes, to: request.output, binary: binary)
-        if request.json { try Console.output(wrapped.fetchReport(store: location.kind).compactText) }
+        if request.json { try output(wrapped.fetchReport(store: location.kind).compactText) }
         request.messages.step(
             tool,
             "wrote \(TerminalText.escaped(name)) from \(TerminalText.escaped(source.description)), wrapped with "
@@ -105,12 +106,13 @@ public enum KeyfetchFrontend {
     }
 
     /// `cpk-keyfetch distribute`: FleetDistributor over the reports; each refusal one line;
-    /// exit status 1 when any device was refused (the others are written).
-    public static func distribute(_ request: Distribution) throws {
-        try JSONErrors.reporting(json: request.json, tool: tool) { try distributeReporting(request) }
+    /// exit status 1 when any device was refused (the others are written). With `json`, the
+    /// summary on standard output (`output`).
+    public static func distribute(_ request: Distribution, output: DocumentOutput = Console.output) throws {
+        try JSONErrors.reporting(json: request.json, tool: tool) { try distributeReporting(request, output) }
     }
 
-    private static func distributeReporting(_ request: Distribution) throws {
+    private static func distributeReporting(_ request: Distribution, _ output: DocumentOutput) throws {
         let target: FleetDistributor.Output
         switch (request.outputDirectory, request.output) {
         case (let dir?, nil): target = .directory(dir)
@@ -134,7 +136,7 @@ public enum KeyfetchFrontend {
             // name a tool did not choose.
             Console.error("\(tool): refused \(TerminalText.escaped(refusal.name)): \(TerminalText.escaped(refusal.error.message))")
         }
-        if request.json { try Console.output(summary.json.compactText) }
+        if request.json { try output(summary.json.compactText) }
         request.messages.confirm(tool, "served \(summary.served.count) device(s), refused \(summary.refused.count)")
         if !summary.refused.isEmpty { throw ExitCode(1) }
     }

@@ -3,6 +3,7 @@ import CPKCore
 import CPKCrypto
 import CPKKeyfetchCLI
 import CPKKeys
+import CPKManager
 import CPKTestSupport
 import XCTest
 
@@ -60,5 +61,60 @@ final class KeyfetchFrontendTests: XCTestCase {
                     padding: .oaepSHA256, format: .document, output: directory + "/out", json: false,
                     messages: try MessageOptions.parse(["-q"]))))
         XCTAssertEqual(access(directory + "/out", F_OK), -1)
+    }
+
+    func testTheFetchReportNamesTheKeyAndStoreButNeverHoldsTheKey() throws {
+        try KeyfetchFrontend.provision(name: "app", store: store, force: false)
+        let recipient = try RSAPrivateKey.generate(bits: 2048)
+        try Data(try recipient.publicKey.pem().utf8).write(to: URL(fileURLWithPath: directory + "/device.pem"))
+        var printed: [String] = []
+        try KeyfetchFrontend.fetch(
+            .init(
+                keyName: "app", recipient: directory + "/device.pem", store: store, inline: nil, twin: nil, padding: .pkcs1v15,
+                format: .base64, output: directory + "/app.b64", json: true, messages: try MessageOptions.parse(["-q"]))
+        ) { printed.append($0) }
+        let report = try JSONValue(parsing: Array(try XCTUnwrap(printed.first).utf8))
+        XCTAssertEqual(report["padding"], .string("pkcs1v15"), printed[0])
+        XCTAssertEqual(report["store"], .string("file"), printed[0])
+        let key = try FileKeyStore(path: directory + "/keys.json").key(named: "app")
+        XCTAssertFalse(printed[0].contains(Base64.encode(key)), "the report holds the key")
+    }
+
+    /// The fleet loop in-process: a device's report, distribute, and the device applies its document.
+    func testADistributedDocumentGivesTheReportingDeviceItsKey() throws {
+        try KeyfetchFrontend.provision(name: "app", store: store, force: false)
+        let device = try PackageManagerSimulator(statePath: directory + "/state")
+        let report = try DeviceReportBuilder.report(of: device, deviceID: "dev-01", certificate: nil)
+        try Data((report.compactText + "\n").utf8).write(to: URL(fileURLWithPath: directory + "/dev-01.json"))
+        try FileManager.default.createDirectory(atPath: directory + "/desired", withIntermediateDirectories: false)
+        let quiet = try MessageOptions.parse(["-q"])
+        var printed: [String] = []
+        try KeyfetchFrontend.distribute(
+            .init(
+                reports: [directory + "/dev-01.json"], fileStore: directory + "/keys.json", keyNames: ["app"], padding: .pkcs1v15,
+                fleetCAs: [], outputDirectory: directory + "/desired", output: nil, json: true, messages: quiet)
+        ) { printed.append($0) }
+        let summary = try JSONValue(parsing: Array(try XCTUnwrap(printed.first).utf8))
+        XCTAssertEqual(summary["served"], .array([.string("dev-01")]), printed[0])
+        XCTAssertEqual(summary["refused"], .array([]), printed[0])
+
+        try KeysFrontend.apply(
+            document: directory + "/desired/dev-01.json", json: false, state: try StateOptions.parse(["--state", directory + "/state"]),
+            messages: quiet)
+        XCTAssertTrue(device.hasClassKey(for: "app"))
+    }
+
+    func testDistributeRefusesTwoDestinationsAndJSONOnAStandardOutputItNeeds() throws {
+        let quiet = try MessageOptions.parse(["-q"])
+        func distribute(directory outputDirectory: String?, output: String?, json: Bool) throws {
+            try KeyfetchFrontend.distribute(
+                .init(
+                    reports: [], fileStore: directory + "/keys.json", keyNames: [], padding: .pkcs1v15, fleetCAs: [],
+                    outputDirectory: outputDirectory, output: output, json: json, messages: quiet)
+            ) { _ in }
+        }
+        XCTAssertCPKError(.usage, containing: "not both", try distribute(directory: directory, output: "x", json: false))
+        XCTAssertCPKError(.usage, containing: "standard output free", try distribute(directory: nil, output: nil, json: true))
+        XCTAssertCPKError(.usage, containing: "standard output free", try distribute(directory: nil, output: "-", json: true))
     }
 }
