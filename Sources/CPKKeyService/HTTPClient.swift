@@ -19,9 +19,10 @@ import Glibc
 /// one small buffer and kept only up to `maximumResponseSize` (beyond that the connection is
 /// closed, so an endless body costs nothing more: the server's writes just stall); status line
 /// and headers are bounded too; the whole request, name resolution to last byte, has one
-/// deadline (`timeout`; resolution itself cannot be interrupted, see `Connection.open`); and
-/// redirects are not followed: a key service names its final URL, and following one could
-/// take the request (and its credentials) to another origin or from https to http.
+/// deadline (`timeout`; resolution runs on another thread so it can be given up on, see
+/// `HostLookup`); and redirects are not followed: a key service names its final URL, and
+/// following one could take the request (and its credentials) to another origin or from https
+/// to http.
 ///
 /// It replaces a URLSession client, which on Linux could neither trust a given CA nor stop
 /// FoundationNetworking from queueing an endless body in memory (24 GB seen).
