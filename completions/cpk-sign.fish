@@ -27,7 +27,7 @@ function __cpk-sign_parse_tokens -S
         case 'prepare'
             __cpk-sign_parse_subcommand 1 'public-key=' 'digest-out=' 'format=' 'json' 'payload' 'package' 'replace' 'scheme=' 'cert=' 'embed-public-key' 'cert-url=' 'cert-domain=' 'embed-form=' 'o/output=' 'cpk' 'oci=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
         case 'stitch'
-            __cpk-sign_parse_subcommand 1 'signature=' 'format=' 'cert=' 'public-key=' 'o/output=' 'cpk' 'oci=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
+            __cpk-sign_parse_subcommand 1 'signature=' 'format=' 'cert=' 'public-key=' 'json' 'o/output=' 'cpk' 'oci=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
         case 'digest'
             __cpk-sign_parse_subcommand 1 'format=' 'o/output=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
         case 'strip'
@@ -149,6 +149,7 @@ complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_opti
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" format' -l 'format' -d 'The encoding of --signature: raw (default), hex or base64.' -rfka 'raw hex base64'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" cert' -l 'cert' -d 'The signer\'s certificate, when the package does not embed it.' -rF
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" public-key' -l 'public-key' -d 'The signer\'s public key, when the package does not embed it.' -rF
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" json' -l 'json' -d 'Print what was stitched as JSON (the schema of cpk-sign --json); the package then goes to -o FILE or --oci.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_positional "cpk-sign stitch" -eq 1' -F
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rF
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" cpk' -l 'cpk' -d 'Write a finished .cpk package instead of an envelope (the last step of a pipeline).'
