@@ -1,6 +1,7 @@
 # Confidential Package Tools — build, test, demo, install, benchmark.
 #
-#   make demo      install what is needed, build, run the whole mission: sign under a CA, verify, install with trust
+#   make demo      install what is needed, build, run the whole mission (scripts/demo.sh: release with an HSM,
+#                  device install, registry, container key provider, fleet)
 #   make test      install what is needed, run every test (unit, end-to-end, docs checks)
 #   make install PREFIX=/usr/local   binaries, man pages, completions
 #   make bench     throughput and peak memory figures (SIZE=4G for a bigger payload; FLEET=N reports for distribute)

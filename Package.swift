@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "CPKEnvelopeTests", dependencies: ["CPKEnvelope", "CPKFormat", "CPKCore"]),
         .testTarget(
             name: "CPKKeysTests", dependencies: ["CPKKeys", "CPKKeyService", "CPKCBOR", "CPKCrypto", "CPKCore", "CPKTestSupport"]),
-        .testTarget(name: "CPKKeyServiceTests", dependencies: ["CPKKeyService"]),
+        .testTarget(name: "CPKKeyServiceTests", dependencies: ["CPKKeyService", "CPKCore"]),
         .testTarget(
             name: "CPKCLITests",
             dependencies: [

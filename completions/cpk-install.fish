@@ -20,7 +20,7 @@ function __cpk-install_parse_tokens -S
     set -l unparsed_tokens (__cpk-install_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cpk-install'
-        __cpk-install_parse_subcommand 0 'version' 'h/help'
+        __cpk-install_parse_subcommand 0 'ca=+' 'public-key=+' 'untrusted=+' 'certificate-identity=+' 'certificate-identity-regexp=+' 'at=' 'allow-expired' 'accept-unauthenticated-manifest' 'allow-signer-change' 'allow-downgrade' 'json' 'state=' 'device-key=' 'pin-file=' 'pin-fd=' 'pkcs11-module=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'install'
             __cpk-install_parse_subcommand 1 'ca=+' 'public-key=+' 'untrusted=+' 'certificate-identity=+' 'certificate-identity-regexp=+' 'at=' 'allow-expired' 'accept-unauthenticated-manifest' 'allow-signer-change' 'allow-downgrade' 'json' 'state=' 'device-key=' 'pin-file=' 'pin-fd=' 'pkcs11-module=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
@@ -293,3 +293,19 @@ complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_o
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install check-state" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install check-state" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install help" version' -l 'version' -d 'Show the version.'
+# Not a subcommand's name: the words are the default subcommand's (cpk-tools)
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_positional "cpk-install" -eq 1' -F
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install" at' -l 'at' -d 'Check certificates at TIME: RFC 3339, YYYY-MM-DD, or @SECONDS (default: now).' -rfka ''
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install" allow-expired' -l 'allow-expired' -d 'Accept certificates whose validity period has ended (it is still reported).'
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install" accept-unauthenticated-manifest' -l 'accept-unauthenticated-manifest' -d 'With a trust policy, install even when no trusted signature covers the manifest (the version then does not move the anti-rollback floor).'
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install" allow-signer-change' -l 'allow-signer-change' -d 'With a trust policy, let an upgrade come from another signer than the installed version\'s.'
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install" allow-downgrade' -l 'allow-downgrade' -d 'Install even a version older than the installed one (anti-rollback off).'
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install" json' -l 'json' -d 'Print the report as JSON.'
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install" state' -l 'state' -d 'The simulator\'s state directory (default: $CPK_CPM_STATE, else $XDG_STATE_HOME/cpk/cpm).' -rfa '(__cpk-install_complete_directories)'
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install" device-key' -l 'device-key' -d 'Keep the simulator\'s device key pair in a token: this pkcs11: URI\'s RSA key, recorded in a new state\'s configuration.' -rfka ''
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install" pin-file' -l 'pin-file' -d 'A pkcs11: key\'s PIN, the first line of FILE (default: the URI\'s pin-source, else $CPK_PKCS11_PIN).' -rfka ''
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install" pin-fd' -l 'pin-fd' -d 'A pkcs11: key\'s PIN, read from the inherited file descriptor N.' -rfka ''
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install" pkcs11-module' -l 'pkcs11-module' -d 'The PKCS#11 module for a pkcs11: key (default: the URI\'s module-path, else $CPK_PKCS11_MODULE, else /usr/lib/softhsm/libsofthsm2.so).' -rfka ''
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'

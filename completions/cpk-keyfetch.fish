@@ -20,7 +20,7 @@ function __cpk-keyfetch_parse_tokens -S
     set -l unparsed_tokens (__cpk-keyfetch_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cpk-keyfetch'
-        __cpk-keyfetch_parse_subcommand 0 'version' 'h/help'
+        __cpk-keyfetch_parse_subcommand 0 'key-name=' 'to=' 'file-store=' 'url=' 'timeout=' 'ca-file=' 'inline=' 'twin=' 'padding=' 'format=' 'o/output=' 'json' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'fetch'
             __cpk-keyfetch_parse_subcommand 0 'key-name=' 'to=' 'file-store=' 'url=' 'timeout=' 'ca-file=' 'inline=' 'twin=' 'padding=' 'format=' 'o/output=' 'json' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
@@ -140,3 +140,19 @@ complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch keyprovider" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch keyprovider" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch help" version' -l 'version' -d 'Show the version.'
+# Not a subcommand's name: the words are the default subcommand's (cpk-tools)
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch" key-name' -l 'key-name' -d 'The key\'s name: the application id, or a KBS resource URI.' -rfka '(__cpk-keyfetch_custom_completion ---completion fetch -- --key-name (count (__cpk-keyfetch_tokens -pc)) (__cpk-keyfetch_tokens -tC))'
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch" to' -l 'to' -d 'The public key or certificate to wrap to, in any form; - is standard input.' -rF
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch" file-store' -l 'file-store' -d 'A JSON key store file: key name to base64 key.' -rF
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch" url' -l 'url' -d 'An HTTP key service: the WrapKey endpoint for fetch, the base URL for provision.' -rfka ''
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch" timeout' -l 'timeout' -d 'Seconds to wait for the key service.' -rfka ''
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch" ca-file' -l 'ca-file' -d 'PEM CA certificates to trust for an https key service instead of the system\'s (default: $CPK_KEY_SERVICE_CA).' -rF
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch" inline' -l 'inline' -d 'A base64 wrapped key you already hold (a file; - is standard input).' -rF
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch" twin' -l 'twin' -d 'A device-twin JSON document with confidential_package_keys (- is standard input).' -rF
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch" padding' -l 'padding' -d 'oaep-sha256, or pkcs1v15: what the Package Manager (add-key), the reference key-store contract and device twins use; for --inline and --twin, the padding the bytes were wrapped with.' -rfka 'oaep-sha256 pkcs1v15'
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch" format' -l 'format' -d 'document (CBOR), raw (the RSA block) or base64.' -rfka 'document raw base64'
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rF
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch" json' -l 'json' -d 'Print what was fetched (key name, padding, the recipient\'s fingerprint; never the key) as JSON; the wrapped key then needs -o.'
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'

@@ -20,7 +20,7 @@ function __cpk-pack_parse_tokens -S
     set -l unparsed_tokens (__cpk-pack_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cpk-pack'
-        __cpk-pack_parse_subcommand 0 'version' 'h/help'
+        __cpk-pack_parse_subcommand 0 'id=' 'display-name=' 'vendor=' 'arch=' 'os=' 'app-version=' 'date=' 'o/output=' 'cpk' 'oci=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'create'
             __cpk-pack_parse_subcommand 1 'id=' 'display-name=' 'vendor=' 'arch=' 'os=' 'app-version=' 'date=' 'o/output=' 'cpk' 'oci=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
@@ -111,3 +111,18 @@ complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_opti
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack finish" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack finish" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack help" version' -l 'version' -d 'Show the version.'
+# Not a subcommand's name: the words are the default subcommand's (cpk-tools)
+complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_positional "cpk-pack" -eq 1' -F
+complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack" id' -l 'id' -d 'Application id: the manifest\'s cp-id and the name of its encryption key.' -rfka ''
+complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack" display-name' -l 'display-name' -d 'The application\'s display name.' -rfka ''
+complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack" vendor' -l 'vendor' -d 'Vendor name.' -rfka ''
+complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack" arch' -l 'arch' -d 'Target architecture.' -rfka ''
+complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack" os' -l 'os' -d 'Target operating system.' -rfka ''
+complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack" app-version' -l 'app-version' -d 'The application\'s version (default 1.0.0).' -rfka ''
+complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack" date' -l 'date' -d 'Build date, RFC 3339 (default: now, or SOURCE_DATE_EPOCH when set).' -rfka ''
+complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rF
+complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack" cpk' -l 'cpk' -d 'Write a finished .cpk package instead of an envelope (the last step of a pipeline).'
+complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack" oci' -l 'oci' -d 'Write a finished .cpk as an OCI artifact tagged TAG (default latest) in the OCI image layout DIR, created if missing; other tags are kept.' -rfa '(__cpk-pack_complete_directories)'
+complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
+complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
+complete -c 'cpk-pack' -n '__cpk-pack_should_offer_completions_for_flags_or_options "cpk-pack" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'

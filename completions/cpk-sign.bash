@@ -313,7 +313,7 @@ _cpk-sign_prepare() {
 
 _cpk-sign_stitch() {
     repeating_flags=()
-    non_repeating_flags=(--cpk --quiet -q --verbose -v --progress --version -h --help)
+    non_repeating_flags=(--json --cpk --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--signature --format --cert --public-key --output -o --oci)
     __cpk-sign_offer_flags_options 1

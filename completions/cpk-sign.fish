@@ -20,14 +20,14 @@ function __cpk-sign_parse_tokens -S
     set -l unparsed_tokens (__cpk-sign_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cpk-sign'
-        __cpk-sign_parse_subcommand 0 'version' 'h/help'
+        __cpk-sign_parse_subcommand 0 'key=' 'pin-file=' 'pin-fd=' 'pkcs11-module=' 'passphrase-file=' 'passphrase-env=' 'json' 'payload' 'package' 'replace' 'scheme=' 'cert=' 'embed-public-key' 'cert-url=' 'cert-domain=' 'embed-form=' 'o/output=' 'cpk' 'oci=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'sign'
             __cpk-sign_parse_subcommand 1 'key=' 'pin-file=' 'pin-fd=' 'pkcs11-module=' 'passphrase-file=' 'passphrase-env=' 'json' 'payload' 'package' 'replace' 'scheme=' 'cert=' 'embed-public-key' 'cert-url=' 'cert-domain=' 'embed-form=' 'o/output=' 'cpk' 'oci=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
         case 'prepare'
             __cpk-sign_parse_subcommand 1 'public-key=' 'digest-out=' 'format=' 'json' 'payload' 'package' 'replace' 'scheme=' 'cert=' 'embed-public-key' 'cert-url=' 'cert-domain=' 'embed-form=' 'o/output=' 'cpk' 'oci=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
         case 'stitch'
-            __cpk-sign_parse_subcommand 1 'signature=' 'format=' 'cert=' 'public-key=' 'o/output=' 'cpk' 'oci=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
+            __cpk-sign_parse_subcommand 1 'signature=' 'format=' 'cert=' 'public-key=' 'json' 'o/output=' 'cpk' 'oci=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
         case 'digest'
             __cpk-sign_parse_subcommand 1 'format=' 'o/output=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
         case 'strip'
@@ -149,6 +149,7 @@ complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_opti
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" format' -l 'format' -d 'The encoding of --signature: raw (default), hex or base64.' -rfka 'raw hex base64'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" cert' -l 'cert' -d 'The signer\'s certificate, when the package does not embed it.' -rF
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" public-key' -l 'public-key' -d 'The signer\'s public key, when the package does not embed it.' -rF
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" json' -l 'json' -d 'Print what was stitched as JSON (the schema of cpk-sign --json); the package then goes to -o FILE or --oci.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_positional "cpk-sign stitch" -eq 1' -F
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rF
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" cpk' -l 'cpk' -d 'Write a finished .cpk package instead of an envelope (the last step of a pipeline).'
@@ -189,3 +190,27 @@ complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_opti
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign keygen" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign keygen" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign help" version' -l 'version' -d 'Show the version.'
+# Not a subcommand's name: the words are the default subcommand's (cpk-tools)
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" key' -l 'key' -d 'The private key (PEM or DER, or a pkcs11: URI); - is standard input.' -rF
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" pin-file' -l 'pin-file' -d 'A pkcs11: key\'s PIN, the first line of FILE (default: the URI\'s pin-source, else $CPK_PKCS11_PIN).' -rfka ''
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" pin-fd' -l 'pin-fd' -d 'A pkcs11: key\'s PIN, read from the inherited file descriptor N.' -rfka ''
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" pkcs11-module' -l 'pkcs11-module' -d 'The PKCS#11 module for a pkcs11: key (default: the URI\'s module-path, else $CPK_PKCS11_MODULE, else /usr/lib/softhsm/libsofthsm2.so).' -rfka ''
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" passphrase-file' -l 'passphrase-file' -d 'Read the key\'s passphrase from the first line of FILE.' -rF
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" passphrase-env' -l 'passphrase-env' -d 'Read the key\'s passphrase from the environment variable NAME.' -rfka ''
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" json' -l 'json' -d 'Print what was signed (schemes, digests, the signer) as JSON on standard output; the package then needs -o or --oci.'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" payload' -l 'payload' -d 'Sign the payload digest. Alone, it gives the reference layout, whose manifest no signature covers.'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" package' -l 'package' -d 'Sign the package: every stream but the package digest and signature (the manifest among them), in order.'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" replace' -l 'replace' -d 'Re-sign: replace the signatures asked for that the input already has (both by default).'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" scheme' -l 'scheme' -d 'rsa-pkcs1v15, rsa-pss, ecdsa-p256, ecdsa-p384 or ed25519 (default: the key\'s: rsa-pkcs1v15 for RSA).' -rfka 'rsa-pkcs1v15 rsa-pss ecdsa-p256 ecdsa-p384 ed25519'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" cert' -l 'cert' -d 'Embed this X.509 certificate (PEM or DER; a PEM may carry the chain after the leaf).' -rF
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" embed-public-key' -l 'embed-public-key' -d 'Embed the signer\'s public key instead of a certificate.'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" cert-url' -l 'cert-url' -d 'Name where the certificate is, by URL.' -rfka ''
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" cert-domain' -l 'cert-domain' -d 'Name the certificate by the target domain it is issued for.' -rfka ''
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" embed-form' -l 'embed-form' -d 'The form of an embedded certificate or key: pem (default) or der.' -rfka 'pem der'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_positional "cpk-sign" -eq 1' -F
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rF
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" cpk' -l 'cpk' -d 'Write a finished .cpk package instead of an envelope (the last step of a pipeline).'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" oci' -l 'oci' -d 'Write a finished .cpk as an OCI artifact tagged TAG (default latest) in the OCI image layout DIR, created if missing; other tags are kept.' -rfa '(__cpk-sign_complete_directories)'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'

@@ -20,7 +20,7 @@ function __cpk-unpack_parse_tokens -S
     set -l unparsed_tokens (__cpk-unpack_tokens -pc)
     switch $unparsed_tokens[1]
     case 'cpk-unpack'
-        __cpk-unpack_parse_subcommand 0 'version' 'h/help'
+        __cpk-unpack_parse_subcommand 0 'json' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'info'
             __cpk-unpack_parse_subcommand 1 'json' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
@@ -160,3 +160,9 @@ complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack envelope" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack envelope" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack help" version' -l 'version' -d 'Show the version.'
+# Not a subcommand's name: the words are the default subcommand's (cpk-tools)
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_positional "cpk-unpack" -eq 1' -F
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack" json' -l 'json' -d 'Print JSON instead of text.'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'

@@ -17,8 +17,8 @@ extension ParsableCommand {
         let tool = configuration.commandName ?? "cpk"
         let arguments = Self.hoisting(globalOptions, in: Array(CommandLine.arguments.dropFirst()))
         do {
-            if isBashCompletionRequest(arguments) {
-                try Console.output(bashCompletionScript())
+            if let script = completionScriptRequested(arguments) {
+                try Console.output(script)
                 Glibc.exit(0)
             }
             var command = try parseAsRoot(arguments)

@@ -61,7 +61,7 @@ extension PublicKey {
                 "the key to wrap is \(secret.count) bytes; a \(bits)-bit RSA key with \(padding.rawValue) wraps at most \(limit)")
         }
         return try withContext(key, padding: padding, initialise: EVP_PKEY_encrypt_init) { context in
-            try runCipher(context, input: secret, what: "wrap the key", EVP_PKEY_encrypt)
+            try runCipher(context, input: secret, what: "wrap the key", operation: "encryption", EVP_PKEY_encrypt)
         }
     }
 }
@@ -78,7 +78,7 @@ extension RSAPrivateKey {
         }
         do {
             return try withContext(key, padding: padding, initialise: EVP_PKEY_decrypt_init) { context in
-                try runCipher(context, input: wrapped, what: "unwrap the key", EVP_PKEY_decrypt)
+                try runCipher(context, input: wrapped, what: "unwrap the key", operation: "decryption", EVP_PKEY_decrypt)
             }
         } catch let error as CPKError where error.kind == .io {
             // Decryption fails the same way for a wrong key and a wrong padding; say both, and
@@ -110,7 +110,8 @@ private func withContext<T>(
 }
 
 /// Calls an EVP encrypt/decrypt function twice: once for the output size, once for the bytes.
-private func runCipher(_ context: OpaquePointer, input: [UInt8], what: String, _ function: CipherFunction) throws
+/// - Parameter operation: how a token's refusal names it ("decryption").
+private func runCipher(_ context: OpaquePointer, input: [UInt8], what: String, operation: String, _ function: CipherFunction) throws
     -> [UInt8]
 {
     var size = 0
@@ -123,7 +124,13 @@ private func runCipher(_ context: OpaquePointer, input: [UInt8], what: String, _
     }
     guard status == 1 else {
         wipe(&output)
-        throw OpenSSLError.failure("cannot \(what)")
+        // A token that will not use its key so says it in a PKCS#11 return value: that is a
+        // key that does not fit the operation, not a wrong key or padding.
+        let codes = OpenSSLError.takeQueue()
+        if let refused = TokenKeys.refusedReturnValue(in: codes) {
+            throw TokenKeys.refusal(operation, underlying: CPKError.io("PKCS#11 \(refused)"))
+        }
+        throw OpenSSLError.failure("cannot \(what)", codes: codes)
     }
     output.removeSubrange(size...)  // in place: no second copy of a secret
     return output

@@ -48,12 +48,23 @@ public final class SHA256Hasher {
 /// Turns OpenSSL's error queue into a `CPKError` message.
 public enum OpenSSLError {
     public static func failure(_ what: String) -> CPKError {
-        var reasons: [String] = []
-        while case let code = ERR_get_error(), code != 0 {
+        failure(what, codes: takeQueue())
+    }
+
+    /// The error for `what` with OpenSSL's reasons for `codes` (taken from the queue).
+    static func failure(_ what: String, codes: [UInt]) -> CPKError {
+        let reasons = codes.map { code in
             var text = [CChar](repeating: 0, count: 256)
             ERR_error_string_n(code, &text, text.count)
-            reasons.append(String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
         return CPKError.io(reasons.isEmpty ? what : "\(what): \(reasons.joined(separator: "; "))")
+    }
+
+    /// This thread's error queue, oldest first, emptied.
+    static func takeQueue() -> [UInt] {
+        var codes: [UInt] = []
+        while case let code = ERR_get_error(), code != 0 { codes.append(code) }
+        return codes
     }
 }

@@ -1,4 +1,5 @@
 import COpenSSL
+import Dispatch
 
 #if canImport(Glibc)
 import Glibc
@@ -61,23 +62,14 @@ final class Connection {
         close(socket)
     }
 
-    /// Connects to the first address of `host` that accepts. Name resolution (`getaddrinfo`)
-    /// blocks and cannot be given the deadline; it is checked as soon as resolution returns,
-    /// and everything after it (connect included) waits only for what is left.
+    /// Connects to the first address of `host` that accepts, all within `deadline`: name
+    /// resolution included (`HostLookup`), then each connect waits only for what is left.
     static func open(host: String, port: Int, deadline: Deadline) throws(ConnectionError) -> Connection {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_flags = AI_NUMERICSERV
-        var list: UnsafeMutablePointer<addrinfo>?
-        let resolved = getaddrinfo(host, String(port), &hints, &list)
-        defer { if let list { freeaddrinfo(list) } }
-        guard resolved == 0 else {
-            throw .hostNotFound(resolved == EAI_SYSTEM ? String(cString: strerror(errno)) : String(cString: gai_strerror(resolved)))
-        }
+        let list = try HostLookup.addresses(of: host, port: port, deadline: deadline)
+        defer { freeaddrinfo(list) }
         guard !deadline.hasPassed else { throw .timedOut }
         var lastError: Int32 = ECONNREFUSED
-        var entry = list
+        var entry: UnsafeMutablePointer<addrinfo>? = list
         while let address = entry {
             entry = address.pointee.ai_next
             let fd = Glibc.socket(
@@ -248,5 +240,58 @@ final class Connection {
                 }
             }
         }
+    }
+}
+
+/// `getaddrinfo` on another thread, waited for only until the deadline. The call itself cannot
+/// be interrupted, and a resolver that never answers (a dead or hostile DNS server) would hold
+/// the tool for as long as the system's retries last (resolv.conf's timeout x attempts, per
+/// server); waited for this way, it times out like any other step. A lookup given up on
+/// finishes by itself and frees its own result.
+private final class HostLookup: @unchecked Sendable {
+    /// Guarded by `lock`: the outcome, and whether the caller has stopped waiting.
+    private var list: UnsafeMutablePointer<addrinfo>?
+    private var status: Int32 = 0
+    private var systemError: Int32 = 0
+    private var abandoned = false
+    private let lock = DispatchQueue(label: "cpk.host-lookup")
+    private let finished = DispatchSemaphore(value: 0)
+
+    /// The addresses (never nil: a lookup without any fails); the caller frees them.
+    static func addresses(of host: String, port: Int, deadline: Deadline) throws(ConnectionError) -> UnsafeMutablePointer<addrinfo> {
+        let lookup = HostLookup()
+        DispatchQueue.global().async {
+            var hints = addrinfo()
+            hints.ai_family = AF_UNSPEC
+            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+            hints.ai_flags = AI_NUMERICSERV
+            var list: UnsafeMutablePointer<addrinfo>?
+            let status = getaddrinfo(host, String(port), &hints, &list)
+            let systemError = errno
+            lookup.lock.sync {
+                if lookup.abandoned {
+                    if let list { freeaddrinfo(list) }
+                } else {
+                    (lookup.list, lookup.status, lookup.systemError) = (list, status, systemError)
+                }
+            }
+            lookup.finished.signal()
+        }
+        if lookup.finished.wait(timeout: .now() + .milliseconds(Int(deadline.remainingMilliseconds))) == .timedOut {
+            // The lookup may have stored its result between the wait and here: then it is ours to free.
+            let late = lookup.lock.sync { () -> UnsafeMutablePointer<addrinfo>? in
+                lookup.abandoned = true
+                return lookup.list
+            }
+            if let late { freeaddrinfo(late) }
+            throw .timedOut
+        }
+        let (list, status, systemError) = lookup.lock.sync { (lookup.list, lookup.status, lookup.systemError) }
+        guard status == 0, let list else {
+            if let list { freeaddrinfo(list) }
+            throw .hostNotFound(
+                status == EAI_SYSTEM ? String(cString: strerror(systemError)) : String(cString: gai_strerror(status)))
+        }
+        return list
     }
 }

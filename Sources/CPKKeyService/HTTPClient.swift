@@ -19,9 +19,10 @@ import Glibc
 /// one small buffer and kept only up to `maximumResponseSize` (beyond that the connection is
 /// closed, so an endless body costs nothing more: the server's writes just stall); status line
 /// and headers are bounded too; the whole request, name resolution to last byte, has one
-/// deadline (`timeout`; resolution itself cannot be interrupted, see `Connection.open`); and
-/// redirects are not followed: a key service names its final URL, and following one could
-/// take the request (and its credentials) to another origin or from https to http.
+/// deadline (`timeout`; resolution runs on another thread so it can be given up on, see
+/// `HostLookup`); and redirects are not followed: a key service names its final URL, and
+/// following one could take the request (and its credentials) to another origin or from https
+/// to http.
 ///
 /// It replaces a URLSession client, which on Linux could neither trust a given CA nor stop
 /// FoundationNetworking from queueing an endless body in memory (24 GB seen).
@@ -49,10 +50,24 @@ public struct HTTPClient: HTTPTransport {
             let connection = try Connection.open(host: target.host, port: target.port, deadline: deadline)
             if target.secure { try connection.startTLS(host: target.host, caFile: caFile) }
             try connection.write(target.request(json: body))
-            var parser = ResponseParser(bodyLimit: Self.maximumResponseSize)
-            var buffer = [UInt8](repeating: 0, count: 1 << 14)
+            // The connection is closed when `connection` goes: the rest is never read.
+            return try Self.response(from: url) { try connection.read(into: $0) }
+        } catch let error as ConnectionError {
+            throw describe(error, place: place, timeout: timeout)
+        }
+    }
+
+    /// Reads one answer to a request to `url` through `read`, which fills the buffer it is
+    /// given and returns the count (0 at the end of the connection): everything the server
+    /// sends is judged here, with the limits above, so a test or fuzzer can feed it any bytes
+    /// in any pieces. A redirect is refused, naming its target (redacted).
+    public static func response(from url: URL, read: (UnsafeMutableRawBufferPointer) throws -> Int) throws -> HTTPResponse {
+        let place = url.redacted
+        var parser = ResponseParser(bodyLimit: maximumResponseSize)
+        var buffer = [UInt8](repeating: 0, count: 1 << 14)
+        do {
             while !parser.isComplete {
-                let count = try buffer.withUnsafeMutableBytes { try connection.read(into: $0) }
+                let count = try buffer.withUnsafeMutableBytes { try read($0) }
                 if count == 0 {
                     try parser.finish()
                     break
@@ -61,20 +76,17 @@ public struct HTTPClient: HTTPTransport {
                     try parser.consume(UnsafeRawBufferPointer(rebasing: $0[..<count]))
                 }
             }
-            // The connection is closed here, when `connection` goes: the rest is never read.
-            let status = parser.status ?? 0
-            if (300..<400).contains(status) {
-                let location = parser.values(of: "location").first
-                let target = location.flatMap { URL(string: $0, relativeTo: url)?.absoluteURL.redacted } ?? "another URL"
-                throw CPKError.invalid(
-                    "\(place) answered \(status), a redirect to \(target); redirects are not followed: give the key service's final URL")
-            }
-            return HTTPResponse(status: status, body: parser.body)
-        } catch let error as ConnectionError {
-            throw describe(error, place: place, timeout: timeout)
         } catch let error as FramingError {
             throw describe(error, place: place)
         }
+        let status = parser.status ?? 0
+        if (300..<400).contains(status) {
+            let location = parser.values(of: "location").first
+            let target = location.flatMap { URL(string: $0, relativeTo: url)?.absoluteURL.redacted } ?? "another URL"
+            throw CPKError.invalid(
+                "\(place) answered \(status), a redirect to \(target); redirects are not followed: give the key service's final URL")
+        }
+        return HTTPResponse(status: status, body: parser.body)
     }
 
     private func describe(_ error: ConnectionError, place: String, timeout: TimeInterval) -> CPKError {
@@ -101,7 +113,7 @@ public struct HTTPClient: HTTPTransport {
         }
     }
 
-    private func describe(_ error: FramingError, place: String) -> CPKError {
+    private static func describe(_ error: FramingError, place: String) -> CPKError {
         switch error {
         case .noAnswer:
             return .io("\(place) closed the connection without answering")

@@ -165,13 +165,16 @@ struct ResponseParser {
         }
     }
 
-    /// `HTTP/1.x SSS reason`: the status, or `notHTTP`.
+    /// `HTTP/1.x SSS reason`: the status, or `notHTTP`. Three digits outside 100...599 are not
+    /// a status either (RFC 9110 §15: its first digit is the class, 1 to 5).
     static func status(_ line: [UInt8]) throws(FramingError) -> Int {
         let prefix = Array("HTTP/1.".utf8)
         guard line.count >= 12, Array(line[0..<7]) == prefix, (0x30...0x39).contains(line[7]), line[8] == 0x20,
             line[9..<12].allSatisfy({ (0x30...0x39).contains($0) }), line.count == 12 || line[12] == 0x20
         else { throw .notHTTP }
-        return line[9..<12].reduce(0) { $0 * 10 + Int($1 - 0x30) }
+        let status = line[9..<12].reduce(0) { $0 * 10 + Int($1 - 0x30) }
+        guard (100...599).contains(status) else { throw .notHTTP }
+        return status
     }
 
     /// RFC 9110 §5.6.2 tchar.

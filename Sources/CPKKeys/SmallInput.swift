@@ -1,6 +1,10 @@
 import CPKCore
 import CPKCrypto
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Reads the small inputs of the key tools (keys, key stores, wrapped keys) whole, from a file
 /// or standard input (`-`), with a size limit so a wrong file cannot exhaust memory.
 public enum SmallInput {
@@ -14,6 +18,24 @@ public enum SmallInput {
     ///   - what: how messages name the input, e.g. "the public key".
     public static func read(_ path: String, limit: Int, what: String) throws -> [UInt8] {
         let file = path == "-" ? FileDescriptor.standardInput : try FileDescriptor.open(forReading: path)
+        return try read(file, limit: limit, what: what)
+    }
+
+    /// Reads a file found by listing a directory, whose name and type whoever can write the
+    /// directory chose: a symbolic link, FIFO, socket or device is refused (bad input) without
+    /// following it or waiting for a writer, so a planted entry cannot block or redirect a run.
+    public static func readListedFile(_ path: String, limit: Int, what: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
+        guard fd >= 0 else {
+            if errno == ELOOP { throw CPKError.invalid("\(what) (\(path)) is a symbolic link; give the file itself") }
+            throw FileDescriptor.systemError("cannot open \(path) for reading")
+        }
+        let file = FileDescriptor(fd: fd, name: path, owned: true)
+        guard try file.status().isRegularFile else { throw CPKError.invalid("\(what) (\(path)) is not a regular file") }
+        return try read(file, limit: limit, what: what)
+    }
+
+    private static func read(_ file: FileDescriptor, limit: Int, what: String) throws -> [UInt8] {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 14)
         while true {

@@ -26,6 +26,9 @@ struct Stitch: ParsableCommand {
     @Option(help: ArgumentHelp("The signer's public key, when the package does not embed it.", valueName: "file"), completion: .file())
     var publicKey: String?
 
+    @Flag(help: "Print what was stitched as JSON (the schema of cpk-sign --json); the package then goes to -o FILE or --oci.")
+    var json = false
+
     @OptionGroup var input: PackageInputArgument
     @OptionGroup var output: PackageOutputOptions
 
@@ -33,6 +36,9 @@ struct Stitch: ParsableCommand {
 
     func validate() throws {
         guard certificate == nil || publicKey == nil else { throw ValidationError("give --cert or --public-key, not both") }
+        if json && output.output == "-" && output.oci == nil {
+            throw ValidationError("--json prints the report on standard output: write the package with -o FILE or --oci")
+        }
     }
 
     func run() throws {
@@ -40,6 +46,7 @@ struct Stitch: ParsableCommand {
             signature: signature, signatureFormat: signatureFormat, signerKey: certificate ?? publicKey,
             input: input.input, output: output)
         options.messages = messages
+        options.json = json
         try SignFrontend.stitch(options)
     }
 }

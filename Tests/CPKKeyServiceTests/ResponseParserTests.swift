@@ -1,3 +1,4 @@
+import CPKCore
 import XCTest
 
 @testable import CPKKeyService
@@ -113,7 +114,7 @@ final class ResponseParserTests: XCTestCase {
     }
 
     func testBadStatusLines() {
-        for line in ["SSH-2.0-OpenSSH_9.2", "HTTP/2 200 OK", "HTTP/1.1 20 OK", "HTTP/1.1 2000 OK", "HTTP/1.1  200 OK", "http/1.1 200 OK", ""] {
+        for line in ["SSH-2.0-OpenSSH_9.2", "HTTP/2 200 OK", "HTTP/1.1 20 OK", "HTTP/1.1 2000 OK", "HTTP/1.1  200 OK", "http/1.1 200 OK", "HTTP/1.1 050 Odd", "HTTP/1.1 600 Odd", ""] {
             assertFails(line + "\r\n\r\n", .notHTTP)
         }
         XCTAssertEqual(try parse("HTTP/1.1 204\r\n\r\n", eof: false).status, 204)
@@ -167,5 +168,43 @@ final class ResponseParserTests: XCTestCase {
         XCTAssertEqual(plain.hostHeader, "keys.example")
         XCTAssertEqual(plain.path, "/")
         XCTAssertNil(plain.authorization)
+    }
+
+    /// `HTTPClient.response` over bytes fed by a closure, as the socket feeds them.
+    private func response(_ text: String, piece: Int) throws -> HTTPResponse {
+        let bytes = Array(text.utf8)
+        var offset = 0
+        let url = try XCTUnwrap(URL(string: "https://user:s3cret@keys.example/api/WrapKey?code=q7token"))
+        return try HTTPClient.response(from: url) { buffer in
+            let count = min(piece, buffer.count, bytes.count - offset)
+            bytes.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[offset..<offset + count])) }
+            offset += count
+            return count
+        }
+    }
+
+    func testClientReadsAnAnswerInAnyPieces() throws {
+        for piece in [1, 7, 1 << 20] {
+            let answer = try response("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", piece: piece)
+            XCTAssertEqual(answer.status, 200)
+            XCTAssertEqual(answer.body, Array("{}".utf8))
+        }
+    }
+
+    /// A refusal names the service without its credentials or query, and a redirect is refused
+    /// naming its target the same way.
+    func testClientRefusalsNameTheRedactedURL() {
+        for (text, expected) in [
+            ("HTTP/1.1 302 Found\r\nLocation: http://a:b@other.example/x?t=1\r\n\r\n", "redirects are not followed"),
+            ("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", "before the answer was complete"),
+            ("SMTP ready\r\n\r\n", "did not answer with HTTP"),
+        ] {
+            XCTAssertThrowsError(try response(text, piece: 3)) { error in
+                let message = (error as? CPKError)?.message ?? "\(error)"
+                XCTAssertTrue(message.contains(expected), message)
+                XCTAssertTrue(message.contains("keys.example"), message)
+                for secret in ["s3cret", "q7token", "a:b", "t=1"] { XCTAssertFalse(message.contains(secret), message) }
+            }
+        }
     }
 }

@@ -257,6 +257,85 @@ def key_seeds(s: Seeds):
     s.add("public-key", "rsa-1024.pem", s.openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024"))
 
 
+def fleet_seeds(s: Seeds):
+    """A device's report (from cpk-install report, with and without a certificate) and the
+    desired-state documents distribute writes, plus near-valid variants."""
+    state = s.work / "device-state"
+    report = s.tool("cpk-install", "report", "--state", state, "--device-id", "fuzz-device")
+    s.add("fleet-report", "report.json", report)
+    reported = json.loads(report)
+    der = base64.b64decode(reported["reported_properties"]["device_public_key"])
+    for name, change in {
+        "no-device-id": lambda r: r.pop("device_id"),
+        "bad-device-id": lambda r: r.update(device_id="a/../b"),
+        "no-key": lambda r: r["reported_properties"].pop("device_public_key"),
+        "key-not-base64": lambda r: r["reported_properties"].update(device_public_key="%%%"),
+        "cert-not-der": lambda r: r["reported_properties"].update(device_cert=base64.b64encode(b"nope").decode()),
+        "version-2": lambda r: r.update(cpk_reported_state=2),
+    }.items():
+        variant = json.loads(report)
+        change(variant)
+        s.add("fleet-report", f"{name}.json", json.dumps(variant).encode())
+    wrapped = base64.b64encode(os.urandom(256)).decode()
+    desired = {"device_id": "fuzz-device", "desired": {
+        "confidential_package_keys": {"test": wrapped, "other": wrapped},
+        "confidential_package_keys_wrapping": {"algorithm": "rsa-oaep-sha256",
+                                               "device_public_key_sha256": hashlib.sha256(der).hexdigest()}}}
+    s.add("desired-state", "desired.json", json.dumps(desired).encode())
+    s.add("desired-state", "reference-twin.json",
+          json.dumps({"properties": {"desired": {"confidential_package_keys": {"test": wrapped}}}}).encode())
+    s.add("desired-state", "top-level.json", json.dumps({"confidential_package_keys": {"test": wrapped}}).encode())
+    s.add("desired-state", "bad-name.json", json.dumps({"confidential_package_keys": {"../x": wrapped, "y": 3}}).encode())
+    s.add("desired-state", "bad-wrapping.json", json.dumps({"confidential_package_keys": {"test": wrapped},
+          "confidential_package_keys_wrapping": {"algorithm": "ROT13"}}).encode())
+
+
+def protocol_seeds(s: Seeds):
+    """HTTP answers of a key service (the first byte chooses the piece size), key-provider
+    requests as ocicrypt sends them, and PKCS#11 URIs."""
+    body = json.dumps({"wrapped_key": base64.b64encode(os.urandom(256)).decode()}).encode()
+    answers = {
+        "length": b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body),
+        "chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%x;ext=1\r\n%s\r\n0\r\nTrailer: x\r\n\r\n"
+                   % (len(body), body),
+        "until-close": b"HTTP/1.0 200 OK\r\n\r\n" + body,
+        "interim": b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n",
+        "redirect": b"HTTP/1.1 302 Found\r\nLocation: http://user:pw@elsewhere.example/x?q=1\r\n\r\n",
+        "smuggling": b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "too-long": b"HTTP/1.1 200 OK\r\nContent-Length: 99999999\r\n\r\n",
+        "truncated": b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
+    }
+    for name, answer in answers.items():
+        s.add("http-response", name, bytes([len(name)]) + answer)
+
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode()
+
+    keyid = b64(b"keyid=kbs:///default/key/fuzz::algorithm=A256GCM")
+    wrap = {"op": "keywrap", "keywrapparams": {"ec": {"Parameters": {"cpk": [keyid]}, "DecryptConfig": {"Parameters": {}}},
+                                               "optsdata": b64(b'{"cipher":"AES_256_CTR_HMAC_SHA256","key":"k"}')}}
+    s.add("key-provider", "wrap.json", json.dumps(wrap).encode())
+    s.add("key-provider", "wrap-other-provider.json", json.dumps(
+        {"op": "keywrap", "keywrapparams": {"ec": {"Parameters": {"other": [keyid]}}, "optsdata": b64(b"x")}}).encode())
+    annotation = {"kid": "kbs:///default/key/fuzz", "wrapped_data": b64(os.urandom(48)), "iv": b64(os.urandom(12)),
+                  "wrap_type": "A256GCM"}
+    s.add("key-provider", "unwrap.json", json.dumps({"op": "keyunwrap", "keyunwrapparams": {
+        "dc": {"Parameters": {"cpk": [b64(b"Enabled")]}}, "annotation": b64(json.dumps(annotation).encode())}}).encode())
+    s.add("key-provider", "unwrap-no-dc.json", json.dumps({"op": "keyunwrap", "keyunwrapparams": {
+        "annotation": b64(json.dumps(annotation).encode())}}).encode())
+    s.add("key-provider", "unknown-op.json", b'{"op":"keyshred"}')
+    for name, uri in {
+        "token-object": "pkcs11:token=cpk%20test;object=signing-key;type=private",
+        "id": "pkcs11:token=cpk;id=%01%02%ff;type=private",
+        "query": "pkcs11:object=k?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/pin",
+        "all": "pkcs11:token=t;manufacturer=m;model=mo;serial=s;object=o;id=%00;type=cert",
+        "pin-value": "pkcs11:object=k?pin-value=1234",
+        "unsupported": "pkcs11:slot-id=1;object=k",
+        "bad-escape": "pkcs11:object=%zz",
+    }.items():
+        s.add("pkcs11-uri", name, uri.encode())
+
+
 def main():
     # Regenerated seeds replace the old ones; the inputs the fuzzer found (regression-*) stay.
     for seed in CORPUS.glob("*/*"):
@@ -270,6 +349,8 @@ def main():
         manifest_seeds(s)
         envelope_seeds(s, envelopes)
         key_seeds(s)
+        fleet_seeds(s)
+        protocol_seeds(s)
     for target, count in sorted(s.counts.items()):
         print(f"{target}: {count} seeds")
 

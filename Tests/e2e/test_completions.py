@@ -3,7 +3,8 @@
 bash: the checked-in script is sourced, COMP_WORDS/COMP_CWORD/COMP_LINE/COMP_POINT are set as
 bash sets them, the tool's completion function is called, and COMPREPLY is read. fish: its
 own `complete -C` completes a command line with the checked-in script loaded. zsh: every
-script parses (zsh -n) and loads under compinit. The scripts must be what the tools generate
+script parses (zsh -n) and loads under compinit, and an interactive zsh on a pseudo-terminal
+(zsh/zpty) is sent a line and a TAB, its matches captured. The scripts must be what the tools generate
 (check-docs diffs them), so this tests the tools' completion, not a hand-edited copy.
 """
 
@@ -139,6 +140,56 @@ def test_fish_loads_and_completes(files):
     assert "signer.pem" in fish("cpk-sign sign --key sig", files)
     # (installed ids through fish need `commandline -C`, which fish refuses outside an
     # interactive session; bash's test above covers the tool's side of it)
+
+
+def test_fish_offers_the_default_subcommands_words_at_the_top_level(files):
+    """`cpk-pack --id` is `cpk-pack create --id`: its options, values and files are offered
+    without the subcommand's name, and an option before a subcommand's name keeps it that one."""
+    assert "--display-name" in fish("cpk-pack --dis", files)
+    assert "--cpk" in fish("cpk-pack app.cpk --cp", files)
+    assert fish("cpk-sign --scheme ed", files) == ["ed25519"]
+    assert "--allow-downgrade" in fish("cpk-install --allow-d", files)
+    assert fish("cpk-install --state /tmp li", files) == ["list"]
+    assert fish("cpk-install --state /tmp list --js", files) == ["--json"]
+    assert "create" in fish("cpk-pack cre", files)
+
+
+# Drives an interactive zsh on a pseudo-terminal: loads compinit with the checked-in scripts,
+# wraps compadd to print every match it is given, and once the line editor shows its prompt,
+# types the line and a TAB. Markers are typed split ("<"'x'">") so the echo of what is typed
+# never matches what the shell prints.
+ZSH_CAPTURE = r"""
+zmodload zsh/zpty
+zpty z zsh -f -i
+zpty -w z "fpath=($1 \$fpath); autoload -Uz compinit; compinit -u -D"
+zpty -w z 'compadd () { builtin compadd -O __hits "$@"; print -l -- "<"hit">"${^__hits}; builtin compadd "$@" }'
+zpty -w z "PROMPT='<''prompt''>'"
+zpty -r z line '*<prompt>*'
+zpty -w -n z "$2"$'\t'
+zpty -w z $'\C-u''print -- "<"done">"'
+while zpty -r z line; do
+  [[ $line == *"<done>"* ]] && break
+  [[ $line == *"<hit>"* ]] && print -r -- "${${line##*<hit>}%%$'\r'}"
+done
+zpty -d z
+"""
+
+
+def zsh(line: str, cwd) -> set[str]:
+    proc = subprocess.run(["zsh", "-f", "-c", ZSH_CAPTURE, "zsh", str(COMPLETIONS), line], cwd=cwd, env=env_with(),
+                          capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr.decode()
+    return {hit for hit in proc.stdout.decode().splitlines() if hit}
+
+
+def test_zsh_completes_subcommands_and_the_default_subcommands_words(files):
+    assert "--display-name" in zsh("cpk-pack create --dis", files)
+    assert "create" in zsh("cpk-pack cre", files)
+    assert "--display-name" in zsh("cpk-pack --dis", files)
+    assert "--cpk" in zsh("cpk-pack app.cpk --cp", files)
+    assert zsh("cpk-sign --scheme ed", files) == {"ed25519"}
+    assert "--allow-downgrade" in zsh("cpk-install --allow-d", files)
+    assert zsh("cpk-install --state /tmp list --js", files) == {"--json"}
 
 
 @pytest.mark.parametrize("tool", TOOLS)

@@ -350,6 +350,33 @@ def test_a_report_file_name_is_shown_escaped(fleet, tmp_path):
     assert b"refused " in proc.stderr and b"\\u{1b}" in proc.stderr, proc.stderr
 
 
+def test_planted_entries_in_a_reports_directory_are_refused_not_followed(fleet, tmp_path):
+    """Whoever can write the reports directory may plant a FIFO (opening it would wait for a
+    writer forever) or a symbolic link to a file they cannot read themselves: each is refused by
+    name, without blocking or following it, and the real report beside them is served."""
+    store = tmp_path / "keys.json"
+    store.write_text(json.dumps({APP: base64.b64encode(os.urandom(32)).decode()}))
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    state = tmp_path / "device"
+    fleet.run("cpk-install", "report", "--state", state, "--device-id", "real-device", "-o", reports / "real.json")
+    os.mkfifo(reports / "fifo.json")
+    secret = tmp_path / "secret.json"
+    secret.write_text("{}")
+    (reports / "link.json").symlink_to(secret)
+    (tmp_path / "out").mkdir()
+    proc = fleet.run("cpk-keyfetch", "distribute", "--file-store", store, "--output-dir", tmp_path / "out", "--json",
+                     reports, ok=False)
+    assert proc.returncode == 1, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["served"] == ["real-device"], summary
+    refused = {entry["source"]: entry for entry in summary["refused"]}
+    assert set(refused) == {f"{reports}/fifo.json", f"{reports}/link.json"}, summary
+    assert "not a regular file" in refused[f"{reports}/fifo.json"]["message"]
+    assert "symbolic link" in refused[f"{reports}/link.json"]["message"]
+    assert (tmp_path / "out" / "real-device.json").is_file()
+
+
 def test_no_class_key_in_clear_anywhere(fleet):
     """Runs last in this file: every argv, stdout and stderr of the fleet, and every file it
     wrote except the key stores, is searched for the class keys, raw and in base64."""

@@ -8,6 +8,7 @@ keep the tools, not just the libraries, honest about them.
 from __future__ import annotations
 
 import hashlib
+import json
 import http.server
 import subprocess
 import threading
@@ -129,3 +130,37 @@ def test_key_service_answers(path, canned_service, fuzz_public_key):
     proc = cpk.run("cpk-keyfetch", "--key-name", "test", "--url", url, "--to", fuzz_public_key,
                    "--padding", padding, env=env)
     assert_clean(proc, "cpk-keyfetch")
+
+
+@pytest.fixture(scope="module")
+def class_key_store(tmp_path_factory) -> Path:
+    """A file key store with the key the corpus's documents name (`test`) and the provider's KEK."""
+    store = tmp_path_factory.mktemp("fuzz-store") / "keys.json"
+    key = "suAWDWNySJO7M94wBw91NHMJyof4Q71rx6LBw6PMQfQ="
+    store.write_text(f'{{"test": "{key}", "kbs:///default/key/fuzz": "{key}"}}')
+    store.chmod(0o600)
+    return store
+
+
+@pytest.mark.parametrize("path", corpus("fleet-report"), ids=ids(corpus("fleet-report")))
+def test_fleet_report_inputs(path, class_key_store, tmp_path):
+    """distribute serves the report or refuses it by name; --json says which, on stdout."""
+    proc = cpk.run("cpk-keyfetch", "distribute", "--file-store", class_key_store, "--json", "--output-dir", tmp_path, path)
+    assert proc.returncode in (0, 1), proc.stderr
+    summary = json.loads(proc.stdout)
+    assert len(summary["served"]) + len(summary["refused"]) == 1, summary
+    assert not any(ord(c) < 0x20 for c in proc.stderr.decode().replace("\n", "")), proc.stderr
+
+
+@pytest.mark.parametrize("path", corpus("desired-state"), ids=ids(corpus("desired-state")))
+def test_desired_state_inputs(path, tmp_path):
+    proc = cpk.run("cpk-install", "sync", "--state", tmp_path / "state", "--twin", path)
+    assert_clean(proc, "cpk-install")
+
+
+@pytest.mark.parametrize("path", corpus("key-provider"), ids=ids(corpus("key-provider")))
+def test_key_provider_requests(path, class_key_store):
+    proc = cpk.run("cpk-keyfetch", "keyprovider", "--file-store", class_key_store, input=path.read_bytes())
+    assert_clean(proc, "cpk-keyfetch")
+    if proc.returncode == 0:
+        assert set(json.loads(proc.stdout)) <= {"keywrapresults", "keyunwrapresults"}

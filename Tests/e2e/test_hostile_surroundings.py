@@ -13,6 +13,7 @@ import base64
 import json
 import os
 import shutil
+import socket
 import stat
 import subprocess
 import sys
@@ -573,3 +574,34 @@ def test_a_fifo_in_apps_never_blocks_and_only_marks_its_own_id(state):
     checked = install_tool(env, "check-state", timeout=10)
     assert checked.returncode == 1 and b"not a regular file" in checked.stderr and b"damaged" in checked.stderr
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+@pytest.fixture
+def silent_dns(tmp_path):
+    """A DNS server on 127.0.0.1:53 that takes every query and never answers, and a
+    resolv.conf naming it with long retries (20 s x 3): without a deadline on the lookup, a
+    request would hang a minute."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        server.bind(("127.0.0.1", 53))
+    except OSError as error:
+        server.close()
+        pytest.fail(f"cannot bind 127.0.0.1:53 for the silent DNS server: {error}")
+    resolv = tmp_path / "resolv.conf"
+    resolv.write_text("nameserver 127.0.0.1\noptions timeout:20 attempts:3\n")
+    yield resolv
+    server.close()
+
+
+def test_a_dns_server_that_never_answers_meets_the_deadline(material, silent_dns):
+    """The name lookup is inside --timeout: cpk-keyfetch gives up on it at the deadline. The
+    tool runs in a private mount namespace whose /etc/resolv.conf names the silent server."""
+    directory, _ = material
+    tool = [str(BIN / "cpk-keyfetch"), "--key-name", "test", "--url", "http://keys.silent-dns.example:8080/WrapKey",
+            "--to", str(directory / "agent.pub"), "--timeout", "2"]
+    script = 'mount --bind "$0" /etc/resolv.conf && exec "$@"'
+    code, err, seconds, _ = run_with_rusage([shutil.which("unshare") or "/usr/bin/unshare", "-m", "/bin/sh", "-c", script, str(silent_dns), *tool], timeout=60)
+    text = err.decode(errors="replace")
+    print(f"silent DNS: exit {code} in {seconds:.2f}s: {text.strip()}")
+    assert code == 2 and text.count("\n") == 1 and "within 2 seconds" in text, text
+    assert seconds < 2 + 3, f"took {seconds:.1f}s with --timeout 2"

@@ -56,6 +56,28 @@ def test_cpk_sign_json_names_the_digests_and_the_signer(world):
     assert report["signer"]["named-by"] == "x509" and report["signer"]["subject"] == "CN=cpk development signer"
 
 
+def test_cpk_sign_stitch_json_reports_the_offline_signature(world):
+    """prepare --json and stitch --json report the same signature: one digest, made offline,
+    then stitched; the signature openssl made over that digest verifies in the package."""
+    d, env = world
+    check(run("cpk-sign", "keygen", "--scheme", "ecdsa-p256", "-o", "k.pem", "--cert-out", "k.crt", cwd=d, env=env))
+    prepared = document(check(sh("cpk-pack --id app app.bin | cpk-sign prepare --payload --cert k.crt "
+                                 "--digest-out digest.bin --json -o pending.env", cwd=d, env=env)))
+    check(sh("openssl pkeyutl -sign -inkey k.pem -in digest.bin -out sig.der", cwd=d, env=env))
+    stitched = document(check(run("cpk-sign", "stitch", "--signature", "sig.der", "--json", "-o", "signed.env",
+                                  "pending.env", cwd=d, env=env)))
+    assert prepared["offline"] is True and stitched["offline"] is True
+    assert stitched["signatures"] == ["payload"] and stitched["scheme"] == "ecdsa-p256"
+    assert stitched["payload-digest"] == prepared["payload-digest"] == hashlib.sha256((d / "app.bin").read_bytes()).hexdigest()
+    assert stitched["package-digest"] is None
+    assert stitched["signer"] == prepared["signer"] and stitched["signer"]["subject"] == "CN=cpk development signer"
+    assert (d / "digest.bin").read_bytes() == bytes.fromhex(stitched["payload-digest"])
+    check(run("cpk-verify", "--integrity-only", "--require", "payload-signature", "signed.env", cwd=d, env=env))
+    # the package would go to standard output with the report: refused before anything is read
+    proc = run("cpk-sign", "stitch", "--signature", "sig.der", "--json", "pending.env", cwd=d, env=env)
+    assert proc.returncode == 2 and document(proc)["error"]["kind"] == "usage"
+
+
 def test_cpk_sign_json_errors_are_documents(world):
     d, env = world
     for args, status, kind in [

@@ -98,14 +98,21 @@ class Token:
 
     def rsa_key_that_cannot_sign(self, label: str, key_id: int):
         """An RSA key pair with CKA_SIGN false (pkcs11-tool cannot make one): only for decrypting."""
+        self.rsa_key_pair(label, key_id, sign=False, decrypt=True)
+
+    def rsa_key_that_cannot_decrypt(self, label: str, key_id: int):
+        """An RSA key pair with CKA_DECRYPT false: only for signing."""
+        self.rsa_key_pair(label, key_id, sign=True, decrypt=False)
+
+    def rsa_key_pair(self, label: str, key_id: int, sign: bool, decrypt: bool):
         library, session = self.session()
         public = [(PyKCS11.CKA_CLASS, PyKCS11.CKO_PUBLIC_KEY), (PyKCS11.CKA_TOKEN, True),
                   (PyKCS11.CKA_MODULUS_BITS, 2048), (PyKCS11.CKA_PUBLIC_EXPONENT, (1, 0, 1)),
-                  (PyKCS11.CKA_ENCRYPT, True), (PyKCS11.CKA_VERIFY, False),
+                  (PyKCS11.CKA_ENCRYPT, decrypt), (PyKCS11.CKA_VERIFY, sign),
                   (PyKCS11.CKA_LABEL, label), (PyKCS11.CKA_ID, (key_id,))]
         private = [(PyKCS11.CKA_CLASS, PyKCS11.CKO_PRIVATE_KEY), (PyKCS11.CKA_TOKEN, True),
                    (PyKCS11.CKA_PRIVATE, True), (PyKCS11.CKA_SENSITIVE, True), (PyKCS11.CKA_EXTRACTABLE, False),
-                   (PyKCS11.CKA_DECRYPT, True), (PyKCS11.CKA_SIGN, False),
+                   (PyKCS11.CKA_DECRYPT, decrypt), (PyKCS11.CKA_SIGN, sign),
                    (PyKCS11.CKA_LABEL, label), (PyKCS11.CKA_ID, (key_id,))]
         session.generateKeyPair(public, private)
         session.logout()
@@ -137,6 +144,7 @@ def token(tmp_path_factory):
     token.keypair("p384", "EC:secp384r1", "03")
     token.keypair("k1", "EC:secp256k1", "04")
     token.rsa_key_that_cannot_sign("nosign", 5)
+    token.rsa_key_that_cannot_decrypt("nodecrypt", 6)
     return token
 
 
@@ -365,6 +373,13 @@ def test_failures_are_named(workdir, token):
                                    "-o", "x.key", "x.wkey", cwd=workdir), "is not RSA", code=1)
     # a mechanism the token refuses for the key (CKA_SIGN false): status 1, saying so
     assert_clean_failure(sign(uri("nosign"), "--pin-file", token.pin), "the token refused rsa-pkcs1v15", code=1)
+    # and decryption with a key that may only sign (CKA_DECRYPT false): not "wrapped to another key"
+    check(run("cpk-wrap", "public", "--format", "pem", "-o", "nodecrypt.pub",
+              token.certificate("nodecrypt", workdir.parent), cwd=workdir))
+    check(run("cpk-wrap", "wrap", "--to", "nodecrypt.pub", "--key-name", "x", "-o", "nd.wkey", "class.key", cwd=workdir))
+    assert_clean_failure(token.run("cpk-wrap", "unwrap", "--key", uri("nodecrypt"), "--pin-file", token.pin,
+                                   "-o", "x.key", "nd.wkey", cwd=workdir),
+                         "the token refused decryption with this key", code=1)
     # a scheme the key cannot make: it does not fit (status 1), as for a key file
     assert_clean_failure(sign(uri("p256"), "--pin-file", token.pin, "--scheme", "rsa-pss"), "rsa-pss", code=1)
     assert not (workdir / "out.env").exists() and not (workdir / "x.key").exists()

@@ -177,6 +177,8 @@ public enum SignFrontend {
         public var signatureFormat: DigestFormat
         /// The signer's certificate or public key file, when the package does not embed it.
         public var signerKey: String?
+        /// Print a SigningReport as JSON on standard output (the package goes elsewhere).
+        public var json = false
         public var messages = MessageOptions()
         public var input: String
         public var output: PackageOutputOptions
@@ -188,6 +190,10 @@ public enum SignFrontend {
     }
 
     public static func stitch(_ options: Stitching) throws {
+        try JSONErrors.reporting(json: options.json, tool: tool) { try stitchReporting(options) }
+    }
+
+    private static func stitchReporting(_ options: Stitching) throws {
         try SmallInput.requireOneStandardInput(
             [(options.input, "input"), (options.signature, "--signature"), (options.signerKey ?? "", "--cert/--public-key")])
         let bytes = try options.signatureFormat.decode(
@@ -200,9 +206,11 @@ public enum SignFrontend {
         let entry = try LogEntry.now(tool: tool, action: pending.logAction)
         let progress = options.messages.watch(package, tool: tool, verb: "stitching")
         defer { progress?.finish() }
+        var report: SigningReport?
         try options.output.write { destination in
-            try Stitcher.stitch(package, signature: bytes, key: key, log: entry, to: { destination })
+            report = try Stitcher.stitch(package, signature: bytes, key: key, log: entry, to: { destination })
         }
+        if options.json, let report { try Console.output(report.json.compactText) }
     }
 
     /// `cpk-sign strip`: the package without the signatures of `targets`, e.g. before re-signing offline.

@@ -176,6 +176,23 @@ public enum TokenKeys {
     /// True when `key` is held in a token (its operations go through the engine).
     static func isTokenKey(_ key: EVPKey) -> Bool { ENGINE_get_id_of(key) }
 
+    /// The PKCS#11 return values by which a token refuses to use a key for an operation.
+    static let refusingReturnValues: [UInt: String] = [
+        0x63: "CKR_KEY_TYPE_INCONSISTENT", 0x68: "CKR_KEY_FUNCTION_NOT_PERMITTED",
+        0x70: "CKR_MECHANISM_INVALID", 0x71: "CKR_MECHANISM_PARAM_INVALID",
+    ]
+
+    /// The name of a refusing PKCS#11 return value among `codes` (an OpenSSL error queue), if
+    /// any. libp11 reports a token's answer as an error whose reason is the CKR_ value, in an
+    /// error library it registers at run time: numbers from ERR_LIB_USER up are such libraries,
+    /// OpenSSL's own are below, so an RSA padding error never reads as a token's refusal.
+    static func refusedReturnValue(in codes: [UInt]) -> String? {
+        for code in codes where ERR_GET_LIB(code) >= ERR_LIB_USER {
+            if let name = refusingReturnValues[UInt(ERR_GET_REASON(code))] { return name }
+        }
+        return nil
+    }
+
     /// The error for a signature the token refused (`underlying` says what OpenSSL heard):
     /// the key does not fit the operation, status 1.
     static func refusal(_ operation: String, underlying: CPKError) -> CPKError {

@@ -138,11 +138,14 @@ public final class FleetDistributor {
                 refuse(error, deviceID: deviceID, source: source)
             }
         }
-        // A report file that is too big or empty refuses that device only.
-        func readReport(_ path: String) throws {
+        // A report file that is too big, empty, or (in a directory) not a regular file refuses
+        // that entry only.
+        func readReport(_ path: String, listed: Bool) throws {
             let bytes: [UInt8]
             do {
-                bytes = try SmallInput.read(path, limit: ReportedState.sizeLimit, what: "the report")
+                bytes = listed
+                    ? try SmallInput.readListedFile(path, limit: ReportedState.sizeLimit, what: "the report")
+                    : try SmallInput.read(path, limit: ReportedState.sizeLimit, what: "the report")
             } catch let error as CPKError where error.kind == .invalidInput {
                 return refuse(CPKError(.invalidInput, error.message, reason: .malformedReport), deviceID: nil, source: path)
             }
@@ -151,9 +154,9 @@ public final class FleetDistributor {
         for input in inputs {
             switch input {
             case .file(let path):
-                try readReport(path)
+                try readReport(path, listed: false)
             case .directory(let path):
-                for name in try Self.reportFiles(in: path) { try readReport(path + "/" + name) }
+                for name in try Self.reportFiles(in: path) { try readReport(path + "/" + name, listed: true) }
             case .lines(let path):
                 let file = path == "-" ? FileDescriptor.standardInput : try FileDescriptor.open(forReading: path)
                 let what = SmallInput.displayName(path)

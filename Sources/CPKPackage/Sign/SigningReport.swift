@@ -1,8 +1,10 @@
 import CPKCore
 import CPKCrypto
+import CPKFormat
 
 /// What a signing run did, for `cpk-sign --json`: the signatures made (or prepared), their
-/// scheme, the digests signed, and who the signer is. Member names and order are stable.
+/// scheme, the digests signed, and who the signer is; `cpk-sign stitch --json` reports the
+/// stitched signature the same way (`offline` true). Member names and order are stable.
 public struct SigningReport: Sendable {
     public let targets: [SignatureTarget]
     public let scheme: SignatureScheme
@@ -40,6 +42,31 @@ public struct SigningReport: Sendable {
         case .publicKey: naming = "public-key"
         case .url: naming = "url"
         case .domain: naming = "domain"
+        }
+        (certificateSubject, certificateIssuer) = (subject, issuer)
+    }
+
+    /// The report of `cpk-sign stitch`: the offline signature that was pending, now in.
+    init(stitched pending: Stitcher.Pending, signer: VerifyingKey, digest: [UInt8], head: PackageHead) throws {
+        targets = [pending.target]
+        scheme = pending.scheme
+        (signed, replaced) = (false, false)
+        signerFingerprint = try signer.fingerprint
+        signerKeyType = "\(signer.type)"
+        payloadDigest = pending.target == .payload ? digest : nil
+        packageDigest = pending.target == .package ? digest : nil
+        var subject: String? = nil
+        var issuer: String? = nil
+        switch pending.certificate {
+        case .none: naming = "none"
+        case .x509PEM(let index), .x509DER(let index):
+            naming = "x509"
+            if case .bytes(let bytes) = head.streams[index], let leaf = try? X509Certificate.chain(loading: bytes).first {
+                (subject, issuer) = (leaf.subject, leaf.issuer)
+            }
+        case .publicKeyPEM, .publicKeyDER: naming = "public-key"
+        case .url: naming = "url"
+        case .targetDomain: naming = "domain"
         }
         (certificateSubject, certificateIssuer) = (subject, issuer)
     }

@@ -40,10 +40,11 @@ public enum Stitcher {
     /// Nothing reaches `output` unless it verifies.
     /// - Parameter key: the signer's public key or certificate; may be omitted when the package
     ///   embeds one, and must match it when it does.
+    @discardableResult
     public static func stitch(
         _ input: PackageInput, signature: [UInt8], key: VerifyingKey?, log entry: LogEntry,
         to output: () throws -> PackageOutput
-    ) throws {
+    ) throws -> SigningReport {
         var head = input.head
         let pending = try Pending(head: head, name: input.name)
         let signer = try signerKey(given: key, pending: pending, head: head)
@@ -59,6 +60,7 @@ public enum Stitcher {
         try destination.begin(head: head, log: input.log + [entry])
         try replay.forEachChunk { try destination.writePayload($0) }
         try destination.finish(deferredStreams: try replay.remainingDeferred())
+        return try SigningReport(stitched: pending, signer: signer, digest: digest, head: head)
     }
 
     /// The bytes an offline signer signs for the pending signature (read to the end of input).

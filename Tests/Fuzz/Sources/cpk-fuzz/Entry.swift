@@ -30,6 +30,16 @@ let fuzzTargets: [FuzzTarget] = [
                run: fuzzTwin),
     FuzzTarget(name: "public-key", about: "public and private keys: PEM, DER, PKCS#1, X.509",
                run: fuzzPublicKey),
+    FuzzTarget(name: "fleet-report", about: "a device's reported state (distribute); wrapping to its key",
+               run: fuzzFleetReport),
+    FuzzTarget(name: "desired-state", about: "desired-state document (sync --twin); write and read back",
+               run: fuzzDesiredState),
+    FuzzTarget(name: "http-response", about: "a key service's HTTP answer in pieces; same verdict at any break",
+               run: fuzzHTTPResponse),
+    FuzzTarget(name: "key-provider", about: "ocicrypt key-provider request; a wrap unwraps to its options",
+               run: fuzzKeyProvider),
+    FuzzTarget(name: "pkcs11-uri", about: "PKCS#11 URI (RFC 7512); canonical form reads back the same",
+               run: fuzzPKCS11URI),
 ]
 
 /// The target CPK_FUZZ_TARGET names, chosen once; anything else stops with the list.
