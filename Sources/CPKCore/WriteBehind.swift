@@ -22,8 +22,8 @@ import Dispatch
 ///
 /// Not for use from two threads at once. A write error is reported by the next call (or by
 /// `finish`), never lost.
-public final class WriteBehind: @unchecked Sendable {
-    public let file: FileDescriptor
+public final class WriteBehind {
+    public var file: FileDescriptor { channel.file }
     public static let bufferSize = 1 << 20
     private static let alignment = 4096
 
@@ -32,35 +32,31 @@ public final class WriteBehind: @unchecked Sendable {
     private var filling = 0
     private var filled = 0
     private let queue = DispatchQueue(label: "cpk.write-behind")
-    /// 1 while no write is in flight: one write at a time, in order.
-    private let idle = DispatchSemaphore(value: 1)
-    /// Set by the writing thread before it signals `idle`, read by the caller after waiting.
-    private var failure: CPKError?
-    /// Whether `O_DIRECT` is on; only the writing thread turns it off while a write is in flight.
-    private var direct = false
+    /// What the writing thread shares with the caller; it holds no buffer, so this object (and
+    /// its deinit, which waits for the write in flight) never waits for the writing thread.
+    private let channel: Channel
     private var finished = false
     /// Bytes written with `O_DIRECT` and through the page cache, for tests.
-    public private(set) var directBytes: UInt64 = 0
-    public private(set) var bufferedBytes: UInt64 = 0
+    public var directBytes: UInt64 { channel.directBytes }
+    public var bufferedBytes: UInt64 { channel.bufferedBytes }
 
     /// - Parameter direct: try `O_DIRECT` (false writes through the page cache, still behind).
     public init(_ file: FileDescriptor, direct: Bool = true) {
-        self.file = file
+        channel = Channel(file)
         buffers = (0..<2).map { _ in
             UnsafeMutableRawBufferPointer.allocate(byteCount: Self.bufferSize, alignment: Self.alignment)
         }
         #if os(Linux)
         if direct, file.isSeekable, lseek(file.fd, 0, SEEK_CUR) % off_t(Self.alignment) == 0 {
-            let flags = fcntl(file.fd, F_GETFL)
-            self.direct = flags >= 0 && fcntl(file.fd, F_SETFL, flags | Self.directFlag) == 0
+            channel.setDirect(true)
         }
         #endif
     }
 
     deinit {
-        idle.wait()  // a write in flight still reads its buffer
-        idle.signal()  // libdispatch refuses to free a semaphore below its initial value
-        setDirect(false)
+        channel.idle.wait()  // a write in flight still reads its buffer
+        channel.idle.signal()  // libdispatch refuses to free a semaphore below its initial value
+        channel.setDirect(false)
         for buffer in buffers { buffer.deallocate() }
     }
 
@@ -97,41 +93,44 @@ public final class WriteBehind: @unchecked Sendable {
     public func finish() throws {
         guard !finished else { return }
         finished = true
-        idle.wait()
-        defer { idle.signal() }
-        if let failure { throw failure }
-        setDirect(false)
-        try writeOut(UnsafeRawBufferPointer(rebasing: buffers[filling][0..<filled]))
+        channel.idle.wait()
+        defer { channel.idle.signal() }
+        if let failure = channel.failure { throw failure }
+        channel.setDirect(false)
+        try channel.writeOut(UnsafeRawBufferPointer(rebasing: buffers[filling][0..<filled]))
         filled = 0
     }
 
     /// Hands the full buffer to the writing thread once the previous write is done.
     private func submit() throws {
-        idle.wait()
-        if let failure {
-            idle.signal()
+        channel.idle.wait()
+        if let failure = channel.failure {
+            channel.idle.signal()
             throw failure
         }
-        let bytes = UnsafeRawBufferPointer(rebasing: buffers[filling][0..<filled])
-        let job = WriteJob(owner: self, bytes: bytes)
+        let job = WriteJob(channel: channel, bytes: UnsafeRawBufferPointer(rebasing: buffers[filling][0..<filled]))
         queue.async { job.run() }
         filling = 1 - filling
         filled = 0
     }
+}
 
-    /// On the writing thread: writes `bytes`, then lets the caller reuse the buffer.
-    fileprivate func writeInBackground(_ bytes: UnsafeRawBufferPointer) {
-        do {
-            try writeOut(bytes)
-        } catch let error as CPKError {
-            failure = error
-        } catch {
-            failure = CPKError.io("cannot write \(file.name): \(error)")
-        }
-        idle.signal()
-    }
+/// The descriptor and the state the writing thread and the caller share. The caller touches it
+/// only between `idle.wait()` and `idle.signal()`, or while no write is in flight, which is what
+/// makes the unchecked Sendable sound.
+private final class Channel: @unchecked Sendable {
+    let file: FileDescriptor
+    /// 1 while no write is in flight: one write at a time, in order.
+    let idle = DispatchSemaphore(value: 1)
+    /// Set by the writing thread before it signals `idle`.
+    var failure: CPKError?
+    private var direct = false
+    var directBytes: UInt64 = 0
+    var bufferedBytes: UInt64 = 0
 
-    private func writeOut(_ bytes: UnsafeRawBufferPointer) throws {
+    init(_ file: FileDescriptor) { self.file = file }
+
+    func writeOut(_ bytes: UnsafeRawBufferPointer) throws {
         guard var base = bytes.baseAddress else { return }
         var left = bytes.count
         while left > 0 {
@@ -151,11 +150,12 @@ public final class WriteBehind: @unchecked Sendable {
         }
     }
 
-    private func setDirect(_ on: Bool) {
+    /// Turns `O_DIRECT` on or off; false when the kernel refuses to turn it on.
+    func setDirect(_ on: Bool) {
         #if os(Linux)
         guard direct != on else { return }
         let flags = fcntl(file.fd, F_GETFL)
-        if flags >= 0 { _ = fcntl(file.fd, F_SETFL, on ? flags | Self.directFlag : flags & ~Self.directFlag) }
+        guard flags >= 0, fcntl(file.fd, F_SETFL, on ? flags | Self.directFlag : flags & ~Self.directFlag) == 0 else { return }
         direct = on
         #endif
     }
@@ -173,13 +173,23 @@ public final class WriteBehind: @unchecked Sendable {
 /// One buffer on its way to the disk; `WriteBehind` waits for it before the buffer is refilled
 /// or freed, which is what makes the unchecked Sendable sound.
 private final class WriteJob: @unchecked Sendable {
-    let owner: WriteBehind
+    let channel: Channel
     let bytes: UnsafeRawBufferPointer
 
-    init(owner: WriteBehind, bytes: UnsafeRawBufferPointer) {
-        self.owner = owner
+    init(channel: Channel, bytes: UnsafeRawBufferPointer) {
+        self.channel = channel
         self.bytes = bytes
     }
 
-    func run() { owner.writeInBackground(bytes) }
+    /// On the writing thread: writes the bytes, then lets the caller reuse the buffer.
+    func run() {
+        do {
+            try channel.writeOut(bytes)
+        } catch let error as CPKError {
+            channel.failure = error
+        } catch {
+            channel.failure = CPKError.io("cannot write \(channel.file.name): \(error)")
+        }
+        channel.idle.signal()
+    }
 }
