@@ -12,7 +12,8 @@ public final class FileDescriptor: @unchecked Sendable {
     public let fd: Int32
     /// How messages name this file: a path, or "standard input"/"standard output".
     public let name: String
-    private let owned: Bool
+    /// True when this process opened the descriptor (and closes it); false for one it inherited.
+    public let owned: Bool
 
     public init(fd: Int32, name: String, owned: Bool) {
         self.fd = fd

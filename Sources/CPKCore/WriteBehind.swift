@@ -20,7 +20,8 @@ import Dispatch
 /// writing (a trailer) or `fsync` it. Where the kernel refuses direct I/O (a file system
 /// without it, an offset not aligned), everything is written the ordinary way, same bytes.
 ///
-/// Not for use from two threads at once. A write error is reported by the next call (or by
+/// Direct I/O only on a descriptor this process opened (see `init`). Not for use from two
+/// threads at once. A write error is reported by the next call (or by
 /// `finish`), never lost.
 public final class WriteBehind {
     public var file: FileDescriptor { channel.file }
@@ -47,7 +48,10 @@ public final class WriteBehind {
             UnsafeMutableRawBufferPointer.allocate(byteCount: Self.bufferSize, alignment: Self.alignment)
         }
         #if os(Linux)
-        if direct, file.isSeekable, lseek(file.fd, 0, SEEK_CUR) % off_t(Self.alignment) == 0 {
+        // Only on a file this process opened: the flag belongs to the open file description,
+        // which an inherited descriptor shares with other processes (a shell's `> file`), and a
+        // kill before `finish` would leave it set for them.
+        if direct, file.owned, file.isSeekable, lseek(file.fd, 0, SEEK_CUR) % off_t(Self.alignment) == 0 {
             channel.setDirect(true)
         }
         #endif

@@ -138,6 +138,6 @@ final class CPKOutput: PackageOutput {
         sizes[head.manifest.payload.data] = payloadSize
         return try PackageWriter(
             output: file, streamSizes: sizes.map { $0 ?? 0 }, manifestIndex: head.manifestIndex,
-            payloadIndex: head.manifest.payload.data, tap: tap)
+            payloadIndex: head.manifest.payload.data, tap: tap, writeBehind: true)
     }
 }
