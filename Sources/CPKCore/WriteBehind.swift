@@ -41,19 +41,34 @@ public final class WriteBehind {
     public var directBytes: UInt64 { channel.directBytes }
     public var bufferedBytes: UInt64 { channel.bufferedBytes }
 
-    /// - Parameter direct: try `O_DIRECT` (false writes through the page cache, still behind).
-    public init(_ file: FileDescriptor, direct: Bool = true) {
+    /// Bytes written through the page cache before direct I/O starts, by default: a file that
+    /// stays smaller is done as soon as it is in memory, as usual (on a slow disk, direct I/O
+    /// would make the tool wait for the disk); past this the page cache would only hold back
+    /// what the disk takes anyway.
+    public static let defaultDirectThreshold: UInt64 = 64 << 20
+
+    /// Whether direct I/O may start, once `directAfter` bytes went through the page cache.
+    private let mayGoDirect: Bool
+    private let directAfter: UInt64
+    private var submitted: UInt64 = 0
+
+    /// - Parameters:
+    ///   - direct: use `O_DIRECT` where possible (false writes through the page cache, still behind).
+    ///   - directAfter: bytes written the ordinary way first (0: direct from the start, for a
+    ///     file that is synced anyway).
+    public init(_ file: FileDescriptor, direct: Bool = true, directAfter: UInt64 = WriteBehind.defaultDirectThreshold) {
         channel = Channel(file)
         buffers = (0..<2).map { _ in
             UnsafeMutableRawBufferPointer.allocate(byteCount: Self.bufferSize, alignment: Self.alignment)
         }
+        self.directAfter = directAfter
         #if os(Linux)
         // Only on a file this process opened: the flag belongs to the open file description,
         // which an inherited descriptor shares with other processes (a shell's `> file`), and a
         // kill before `finish` would leave it set for them.
-        if direct, file.owned, file.isSeekable, lseek(file.fd, 0, SEEK_CUR) % off_t(Self.alignment) == 0 {
-            channel.setDirect(true)
-        }
+        mayGoDirect = direct && file.owned && file.isSeekable && lseek(file.fd, 0, SEEK_CUR) % off_t(Self.alignment) == 0
+        #else
+        mayGoDirect = false
         #endif
     }
 
@@ -112,6 +127,9 @@ public final class WriteBehind {
             channel.idle.signal()
             throw failure
         }
+        // No write in flight now; every write so far was a full buffer, so the offset is aligned.
+        if mayGoDirect && submitted >= directAfter { channel.setDirect(true) }
+        submitted += UInt64(filled)
         let job = WriteJob(channel: channel, bytes: UnsafeRawBufferPointer(rebasing: buffers[filling][0..<filled]))
         queue.async { job.run() }
         filling = 1 - filling
@@ -148,16 +166,20 @@ private final class Channel: @unchecked Sendable {
             } else if errno == EINVAL && direct {
                 // The file system takes no direct I/O of this size or alignment: the page cache, then.
                 setDirect(false)
+                refused = true
             } else {
                 throw FileDescriptor.systemError("cannot write \(file.name)")
             }
         }
     }
 
-    /// Turns `O_DIRECT` on or off; false when the kernel refuses to turn it on.
+    /// Turns `O_DIRECT` on or off (it stays off when the kernel refuses). Once a direct write
+    /// was refused, it is not tried again.
+    private var refused = false
+
     func setDirect(_ on: Bool) {
         #if os(Linux)
-        guard direct != on else { return }
+        guard direct != on, !(on && refused) else { return }
         let flags = fcntl(file.fd, F_GETFL)
         guard flags >= 0, fcntl(file.fd, F_SETFL, on ? flags | Self.directFlag : flags & ~Self.directFlag) == 0 else { return }
         direct = on

@@ -41,7 +41,7 @@ final class Deployment {
         hasher = try SHA256Hasher()
         storageNonce = try SecureRandom.bytes(AESGCM.nonceSize)
         encryptor = try AESGCM(.encrypt, key: storageKey, nonce: storageNonce)
-        output = WriteBehind(staging.descriptor)
+        output = WriteBehind(staging.descriptor, directAfter: 0)  // synced before commit anyway
         try output.write(ApplicationFile.magic)
     }
 

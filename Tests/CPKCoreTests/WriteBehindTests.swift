@@ -30,7 +30,7 @@ final class WriteBehindTests: XCTestCase {
         for (total, piece) in [(0, 1), (1, 1), (4095, 1000), (size, size), (size + 1, 4096), (3 * size + 12_345, 777_777), (5 * size, 3 * size)] {
             let path = "\(directory!)/out-\(total)"
             let output = try OutputFile(path: path, binary: true)
-            let writer = WriteBehind(output.descriptor)
+            let writer = WriteBehind(output.descriptor, directAfter: 0)
             let bytes = pattern(total, seed: total)
             var offset = 0
             var inPlace = false
@@ -66,7 +66,7 @@ final class WriteBehindTests: XCTestCase {
             let name = "out-\(direct)"
             let output = try OutputFile(path: "\(directory!)/\(name)", binary: true)
             try output.descriptor.write([1, 2, 3])
-            let writer = WriteBehind(output.descriptor, direct: direct)
+            let writer = WriteBehind(output.descriptor, direct: direct, directAfter: 0)
             try bytes.withUnsafeBytes { try writer.write($0) }
             try writer.finish()
             try output.commit()
@@ -81,7 +81,7 @@ final class WriteBehindTests: XCTestCase {
     /// bytes are the same (checked above).
     func testALargeFileIsWrittenDirectWhereTheFileSystemAllows() throws {
         let output = try OutputFile(path: "\(directory!)/large", binary: true)
-        let writer = WriteBehind(output.descriptor)
+        let writer = WriteBehind(output.descriptor, directAfter: 0)
         let bytes = pattern(4 * WriteBehind.bufferSize, seed: 9)
         try bytes.withUnsafeBytes { try writer.write($0) }
         try writer.finish()
@@ -92,6 +92,29 @@ final class WriteBehindTests: XCTestCase {
             close(probe)
             XCTAssertEqual(writer.directBytes, UInt64(bytes.count), "the file system takes direct I/O, so the full buffers went direct")
         }
+    }
+
+    /// By default the first 64 MiB go through the page cache (a small file is done once in
+    /// memory, as usual), the rest direct; the bytes are the same.
+    func testDirectIOStartsPastTheThreshold() throws {
+        let output = try OutputFile(path: "\(directory!)/threshold", binary: true)
+        let writer = WriteBehind(output.descriptor, directAfter: 3 << 20)
+        let bytes = pattern(6 * WriteBehind.bufferSize + 17, seed: 5)
+        try bytes.withUnsafeBytes { try writer.write($0) }
+        try writer.finish()
+        try output.commit()
+        XCTAssertTrue(try contents("threshold") == bytes)
+        XCTAssertGreaterThanOrEqual(writer.bufferedBytes, 3 << 20)
+        let probe = open(directory, 0o20_200_000 | O_WRONLY | 0o40_000, 0o600)  // O_TMPFILE | O_DIRECT
+        if probe >= 0 {
+            close(probe)
+            XCTAssertEqual(writer.directBytes, 3 << 20)
+        }
+        let small = try OutputFile(path: "\(directory!)/small", binary: true)
+        let smallWriter = WriteBehind(small.descriptor)
+        try bytes.withUnsafeBytes { try smallWriter.write($0) }
+        try smallWriter.finish()
+        XCTAssertEqual(smallWriter.directBytes, 0, "under the default threshold: the page cache")
     }
 
     /// A write the kernel refuses is reported (by a later call or by `finish`), never lost.
@@ -112,7 +135,7 @@ final class WriteBehindTests: XCTestCase {
     func testAnAbandonedWriterLeavesTheDescriptorUsable() throws {
         let output = try OutputFile(path: "\(directory!)/abandoned", binary: true)
         do {
-            let writer = WriteBehind(output.descriptor)
+            let writer = WriteBehind(output.descriptor, directAfter: 0)
             try pattern(WriteBehind.bufferSize + 5, seed: 2).withUnsafeBytes { try writer.write($0) }
         }
         try output.descriptor.write([7])  // one byte at an odd length: refused were O_DIRECT still on
