@@ -47,7 +47,7 @@ public enum PayloadRelease {
         let gate = try SignatureGate(head: input.head, trust: signatures.trust, checkPayloadSignature: signatures.payloadSignature)
         var size: UInt64 = 0
         let overlap = Overlap()
-        // A named file (invisible until committed) is written behind, past the page cache.
+        // A named file (invisible until committed) is written behind, past the page cache once large.
         let file = spool == nil ? WriteBehind(output.descriptor) : nil
         while let chunk = try input.nextPayloadChunk() {
             let plaintext = try plan.decrypt(chunk, with: decryptor, into: buffer)
