@@ -12,7 +12,8 @@ public final class FileDescriptor: @unchecked Sendable {
     public let fd: Int32
     /// How messages name this file: a path, or "standard input"/"standard output".
     public let name: String
-    private let owned: Bool
+    /// True when this process opened the descriptor (and closes it); false for one it inherited.
+    public let owned: Bool
 
     public init(fd: Int32, name: String, owned: Bool) {
         self.fd = fd
@@ -59,6 +60,18 @@ public final class FileDescriptor: @unchecked Sendable {
     }
 
     public var isTerminal: Bool { isatty(fd) == 1 }
+
+    /// The file offset the next `read` starts at, or nil where there is none (a pipe).
+    public var position: UInt64? {
+        let offset = lseek(fd, 0, SEEK_CUR)
+        return offset >= 0 ? UInt64(offset) : nil
+    }
+
+    /// True for a pipe or FIFO.
+    public var isPipe: Bool {
+        var info = stat()
+        return fstat(fd, &info) == 0 && info.st_mode & S_IFMT == S_IFIFO
+    }
 
     /// Reads up to `buffer.count` bytes; returns 0 only at end of file.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {

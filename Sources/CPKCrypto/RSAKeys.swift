@@ -203,3 +203,9 @@ public func wipe(_ bytes: inout [UInt8]) {
         OPENSSL_cleanse(base, raw.count)  // a memset the optimiser cannot drop
     }
 }
+
+/// The same for a raw buffer (one that held plaintext).
+public func wipe(_ raw: UnsafeMutableRawBufferPointer) {
+    guard let base = raw.baseAddress else { return }
+    OPENSSL_cleanse(base, raw.count)
+}

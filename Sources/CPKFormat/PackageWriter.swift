@@ -14,11 +14,18 @@ public final class PackageWriter {
     /// Sees every byte written, in order: lets a caller digest the package while it is written
     /// (the OCI layer digest) instead of reading it back.
     private let tap: ((UnsafeRawBufferPointer) -> Void)?
+    /// For a new regular file: everything goes out through `WriteBehind` (a second thread, past
+    /// the page cache), payload bytes passed from a file too, read through memory. Bytes passed
+    /// from a pipe are spliced into the file instead (no copy through this process): then the
+    /// write-behind is drained and dropped, and the rest goes through the page cache.
+    private var behind: WriteBehind?
 
     /// Starts a package whose streams will have exactly `streamSizes`.
+    /// - Parameter writeBehind: write a new regular file (one this process opened) through
+    ///   `WriteBehind`; ignored for any other output.
     public init(
         output: FileDescriptor, streamSizes: [UInt64], manifestIndex: Int, payloadIndex: Int,
-        tap: ((UnsafeRawBufferPointer) -> Void)? = nil
+        tap: ((UnsafeRawBufferPointer) -> Void)? = nil, writeBehind: Bool = false
     ) throws {
         guard streamSizes.count >= 2, streamSizes.count <= Int(UInt16.max) else {
             throw CPKError.invalid("a package needs 2 to 65535 streams, not \(streamSizes.count)")
@@ -27,6 +34,7 @@ public final class PackageWriter {
         self.sizes = streamSizes
         self.payloadIndex = payloadIndex
         self.tap = tap
+        behind = writeBehind && output.owned && output.isSeekable ? WriteBehind(output) : nil
         let header = FrameHeader(streamCount: streamSizes.count, manifestIndex: manifestIndex)
         try write(header.encoded + StreamEntry.encodeTable(try Self.layout(sizes: streamSizes, payloadIndex: payloadIndex)))
     }
@@ -36,7 +44,7 @@ public final class PackageWriter {
     }
 
     private func write(_ bytes: UnsafeRawBufferPointer) throws {
-        try output.write(bytes)
+        if let behind { try behind.write(bytes) } else { try output.write(bytes) }
         tap?(bytes)
     }
 
@@ -70,7 +78,11 @@ public final class PackageWriter {
         guard payloadWritten <= sizes[payloadIndex] else {
             throw CPKError.invalid("payload is longer than the \(sizes[payloadIndex]) bytes announced")
         }
-        if tap == nil {
+        if let writer = behind, bytes.count > 0, bytes.offset == nil {
+            try writer.finish()
+            behind = nil
+        }
+        if tap == nil && behind == nil {
             try mover.move(bytes)
         } else {
             try mover.forEachPiece(of: bytes) { try write($0) }
@@ -91,5 +103,6 @@ public final class PackageWriter {
             }
             try write(streams[index])
         }
+        try behind?.finish()
     }
 }

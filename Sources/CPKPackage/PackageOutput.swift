@@ -11,6 +11,9 @@ public protocol PackageOutput: AnyObject {
     /// Writes payload bytes passed on unchanged (`PackageInput.passNextPayloadChunk`), moving
     /// the part still in the input without copying it through this process where it can.
     func writePayload(passing bytes: PassedBytes) throws
+    /// True when bytes passed on (`writePayload(passing:)`) are moved by the kernel rather than
+    /// copied: a writer that has its payload in a file then hands over the range, not its buffer.
+    var movesPassedBytesInKernel: Bool { get }
 }
 
 extension PackageOutput {
@@ -18,6 +21,8 @@ extension PackageOutput {
     public func writePayload(passing bytes: PassedBytes) throws {
         try ByteMover(to: .standardOutput).forEachPiece(of: bytes) { try writePayload($0) }
     }
+
+    public var movesPassedBytesInKernel: Bool { false }
 }
 
 public enum OutputFormat: String, Sendable, CaseIterable {
@@ -45,6 +50,9 @@ final class EnvelopeOutput: PackageOutput {
     func writePayload(_ chunk: UnsafeRawBufferPointer) throws { try writer!.writeChunk(chunk) }
 
     func writePayload(passing bytes: PassedBytes) throws { try writer!.writeChunk(passing: bytes) }
+
+    /// To a pipe, `splice(2)` moves a file's pages in without a copy (`ByteMover`).
+    var movesPassedBytesInKernel: Bool { file.isPipe }
 
     func finish(deferredStreams: [Int: [UInt8]]) throws { try writer!.finish(deferredStreams: deferredStreams) }
 }
@@ -130,6 +138,6 @@ final class CPKOutput: PackageOutput {
         sizes[head.manifest.payload.data] = payloadSize
         return try PackageWriter(
             output: file, streamSizes: sizes.map { $0 ?? 0 }, manifestIndex: head.manifestIndex,
-            payloadIndex: head.manifest.payload.data, tap: tap)
+            payloadIndex: head.manifest.payload.data, tap: tap, writeBehind: true)
     }
 }

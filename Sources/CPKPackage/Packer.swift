@@ -44,9 +44,23 @@ public enum Packer {
         let head = head(for: identity, payloadSize: status.isRegularFile ? status.size : nil)
         try output.begin(head: head, log: log)
         let hasher = try SHA256Hasher()
+        // From a file into a pipe, each chunk is read (to hash it) and the same range of the
+        // file is then spliced into the pipe: the kernel passes the page-cache pages on instead
+        // of copying the buffer into the pipe (what a `vmsplice` of the buffer would save, without
+        // its hazard: a buffer must never be reused while a reader may still hold its pages). A
+        // file changed while it is packed then gives a package whose digest does not match its
+        // payload, which every check downstream refuses; it was never a consistent package.
+        var position = status.isRegularFile && output.movesPassedBytesInKernel ? payload.position : nil
         try Chunks.forEach(in: payload) { chunk in
             hasher.update(chunk)
-            try output.writePayload(chunk)
+            if let offset = position {
+                try output.writePayload(passing: PassedBytes(
+                    buffered: UnsafeRawBufferPointer(start: nil, count: 0), source: payload, offset: offset, count: chunk.count,
+                    truncation: CPKError.invalid("\(payload.name) became shorter while it was packed")))
+                position = offset + UInt64(chunk.count)
+            } else {
+                try output.writePayload(chunk)
+            }
             progress?(chunk.count)
         }
         try output.finish(deferredStreams: [1: try hasher.finalize()])

@@ -47,6 +47,8 @@ public enum PayloadRelease {
         let gate = try SignatureGate(head: input.head, trust: signatures.trust, checkPayloadSignature: signatures.payloadSignature)
         var size: UInt64 = 0
         let overlap = Overlap()
+        // A named file (invisible until committed) is written behind, past the page cache once large.
+        let file = spool == nil ? WriteBehind(output.descriptor) : nil
         while let chunk = try input.nextPayloadChunk() {
             let plaintext = try plan.decrypt(chunk, with: decryptor, into: buffer)
             // The digests on the second core while this one writes: both only read the bytes,
@@ -58,7 +60,7 @@ public enum PayloadRelease {
                 },
                 alongside: {
                     try spool?.write(chunk)
-                    if spool == nil { try output.descriptor.write(plaintext) }
+                    try file?.write(plaintext)
                 })
             size += UInt64(chunk.count)
         }
@@ -70,6 +72,7 @@ public enum PayloadRelease {
         } catch let error as CPKError {
             throw error.appending("; nothing was written").located(in: input.name)
         }
+        try file?.finish()
         if let spool {
             let again = try plan.makeDecryptor()
             try spool.forEachPiece(at: 0, count: size, pieceSize: Chunks.size, what: "the checked payload") {

@@ -40,6 +40,55 @@ final class PackageFileTests: XCTestCase {
         XCTAssertEqual(package.manifest, referenceManifest())
     }
 
+    /// Written behind (a second thread, past the page cache) the file is the same byte for
+    /// byte, whether the payload comes through memory, passed from a file (read through memory)
+    /// or passed from a pipe (spliced: the write-behind is drained first).
+    func testWriteBehindGivesTheSameBytesByEveryRoute() throws {
+        let payload = (0..<(3 << 20) + 4321).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ ($0 >> 12)) }
+        _ = try writeReferencePackage(payload: payload)
+        let reference = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        let streams: [[UInt8]] = [
+            payload, Array(repeating: 1, count: 12), Array(repeating: 2, count: 16), Array(repeating: 3, count: 32),
+            Array(repeating: 4, count: 256), Array("-----BEGIN CERTIFICATE-----\n".utf8), referenceManifest().encoded,
+        ]
+        let source = path + ".payload"
+        defer { unlink(source) }
+        try Data(payload).write(to: URL(fileURLWithPath: source))
+        for route in ["memory", "file", "pipe"] {
+            let output = try OutputFile(path: path + ".\(route)", binary: true)
+            defer { unlink(path + ".\(route)") }
+            let writer = try PackageWriter(
+                output: output.descriptor, streamSizes: streams.map { UInt64($0.count) }, manifestIndex: 6, payloadIndex: 0,
+                writeBehind: true)
+            let half = payload.count / 2
+            try payload[..<half].withUnsafeBytes { try writer.writePayload($0) }
+            let rest = payload.count - half
+            switch route {
+            case "memory":
+                try payload[half...].withUnsafeBytes { try writer.writePayload($0) }
+            case "file":
+                try writer.writePayload(passing: PassedBytes(
+                    buffered: UnsafeRawBufferPointer(start: nil, count: 0), source: try FileDescriptor.open(forReading: source),
+                    offset: UInt64(half), count: rest, truncation: .invalid("short")))
+            default:
+                var ends: [Int32] = [0, 0]
+                XCTAssertEqual(pipe(&ends), 0)
+                let readEnd = FileDescriptor(fd: ends[0], name: "pipe", owned: true)
+                let writeEnd = FileDescriptor(fd: ends[1], name: "pipe", owned: true)
+                let feeder = Thread { [payload] in
+                    try? payload[half...].withUnsafeBytes { try writeEnd.write($0) }
+                }
+                feeder.start()
+                try writer.writePayload(passing: PassedBytes(
+                    buffered: UnsafeRawBufferPointer(start: nil, count: 0), source: readEnd, offset: nil, count: rest,
+                    truncation: .invalid("short")))
+            }
+            try writer.finish(streams: streams)
+            try output.commit()
+            XCTAssertTrue([UInt8](try Data(contentsOf: URL(fileURLWithPath: path + ".\(route)"))) == reference, route)
+        }
+    }
+
     func testStreamsAreReadInChunks() throws {
         let payload = (0..<10_000).map { UInt8($0 % 251) }
         _ = try writeReferencePackage(payload: payload)

@@ -137,7 +137,37 @@ def test_identical_output_where_splice_does_not_apply(inputs, workdir):
     assert (workdir / "socket-signed.cpk").read_bytes() == expected_signed
 
 
-def socket_output(command: list[str], cwd) -> bytes:
+def test_pack_splices_a_file_payload_into_a_pipe(inputs, workdir):
+    """cpk-pack reads a file payload to hash it, then splices the same range of the file into
+    its output pipe: nothing is copied into the pipe (the writes carry only the header, chunk
+    heads and trailer). Every other route (a file, a socket) copies, with the same bytes; a
+    reader that is slow to start changes nothing (no buffer is lent to the pipe)."""
+    directory, _ = inputs
+    os.symlink(directory / "payload", workdir / "payload")
+    fixed = env_with(SOURCE_DATE_EPOCH="0")
+    check(run("cpk-pack", "--id", "test", "-o", "file.env", "payload", env=fixed))
+    expected = (workdir / "file.env").read_bytes()
+    assert len(expected) > PAYLOAD_SIZE
+
+    traced = f"{STRACE} -f -qq -s 0 -o trace -e trace=write,writev,splice {tool('cpk-pack')} --id test payload"
+    check(sh(f"set -o pipefail; {traced} | cat > piped.env", cwd=workdir, env=fixed, timeout=120))
+    totals = traced_bytes((workdir / "trace").read_text())
+    written = totals.get("write", 0) + totals.get("writev", 0)
+    assert written < MiB, f"{written} bytes written through user space ({totals})"
+    assert totals.get("splice", 0) >= PAYLOAD_SIZE, totals
+    assert (workdir / "piped.env").read_bytes() == expected
+
+    check(sh("set -o pipefail; cpk-pack --id test payload | (sleep 1; cat) > slow.env", cwd=workdir, env=fixed, timeout=120))
+    assert (workdir / "slow.env").read_bytes() == expected
+    os.mkfifo(workdir / "fifo")
+    reader = subprocess.Popen(["sh", "-c", "sleep 0.5; cat fifo > fifo.env"], cwd=workdir)
+    check(run("cpk-pack", "--id", "test", "-o", "fifo", "payload", env=fixed))
+    assert reader.wait(timeout=60) == 0
+    assert (workdir / "fifo.env").read_bytes() == expected
+    assert socket_output(["cpk-pack", "--id", "test", "payload"], workdir, env=fixed) == expected
+
+
+def socket_output(command: list[str], cwd, env=None) -> bytes:
     ours, theirs = socket.socketpair()
     received = bytearray()
 
@@ -148,7 +178,7 @@ def socket_output(command: list[str], cwd) -> bytes:
     thread = threading.Thread(target=drain)
     thread.start()
     proc = subprocess.run([tool(command[0]), *command[1:]], stdout=theirs, stderr=subprocess.PIPE, cwd=cwd,
-                          env=env_with(), timeout=120)
+                          env=env or env_with(), timeout=120)
     theirs.close()
     thread.join(timeout=60)
     ours.close()

@@ -33,7 +33,18 @@ public enum Verifier {
             var size: UInt64 = 0
             let overlap = Overlap()
             while let chunk = try input.nextPayloadChunk() {
-                if let mapDigest {
+                if let mapDigest, payload.decryptsAhead {
+                    // Balanced over the two cores: the second digests the package and decrypts
+                    // this chunk into one buffer while this one hashes the previous chunk's
+                    // plaintext, in the other (0.86 against 0.7 s/GiB of work, where decrypting
+                    // and hashing here while the package is digested there was 0.96 against 0.6).
+                    let previous = payload.takePending()
+                    try overlap.run(
+                        {
+                            try mapDigest.addPayload(chunk)
+                            try payload.decryptAhead(chunk)
+                        }, alongside: { payload.hash(previous) })
+                } else if let mapDigest {
                     // The package digest on the second core while this one decrypts and hashes
                     // the plaintext: both only read the chunk.
                     try overlap.run({ try mapDigest.addPayload(chunk) }, alongside: { try payload.add(chunk) })
@@ -42,6 +53,7 @@ public enum Verifier {
                 }
                 size += UInt64(chunk.count)
             }
+            payload.hash(payload.takePending())
             streamed = (size, try input.deferredStreams())
         } catch let error as CPKError where error.kind == .invalidInput {
             report.add(.structure, .failed, error.message)
@@ -129,6 +141,11 @@ private final class PayloadCheck {
     let decryptor: AESGCM?
     let hasher: SHA256Hasher?
     let buffer = ChunkBuffer()
+    /// For `decryptAhead`: plaintext alternates between two buffers, and the last one decrypted
+    /// waits in `pending` to be hashed.
+    private let buffers = [ChunkBuffer(), ChunkBuffer()]
+    private var next = 0
+    private var pending: UnsafeRawBufferPointer?
 
     init(head: PackageHead, key: [UInt8]?, name: String) throws {
         encrypted = head.manifest.payload.encryption != .none
@@ -141,6 +158,29 @@ private final class PayloadCheck {
     func add(_ chunk: UnsafeRawBufferPointer) throws {
         guard let plan, let hasher else { return }
         hasher.update(try plan.decrypt(chunk, with: decryptor, into: buffer))
+    }
+
+    /// True when the plaintext is decrypted into buffers of this check's own, so it outlives the
+    /// input's chunk and can be hashed a step later.
+    var decryptsAhead: Bool { plan != nil && decryptor != nil && hasher != nil }
+
+    /// Decrypts `chunk` into the buffer not holding the pending plaintext; it is pending next.
+    /// Only with `decryptsAhead`, and after `takePending()`.
+    func decryptAhead(_ chunk: UnsafeRawBufferPointer) throws {
+        guard let plan else { return }
+        pending = try plan.decrypt(chunk, with: decryptor, into: buffers[next])
+        next = 1 - next
+    }
+
+    /// The plaintext waiting to be hashed, which stays valid until the next `decryptAhead` but one.
+    func takePending() -> UnsafeRawBufferPointer? {
+        defer { pending = nil }
+        return pending
+    }
+
+    func hash(_ plaintext: UnsafeRawBufferPointer?) {
+        guard let plaintext, let hasher else { return }
+        hasher.update(plaintext)
     }
 
     func report(into report: inout VerificationReport, deferred: [Int: [UInt8]]) {
