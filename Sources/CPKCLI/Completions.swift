@@ -8,10 +8,7 @@ extension ParsableCommand {
     /// beside the subcommands' names for the first word.
     static func bashCompletionScript() -> String {
         let script = completionScript(for: .bash)
-        guard let defaultCommand = configuration.defaultSubcommand, let tool = configuration.commandName else {
-            return script
-        }
-        let names = configuration.subcommands.map { $0._commandName } + ["help"]
+        guard case let (tool, defaultCommand, names)? = defaultSubcommandNames else { return script }
         let offered = "        # Offer subcommand completions\n"
             + "        COMPREPLY+=($(compgen -W '\(names.joined(separator: " "))' -- \"${cur}\"))\n"
         let replacement = """
@@ -19,7 +16,7 @@ extension ParsableCommand {
                     COMPREPLY=()
                     [[ "${COMP_CWORD}" -eq 1 ]] && COMPREPLY+=($(compgen -W '\(names.joined(separator: " "))' -- "${cur}"))
                     unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
-                    "_\(tool)_\(defaultCommand._commandName)"
+                    "_\(tool)_\(defaultCommand)"
 
             """
         // Only in the root function: a group below it (cpk-install trust) has no default.
@@ -39,23 +36,21 @@ extension ParsableCommand {
     /// every completion of the default subcommand is offered at the top level too.
     static func fishCompletionScript() -> String {
         let script = completionScript(for: .fish)
-        guard let defaultCommand = configuration.defaultSubcommand, let tool = configuration.commandName else {
-            return script
-        }
+        guard case let (tool, defaultCommand, _)? = defaultSubcommandNames else { return script }
         let parse = "__\(tool)_parse_subcommand "
         var lines = script.components(separatedBy: "\n")
         // The root's parse line follows `case 'TOOL'`; the default's follows `case 'DEFAULT'`
         // one level in (8 spaces), the first such case after the root's.
         guard let root = lines.firstIndex(of: "    case '\(tool)'"), root + 1 < lines.count,
             lines[root + 1].hasPrefix("        " + parse),
-            let defaultCase = lines[(root + 2)...].firstIndex(of: "        case '\(defaultCommand._commandName)'"),
+            let defaultCase = lines[(root + 2)...].firstIndex(of: "        case '\(defaultCommand)'"),
             defaultCase + 1 < lines.count,
             let specs = lines[defaultCase + 1].firstRange(of: parse).map({ lines[defaultCase + 1][$0.upperBound...] }),
             let firstSpec = specs.firstIndex(of: " ")
         else { return script }
         lines[root + 1] = "        " + parse + "0" + specs[firstSpec...]
-        let inDefault = "_should_offer_completions_for_flags_or_options \"\(tool) \(defaultCommand._commandName)\" "
-        let positionalInDefault = "_should_offer_completions_for_positional \"\(tool) \(defaultCommand._commandName)\" "
+        let inDefault = "_should_offer_completions_for_flags_or_options \"\(tool) \(defaultCommand)\" "
+        let positionalInDefault = "_should_offer_completions_for_positional \"\(tool) \(defaultCommand)\" "
         var copies: [String] = []
         for line in lines where line.hasPrefix("complete -c '\(tool)' ") {
             if line.contains(inDefault) {
@@ -78,10 +73,7 @@ extension ParsableCommand {
     /// subcommand's completion function completes the whole line.
     static func zshCompletionScript() -> String {
         let script = completionScript(for: .zsh)
-        guard let defaultCommand = configuration.defaultSubcommand, let tool = configuration.commandName else {
-            return script
-        }
-        let names = configuration.subcommands.map { $0._commandName } + ["help"]
+        guard case let (tool, defaultCommand, names)? = defaultSubcommandNames else { return script }
         let anchor = "    local -ir current_word_index=\"$((CURRENT - 1))\"\n"
         guard let root = script.firstRange(of: "\n_\(tool)() {\n"),
             let place = script[root.upperBound...].firstRange(of: anchor)
@@ -90,7 +82,7 @@ extension ParsableCommand {
 
                 # Not a subcommand's name first: the words are the default subcommand's (cpk-tools)
                 if [[ "${words[2]}" == -* ]] || (( CURRENT > 2 )) && [[ "${words[2]}" != (\(names.joined(separator: "|"))) ]]; then
-                    "_\(tool)_\(defaultCommand._commandName)"
+                    "_\(tool)_\(defaultCommand)"
                     return
                 fi
 
@@ -98,6 +90,13 @@ extension ParsableCommand {
         var changed = script
         changed.insert(contentsOf: dispatch, at: place.upperBound)
         return changed
+    }
+
+    /// The tool's name, its default subcommand's name and every subcommand's name (and
+    /// `help`), for the changes above; nil for a tool without a default subcommand.
+    private static var defaultSubcommandNames: (tool: String, defaultCommand: String, names: [String])? {
+        guard let defaultCommand = configuration.defaultSubcommand, let tool = configuration.commandName else { return nil }
+        return (tool, defaultCommand._commandName, configuration.subcommands.map { $0._commandName } + ["help"])
     }
 
     /// The scripts with a change of ours, for `--generate-completion-script SHELL` (or
