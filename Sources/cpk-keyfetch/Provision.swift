@@ -1,8 +1,6 @@
 import ArgumentParser
 import CPKCLI
-import CPKCrypto
 import CPKKeyfetchCLI
-import CPKKeys
 
 struct Provision: ParsableCommand {
     static let configuration = CommandConfiguration(

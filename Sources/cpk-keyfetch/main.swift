@@ -1,8 +1,5 @@
 import ArgumentParser
 import CPKCLI
-import CPKCrypto
-import CPKKeyfetchCLI
-import CPKKeys
 
 struct KeyFetch: ParsableCommand {
     static let configuration = CommandConfiguration(

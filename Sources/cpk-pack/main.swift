@@ -1,6 +1,5 @@
 import ArgumentParser
 import CPKCLI
-import CPKFormat
 
 struct Pack: ParsableCommand {
     static let configuration = CommandConfiguration(
