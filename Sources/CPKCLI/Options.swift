@@ -26,6 +26,16 @@ public struct PackageOutputOptions: ParsableArguments {
 
     public var format: OutputFormat { cpk || oci != nil ? .cpk : .envelope }
 
+    /// True when the package goes to standard output (neither -o FILE nor --oci).
+    public var isStandardOutput: Bool { oci == nil && output == "-" }
+
+    /// With `json`, the report takes standard output: the package must go to a file or a layout.
+    public func requireDestination(besideJSON json: Bool) throws {
+        if json && isStandardOutput {
+            throw ValidationError("--json prints the report on standard output: write the package with -o FILE or --oci")
+        }
+    }
+
     /// Opens the destination, lets `body` write the package, and makes it visible only if
     /// `body` succeeded.
     public func write(_ body: (PackageOutput) throws -> Void) throws {

@@ -42,7 +42,7 @@ struct Prepare: ParsableCommand {
         guard !(digestOut == "-" && output.output == "-") else {
             throw ValidationError("--digest-out and the package cannot both go to standard output; give -o FILE")
         }
-        if json && (output.output == "-" && output.oci == nil || digestOut == "-") {
+        if json && (output.isStandardOutput || digestOut == "-") {
             throw ValidationError("--json prints the report on standard output: write the package and the digest to files")
         }
         guard !(what.payload && what.package) else {

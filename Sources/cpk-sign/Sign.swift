@@ -38,9 +38,7 @@ struct Sign: ParsableCommand {
         if TokenOptions.isToken(key) && (passphraseFile != nil || passphraseEnv != nil) {
             throw ValidationError("a pkcs11: key takes a PIN (--pin-file, --pin-fd), not a passphrase")
         }
-        if json && output.output == "-" && output.oci == nil {
-            throw ValidationError("--json prints the report on standard output: write the package with -o FILE or --oci")
-        }
+        try output.requireDestination(besideJSON: json)
     }
 
     func run() throws {

@@ -36,9 +36,7 @@ struct Stitch: ParsableCommand {
 
     func validate() throws {
         guard certificate == nil || publicKey == nil else { throw ValidationError("give --cert or --public-key, not both") }
-        if json && output.output == "-" && output.oci == nil {
-            throw ValidationError("--json prints the report on standard output: write the package with -o FILE or --oci")
-        }
+        try output.requireDestination(besideJSON: json)
     }
 
     func run() throws {
