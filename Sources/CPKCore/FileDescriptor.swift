@@ -39,6 +39,35 @@ public final class FileDescriptor: @unchecked Sendable {
         return file
     }
 
+    /// Why `open(regularFile:)` found no regular file to read at a path.
+    public enum NotRegularFile: Error, Sendable {
+        case missing
+        /// The path's last component is a symbolic link (not followed).
+        case symbolicLink
+        /// A FIFO, socket, device or directory.
+        case special
+    }
+
+    /// Opens, for reading, a file that must be a regular file where someone else may have put
+    /// something else (a directory others can write, a listing's entries): a final symbolic
+    /// link is not followed, and a FIFO is not waited on (opened non-blocking and checked on the
+    /// descriptor itself, which is then made blocking again). Throws `NotRegularFile` for those,
+    /// a system error otherwise; the caller says what the file is and what to do.
+    public static func open(regularFile path: String) throws -> FileDescriptor {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
+        guard fd >= 0 else {
+            switch errno {
+            case ENOENT: throw NotRegularFile.missing
+            case ELOOP: throw NotRegularFile.symbolicLink
+            default: throw systemError("cannot read \(path)")
+            }
+        }
+        let file = FileDescriptor(fd: fd, name: path, owned: true)
+        guard try file.status().isRegularFile else { throw NotRegularFile.special }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        return file
+    }
+
     public struct Status: Sendable {
         public let isRegularFile: Bool
         public let isDirectory: Bool

@@ -1,10 +1,6 @@
 import CPKCore
 import CPKCrypto
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Reads the small inputs of the key tools (keys, key stores, wrapped keys) whole, from a file
 /// or standard input (`-`), with a size limit so a wrong file cannot exhaust memory.
 public enum SmallInput {
@@ -25,13 +21,16 @@ public enum SmallInput {
     /// directory chose: a symbolic link, FIFO, socket or device is refused (bad input) without
     /// following it or waiting for a writer, so a planted entry cannot block or redirect a run.
     public static func readListedFile(_ path: String, limit: Int, what: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
-        guard fd >= 0 else {
-            if errno == ELOOP { throw CPKError.invalid("\(what) (\(path)) is a symbolic link; give the file itself") }
-            throw FileDescriptor.systemError("cannot open \(path) for reading")
+        let file: FileDescriptor
+        do {
+            file = try FileDescriptor.open(regularFile: path)
+        } catch FileDescriptor.NotRegularFile.symbolicLink {
+            throw CPKError.invalid("\(what) (\(path)) is a symbolic link; give the file itself")
+        } catch FileDescriptor.NotRegularFile.missing {
+            throw CPKError.io("cannot open \(path) for reading: No such file or directory")  // gone since the listing
+        } catch FileDescriptor.NotRegularFile.special {
+            throw CPKError.invalid("\(what) (\(path)) is not a regular file")
         }
-        let file = FileDescriptor(fd: fd, name: path, owned: true)
-        guard try file.status().isRegularFile else { throw CPKError.invalid("\(what) (\(path)) is not a regular file") }
         return try read(file, limit: limit, what: what)
     }
 

@@ -83,20 +83,19 @@ public struct StateDirectory: Sendable {
     /// they must be what this device wrote. Opened without following a link and without
     /// blocking (a FIFO would), then checked on the descriptor itself.
     static func openPrivateFile(_ path: String) throws -> FileDescriptor? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY)
-        if fd < 0 && errno == ENOENT { return nil }
-        if fd < 0 && errno == ELOOP {
+        let file: FileDescriptor
+        do {
+            file = try FileDescriptor.open(regularFile: path)
+        } catch FileDescriptor.NotRegularFile.missing {
+            return nil
+        } catch FileDescriptor.NotRegularFile.symbolicLink {
             throw CPKError.io("\(path) is a symbolic link; the state's files must be regular files: remove it (and install again what it stood for)")
-        }
-        guard fd >= 0 else { throw FileDescriptor.systemError("cannot read \(path)") }
-        let file = FileDescriptor(fd: fd, name: path, owned: true)
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw FileDescriptor.systemError("cannot inspect \(path)") }
-        guard info.st_mode & S_IFMT == S_IFREG else {
+        } catch FileDescriptor.NotRegularFile.special {
             throw CPKError.io("\(path) is not a regular file (a FIFO, device or directory); remove it")
         }
+        var info = stat()
+        guard fstat(file.fd, &info) == 0 else { throw FileDescriptor.systemError("cannot inspect \(path)") }
         try checkOwnership(path, info)
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         return file
     }
 
