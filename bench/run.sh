@@ -69,12 +69,14 @@ verdict() {
     [ "$ok" = 1 ] && echo "$target|$measured|PASS" || echo "$target|$measured|MISS"
 }
 
-# row KEY NAME CEILING TARGET PIPELINE: PIPELINE may use $T1, $T2, $T3 as "time one process"
-# prefixes (peak RSS); CEILING names one of the ceilings above; TARGET as in verdict().
+# row KEY NAME CEILING TARGET PIPELINE [SETUP]: PIPELINE may use $T1, $T2, $T3 as "time one
+# process" prefixes (peak RSS); CEILING names one of the ceilings above; TARGET as in verdict();
+# SETUP runs before each timed run, untimed.
 row() {
-    local key=$1 name=$2 ceil=${ceiling[$3]} target=$4 pipeline=$5 walls=() syss=() users=() rss=""
+    local key=$1 name=$2 ceil=${ceiling[$3]} target=$4 pipeline=$5 setup=${6:-} walls=() syss=() users=() rss=""
     for _ in $(seq "$runs"); do
         rm -f "$work"/rss.* "$work/out"
+        [ -z "$setup" ] || bash -c "set -e; $setup"
         local start end
         start=$(date +%s.%N)
         T1="$timer -f %M -o $work/rss.1" T2="$timer -f %M -o $work/rss.2" T3="$timer -f %M -o $work/rss.3" \
@@ -178,10 +180,15 @@ row decryptcat "cpk-unpack payload | cat (decrypt)   [sha+gcm]" sha+gcm - \
 row verify     "cpk-verify --file-store (decrypt)    [sha+gcm]" sha+gcm 'x<=1.3' \
     '$T1 $bin/cpk-verify --file-store $store --quiet --ca $work/signer.crt $work/signed.cpk > /dev/null'
 # cpk-install: the simulator decrypts, hashes and re-encrypts under its storage key (one SHA-256,
-# two AES-GCM passes), writes and syncs the stored copy.
+# two AES-GCM passes), writes and syncs the stored copy. Each run installs into a fresh copy of
+# a state that holds only the class key; the next row installs over the installed copy, which
+# then also frees the old copy's blocks (with a `discard` mount, the disk is told of each).
 row install    "cpk-install signed .cpk (simulator) [sha+2gcm]" sha+2gcm 'x<=1.5' \
-    '$T1 $bin/cpk-install --state $work/cpm $work/signed.cpk > /dev/null'
+    '$T1 $bin/cpk-install --state $work/cpm-run $work/signed.cpk > /dev/null' \
+    'rm -rf $work/cpm-run && cp -a $work/cpm $work/cpm-run && sync'
 install_rss=$(( $(tail -n1 "$work/rss.1") / 1024 ))
+row reinstall  "cpk-install over the installed copy  [sha+2gcm]" sha+2gcm - \
+    '$T1 $bin/cpk-install --state $work/cpm-run $work/signed.cpk > /dev/null'
 
 # Latency: the whole build pipeline for a 1 KiB payload, as scripts that loop over many small
 # packages see it: with the key from the file store, and with the key fetched once, wrapped to
@@ -199,7 +206,7 @@ latency small-wrapped "1 KiB: pack | seal --wrapped-key | sign --cpk" 30 \
 $bin/cpk-unpack payload --file-store "$store" --quiet -o "$work/out" "$work/sealed.cpk"
 cmp -s "$work/out" "$work/payload" && echo "round trip: decrypted payload identical to the original" \
     || { echo "round trip: MISMATCH"; exit 1; }
-$bin/cpk-install dev-export-plaintext --state "$work/cpm" test -o "$work/out"
+$bin/cpk-install dev-export-plaintext --state "$work/cpm-run" test -o "$work/out"
 cmp -s "$work/out" "$work/payload" && echo "install round trip: the simulator's plaintext identical to the original" \
     || { echo "install round trip: MISMATCH"; exit 1; }
 echo "cpk-install peak RSS: $install_rss MiB (limit 32)"

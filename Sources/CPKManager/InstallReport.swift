@@ -155,7 +155,9 @@ public struct InstallReport {
     private var signerText: String {
         guard let payloadSigner else { return "not authenticated" }
         var text = "\(payloadSigner.identity): \(payloadSigner.explanation)"
-        if let previousSigner { text += "; the installed version was signed by \(previousSigner), a change allowed as asked" }
+        if let previousSigner {
+            text += "; the installed version was signed by \(SignerIdentity.shown(previousSigner)), a change allowed as asked"
+        }
         return text
     }
 

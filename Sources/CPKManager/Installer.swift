@@ -197,11 +197,10 @@ public final class PackageInstaller {
     ) throws {
         var done: UInt64 = 0
         progress?(0, contents.payloadSize)
-        let overlap = Overlap()
-        try contents.forEachPayloadChunk { chunk in
-            // What observes the package (its digest) runs on the second core while the
-            // Package Manager decrypts, hashes and stores the chunk: both only read it.
-            try overlap.run({ try observe(chunk) }, alongside: { try manager.addApplicationData(applicationID: id, chunk: chunk) })
+        // What observes the package (its digest) runs on the second core while the Package
+        // Manager decrypts, hashes and stores the chunk: both only read it.
+        try contents.forEachPayloadChunk(overlapping: Overlap(), observe) { chunk in
+            try manager.addApplicationData(applicationID: id, chunk: chunk)
             done += UInt64(chunk.count)
             progress?(done, contents.payloadSize)
         }

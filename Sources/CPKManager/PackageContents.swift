@@ -49,12 +49,28 @@ final class PackageContents {
     /// The deferred streams of the head, by index (empty for a `.cpk`).
     var deferredStreams: [Int: [UInt8]] { deferred }
 
-    /// Passes the payload to `body` in chunks, once.
-    func forEachPayloadChunk(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    /// Passes the payload in chunks, once, to `body` on this core and to `job` on the second
+    /// (both only read the chunk). A `.cpk` read in place keeps its previous chunk, so there
+    /// the second core also reads the next chunk once `job` is done with this one.
+    func forEachPayloadChunk(
+        overlapping overlap: Overlap, _ job: (UnsafeRawBufferPointer) throws -> Void,
+        alongside body: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
         if let spool {
-            try spool.forEachPiece(at: 0, count: payloadSize, pieceSize: Chunks.size, what: "the spooled payload", body)
-        } else {
-            while let chunk = try input.nextPayloadChunk() { try body(chunk) }
+            try spool.forEachPiece(at: 0, count: payloadSize, pieceSize: Chunks.size, what: "the spooled payload") { chunk in
+                try overlap.run({ try job(chunk) }, alongside: { try body(chunk) })
+            }
+            return
+        }
+        let readsBeside = input.keepsPreviousChunk
+        var next = try input.nextPayloadChunk()
+        while let chunk = next {
+            try overlap.run(
+                {
+                    try job(chunk)
+                    if readsBeside { next = try input.nextPayloadChunk() }
+                }, alongside: { try body(chunk) })
+            if !readsBeside { next = try input.nextPayloadChunk() }
         }
     }
 }

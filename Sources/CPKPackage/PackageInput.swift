@@ -12,8 +12,13 @@ public protocol PackageInput: AnyObject {
     var head: PackageHead { get }
     /// The steps earlier tools applied (empty for a `.cpk`).
     var log: [LogEntry] { get }
-    /// The next piece of payload, valid until the next call; nil at the end of the payload.
+    /// The next piece of payload, valid until the next call (or the call after it, with
+    /// `keepsPreviousChunk`); nil at the end of the payload.
     func nextPayloadChunk() throws -> UnsafeRawBufferPointer?
+    /// True when a chunk stays valid through one more `nextPayloadChunk()` (the input reads
+    /// into two buffers in turn), so a tool may read the next chunk on one core while the other
+    /// still works on this one.
+    var keepsPreviousChunk: Bool { get }
     /// The deferred streams of the head, by index; reads past any unread payload.
     func deferredStreams() throws -> [Int: [UInt8]]
     /// Passes the next piece of payload to `body`, which must take all of it (the part still
@@ -27,6 +32,8 @@ public protocol PackageInput: AnyObject {
 }
 
 extension PackageInput {
+    public var keepsPreviousChunk: Bool { false }
+
     public func passNextPayloadChunk(_ body: (PassedBytes) throws -> Void) throws -> Bool {
         guard let chunk = try nextPayloadChunk() else { return false }
         try body(PassedBytes(chunk))
@@ -123,7 +130,13 @@ public final class PackageFileInput: PackageInput {
     public var log: [LogEntry] { [] }
     public var onPayloadChunk: ((Int) -> Void)?
     private var payloadOffset: UInt64 = 0
-    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Chunks.size, alignment: 16)
+    /// Payload chunks are read into these in turn (`keepsPreviousChunk`).
+    private let buffers = [
+        UnsafeMutableRawBufferPointer.allocate(byteCount: Chunks.size, alignment: 16),
+        UnsafeMutableRawBufferPointer.allocate(byteCount: Chunks.size, alignment: 16),
+    ]
+    private var turn = 0
+    public var keepsPreviousChunk: Bool { true }
     /// The most memory the streams other than the payload may take together.
     static let smallStreamsLimit: UInt64 = 64 << 20
 
@@ -152,12 +165,14 @@ public final class PackageFileInput: PackageInput {
             storedManifest: .init(bytes: package.manifestBytes, manifest: package.manifest))
     }
 
-    deinit { buffer.deallocate() }
+    deinit { buffers.forEach { $0.deallocate() } }
 
     public func nextPayloadChunk() throws -> UnsafeRawBufferPointer? {
         let index = head.manifest.payload.data
         let size = package.entries[index].size
         guard payloadOffset < size else { return nil }
+        let buffer = buffers[turn]
+        turn = 1 - turn
         let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(UInt64(buffer.count), size - payloadOffset))])
         try package.file.read(into: piece, at: package.absoluteOffset(of: index) + payloadOffset, what: "the payload")
         payloadOffset += UInt64(piece.count)

@@ -49,21 +49,30 @@ public enum PayloadRelease {
         let overlap = Overlap()
         // A named file (invisible until committed) is written behind, past the page cache once large.
         let file = spool == nil ? WriteBehind(output.descriptor) : nil
-        while let chunk = try input.nextPayloadChunk() {
-            let plaintext = try plan.decrypt(chunk, with: decryptor, into: buffer)
-            // The digests on the second core while this one writes: both only read the bytes,
-            // and `run` returns before the next chunk is read or decrypted over them.
-            try overlap.run(
-                {
-                    try gate.addPayload(chunk)
-                    hasher.update(plaintext)
-                },
-                alongside: {
-                    try spool?.write(chunk)
-                    try file?.write(plaintext)
-                })
+        // The second core hashes the plaintext while this one digests the package, decrypts,
+        // writes and reads the next chunk. Decrypted plaintext is in buffers of this loop's own,
+        // two in turn, and is hashed a round later; plaintext as read is hashed in its round,
+        // and the next chunk is read beside it only where the input keeps its previous chunk.
+        let plaintexts = [ChunkBuffer(), ChunkBuffer()]
+        var turn = 0
+        var decrypted: UnsafeRawBufferPointer?
+        var next = try input.nextPayloadChunk()
+        while let chunk = next {
+            let toHash = decryptor == nil ? chunk : decrypted
+            let readsBeside = decryptor != nil || input.keepsPreviousChunk
+            try overlap.run({ if let toHash { hasher.update(toHash) } }, alongside: {
+                try gate.addPayload(chunk)
+                let plaintext = try plan.decrypt(chunk, with: decryptor, into: plaintexts[turn])
+                try spool?.write(chunk)
+                try file?.write(plaintext)
+                if decryptor != nil { (decrypted, turn) = (plaintext, 1 - turn) }
+                if readsBeside { next = try input.nextPayloadChunk() }
+            })
+            if !readsBeside { next = try input.nextPayloadChunk() }
             size += UInt64(chunk.count)
         }
+        // The last plaintext is in one of `plaintexts`, which must outlive its hashing.
+        withExtendedLifetime(plaintexts) { if decryptor != nil, let decrypted { hasher.update(decrypted) } }
         let deferred = try input.deferredStreams()
         try plan.checkTag(decryptor, deferred: deferred, name: input.name)
         try plan.checkDigest(try hasher.finalize(), deferred: deferred, name: input.name)

@@ -28,7 +28,7 @@ struct Prepare: ParsableCommand {
     @Option(name: .customLong("format"), help: ArgumentHelp("The encoding of --digest-out: raw (default), hex or base64.", valueName: "format"))
     var digestFormat: DigestFormat = .raw
 
-    @Flag(help: "Print what was signed (schemes, digests, the signer) as JSON on standard output; the package then needs -o or --oci.")
+    @Flag(help: "Print what was signed (schemes, digests, the signer) as JSON on standard output; the package then needs -o FILE.")
     var json = false
 
     @OptionGroup var what: TargetOptions
@@ -39,7 +39,11 @@ struct Prepare: ParsableCommand {
     @OptionGroup var messages: MessageOptions
 
     func validate() throws {
-        guard !(digestOut == "-" && output.output == "-") else {
+        guard output.format == .envelope else {
+            throw ValidationError(
+                "prepare leaves a signature pending, which only an envelope holds: drop --cpk and --oci (cpk-sign stitch writes the .cpk)")
+        }
+        guard !(digestOut == "-" && output.isStandardOutput) else {
             throw ValidationError("--digest-out and the package cannot both go to standard output; give -o FILE")
         }
         if json && (output.isStandardOutput || digestOut == "-") {

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 import CPKCore
 import CPKCrypto
 import CPKFormat
@@ -173,6 +177,20 @@ final class OCILayoutTests: XCTestCase {
         try FileManager.default.removeItem(atPath: layout + "/oci-layout")
         XCTAssertCPKError(.invalidInput, containing: "no oci-layout file", try openPackage("oci:\(layout):x"))
         XCTAssertCPKError(.usage, containing: "is not a tag", try openPackage("oci:\(layout):bad/tag"))
+    }
+
+    /// A FIFO planted in place of a blob or of index.json is refused at once, not waited on
+    /// (nobody ever writes to it, so a blocking open would hang the tool).
+    func testAFIFOInPlaceOfABlobOrTheIndexIsRefusedWithoutWaiting() throws {
+        let written = try pack([1, 2, 3], tag: "1")
+        let layer = blob(written.layerDigest)
+        try FileManager.default.removeItem(atPath: layer)
+        XCTAssertEqual(mkfifo(layer, 0o644), 0)
+        XCTAssertCPKError(.invalidInput, containing: "blob \(written.layerDigest) is not a regular file", try openPackage("oci:\(layout):1"))
+        try FileManager.default.removeItem(atPath: layout + "/index.json")
+        XCTAssertEqual(mkfifo(layout + "/index.json", 0o644), 0)
+        XCTAssertCPKError(.invalidInput, containing: "index.json of the image layout is not a regular file", try openPackage("oci:\(layout):1"))
+        XCTAssertCPKError(.invalidInput, containing: "is not a regular file", try pack([4], tag: "2"))
     }
 
     func testAFailedWriteLeavesTheLayoutAsItWas() throws {

@@ -629,6 +629,12 @@ def test_offline_digest_formats_and_pipes(workdir, keys):
     both = run("cpk-sign", "prepare", "--public-key", key(keys, "p256", "pub"), "--digest-out", "-", "app.env",
                cwd=workdir)
     assert both.returncode == 2 and b"both go to standard output" in both.stderr
+    # A pending signature fits only in an envelope: --cpk and --oci are refused before any work.
+    for finished in (["--cpk", "-o", "pending.cpk"], ["--oci", "layout:pending"]):
+        refused = run("cpk-sign", "prepare", "--public-key", key(keys, "p256", "pub"), "--digest-out", "d.bin",
+                      *finished, "app.env", cwd=workdir)
+        assert refused.returncode == 2 and b"only an envelope holds" in refused.stderr, refused.stderr
+        assert not (workdir / "d.bin").exists() and not (workdir / "layout").exists()
 
 
 def test_a_pending_signature_survives_sealing(workdir, keys):

@@ -102,18 +102,15 @@ public enum OCILayoutReader {
     /// pieces (memory stays bounded whatever its size).
     public static func openVerifiedBlob(_ descriptor: OCIDescriptor, in location: OCILocation, what: String) throws -> FileDescriptor {
         let path = location.blobPath(descriptor.digest)
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else {
-            if errno == ENOENT {
-                throw CPKError.invalid("the \(what) blob \(descriptor.digest) is missing from blobs/sha256")
-            }
-            throw FileDescriptor.systemError("cannot open the \(what) blob \(path)")
-        }
-        let file = FileDescriptor(fd: fd, name: path, owned: true)
-        let status = try file.status()
-        guard status.isRegularFile else {
+        let file: FileDescriptor
+        do {
+            file = try FileDescriptor.open(regularFile: path)
+        } catch FileDescriptor.NotRegularFile.missing {
+            throw CPKError.invalid("the \(what) blob \(descriptor.digest) is missing from blobs/sha256")
+        } catch is FileDescriptor.NotRegularFile {
             throw CPKError.invalid("the \(what) blob \(descriptor.digest) is not a regular file")
         }
+        let status = try file.status()
         guard status.size == descriptor.size else {
             throw CPKError.check(
                 "the \(what) blob \(descriptor.digest) is \(status.size) bytes, not the \(descriptor.size) its descriptor gives; refusing it")
@@ -147,8 +144,17 @@ public enum OCILayoutReader {
         }
     }
 
+    /// A small document of the layout; like the blobs, it must be a regular file (a FIFO put
+    /// in its place is refused, not waited on).
     private static func readDocument(_ path: String, what: String) throws -> [UInt8] {
-        let file = try FileDescriptor.open(forReading: path)
+        let file: FileDescriptor
+        do {
+            file = try FileDescriptor.open(regularFile: path)
+        } catch FileDescriptor.NotRegularFile.missing {
+            throw CPKError.invalid("the image layout has no \(what) (\(path))")
+        } catch is FileDescriptor.NotRegularFile {
+            throw CPKError.invalid("\(what) of the image layout is not a regular file (\(path))")
+        }
         let size = try file.status().size
         guard size <= OCIArtifact.documentLimit else {
             throw CPKError.invalid("\(what) is \(size) bytes; the limit is \(OCIArtifact.documentLimit)")

@@ -32,26 +32,36 @@ public enum Verifier {
         do {
             var size: UInt64 = 0
             let overlap = Overlap()
-            while let chunk = try input.nextPayloadChunk() {
-                if let mapDigest, payload.decryptsAhead {
-                    // Balanced over the two cores: the second digests the package and decrypts
-                    // this chunk into one buffer while this one hashes the previous chunk's
-                    // plaintext, in the other (0.86 against 0.7 s/GiB of work, where decrypting
-                    // and hashing here while the package is digested there was 0.96 against 0.6).
+            var next = try input.nextPayloadChunk()
+            while let chunk = next {
+                size += UInt64(chunk.count)
+                if let mapDigest, input.keepsPreviousChunk {
+                    // The second core decrypts and hashes the plaintext while this one digests
+                    // the package and reads the next chunk into the input's other buffer: all
+                    // only read this chunk (0.82 against 0.67 s/GiB of work).
+                    try overlap.run({ try payload.add(chunk) }, alongside: {
+                        try mapDigest.addPayload(chunk)
+                        next = try input.nextPayloadChunk()
+                    })
+                } else if let mapDigest, payload.decryptsAhead {
+                    // An input with one buffer: the second core hashes the previous chunk's
+                    // plaintext, in a buffer of the check's own, while this one digests the
+                    // package, decrypts this chunk into the other buffer and reads the next.
                     let previous = payload.takePending()
-                    try overlap.run(
-                        {
-                            try mapDigest.addPayload(chunk)
-                            try payload.decryptAhead(chunk)
-                        }, alongside: { payload.hash(previous) })
+                    try overlap.run({ payload.hash(previous) }, alongside: {
+                        try mapDigest.addPayload(chunk)
+                        try payload.decryptAhead(chunk)
+                        next = try input.nextPayloadChunk()
+                    })
                 } else if let mapDigest {
                     // The package digest on the second core while this one decrypts and hashes
                     // the plaintext: both only read the chunk.
                     try overlap.run({ try mapDigest.addPayload(chunk) }, alongside: { try payload.add(chunk) })
+                    next = try input.nextPayloadChunk()
                 } else {
                     try payload.add(chunk)
+                    next = try input.nextPayloadChunk()
                 }
-                size += UInt64(chunk.count)
             }
             payload.hash(payload.takePending())
             streamed = (size, try input.deferredStreams())
