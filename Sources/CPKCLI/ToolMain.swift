@@ -55,7 +55,6 @@ extension ParsableCommand {
     static var messageFlags: Set<String> { ["-q", "--quiet", "-v", "--verbose", "--progress"] }
 
     static func hoisting(_ globalOptions: [String], in arguments: [String]) -> [String] {
-        let names = Set(configuration.subcommands.map { $0._commandName })
         var leading: [String] = []
         var rest = arguments[...]
         while let first = rest.first {
@@ -72,7 +71,11 @@ extension ParsableCommand {
                 break
             }
         }
-        guard !leading.isEmpty, let name = rest.first, names.contains(name) else { return arguments }
+        // The subcommands' names only now: reading them builds every subcommand's configuration,
+        // which a tool's start (most calls have no leading flag) need not pay for.
+        guard !leading.isEmpty, let name = rest.first,
+            configuration.subcommands.contains(where: { $0._commandName == name })
+        else { return arguments }
         // Behind the whole subcommand path (`trust list`): a group has no options of its own.
         var path: [String] = []
         var command: ParsableCommand.Type = Self.self

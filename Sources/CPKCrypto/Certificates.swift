@@ -273,24 +273,39 @@ public enum CheckTime {
 public enum PEMText {
     /// PEM text may hold its blocks and whitespace, nothing else: OpenSSL's reader skips other
     /// text, so any other byte would be a change that no signature notices.
+    /// Works on bytes, not `String` lines: a PEM file is ASCII, and a `Character` view would
+    /// cost a tool's start more than the rest of reading a certificate (and would take CRLF,
+    /// one `Character`, for no line break at all).
     public static func requireOnlyBlocks(in bytes: [UInt8], single: Bool = false) throws {
         var inside = false
         var blocks = 0
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) {
-            let text = line.drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed().drop { $0 == " " || $0 == "\t" || $0 == "\r" }
-            let trimmed = String(text.reversed())
+        for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            let text = trimmed(line)
             if inside {
-                if trimmed.hasPrefix("-----END ") && trimmed.hasSuffix("-----") { inside = false }
-            } else if trimmed.hasPrefix("-----BEGIN ") && trimmed.hasSuffix("-----") {
+                if text.starts(with: endMarker) && text.reversed().starts(with: dashes) { inside = false }
+            } else if text.starts(with: beginMarker) && text.reversed().starts(with: dashes) {
                 inside = true
                 blocks += 1
-            } else if !trimmed.isEmpty {
+            } else if !text.isEmpty {
                 throw CPKError.invalid("the PEM text holds something outside its blocks")
             }
         }
         guard !inside, blocks >= 1, !single || blocks == 1 else {
             throw CPKError.invalid(single ? "not well-formed PEM: one block expected" : "not well-formed PEM")
         }
+    }
+
+    private static let beginMarker = Array("-----BEGIN ".utf8)
+    private static let endMarker = Array("-----END ".utf8)
+    private static let dashes = Array("-----".utf8)
+
+    /// A line without the spaces, tabs and carriage returns around it.
+    private static func trimmed(_ line: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        let blank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }
+        guard let first = line.firstIndex(where: { !blank($0) }), let last = line.lastIndex(where: { !blank($0) }) else {
+            return []
+        }
+        return line[first...last]
     }
 }
 

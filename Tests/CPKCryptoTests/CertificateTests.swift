@@ -97,6 +97,22 @@ final class CertificateTests: XCTestCase {
         XCTAssertCPKError(.invalidInput, containing: "not an X.509", try X509Certificate.chain(loading: [0x30, 0x03, 1, 2, 3]))
     }
 
+    /// Only blocks and blank space: any other text (which OpenSSL's reader would skip, so no
+    /// signature notices it) is refused; CRLF line ends and indented lines are fine.
+    func testPEMTextMayHoldOnlyItsBlocks() throws {
+        let pem = try Self.pki.openssl.read("leaf.pem")
+        let text = String(decoding: pem, as: UTF8.self)
+        XCTAssertNoThrow(try PEMText.requireOnlyBlocks(in: pem, single: true))
+        let crlf = Array(text.replacingOccurrences(of: "\n", with: "\r\n").utf8)
+        XCTAssertEqual(try X509Certificate.chain(loading: crlf).first?.subject, "O=Acme,CN=Package Signer")
+        XCTAssertNoThrow(try PEMText.requireOnlyBlocks(in: Array(("\n  \t" + text + "\n\n").utf8)))
+        XCTAssertCPKError(.invalidInput, containing: "outside its blocks", try PEMText.requireOnlyBlocks(in: Array(("note\n" + text).utf8)))
+        XCTAssertCPKError(.invalidInput, containing: "outside its blocks", try PEMText.requireOnlyBlocks(in: pem + [0xFF, 0x0A]))
+        XCTAssertCPKError(.invalidInput, containing: "one block expected", try PEMText.requireOnlyBlocks(in: pem + pem, single: true))
+        XCTAssertCPKError(.invalidInput, containing: "not well-formed", try PEMText.requireOnlyBlocks(in: Array(pem.dropLast(10))))
+        XCTAssertCPKError(.invalidInput, containing: "not well-formed", try PEMText.requireOnlyBlocks(in: []))
+    }
+
     func testChainToTheRoot() throws {
         let pki = Self.pki
         let outcome = try CertificateChain.verify(
