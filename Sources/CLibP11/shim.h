@@ -33,20 +33,3 @@ static inline int cpk_p11_generate_rsa(PKCS11_TOKEN *token, unsigned int bits, c
 #pragma clang diagnostic pop
 }
 
-/* True when the key's operations go through an engine (a token key): libp11's keys carry
- * their own RSA or EC_KEY method (OpenSSL 3 does not set the EVP_PKEY's engine for them). */
-static inline int cpk_p11_is_engine_key(const EVP_PKEY *key) {
-    if (EVP_PKEY_get0_engine(key) != NULL) return 1;
-    switch (EVP_PKEY_get_base_id(key)) {
-    case EVP_PKEY_RSA: {
-        const RSA *rsa = EVP_PKEY_get0_RSA(key);
-        return rsa != NULL && RSA_get_method(rsa) != RSA_get_default_method();
-    }
-    case EVP_PKEY_EC: {
-        const EC_KEY *ec = EVP_PKEY_get0_EC_KEY(key);
-        return ec != NULL && EC_KEY_get_method(ec) != EC_KEY_get_default_method();
-    }
-    default:
-        return 0;
-    }
-}

@@ -51,14 +51,17 @@ public enum OpenSSLError {
         failure(what, codes: takeQueue())
     }
 
-    /// The error for `what` with OpenSSL's reasons for `codes` (taken from the queue).
+    /// The error for `what` with OpenSSL's reasons for `codes` (taken from the queue). Where a
+    /// token said, in a PKCS#11 return value, that it will not use the key so, the error says
+    /// so in its reason (`.tokenMechanism`), for the caller to decide on; not in its text only.
     static func failure(_ what: String, codes: [UInt]) -> CPKError {
         let reasons = codes.map { code in
             var text = [CChar](repeating: 0, count: 256)
             ERR_error_string_n(code, &text, text.count)
             return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
-        return CPKError.io(reasons.isEmpty ? what : "\(what): \(reasons.joined(separator: "; "))")
+        let message = reasons.isEmpty ? what : "\(what): \(reasons.joined(separator: "; "))"
+        return CPKError(.io, message, reason: TokenKeys.refusedReturnValue(in: codes) == nil ? nil : .tokenMechanism)
     }
 
     /// This thread's error queue, oldest first, emptied.

@@ -441,8 +441,10 @@ public struct SigningKey: Sendable {
         try requireDigest(digest)
         do {
             return try signChecked(digest: digest, scheme: scheme)
-        } catch let error as CPKError where error.kind == .io && TokenKeys.isTokenKey(key) {
-            throw TokenKeys.refusal(scheme.rawValue, underlying: error)  // a token key: the token said no
+        } catch let error as CPKError where error.kind == .io && error.reason == .tokenMechanism {
+            // The token said, in a PKCS#11 return value, that it will not use this key so; any
+            // other failure (a token gone, a device error) stays what it is.
+            throw TokenKeys.refusal(scheme.rawValue, underlying: error)
         }
     }
 

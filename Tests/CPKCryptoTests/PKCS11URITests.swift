@@ -115,4 +115,19 @@ final class PKCS11URITests: XCTestCase {
             .usage, containing: "/nonexistent/module.so is missing",
             try TokenKeys.signingKey(uri, access: TokenAccess(module: "/nonexistent/module.so", pin: nil)))
     }
+
+    /// Whether a failure is a token's refusal is read off the PKCS#11 return value in OpenSSL's
+    /// error queue (a library libp11 registered, ERR_LIB_USER and up), never off the text, and
+    /// OpenSSL's own errors with the same reason number do not count.
+    func testATokenRefusalIsTypedByItsReturnValue() {
+        func code(library: UInt, reason: UInt) -> UInt { library << 23 | reason }  // OpenSSL 3's ERR_PACK
+        let (userLibrary, rsaLibrary): (UInt, UInt) = (128, 4)  // ERR_LIB_USER, ERR_LIB_RSA
+        let notPermitted = code(library: userLibrary + 3, reason: 0x68)  // CKR_KEY_FUNCTION_NOT_PERMITTED
+        XCTAssertEqual(OpenSSLError.failure("cannot sign (rsa-pss)", codes: [notPermitted]).reason, .tokenMechanism)
+        XCTAssertEqual(OpenSSLError.failure("cannot sign", codes: [notPermitted]).kind, .io)
+        let deviceError = code(library: userLibrary + 3, reason: 0x30)  // CKR_DEVICE_ERROR
+        XCTAssertNil(OpenSSLError.failure("cannot sign", codes: [deviceError]).reason)
+        XCTAssertNil(OpenSSLError.failure("cannot sign", codes: [code(library: rsaLibrary, reason: 0x68)]).reason)
+        XCTAssertNil(OpenSSLError.failure("cannot sign", codes: []).reason)
+    }
 }

@@ -173,9 +173,6 @@ public enum TokenKeys {
         return try Session.shared.privateKey(uri, access: access)
     }
 
-    /// True when `key` is held in a token (its operations go through the engine).
-    static func isTokenKey(_ key: EVPKey) -> Bool { ENGINE_get_id_of(key) }
-
     /// The PKCS#11 return values by which a token refuses to use a key for an operation.
     static let refusingReturnValues: [UInt: String] = [
         0x63: "CKR_KEY_TYPE_INCONSISTENT", 0x68: "CKR_KEY_FUNCTION_NOT_PERMITTED",
@@ -202,8 +199,6 @@ public enum TokenKeys {
             reason: .tokenMechanism)
     }
 }
-
-private func ENGINE_get_id_of(_ key: EVPKey) -> Bool { cpk_p11_is_engine_key(key.pointer) != 0 }
 
 /// The last OpenSSL/libp11 error as short text, then the queue cleared.
 func lastP11Error() -> String {
