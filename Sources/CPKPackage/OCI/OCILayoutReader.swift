@@ -102,14 +102,9 @@ public enum OCILayoutReader {
     /// pieces (memory stays bounded whatever its size).
     public static func openVerifiedBlob(_ descriptor: OCIDescriptor, in location: OCILocation, what: String) throws -> FileDescriptor {
         let path = location.blobPath(descriptor.digest)
-        let file: FileDescriptor
-        do {
-            file = try FileDescriptor.open(regularFile: path)
-        } catch FileDescriptor.NotRegularFile.missing {
-            throw CPKError.invalid("the \(what) blob \(descriptor.digest) is missing from blobs/sha256")
-        } catch is FileDescriptor.NotRegularFile {
-            throw CPKError.invalid("the \(what) blob \(descriptor.digest) is not a regular file")
-        }
+        let file = try openRegularFile(
+            path, missing: "the \(what) blob \(descriptor.digest) is missing from blobs/sha256",
+            special: "the \(what) blob \(descriptor.digest) is not a regular file")
         let status = try file.status()
         guard status.size == descriptor.size else {
             throw CPKError.check(
@@ -147,14 +142,9 @@ public enum OCILayoutReader {
     /// A small document of the layout; like the blobs, it must be a regular file (a FIFO put
     /// in its place is refused, not waited on).
     private static func readDocument(_ path: String, what: String) throws -> [UInt8] {
-        let file: FileDescriptor
-        do {
-            file = try FileDescriptor.open(regularFile: path)
-        } catch FileDescriptor.NotRegularFile.missing {
-            throw CPKError.invalid("the image layout has no \(what) (\(path))")
-        } catch is FileDescriptor.NotRegularFile {
-            throw CPKError.invalid("\(what) of the image layout is not a regular file (\(path))")
-        }
+        let file = try openRegularFile(
+            path, missing: "the image layout has no \(what) (\(path))",
+            special: "\(what) of the image layout is not a regular file (\(path))")
         let size = try file.status().size
         guard size <= OCIArtifact.documentLimit else {
             throw CPKError.invalid("\(what) is \(size) bytes; the limit is \(OCIArtifact.documentLimit)")
@@ -162,6 +152,18 @@ public enum OCILayoutReader {
         var bytes = [UInt8](repeating: 0, count: Int(size))
         try bytes.withUnsafeMutableBytes { try file.read(into: $0, at: 0, what: what) }
         return bytes
+    }
+
+    /// Every file of a layout must be a regular file: one that is missing, a symlink or a FIFO
+    /// is refused with the caller's message (an invalid layout), never followed or waited on.
+    private static func openRegularFile(_ path: String, missing: String, special: String) throws -> FileDescriptor {
+        do {
+            return try FileDescriptor.open(regularFile: path)
+        } catch FileDescriptor.NotRegularFile.missing {
+            throw CPKError.invalid(missing)
+        } catch is FileDescriptor.NotRegularFile {
+            throw CPKError.invalid(special)
+        }
     }
 
     private static func tagList(_ tags: [String]) -> String {
