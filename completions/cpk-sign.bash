@@ -255,9 +255,9 @@ _cpk-sign_sign() {
 
 _cpk-sign_prepare() {
     repeating_flags=()
-    non_repeating_flags=(--json --payload --package --replace --embed-public-key --cpk --quiet -q --verbose -v --progress --version -h --help)
+    non_repeating_flags=(--json --payload --package --replace --embed-public-key --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
-    non_repeating_options=(--public-key --digest-out --format --scheme --cert --cert-url --cert-domain --embed-form --output -o --oci)
+    non_repeating_options=(--public-key --digest-out --format --scheme --cert --cert-url --cert-domain --embed-form --output -o)
     __cpk-sign_offer_flags_options 1
 
     # Offer option value completions
@@ -294,10 +294,6 @@ _cpk-sign_prepare() {
         ;;
     '--output'|'-o')
         __cpk-sign_add_completions -f
-        return
-        ;;
-    '--oci')
-        __cpk-sign_add_completions -d
         return
         ;;
     esac

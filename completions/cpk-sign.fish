@@ -25,7 +25,7 @@ function __cpk-sign_parse_tokens -S
         case 'sign'
             __cpk-sign_parse_subcommand 1 'key=' 'pin-file=' 'pin-fd=' 'pkcs11-module=' 'passphrase-file=' 'passphrase-env=' 'json' 'payload' 'package' 'replace' 'scheme=' 'cert=' 'embed-public-key' 'cert-url=' 'cert-domain=' 'embed-form=' 'o/output=' 'cpk' 'oci=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
         case 'prepare'
-            __cpk-sign_parse_subcommand 1 'public-key=' 'digest-out=' 'format=' 'json' 'payload' 'package' 'replace' 'scheme=' 'cert=' 'embed-public-key' 'cert-url=' 'cert-domain=' 'embed-form=' 'o/output=' 'cpk' 'oci=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
+            __cpk-sign_parse_subcommand 1 'public-key=' 'digest-out=' 'format=' 'json' 'payload' 'package' 'replace' 'scheme=' 'cert=' 'embed-public-key' 'cert-url=' 'cert-domain=' 'embed-form=' 'o/output=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
         case 'stitch'
             __cpk-sign_parse_subcommand 1 'signature=' 'format=' 'cert=' 'public-key=' 'json' 'o/output=' 'cpk' 'oci=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
         case 'digest'
@@ -137,9 +137,7 @@ complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_opti
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" cert-domain' -l 'cert-domain' -d 'Name the certificate by the target domain it is issued for.' -rfka ''
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" embed-form' -l 'embed-form' -d 'The form of an embedded certificate or key: pem (default) or der.' -rfka 'pem der'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_positional "cpk-sign prepare" -eq 1' -F
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rF
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" cpk' -l 'cpk' -d 'Write a finished .cpk package instead of an envelope (the last step of a pipeline).'
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" oci' -l 'oci' -d 'Write a finished .cpk as an OCI artifact tagged TAG (default latest) in the OCI image layout DIR, created if missing; other tags are kept.' -rfa '(__cpk-sign_complete_directories)'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" o output' -l 'output' -s 'o' -d 'Write the envelope to FILE; - is standard output.' -rF
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'

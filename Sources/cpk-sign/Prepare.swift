@@ -34,19 +34,20 @@ struct Prepare: ParsableCommand {
     @OptionGroup var what: TargetOptions
     @OptionGroup var certificate: CertificateOptions
     @OptionGroup var input: PackageInputArgument
-    @OptionGroup var output: PackageOutputOptions
+
+    // Not PackageOutputOptions: a pending signature fits only in an envelope, so there is no
+    // --cpk or --oci here (cpk-sign stitch writes the .cpk).
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write the envelope to FILE; - is standard output.", valueName: "file"),
+        completion: .file())
+    var output = "-"
 
     @OptionGroup var messages: MessageOptions
 
     func validate() throws {
-        guard output.format == .envelope else {
-            throw ValidationError(
-                "prepare leaves a signature pending, which only an envelope holds: drop --cpk and --oci (cpk-sign stitch writes the .cpk)")
-        }
-        guard !(digestOut == "-" && output.isStandardOutput) else {
+        guard !(digestOut == "-" && output == "-") else {
             throw ValidationError("--digest-out and the package cannot both go to standard output; give -o FILE")
         }
-        if json && (output.isStandardOutput || digestOut == "-") {
+        if json && (output == "-" || digestOut == "-") {
             throw ValidationError("--json prints the report on standard output: write the package and the digest to files")
         }
         guard !(what.payload && what.package) else {
@@ -58,9 +59,15 @@ struct Prepare: ParsableCommand {
         var options = SignFrontend.Offline(
                 publicKey: publicKey, digestOutput: digestOut, digestFormat: digestFormat,
                 target: what.package ? .package : .payload, scheme: what.scheme, naming: certificate.naming,
-                replacing: what.replace, input: input.input, output: output)
+                replacing: what.replace, input: input.input, output: envelopeOutput)
         options.json = json
         options.messages = messages
         try SignFrontend.prepare(options)
+    }
+
+    private var envelopeOutput: PackageOutputOptions {
+        var options = PackageOutputOptions()  // made here, not parsed: every value is set
+        (options.output, options.cpk, options.oci) = (output, false, nil)
+        return options
     }
 }
