@@ -54,25 +54,26 @@ public enum PayloadRelease {
         // two in turn, and is hashed a round later; plaintext as read is hashed in its round,
         // and the next chunk is read beside it only where the input keeps its previous chunk.
         let plaintexts = [ChunkBuffer(), ChunkBuffer()]
+        let decrypts = decryptor != nil
+        let readsBeside = decrypts || input.keepsPreviousChunk
         var turn = 0
         var decrypted: UnsafeRawBufferPointer?
         var next = try input.nextPayloadChunk()
         while let chunk = next {
-            let toHash = decryptor == nil ? chunk : decrypted
-            let readsBeside = decryptor != nil || input.keepsPreviousChunk
+            let toHash = decrypts ? decrypted : chunk
             try overlap.run({ if let toHash { hasher.update(toHash) } }, alongside: {
                 try gate.addPayload(chunk)
                 let plaintext = try plan.decrypt(chunk, with: decryptor, into: plaintexts[turn])
                 try spool?.write(chunk)
                 try file?.write(plaintext)
-                if decryptor != nil { (decrypted, turn) = (plaintext, 1 - turn) }
+                if decrypts { (decrypted, turn) = (plaintext, 1 - turn) }
                 if readsBeside { next = try input.nextPayloadChunk() }
             })
             if !readsBeside { next = try input.nextPayloadChunk() }
             size += UInt64(chunk.count)
         }
         // The last plaintext is in one of `plaintexts`, which must outlive its hashing.
-        withExtendedLifetime(plaintexts) { if decryptor != nil, let decrypted { hasher.update(decrypted) } }
+        withExtendedLifetime(plaintexts) { if let decrypted { hasher.update(decrypted) } }
         let deferred = try input.deferredStreams()
         try plan.checkTag(decryptor, deferred: deferred, name: input.name)
         try plan.checkDigest(try hasher.finalize(), deferred: deferred, name: input.name)
