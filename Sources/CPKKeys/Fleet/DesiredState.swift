@@ -48,6 +48,11 @@ public struct DesiredState: Sendable {
         ])
     }
 
+    /// True when `json` is a twin document with an unsigned `confidential_package_keys`.
+    public static func isUnsigned(_ json: JSONValue) -> Bool {
+        [json["properties"]?["desired"], json["desired"], json].contains { $0?[keysProperty] != nil }
+    }
+
     /// Reads a twin document: `confidential_package_keys` at `properties.desired`, at
     /// `desired`, or at the top level, in that order, and its `_wrapping` sibling.
     /// - Parameter source: how messages name the document.
