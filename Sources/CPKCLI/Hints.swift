@@ -27,6 +27,8 @@ public enum Hints {
         .keySourceNeeded: { _ in " (see --help)" },
         .signerKeyNeeded: { _ in " (--cert or --public-key)" },
         .alreadySigned: { _ in "; cpk-sign --replace replaces it" },
+        .noFleetAnchor: { _ in ": provision it with cpk-install trust add --fleet FILE --device-id ID" },
+        .unsignedRelease: { _ in " (--insecure-unsigned-twin applies it, for development only)" },
         .coverageWouldDrop: { _ in " (cpk-sign --replace, or cpk-sign strip --package)" },
     ]
 

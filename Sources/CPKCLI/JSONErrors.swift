@@ -15,14 +15,15 @@ public enum JSONErrors {
         }
     }
 
-    /// `{"<tool>": 1, "error": {"kind": …, "exit": …, "message": …}}`: member names and order are stable.
+    /// `{"<tool>": 1, "error": {"kind": …, "exit": …, "message": …}}`, and `"reason"` (the
+    /// library's reason code) when the failure has one: member names and order are stable.
     public static func document(tool: String, _ error: CPKError) -> JSONValue {
         .object([
             (tool, .integer(1)),
             ("error", .object([
                 ("kind", .string(kind(error.kind))), ("exit", .integer(Int(error.exitCode))),
                 ("message", .string(Hints.message(for: error))),
-            ])),
+            ] + (error.reason.map { [("reason", JSONValue.string($0.rawValue))] } ?? []))),
         ])
     }
 

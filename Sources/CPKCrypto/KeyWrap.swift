@@ -66,28 +66,81 @@ extension PublicKey {
     }
 }
 
+extension CPKError.Reason {
+    /// A wrapped key that does not unwrap with this private key: one reason, whatever the cause
+    /// (size, padding, another key), so the answer is no oracle.
+    public static let unwrapFailed = CPKError.Reason(rawValue: "unwrap-failed")
+}
+
 extension RSAPrivateKey {
-    /// Decrypts a wrapped key. The wrapped bytes must be exactly one RSA block: anything else is
-    /// truncated or meant for another key, and is reported as such before OpenSSL sees it.
+    /// The one answer to every unwrap failure. Its text names the padding the caller chose,
+    /// never what was wrong: a decryption that tells a bad padding from a bad length or a wrong
+    /// key is an oracle that gives the key away (Bleichenbacher, Manger).
+    public static func unwrapFailure(_ padding: KeyWrapPadding) -> CPKError {
+        CPKError(
+            .checkFailed, "cannot unwrap: the key is not wrapped to this private key with \(padding.rawValue) padding",
+            reason: .unwrapFailed)
+    }
+
+    /// Decrypts a wrapped key. Any failure, a wrapped key of the wrong size included, is
+    /// `unwrapFailure(padding)`.
     public func unwrap(_ wrapped: [UInt8], padding: KeyWrapPadding) throws -> [UInt8] {
-        let modulusBytes = Int(EVP_PKEY_get_size(key.pointer))
-        guard wrapped.count == modulusBytes else {
-            throw CPKError.invalid(
-                "the wrapped key is \(wrapped.count) bytes, but a key wrapped to this \(bits)-bit RSA key is "
-                    + "\(modulusBytes) bytes: it is truncated, or wrapped to another key")
-        }
+        guard wrapped.count == Int(EVP_PKEY_get_size(key.pointer)) else { throw Self.unwrapFailure(padding) }
         do {
             return try withContext(key, padding: padding, initialise: EVP_PKEY_decrypt_init) { context in
                 try runCipher(context, input: wrapped, what: "unwrap the key", operation: "decryption", EVP_PKEY_decrypt)
             }
-        } catch let error as CPKError where error.kind == .io {
-            // Decryption fails the same way for a wrong key and a wrong padding; say both, and
-            // keep OpenSSL's internals (and any oracle they might give) out of the message.
+        } catch let error as CPKError where error.kind == .io && error.reason == nil {
             ERR_clear_error()
-            throw CPKError.check(
-                "cannot unwrap: the key was not wrapped to this private key, or not with \(padding.rawValue) padding")
+            throw Self.unwrapFailure(padding)
         }
     }
+
+    /// Decrypts a PKCS#1 v1.5 wrapped key of `length` bytes with implicit rejection: a block
+    /// whose padding is wrong, or whose message is not `length` bytes, yields a key derived from
+    /// the wrapped bytes and `rejectionSecret` (HMAC-SHA-256) instead of an error, so the failure
+    /// shows only later, as a key that opens nothing. The choice is made in constant time on a
+    /// raw RSA decryption (OpenSSL 3.0 has no implicit rejection of its own).
+    /// - Parameter rejectionSecret: a secret only this key's holder knows, at least 32 bytes.
+    public func unwrapPKCS1v15(_ wrapped: [UInt8], length: Int, rejectionSecret: [UInt8]) throws -> [UInt8] {
+        let modulusBytes = Int(EVP_PKEY_get_size(key.pointer))
+        guard wrapped.count == modulusBytes, modulusBytes >= length + 11, length <= SHA256Hasher.digestSize,
+            rejectionSecret.count >= 32
+        else { throw Self.unwrapFailure(.pkcs1v15) }
+        var block: [UInt8]
+        do {
+            block = try withRawContext(key) { context in
+                try runCipher(context, input: wrapped, what: "unwrap the key", operation: "decryption", EVP_PKEY_decrypt)
+            }
+        } catch let error as CPKError where error.kind == .io && error.reason == nil {
+            // Only a block not below the modulus fails here, which the sender already knows.
+            ERR_clear_error()
+            throw Self.unwrapFailure(.pkcs1v15)
+        }
+        defer { wipe(&block) }
+        guard block.count == modulusBytes else { throw Self.unwrapFailure(.pkcs1v15) }
+        var synthetic = try HMACSHA256.mac(key: rejectionSecret, data: Array("cpk pkcs1v15 implicit rejection".utf8) + wrapped)
+        defer { wipe(&synthetic) }
+        var output = [UInt8](repeating: 0, count: length)
+        block.withUnsafeBufferPointer { em in
+            synthetic.withUnsafeBufferPointer { fallback in
+                output.withUnsafeMutableBufferPointer { out in
+                    cpk_pkcs1v15_select(em.baseAddress, em.count, fallback.baseAddress, length, out.baseAddress)
+                }
+            }
+        }
+        return output
+    }
+}
+
+/// A decryption context without padding: the raw RSA operation, for the implicit-rejection check.
+private func withRawContext<T>(_ key: EVPKey, _ body: (OpaquePointer) throws -> T) throws -> T {
+    guard let context = EVP_PKEY_CTX_new_from_pkey(nil, key.pointer, nil) else { throw OpenSSLError.failure("cannot set up RSA") }
+    defer { EVP_PKEY_CTX_free(context) }
+    guard EVP_PKEY_decrypt_init(context) == 1, EVP_PKEY_CTX_set_rsa_padding(context, RSA_NO_PADDING) == 1 else {
+        throw OpenSSLError.failure("cannot set up RSA")
+    }
+    return try body(context)
 }
 
 private typealias CipherFunction = (

@@ -1,6 +1,23 @@
 import COpenSSL
 import CPKCore
 
+/// HMAC-SHA-256 (RFC 2104) over OpenSSL: deriving one secret from another.
+public enum HMACSHA256 {
+    public static func mac(key: [UInt8], data: [UInt8]) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: SHA256Hasher.digestSize)
+        var size: UInt32 = 0
+        let done = key.withUnsafeBufferPointer { secret in
+            data.withUnsafeBufferPointer { message in
+                out.withUnsafeMutableBufferPointer {
+                    HMAC(EVP_sha256(), secret.baseAddress, Int32(secret.count), message.baseAddress, message.count, $0.baseAddress, &size)
+                }
+            }
+        }
+        guard done != nil, size == UInt32(SHA256Hasher.digestSize) else { throw OpenSSLError.failure("cannot compute HMAC-SHA-256") }
+        return out
+    }
+}
+
 /// Streaming SHA-256 over OpenSSL's EVP digest API.
 public final class SHA256Hasher {
     public static let digestSize = 32

@@ -51,34 +51,82 @@ public enum DeviceReportBuilder {
 public struct DesiredStateApplication: Sendable {
     public var applied: [String] = []
     public var refused: [(name: String, error: CPKError)] = []
+    /// The generation of the signed release applied, or nil for an unsigned document.
+    public var generation: UInt64?
 
     public init() {}
 
-    /// Installs every key of a desired-state document that is meant for this device; a key
-    /// that cannot be installed is refused and the others still go in.
-    /// - Throws: when the document cannot be read, or is wrapped to another device.
+    /// How a device takes desired-state documents.
+    public enum Acceptance: Sendable {
+        /// Only signed releases that verify against the fleet membership (docs/keys.md §4.4).
+        case signedOnly
+        /// For development: an unsigned document is applied too, its keys unwrapped as the
+        /// reference contract's (RSA PKCS#1 v1.5, implicit rejection); a signed one is still
+        /// verified.
+        case unsignedAllowed
+    }
+
+    /// Applies a desired-state document to the simulator. A signed release is verified first —
+    /// signature to the fleet anchor, this device's id and key, a generation above the last one
+    /// applied, not expired — and nothing is unwrapped unless all of that holds; then every key is
+    /// installed (one failing key never stops the others) and the generation recorded.
+    /// - Throws: when the document is refused whole; nothing is changed then.
     public static func apply(
-        _ document: [UInt8], from source: String, to manager: PackageManagerAdministration & PaddedKeyInstallation
+        _ document: [UInt8], from source: String, to manager: PackageManagerSimulator, acceptance: Acceptance, at time: Int
     ) throws -> DesiredStateApplication {
-        let desired = try DesiredState(parsing: document, from: source)
+        let json: JSONValue
+        do {
+            json = try JSONValue(parsing: document)
+        } catch let error as JSONSyntaxError {
+            throw CPKError(.invalidInput, "\(source) is not JSON (\(error))", reason: .malformedRelease)
+        }
         let device = try PublicKey(loading: try manager.exportDevicePublicKey())
-        if let fingerprint = desired.wrappingKeySHA256, fingerprint != (try device.fingerprint) {
-            throw CPKError.check(
-                "\(source) is wrapped to another device (sha256:\(Hex.encode(fingerprint).prefix(16))…), "
-                    + "not this one (sha256:\(Hex.encode(try device.fingerprint).prefix(16))…)")
+        if KeyRelease.signedPlace(in: json) == nil, DesiredState.isUnsigned(json) {
+            guard acceptance == .unsignedAllowed else {
+                throw CPKError(
+                    .checkFailed, "\(source) is not signed; this device applies only key releases signed by its fleet operator",
+                    reason: .unsignedRelease)
+            }
+            // The reference contract: PKCS#1 v1.5 whatever the document says of itself.
+            let unsigned = try DesiredState(parsing: document, from: source)
+            var result = DesiredStateApplication()
+            for entry in unsigned.unreadable { result.refused.append((entry.name, CPKError.invalid(entry.problem))) }
+            result.install(unsigned.keys, padding: .pkcs1v15, into: manager)
+            return result
+        }
+        guard let membership = try FleetMembership.load(in: manager.state) else {
+            throw CPKError(.checkFailed, "no fleet anchor is provisioned, so \(source) cannot be verified", reason: .noFleetAnchor)
+        }
+        let expectation = KeyRelease.Expectation(
+            anchor: membership.anchor, deviceID: membership.deviceID, deviceKeySHA256: try device.fingerprint,
+            lastGeneration: try FleetMembership.lastGeneration(in: manager.state), time: time)
+        let release: KeyRelease
+        do {
+            release = try KeyRelease(verifying: document, against: expectation)
+        } catch let error as CPKError {
+            throw CPKError(error.kind, "\(source): \(error.message)", reason: error.reason)
         }
         var result = DesiredStateApplication()
-        for entry in desired.unreadable { result.refused.append((entry.name, CPKError.invalid(entry.problem))) }
-        for entry in desired.keys {
+        result.generation = release.generation
+        result.install(release.keys, padding: release.padding, into: manager)
+        try FleetMembership.record(generation: release.generation, in: manager.state)
+        return result
+    }
+
+    /// Installs each key; a refused one is recorded and the others go on. Every unwrap failure
+    /// reads the same (RSAPrivateKey.unwrapFailure), whatever its cause.
+    private mutating func install(_ keys: [(name: String, wrapped: [UInt8])], padding: KeyWrapPadding, into manager: PackageManagerSimulator)
+    {
+        for entry in keys {
             do {
-                let received = try WrappedKey(received: entry.wrapped, named: entry.name, to: device, padding: desired.padding, from: source)
-                try manager.installApplicationKey(applicationID: entry.name, wrappedKey: received.wrapped, padding: desired.padding)
-                result.applied.append(entry.name)
-            } catch let error as CPKError where error.kind == .invalidInput || error.kind == .checkFailed || error.kind == .usage {
-                result.refused.append((entry.name, error))
+                try manager.installApplicationKey(applicationID: entry.name, wrappedKey: entry.wrapped, padding: padding)
+                applied.append(entry.name)
+            } catch let error as CPKError where error.kind != .io {
+                refused.append((entry.name, error))
+            } catch {
+                refused.append((entry.name, CPKError.io("\(error)")))
             }
         }
-        return result
     }
 
     /// One line for people; names are escaped, never a key's value.
@@ -95,7 +143,13 @@ public struct DesiredStateApplication: Sendable {
     public var json: JSONValue {
         .object([
             ("applied", .array(applied.map { .string($0) })),
-            ("refused", .array(refused.map { .object([("name", .string($0.name)), ("message", .string($0.error.message))]) })),
+            ("refused", .array(refused.map {
+                .object([
+                    ("name", .string($0.name)), ("reason", .string($0.error.reason?.rawValue ?? "fleet.error")),
+                    ("message", .string($0.error.message)),
+                ])
+            })),
+            ("generation", generation.map { .integer($0) } ?? .null),
         ])
     }
 }

@@ -247,6 +247,7 @@ public final class PackageManagerSimulator: PackageManagerAdministration, Plaint
     func secretsStorageKey() throws -> [UInt8] { try secrets.storageKey }
 
     func classKey(for id: String) throws -> [UInt8] { try vault.key(for: id) }
+    func classKeyID(ofFile name: String) throws -> String? { try vault.id(ofFile: name) }
 
     private func deployment(_ id: String) throws -> Deployment {
         guard let deployment = deployments[id] else {

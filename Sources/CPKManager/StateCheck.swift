@@ -39,7 +39,7 @@ extension PackageManagerSimulator {
             }
         }
         for name in try state.entries(of: StateDirectory.keys) {
-            guard let id = StateDirectory.id(fromFileName: name, suffix: ".key") else {
+            guard let id = try classKeyID(ofFile: name) else {
                 report.problems.append("keys/\(name): a file that is not a class key")
                 continue
             }

@@ -3,6 +3,7 @@ import Glibc
 #endif
 
 import CPKCore
+import CPKCrypto
 
 /// The simulator's private directory: device key pair, storage key, class keys, installed
 /// applications, and a staging area, guarded by a lock file.
@@ -48,7 +49,7 @@ public struct StateDirectory: Sendable {
         self.path = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
         try Self.makeDirectories(self.path)
         try checkPrivate()
-        for sub in [Self.keys, Self.apps, Self.staging, Self.trust] {
+        for sub in [Self.keys, Self.apps, Self.staging, Self.trust, Self.fleet] {
             try Self.makeDirectory(self.path + "/" + sub)
             try Self.checkPrivateSubdirectory(self.path + "/" + sub)
         }
@@ -103,14 +104,32 @@ public struct StateDirectory: Sendable {
     static let apps = "apps"
     static let staging = "staging"
     static let trust = "trust"
+    static let fleet = "fleet"
 
     var lockPath: String { path + "/lock" }
     var deviceKeyPath: String { path + "/device-key.pem" }
     var storageKeyPath: String { path + "/storage.key" }
     var stagingPath: String { path + "/" + Self.staging }
     public var trustPath: String { path + "/" + Self.trust }
+    public var fleetPath: String { path + "/" + Self.fleet }
 
-    func classKeyPath(for id: String) -> String { "\(path)/\(Self.keys)/\(Self.fileName(for: id)).key" }
+    /// A class key's file: named by the hexadecimal of its id, or, for an id too long for a file
+    /// name (key names go up to 512 bytes), by the SHA-256 of the id; the sealed record says
+    /// which id it is.
+    func classKeyPath(for id: String) -> String {
+        let name = id.utf8.count <= Self.longestHexNamedID ? Self.fileName(for: id) : Self.hashedPrefix + Self.hashedName(for: id)
+        return "\(path)/\(Self.keys)/\(name).key"
+    }
+
+    /// Ids up to this many bytes name their files in hexadecimal (twice as many characters, well
+    /// under NAME_MAX).
+    static let longestHexNamedID = 100
+    static let hashedPrefix = "sha256-"
+
+    static func hashedName(for id: String) -> String {
+        (try? SHA256Hasher.digest(Array(id.utf8))).map(Hex.encode) ?? ""
+    }
+
     func applicationPath(for id: String) -> String { "\(path)/\(Self.apps)/\(Self.fileName(for: id)).app" }
 
     /// Application ids may hold any character (KBS names hold '/'), so files are named by the

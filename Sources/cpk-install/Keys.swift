@@ -60,10 +60,21 @@ struct Sync: ParsableCommand {
             --url (through cpk-keyfetch), --twin (a device-twin document's \
             confidential_package_keys), else CP_FILE_KEY_SOURCE or CP_CLOUD_KEY_SOURCE.
 
-            Without --id, --twin DOC is a desired-state document (from cpk-keyfetch distribute): \
-            every key in it is installed, unwrapped with the padding the document names, after \
-            checking it is wrapped to this device. One line says which names were applied and \
-            which refused (--json: an object); exit status 1 if any was refused.
+            Without --id, --twin DOC is a key release signed by the fleet operator (from \
+            cpk-keyfetch distribute). It is applied only when its signature chains to the fleet \
+            anchor (cpk-install trust add --fleet), it names this device's id and key, its \
+            generation is above the last one applied and it has not expired; otherwise nothing \
+            changes and one line says why (exit status 1). Then every key in it is installed; one \
+            line says which names were applied and which refused (--json: an object), exit \
+            status 1 if any was refused. Every key that does not unwrap is refused in the same \
+            words, whatever the cause. --insecure-unsigned-twin also applies an unsigned \
+            document (the reference contract, RSA PKCS#1 v1.5): for development only, warned \
+            on every use.
+
+            Examples:
+              cpk-install trust add --fleet fleet-operator.crt --device-id dev-01
+              cpk-install sync --twin dev-01.json
+              cpk-install sync --id test --file-store test.json
             """)
 
     @Option(
@@ -74,6 +85,8 @@ struct Sync: ParsableCommand {
     @Option(help: ArgumentHelp("A device-twin JSON document with confidential_package_keys (- is standard input).", valueName: "file"), completion: .file())
     var twin: String?
     @Flag(help: "Without --id: print what was applied and refused as JSON.") var json = false
+    @Flag(help: "Also apply an unsigned desired-state document (development only; warned on every use).")
+    var insecureUnsignedTwin = false
     @OptionGroup var stateOptions: StateOptions
 
     @OptionGroup var messages: MessageOptions
@@ -83,9 +96,11 @@ struct Sync: ParsableCommand {
             guard let twin, store.flags.isEmpty else {
                 throw CPKError.usage("give --id ID (one key from a key store), or --twin FILE alone (every key of the document)")
             }
-            return try KeysFrontend.apply(document: twin, json: json, state: stateOptions, messages: messages)
+            return try KeysFrontend.apply(
+                document: twin, allowUnsigned: insecureUnsignedTwin, json: json, state: stateOptions, messages: messages)
         }
         if json { throw CPKError.usage("--json goes with a whole twin document (sync --twin FILE without --id)") }
+        if insecureUnsignedTwin { throw CPKError.usage("--insecure-unsigned-twin goes with a whole twin document (sync --twin FILE without --id)") }
         try KeysFrontend.sync(.init(id: id, store: store, twin: twin, state: stateOptions, messages: messages))
     }
 }

@@ -69,6 +69,6 @@ final class JSONErrorDocumentTests: XCTestCase {
         let error = CPKError(.checkFailed, "Version check FAILED: old", reason: .downgrade)
         XCTAssertEqual(
             JSONErrors.document(tool: "cpk-install", error).compactText,
-            #"{"cpk-install":1,"error":{"kind":"check-failed","exit":1,"message":"Version check FAILED: old; give --allow-downgrade to install it anyway"}}"#)
+            #"{"cpk-install":1,"error":{"kind":"check-failed","exit":1,"message":"Version check FAILED: old; give --allow-downgrade to install it anyway","reason":"downgrade"}}"#)
     }
 }

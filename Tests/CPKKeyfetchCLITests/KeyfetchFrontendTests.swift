@@ -99,7 +99,7 @@ final class KeyfetchFrontendTests: XCTestCase {
         XCTAssertEqual(summary["refused"], .array([]), printed[0])
 
         try KeysFrontend.apply(
-            document: directory + "/desired/dev-01.json", json: false, state: try StateOptions.parse(["--state", directory + "/state"]),
+            document: directory + "/desired/dev-01.json", allowUnsigned: true, json: false, state: try StateOptions.parse(["--state", directory + "/state"]),
             messages: quiet)
         XCTAssertTrue(device.hasClassKey(for: "app"))
     }

@@ -1,4 +1,8 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+
 import CPKCore
 import CPKCrypto
 import CPKKeys
@@ -63,13 +67,21 @@ public enum KeysFrontend {
     /// `cpk-install sync --twin DOC` without an id: every key of a desired-state document.
     /// One line (or, with `json`, an object) says what was applied and refused; exit status 1
     /// if any was refused.
+    /// Only a release signed by the fleet operator is applied, unless `allowUnsigned` (for
+    /// development: warned on every use).
     public static func apply(
-        document twin: String, json: Bool, state: StateOptions, messages: MessageOptions, output: DocumentOutput = Console.output
+        document twin: String, allowUnsigned: Bool, json: Bool, state: StateOptions, messages: MessageOptions,
+        output: DocumentOutput = Console.output
     ) throws {
         var result = DesiredStateApplication()
+        if allowUnsigned {
+            Console.error("\(tool): warning: --insecure-unsigned-twin: an unsigned document's keys are installed from whoever wrote it")
+        }
         try JSONErrors.reporting(json: json, tool: tool) {
-            let document = try SmallInput.read(twin, limit: SmallInput.documentLimit, what: "the device twin")
-            result = try DesiredStateApplication.apply(document, from: SmallInput.displayName(twin), to: try state.openManager())
+            let document = try SmallInput.read(twin, limit: KeyRelease.sizeLimit, what: "the device twin")
+            result = try DesiredStateApplication.apply(
+                document, from: SmallInput.displayName(twin), to: try state.openManager(),
+                acceptance: allowUnsigned ? .unsignedAllowed : .signedOnly, at: Int(time(nil)))
         }
         guard json else {
             if result.refused.isEmpty { return messages.confirm(tool, result.line) }
