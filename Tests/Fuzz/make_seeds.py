@@ -290,6 +290,22 @@ def fleet_seeds(s: Seeds):
           "confidential_package_keys_wrapping": {"algorithm": "ROT13"}}).encode())
 
 
+def release_seeds(s: Seeds):
+    """Statements of a key release as the fuzz target signs them (docs/keys.md §4.4): one the
+    device takes, and near-valid variants; plus the release vectors as whole documents."""
+    base = {"cpk_key_release": 1, "device_id": "fuzz-device", "device_public_key_sha256": "ab" * 32,
+            "generation": 5, "issued_at": "2026-12-01T00:00:00Z", "expires_at": "2027-12-01T00:00:00Z",
+            "algorithm": "rsa-oaep-sha256", "keys": {"test": base64.b64encode(os.urandom(256)).decode()}}
+    s.add("key-release", "statement.json", json.dumps(base, separators=(",", ":")).encode())
+    for name, change in {"replayed": {"generation": 4}, "other-device": {"device_id": "dev-02"},
+                         "expired": {"expires_at": "2020-01-01T00:00:00Z"}, "pkcs1": {"algorithm": "rsa-pkcs1v15"},
+                         "no-keys": {"keys": {}}, "bad-name": {"keys": {"": "AAAA"}}}.items():
+        s.add("key-release", f"{name}.json", json.dumps({**base, **change}, separators=(",", ":")).encode())
+    vectors = Path(__file__).resolve().parents[1] / "vectors" / "release"
+    for path in sorted(vectors.glob("*.json"))[:6]:
+        s.add("key-release", f"vector-{path.name}", path.read_bytes())
+
+
 def protocol_seeds(s: Seeds):
     """HTTP answers of a key service (the first byte chooses the piece size), key-provider
     requests as ocicrypt sends them, and PKCS#11 URIs."""
@@ -350,6 +366,7 @@ def main():
         envelope_seeds(s, envelopes)
         key_seeds(s)
         fleet_seeds(s)
+        release_seeds(s)
         protocol_seeds(s)
     for target, count in sorted(s.counts.items()):
         print(f"{target}: {count} seeds")

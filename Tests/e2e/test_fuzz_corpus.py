@@ -158,6 +158,14 @@ def test_desired_state_inputs(path, tmp_path):
     assert_clean(proc, "cpk-install")
 
 
+@pytest.mark.parametrize("path", corpus("key-release"), ids=ids(corpus("key-release")))
+def test_key_release_inputs(path, tmp_path):
+    """A whole document (none is signed by an anchor the device has): refused in one line."""
+    proc = cpk.run("cpk-install", "sync", "--state", tmp_path / "state", "--twin", path)
+    assert proc.returncode == 1, proc.stderr
+    assert_clean(proc, "cpk-install")
+
+
 @pytest.mark.parametrize("path", corpus("key-provider"), ids=ids(corpus("key-provider")))
 def test_key_provider_requests(path, class_key_store):
     proc = cpk.run("cpk-keyfetch", "keyprovider", "--file-store", class_key_store, input=path.read_bytes())

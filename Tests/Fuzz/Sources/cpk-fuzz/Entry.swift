@@ -34,6 +34,8 @@ let fuzzTargets: [FuzzTarget] = [
                run: fuzzFleetReport),
     FuzzTarget(name: "desired-state", about: "desired-state document (sync --twin); write and read back",
                run: fuzzDesiredState),
+    FuzzTarget(name: "key-release", about: "signed key release (sync --twin): a document, and a statement signed",
+               run: fuzzKeyRelease),
     FuzzTarget(name: "http-response", about: "a key service's HTTP answer in pieces; same verdict at any break",
                run: fuzzHTTPResponse),
     FuzzTarget(name: "key-provider", about: "ocicrypt key-provider request; a wrap unwraps to its options",

@@ -45,3 +45,46 @@ func fuzzDesiredState(_ bytes: [UInt8]) {
     expect(again.wrappingKeySHA256 == document.wrappingKeySHA256, "the device key's hash changed through writing")
     expect(again.unreadable.isEmpty, "a written document has unreadable entries")
 }
+
+/// The fleet operator of the `key-release` target: a key made once per run, guarding nothing.
+private let fuzzOperator: SigningKey = {
+    guard let key = try? SigningKey.generate(.ecP256) else { fatalError("cannot make the fuzz operator's key") }
+    return key
+}()
+
+/// A signed key release, twice: the input as a whole document (all of it unauthenticated, so
+/// it must be refused with a fleet reason unless it happens to carry a valid signature), and the
+/// input as a statement the operator signed (so the statement's parser and the device checks
+/// see every mutation). A release that is accepted names the expected device and key.
+func fuzzKeyRelease(_ bytes: [UInt8]) {
+    guard let anchorKey = try? fuzzOperator.verifyingKey else { fatalError("the fuzz operator has no public key") }
+    let fingerprint = [UInt8](repeating: 0xab, count: 32)
+    let expectation = KeyRelease.Expectation(
+        anchor: FleetAnchor(key: anchorKey), deviceID: "fuzz-device", deviceKeySHA256: fingerprint, lastGeneration: 4, time: 1_800_000_000)
+    func check(_ document: [UInt8], _ step: String) {
+        do {
+            let release = try KeyRelease(verifying: document, against: expectation)
+            expect(release.deviceID == "fuzz-device" && release.deviceKeySHA256 == fingerprint, "\(step): accepted for another device")
+            expect(release.generation > 4 && release.expiresAt > 1_800_000_000, "\(step): accepted a replay or an expired release")
+        } catch let error as CPKError {
+            expectOneLine(error, step)
+            expect(error.reason?.rawValue.hasPrefix("fleet.") == true, "\(step): refused without a fleet reason: \(error)")
+        } catch {
+            fatalError("\(step) threw \(type(of: error)), not a CPKError: \(error)")
+        }
+    }
+    check(bytes, "verifying a document")
+    let statement = String(decoding: bytes, as: UTF8.self)
+    guard let digest = try? SHA256Hasher.digest(Array(statement.utf8)),
+        let signature = try? fuzzOperator.sign(digest: digest, scheme: .ecdsaP256)
+    else { fatalError("cannot sign a fuzz statement") }
+    let document = JSONValue.object([
+        ("desired", .object([
+            (KeyRelease.property, .object([
+                ("statement", .string(statement)),
+                ("signature", .object([("scheme", .string("ecdsa-p256")), ("value", .string(Base64.encode(signature)))])),
+            ])),
+        ])),
+    ])
+    check(Array(document.compactText.utf8), "verifying a signed statement")
+}
