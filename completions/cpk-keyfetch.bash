@@ -274,7 +274,7 @@ _cpk-keyfetch_distribute() {
     repeating_flags=()
     non_repeating_flags=(--insecure-any-device --json --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=(--key-name --ca)
-    non_repeating_options=(--file-store --policy --padding --allow-list --signing-key --pin-file --pin-fd --pkcs11-module --passphrase-file --passphrase-env --signing-cert --scheme --valid-for --generation --output-dir --output -o)
+    non_repeating_options=(--file-store --policy --padding --allow-list --key --pin-file --pin-fd --pkcs11-module --passphrase-file --passphrase-env --cert --scheme --valid-for --generation --output-dir --output -o)
     __cpk-keyfetch_offer_flags_options -1
 
     # Offer option value completions
@@ -302,7 +302,7 @@ _cpk-keyfetch_distribute() {
         __cpk-keyfetch_add_completions -f
         return
         ;;
-    '--signing-key')
+    '--key')
         __cpk-keyfetch_add_completions -f
         return
         ;;
@@ -322,7 +322,7 @@ _cpk-keyfetch_distribute() {
     '--passphrase-env')
         return
         ;;
-    '--signing-cert')
+    '--cert')
         __cpk-keyfetch_add_completions -f
         return
         ;;

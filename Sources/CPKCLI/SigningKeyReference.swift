@@ -13,7 +13,7 @@ public struct SigningKeyReference {
     public var passphraseFile: String?
     public var passphraseEnvironment: String?
     public var token: TokenOptions
-    /// The option that named the key (`--key`, `--signing-key`), for messages.
+    /// The option that named the key (`--key`), for messages.
     public var option: String
 
     public init(reference: String, passphraseFile: String?, passphraseEnvironment: String?, token: TokenOptions, option: String) {

@@ -133,7 +133,7 @@ public enum KeyfetchFrontend {
         try SmallInput.requireOneStandardInput(
             request.reports.map { ($0, "report") } + [(request.fileStore ?? "", "--file-store")] + request.fleetCAs.map { ($0, "--ca") }
                 + request.signingKey.inputs
-                + [(request.signingCertificate ?? "", "--signing-cert"), (request.allowList ?? "", "--allow-list"),
+                + [(request.signingCertificate ?? "", "--cert"), (request.allowList ?? "", "--allow-list"),
                    (request.policy ?? "", "--policy")])
         let location = try KeyStoreLocation.select(
             flags: request.fileStore.map { [.file($0)] } ?? [], environment: KeyStoreLocation.processEnvironment)
@@ -199,7 +199,7 @@ public enum KeyfetchFrontend {
         let key = try request.signingKey.load()
         let verifying = try key.verifyingKey
         let chain = try request.signingCertificate.map {
-            try SigningKeyReference.chain($0, certifying: verifying, option: "--signing-cert")
+            try SigningKeyReference.chain($0, certifying: verifying, option: "--cert")
         }
         return FleetDistributor.Signer(
             key: key, scheme: try SignatureScheme.chosen(request.scheme, for: verifying), chain: chain ?? [])

@@ -22,7 +22,7 @@ struct Distribute: ParsableCommand {
             Which keys go where is explicit: --key-name (every authenticated device gets those) \
             or --policy FILE (rules matching an allow-list group, a certificate OU or URI, or a \
             device id; a device matching no rule is refused). Each served device gets a key \
-            release signed with --signing-key: its id, the SHA-256 of its key, a generation \
+            release signed with --key (its certificate chain from --cert goes in each document): its id, the SHA-256 of its key, a generation \
             (--generation, else the clock in milliseconds, above the one of its previous \
             document in --output-dir), issue and expiry times (--valid-for, default 7d, at most \
             366d) and the keys wrapped to its key. Documents go to --output-dir DIR as \
@@ -38,11 +38,12 @@ struct Distribute: ParsableCommand {
 
             Examples:
               cpk-keyfetch distribute --file-store keys.json --key-name app \\
-                --ca fleet-ca.pem --signing-key release.key --signing-cert release.crt \\
+                --ca fleet-ca.pem --key release.key --cert release.crt \\
                 --output-dir desired/ reports/
               cat reports.jsonl | cpk-keyfetch distribute --file-store keys.json \\
                 --policy release-policy.json --allow-list devices.json \\
-                --signing-key 'pkcs11:token=fleet;object=release;type=private' - > desired.jsonl
+                --key 'pkcs11:token=fleet;object=release;type=private' \\
+                -o desired.jsonl -
 
             Exit status: 0 every device served, 1 some device refused (the others are written), \
             2 usage or I/O error (no --ca or --allow-list, an unreadable key store, signing key, \
@@ -78,9 +79,10 @@ struct Distribute: ParsableCommand {
     @Flag(help: "Serve every well-formed report without authenticating it (development only; warns on every run).")
     var insecureAnyDevice = false
 
-    @Option(help: ArgumentHelp("The release signing key (PEM or DER, or a pkcs11: URI); - is standard input.", valueName: "file"),
+    // --key and --cert, as in cpk-sign: the private key that signs, and its certificate.
+    @Option(help: ArgumentHelp("The private key that signs the releases (PEM or DER, or a pkcs11: URI); - is standard input.", valueName: "file"),
         completion: .file())
-    var signingKey: String
+    var key: String
 
     @OptionGroup var token: TokenOptions
 
@@ -93,7 +95,7 @@ struct Distribute: ParsableCommand {
     @Option(help: ArgumentHelp(
         "The signing key's certificate chain (PEM, leaf first), embedded in every document.", valueName: "file"),
         completion: .file())
-    var signingCert: String?
+    var cert: String?
 
     @Option(help: ArgumentHelp(
         "rsa-pkcs1v15, rsa-pss, ecdsa-p256, ecdsa-p384 or ed25519 (default: the key's: rsa-pkcs1v15 for RSA).",
@@ -118,7 +120,7 @@ struct Distribute: ParsableCommand {
     @OptionGroup var messages: MessageOptions
 
     func validate() throws {
-        if TokenOptions.isToken(signingKey) && (passphraseFile != nil || passphraseEnv != nil) {
+        if TokenOptions.isToken(key) && (passphraseFile != nil || passphraseEnv != nil) {
             throw ValidationError("a pkcs11: key takes a PIN (--pin-file, --pin-fd), not a passphrase")
         }
     }
@@ -127,11 +129,11 @@ struct Distribute: ParsableCommand {
         var request = KeyfetchFrontend.Distribution(
             reports: reports, fileStore: fileStore,
             signingKey: SigningKeyReference(
-                reference: signingKey, passphraseFile: passphraseFile, passphraseEnvironment: passphraseEnv, token: token,
-                option: "--signing-key"))
+                reference: key, passphraseFile: passphraseFile, passphraseEnvironment: passphraseEnv, token: token,
+                option: "--key"))
         (request.keyNames, request.policy, request.padding) = (keyName, policy, padding)
         (request.fleetCAs, request.allowList, request.insecureAnyDevice) = (ca, allowList, insecureAnyDevice)
-        (request.signingCertificate, request.scheme, request.validity, request.generation) = (signingCert, scheme, validFor, generation)
+        (request.signingCertificate, request.scheme, request.validity, request.generation) = (cert, scheme, validFor, generation)
         (request.outputDirectory, request.output, request.json, request.messages) = (outputDir, output, json, messages)
         try KeyfetchFrontend.distribute(request)
     }

@@ -85,7 +85,7 @@ final class KeyfetchFrontendTests: XCTestCase {
         try Data(try RSAPrivateKey.generate(bits: 2048).pem()).write(to: URL(fileURLWithPath: directory + "/release.key"))
         let signingKey = SigningKeyReference(
             reference: directory + "/release.key", passphraseFile: nil, passphraseEnvironment: nil, token: TokenOptions(),
-            option: "--signing-key")
+            option: "--key")
         var request = KeyfetchFrontend.Distribution(reports: reports, fileStore: directory + "/keys.json", signingKey: signingKey)
         request.messages = try MessageOptions.parse(["-q"])
         return request

@@ -117,7 +117,7 @@ def signer(fleet):
 def signing(signer) -> list:
     """distribute's release-signing options: the fleet's signer signs every document."""
     key_path, cert_path = signer
-    return ["--signing-key", key_path, "--signing-cert", cert_path]
+    return ["--key", key_path, "--cert", cert_path]
 
 
 def parallel(function, items):

@@ -113,7 +113,7 @@ class Cloud:
 
     def distribute(self, *args, as_user=None, input=None) -> subprocess.CompletedProcess:
         argv = [*(as_user or []), str(BIN / "cpk-keyfetch"), "distribute", "--file-store", self.store,
-                "--signing-key", self.signer_key_file, "--signing-cert", self.signer_cert_file, *args]
+                "--key", self.signer_key_file, "--cert", self.signer_cert_file, *args]
         return subprocess.run(list(map(str, argv)), input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               cwd=self.root, env=env_with(), timeout=60)
 

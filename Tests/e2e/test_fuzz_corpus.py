@@ -156,7 +156,7 @@ def test_fleet_report_inputs(path, class_key_store, release_signing_key, tmp_pat
     """distribute serves the report or refuses it by name; --json says which, on stdout.
     Any device is served here: the parsing of the report is what is exercised."""
     proc = cpk.run("cpk-keyfetch", "distribute", "--file-store", class_key_store, "--key-name", "test",
-                   "--insecure-any-device", "--signing-key", release_signing_key, "--json", "--output-dir", tmp_path, path)
+                   "--insecure-any-device", "--key", release_signing_key, "--json", "--output-dir", tmp_path, path)
     assert proc.returncode in (0, 1), proc.stderr
     summary = json.loads(proc.stdout)
     assert len(summary["served"]) + len(summary["refused"]) == 1, summary
