@@ -272,17 +272,22 @@ _cpk-keyfetch_provision() {
 
 _cpk-keyfetch_distribute() {
     repeating_flags=()
-    non_repeating_flags=(--json --quiet -q --verbose -v --progress --version -h --help)
+    non_repeating_flags=(--insecure-any-device --json --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=(--key-name --ca)
-    non_repeating_options=(--file-store --padding --output-dir --output -o)
+    non_repeating_options=(--file-store --policy --padding --allow-list --key --pin-file --pin-fd --pkcs11-module --passphrase-file --passphrase-env --cert --scheme --valid-for --generation --output-dir --output -o)
     __cpk-keyfetch_offer_flags_options -1
 
     # Offer option value completions
     case "${prev}" in
     '--file-store')
+        __cpk-keyfetch_add_completions -f
         return
         ;;
     '--key-name')
+        return
+        ;;
+    '--policy')
+        __cpk-keyfetch_add_completions -f
         return
         ;;
     '--padding')
@@ -290,9 +295,49 @@ _cpk-keyfetch_distribute() {
         return
         ;;
     '--ca')
+        __cpk-keyfetch_add_completions -f
+        return
+        ;;
+    '--allow-list')
+        __cpk-keyfetch_add_completions -f
+        return
+        ;;
+    '--key')
+        __cpk-keyfetch_add_completions -f
+        return
+        ;;
+    '--pin-file')
+        return
+        ;;
+    '--pin-fd')
+        return
+        ;;
+    '--pkcs11-module')
+        return
+        ;;
+    '--passphrase-file')
+        __cpk-keyfetch_add_completions -f
+        return
+        ;;
+    '--passphrase-env')
+        return
+        ;;
+    '--cert')
+        __cpk-keyfetch_add_completions -f
+        return
+        ;;
+    '--scheme')
+        __cpk-keyfetch_add_completions -W 'rsa-pkcs1v15'$'\n''rsa-pss'$'\n''ecdsa-p256'$'\n''ecdsa-p384'$'\n''ed25519'
+        return
+        ;;
+    '--valid-for')
+        return
+        ;;
+    '--generation')
         return
         ;;
     '--output-dir')
+        __cpk-keyfetch_add_completions -d
         return
         ;;
     '--output'|'-o')

@@ -12,6 +12,7 @@ import Glibc
 
 extension KeyWrapPadding: ExpressibleByArgument {}
 extension WrappedKeyFormat: ExpressibleByArgument {}
+extension SignatureScheme: ExpressibleByArgument {}
 
 /// Which key store to ask, from the command line or else the environment, like the reference
 /// tool: `CP_FILE_KEY_SOURCE` names a file store, `CP_CLOUD_KEY_SOURCE` a WrapKey endpoint.

@@ -94,7 +94,15 @@ public struct X509Certificate: Sendable {
 
     /// The e-mail addresses, DNS names and URIs of the subject alternative name extension, in
     /// order (other kinds of names are not identities a signer is matched by).
-    public var subjectAlternativeNames: [String] {
+    public var subjectAlternativeNames: [String] { subjectAlternativeNames(of: [.email, .dns, .uri]) }
+
+    /// The kinds of subject alternative names read as text.
+    public enum AlternativeNameKind: Sendable {
+        case email, dns, uri
+    }
+
+    /// The subject alternative names of the given kinds, in certificate order.
+    public func subjectAlternativeNames(of kinds: Set<AlternativeNameKind>) -> [String] {
         guard let raw = X509_get_ext_d2i(object.pointer, NID_subject_alt_name, nil, nil) else { return [] }
         let names = OpaquePointer(raw)
         defer { GENERAL_NAMES_free(names) }
@@ -102,12 +110,29 @@ public struct X509Certificate: Sendable {
             guard let value = OPENSSL_sk_value(names, index) else { return nil }
             let name = value.assumingMemoryBound(to: GENERAL_NAME.self).pointee
             switch name.type {
-            case GEN_EMAIL: return name.d.rfc822Name.flatMap(Self.text(ofString:))
-            case GEN_DNS: return name.d.dNSName.flatMap(Self.text(ofString:))
-            case GEN_URI: return name.d.uniformResourceIdentifier.flatMap(Self.text(ofString:))
+            case GEN_EMAIL where kinds.contains(.email): return name.d.rfc822Name.flatMap(Self.text(ofString:))
+            case GEN_DNS where kinds.contains(.dns): return name.d.dNSName.flatMap(Self.text(ofString:))
+            case GEN_URI where kinds.contains(.uri): return name.d.uniformResourceIdentifier.flatMap(Self.text(ofString:))
             default: return nil
             }
         }
+    }
+
+    /// The subject's organizational units (OU), in name order: a fleet's release policy may
+    /// give keys by the unit a device certificate names.
+    public var organizationalUnits: [String] {
+        guard let name = X509_get_subject_name(object.pointer) else { return [] }
+        var units: [String] = []
+        var index = X509_NAME_get_index_by_NID(name, NID_organizationalUnitName, -1)
+        while index >= 0 {
+            if let entry = X509_NAME_get_entry(name, index), let data = X509_NAME_ENTRY_get_data(entry),
+                let text = Self.text(ofString: data)
+            {
+                units.append(text)
+            }
+            index = X509_NAME_get_index_by_NID(name, NID_organizationalUnitName, index)
+        }
+        return units
     }
 
     /// SHA-256 of the DER certificate.

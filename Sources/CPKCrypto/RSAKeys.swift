@@ -76,6 +76,22 @@ public struct PublicKey: Sendable {
         get throws { try SHA256Hasher.digest(subjectPublicKeyInfoDER) }
     }
 
+    /// The RSA public exponent, or nil when it does not fit in 64 bits (a hostile key: a huge
+    /// exponent makes every encryption to it slow) or cannot be read.
+    public var publicExponent: UInt64? {
+        var exponent: OpaquePointer? = nil
+        // "e" is OSSL_PKEY_PARAM_RSA_E, a macro of core_names.h that Swift does not import.
+        guard EVP_PKEY_get_bn_param(key.pointer, "e", &exponent) == 1, let exponent else {
+            ERR_clear_error()
+            return nil
+        }
+        defer { BN_free(exponent) }
+        guard BN_num_bits(exponent) <= 64 else { return nil }
+        var bytes = [UInt8](repeating: 0, count: 8)
+        guard BN_bn2binpad(exponent, &bytes, 8) == 8 else { return nil }
+        return bytes.reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
     /// DER `RSAPublicKey` (PKCS#1), the form the Package Manager exports.
     public func pkcs1DER() throws -> [UInt8] {
         try derEncode("the RSA public key") { i2d_PublicKey(key.pointer, $0) }

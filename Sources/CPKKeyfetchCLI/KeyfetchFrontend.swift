@@ -88,20 +88,27 @@ public enum KeyfetchFrontend {
     public struct Distribution {
         public var reports: [String]
         public var fileStore: String?
-        public var keyNames: [String]
-        public var padding: KeyWrapPadding
-        public var fleetCAs: [String]
+        /// The keys every authenticated device gets (or `policy`).
+        public var keyNames: [String] = []
+        /// A release policy file: which devices get which keys (or `keyNames`).
+        public var policy: String?
+        public var padding: KeyWrapPadding = .oaepSHA256
+        /// Who is a device: fleet CA files, an allow-list file, or (never by default) anyone.
+        public var fleetCAs: [String] = []
+        public var allowList: String?
+        public var insecureAnyDevice = false
+        public var signingKey: SigningKeyReference
+        public var signingCertificate: String?
+        public var scheme: SignatureScheme?
+        public var validity: ReleaseValidity = .default
+        public var generation: UInt64?
         public var outputDirectory: String?
         public var output: String?
-        public var json: Bool
-        public var messages: MessageOptions
+        public var json = false
+        public var messages = MessageOptions()
 
-        public init(
-            reports: [String], fileStore: String?, keyNames: [String], padding: KeyWrapPadding, fleetCAs: [String],
-            outputDirectory: String?, output: String?, json: Bool, messages: MessageOptions
-        ) {
-            (self.reports, self.fileStore, self.keyNames, self.padding, self.fleetCAs) = (reports, fileStore, keyNames, padding, fleetCAs)
-            (self.outputDirectory, self.output, self.json, self.messages) = (outputDirectory, output, json, messages)
+        public init(reports: [String], fileStore: String?, signingKey: SigningKeyReference) {
+            (self.reports, self.fileStore, self.signingKey) = (reports, fileStore, signingKey)
         }
     }
 
@@ -122,15 +129,34 @@ public enum KeyfetchFrontend {
         if request.json && target == .lines("-") {
             throw CPKError.usage("--json needs standard output free: give --output-dir or -o FILE")
         }
+        try requireDistributionChoices(request)
         try SmallInput.requireOneStandardInput(
-            request.reports.map { ($0, "report") } + [(request.fileStore ?? "", "--file-store")] + request.fleetCAs.map { ($0, "--ca") })
+            request.reports.map { ($0, "report") } + [(request.fileStore ?? "", "--file-store")] + request.fleetCAs.map { ($0, "--ca") }
+                + request.signingKey.inputs
+                + [(request.signingCertificate ?? "", "--cert"), (request.allowList ?? "", "--allow-list"),
+                   (request.policy ?? "", "--policy")])
         let location = try KeyStoreLocation.select(
             flags: request.fileStore.map { [.file($0)] } ?? [], environment: KeyStoreLocation.processEnvironment)
         guard case .file(let store) = location else { throw CPKError.usage("distribute reads a file key store: give --file-store") }
-        let anchors = try request.fleetCAs.flatMap { try TrustOptions.certificates($0, flag: "--ca") }
+        let authenticator = try deviceAuthenticator(request)
+        let selection: FleetDistributor.KeySelection
+        if let policy = request.policy {
+            let bytes = try SmallInput.read(policy, limit: ReleasePolicy.sizeLimit, what: "the release policy")
+            selection = .policy(try SmallInput.locating(policy) { try ReleasePolicy(parsing: bytes) })
+        } else {
+            selection = .named(request.keyNames)
+        }
+        let signer = try releaseSigner(request)
         let inputs = try request.reports.map(FleetDistributor.Input.init(path:))
+        let terms = try FleetDistributor.Terms(padding: request.padding, validity: request.validity.seconds, generation: request.generation)
         let distributor = try FleetDistributor(
-            fileStore: store, keyNames: request.keyNames, padding: request.padding, anchors: anchors, at: Int(time(nil)))
+            fileStore: store, selection: selection, authenticator: authenticator, signer: signer, terms: terms, at: Int(time(nil)))
+        if authenticator.anyDevice {
+            // A security warning: printed even with --quiet, on every run.
+            Console.error(
+                "\(tool): warning: --insecure-any-device: every report is served without authentication; "
+                    + "whoever can write a report gets the keys")
+        }
         let summary = try distributor.run(inputs: inputs, output: target) { refusal in
             // The source is a file name from a directory listing: shown escaped, like every
             // name a tool did not choose.
@@ -139,6 +165,44 @@ public enum KeyfetchFrontend {
         if request.json { try output(summary.json.compactText) }
         request.messages.confirm(tool, "served \(summary.served.count) device(s), refused \(summary.refused.count)")
         if !summary.refused.isEmpty { throw ExitCode(1) }
+    }
+
+    /// The choices distribute never makes for the operator: who is a device, and which keys
+    /// go out. Checked before any file is read.
+    private static func requireDistributionChoices(_ request: Distribution) throws {
+        let authenticates = !request.fleetCAs.isEmpty || request.allowList != nil
+        if request.insecureAnyDevice && authenticates {
+            throw CPKError.usage("--insecure-any-device contradicts --ca and --allow-list: give one or the other")
+        }
+        if !request.insecureAnyDevice && !authenticates {
+            throw CPKError.usage(
+                "give --ca FILE or --allow-list FILE (which devices to serve), or --insecure-any-device to serve any report")
+        }
+        switch (request.keyNames.isEmpty, request.policy) {
+        case (true, nil): throw CPKError.usage("give --key-name NAME or --policy FILE: which keys to release")
+        case (false, .some): throw CPKError.usage("give --key-name or --policy, not both")
+        default: break
+        }
+    }
+
+    private static func deviceAuthenticator(_ request: Distribution) throws -> DeviceAuthenticator {
+        if request.insecureAnyDevice { return .insecureAnyDevice }
+        let anchors = try request.fleetCAs.flatMap { try TrustOptions.certificates($0, flag: "--ca") }
+        let allowList = try request.allowList.map { path in
+            let bytes = try SmallInput.read(path, limit: DeviceAllowList.sizeLimit, what: "the device allow list")
+            return try SmallInput.locating(path) { try DeviceAllowList(parsing: bytes) }
+        }
+        return DeviceAuthenticator(fleetCAs: anchors, allowList: allowList)
+    }
+
+    private static func releaseSigner(_ request: Distribution) throws -> FleetDistributor.Signer {
+        let key = try request.signingKey.load()
+        let verifying = try key.verifyingKey
+        let chain = try request.signingCertificate.map {
+            try SigningKeyReference.chain($0, certifying: verifying, option: "--cert")
+        }
+        return FleetDistributor.Signer(
+            key: key, scheme: try SignatureScheme.chosen(request.scheme, for: verifying), chain: chain ?? [])
     }
 
     /// `cpk-keyfetch keyprovider`: one ocicrypt request from standard input, its answer on
@@ -155,5 +219,31 @@ public enum KeyfetchFrontend {
         let request = try KeyProvider.readRequest(from: .standardInput)
         let response = try KeyProvider(name: name, storePath: storePath).respond(to: request)
         try FileDescriptor.standardOutput.write(response)
+    }
+}
+
+/// How long a key release is valid: whole seconds, or a number with `m`, `h` or `d` (`90m`,
+/// `12h`, `7d`); at most 366 days.
+public struct ReleaseValidity: ExpressibleByArgument, Sendable {
+    public let seconds: Int
+
+    public static let `default` = ReleaseValidity(seconds: 7 * 86400)
+
+    private init(seconds: Int) { self.seconds = seconds }
+
+    public init?(argument: String) {
+        let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        var digits = Substring(argument)
+        var unit = 1
+        if let last = argument.last, let scale = units[last] {
+            digits = digits.dropLast()
+            unit = scale
+        }
+        guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let count = Int(digits) else {
+            return nil
+        }
+        let seconds = count * unit
+        guard (1...FleetDistributor.Terms.maximumValidity).contains(seconds) else { return nil }
+        self.seconds = seconds
     }
 }

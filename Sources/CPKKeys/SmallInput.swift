@@ -34,7 +34,7 @@ public enum SmallInput {
         return try read(file, limit: limit, what: what)
     }
 
-    private static func read(_ file: FileDescriptor, limit: Int, what: String) throws -> [UInt8] {
+    static func read(_ file: FileDescriptor, limit: Int, what: String) throws -> [UInt8] {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 14)
         while true {

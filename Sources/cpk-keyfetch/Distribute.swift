@@ -8,51 +8,109 @@ import CPKKeys
 /// (CPKKeys/Fleet); this declares the options and prints what it did.
 struct Distribute: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Wrap class keys to many devices from their reported documents (DistributeKey).",
+        abstract: "Release class keys to many devices from their reported documents, signed (DistributeKey).",
         discussion: """
             Reads devices' reported-state documents (cpk-install report): files, directories (their \
-            *.json files), *.jsonl files or - (JSON lines on standard input), one at a time. For \
-            every device whose report carries an RSA public key of at least 2048 bits (and, with \
-            --ca, a device certificate for that key chaining to the fleet CA), writes a \
-            desired-state document: confidential_package_keys, the named keys of the file store \
-            (every key when no --key-name is given) wrapped to the device key. Documents go to \
-            --output-dir DIR as DEVICE_ID.json, each appearing complete, or as JSON lines to -o. \
-            The key store is read once; no key appears in clear in any document or message.
+            *.json entries), *.jsonl files or - (JSON lines on standard input), one at a time. \
+            Only authenticated devices are served: with --ca, a report must carry a device \
+            certificate for its key that chains to the fleet CA and names the reported device id \
+            (subject CN, or a DNS or URI subject alternative name); with --allow-list, the \
+            device id must be listed with that key's SHA-256. A device passing either is served. \
+            Without --ca or --allow-list, distribute refuses to run; --insecure-any-device serves \
+            any report (development only: it warns on every run, even with --quiet).
 
-            A refused device (a malformed report, a weak or missing key, an untrusted or \
-            mismatched certificate, a second report under one id) is named in one line on \
-            standard error and the others are served. --json prints a summary (served, refused \
-            with reasons, wraps, seconds) on standard output.
+            Which keys go where is explicit: --key-name (every authenticated device gets those) \
+            or --policy FILE (rules matching an allow-list group, a certificate OU or URI, or a \
+            device id; a device matching no rule is refused). Each served device gets a key \
+            release signed with --key (its certificate chain from --cert goes in each document): its id, the SHA-256 of its key, a generation \
+            (--generation, else the clock in milliseconds, above the one of its previous \
+            document in --output-dir), issue and expiry times (--valid-for, default 7d, at most \
+            366d) and the keys wrapped to its key. Documents go to --output-dir DIR as \
+            DEVICE_ID.json (the directory is made when missing; each file appears complete), or \
+            as JSON lines to -o. The key store is read once; no key appears in clear in any \
+            document or message.
+
+            A refused report or device (a planted or unreadable entry, a malformed report, a \
+            weak or unusual key, an unauthenticated device, two authenticated reports under one \
+            id, a device entitled to nothing, something planted where its document goes) is \
+            named in one line on standard error and the others are served. --json prints a \
+            summary (served, refused with reasons, wraps, seconds) on standard output.
 
             Examples:
               cpk-keyfetch distribute --file-store keys.json --key-name app \\
+                --ca fleet-ca.pem --key release.key --cert release.crt \\
                 --output-dir desired/ reports/
-              cat reports.jsonl | cpk-keyfetch distribute \\
-                --file-store keys.json --ca fleet-ca.pem - > desired.jsonl
+              cat reports.jsonl | cpk-keyfetch distribute --file-store keys.json \\
+                --policy release-policy.json --allow-list devices.json \\
+                --key 'pkcs11:token=fleet;object=release;type=private' \\
+                -o desired.jsonl -
 
             Exit status: 0 every device served, 1 some device refused (the others are written), \
-            2 usage or I/O error (an unreadable key store, input or output).
+            2 usage or I/O error (no --ca or --allow-list, an unreadable key store, signing key, \
+            input or output).
             """)
 
     @Argument(help: ArgumentHelp(
         "Reported documents: files, directories, *.jsonl files, or - for JSON lines on standard input.", valueName: "report"))
     var reports: [String] = ["-"]
 
-    @Option(help: ArgumentHelp("The file key store (default: $CP_FILE_KEY_SOURCE).", valueName: "file"))
+    @Option(help: ArgumentHelp("The file key store (default: $CP_FILE_KEY_SOURCE).", valueName: "file"), completion: .file())
     var fileStore: String?
 
-    @Option(help: ArgumentHelp("A key to distribute (repeatable; default: every key in the store).", valueName: "name"))
+    @Option(help: ArgumentHelp("A key every authenticated device gets (repeatable; or --policy).", valueName: "name"))
     var keyName: [String] = []
+
+    @Option(help: ArgumentHelp("A release policy: which devices get which keys (or --key-name).", valueName: "file"), completion: .file())
+    var policy: String?
 
     @Option(help: ArgumentHelp("oaep-sha256 or pkcs1v15 (the reference Package Manager's).", valueName: "padding"))
     var padding = KeyWrapPadding.oaepSHA256
 
     @Option(help: ArgumentHelp(
-        "The fleet CA: every report must carry a device certificate chaining to a certificate in FILE; repeatable.",
-        valueName: "file"))
+        "The fleet CA: a report's device certificate chaining to a certificate in FILE and naming its device id authenticates it; repeatable.",
+        valueName: "file"), completion: .file())
     var ca: [String] = []
 
-    @Option(help: ArgumentHelp("Write DEVICE_ID.json per device into this directory.", valueName: "dir"))
+    @Option(help: ArgumentHelp(
+        "A device allow list: a device id listed with its key's SHA-256 authenticates the report.", valueName: "file"),
+        completion: .file())
+    var allowList: String?
+
+    @Flag(help: "Serve every well-formed report without authenticating it (development only; warns on every run).")
+    var insecureAnyDevice = false
+
+    // --key and --cert, as in cpk-sign: the private key that signs, and its certificate.
+    @Option(help: ArgumentHelp("The private key that signs the releases (PEM or DER, or a pkcs11: URI); - is standard input.", valueName: "file"),
+        completion: .file())
+    var key: String
+
+    @OptionGroup var token: TokenOptions
+
+    @Option(help: ArgumentHelp("Read the signing key's passphrase from the first line of FILE.", valueName: "file"), completion: .file())
+    var passphraseFile: String?
+
+    @Option(help: ArgumentHelp("Read the signing key's passphrase from the environment variable NAME.", valueName: "name"))
+    var passphraseEnv: String?
+
+    @Option(help: ArgumentHelp(
+        "The signing key's certificate chain (PEM, leaf first), embedded in every document.", valueName: "file"),
+        completion: .file())
+    var cert: String?
+
+    @Option(help: ArgumentHelp(
+        "rsa-pkcs1v15, rsa-pss, ecdsa-p256, ecdsa-p384 or ed25519 (default: the key's: rsa-pkcs1v15 for RSA).",
+        valueName: "scheme"))
+    var scheme: SignatureScheme?
+
+    @Option(help: ArgumentHelp("How long each release is valid: seconds, or Nm, Nh, Nd (default 7d, at most 366d).", valueName: "duration"))
+    var validFor = ReleaseValidity.default
+
+    @Option(help: ArgumentHelp(
+        "The generation of every release (default: the clock in milliseconds, above the device's previous document).",
+        valueName: "n"))
+    var generation: UInt64?
+
+    @Option(help: ArgumentHelp("Write DEVICE_ID.json per device into this directory.", valueName: "dir"), completion: .directory)
     var outputDir: String?
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Write JSON lines to FILE; - is standard output.", valueName: "file"))
@@ -61,10 +119,22 @@ struct Distribute: ParsableCommand {
     @Flag(help: "Print a JSON summary on standard output (with --output-dir or -o FILE).") var json = false
     @OptionGroup var messages: MessageOptions
 
+    func validate() throws {
+        if TokenOptions.isToken(key) && (passphraseFile != nil || passphraseEnv != nil) {
+            throw ValidationError("a pkcs11: key takes a PIN (--pin-file, --pin-fd), not a passphrase")
+        }
+    }
+
     func run() throws {
-        try KeyfetchFrontend.distribute(
-            .init(
-                reports: reports, fileStore: fileStore, keyNames: keyName, padding: padding, fleetCAs: ca,
-                outputDirectory: outputDir, output: output, json: json, messages: messages))
+        var request = KeyfetchFrontend.Distribution(
+            reports: reports, fileStore: fileStore,
+            signingKey: SigningKeyReference(
+                reference: key, passphraseFile: passphraseFile, passphraseEnvironment: passphraseEnv, token: token,
+                option: "--key"))
+        (request.keyNames, request.policy, request.padding) = (keyName, policy, padding)
+        (request.fleetCAs, request.allowList, request.insecureAnyDevice) = (ca, allowList, insecureAnyDevice)
+        (request.signingCertificate, request.scheme, request.validity, request.generation) = (cert, scheme, validFor, generation)
+        (request.outputDirectory, request.output, request.json, request.messages) = (outputDir, output, json, messages)
+        try KeyfetchFrontend.distribute(request)
     }
 }

@@ -44,7 +44,6 @@ struct SignTool: ParsableCommand {
         defaultSubcommand: Sign.self)
 }
 
-extension SignatureScheme: ExpressibleByArgument {}
 extension CertificateEmbedding.Form: ExpressibleByArgument {}
 
 /// What to sign, and with which scheme.

@@ -80,41 +80,77 @@ final class KeyfetchFrontendTests: XCTestCase {
         XCTAssertFalse(printed[0].contains(Base64.encode(key)), "the report holds the key")
     }
 
-    /// The fleet loop in-process: a device's report, distribute, and the device applies its document.
-    func testADistributedDocumentGivesTheReportingDeviceItsKey() throws {
+    /// A distribution request signed with a fresh key written to the scratch directory.
+    func distribution(reports: [String]) throws -> KeyfetchFrontend.Distribution {
+        try Data(try RSAPrivateKey.generate(bits: 2048).pem()).write(to: URL(fileURLWithPath: directory + "/release.key"))
+        let signingKey = SigningKeyReference(
+            reference: directory + "/release.key", passphraseFile: nil, passphraseEnvironment: nil, token: TokenOptions(),
+            option: "--key")
+        var request = KeyfetchFrontend.Distribution(reports: reports, fileStore: directory + "/keys.json", signingKey: signingKey)
+        request.messages = try MessageOptions.parse(["-q"])
+        return request
+    }
+
+    /// The fleet loop in-process: a device's report, then distribute signs a release for it.
+    func testADistributedReleaseIsSignedForTheReportingDevice() throws {
         try KeyfetchFrontend.provision(name: "app", store: store, force: false)
         let device = try PackageManagerSimulator(statePath: directory + "/state")
         let report = try DeviceReportBuilder.report(of: device, deviceID: "dev-01", certificate: nil)
         try Data((report.compactText + "\n").utf8).write(to: URL(fileURLWithPath: directory + "/dev-01.json"))
-        try FileManager.default.createDirectory(atPath: directory + "/desired", withIntermediateDirectories: false)
-        let quiet = try MessageOptions.parse(["-q"])
+        var request = try distribution(reports: [directory + "/dev-01.json"])
+        (request.keyNames, request.insecureAnyDevice, request.json) = (["app"], true, true)
+        request.outputDirectory = directory + "/desired"
         var printed: [String] = []
-        try KeyfetchFrontend.distribute(
-            .init(
-                reports: [directory + "/dev-01.json"], fileStore: directory + "/keys.json", keyNames: ["app"], padding: .pkcs1v15,
-                fleetCAs: [], outputDirectory: directory + "/desired", output: nil, json: true, messages: quiet)
-        ) { printed.append($0) }
+        try KeyfetchFrontend.distribute(request) { printed.append($0) }
         let summary = try JSONValue(parsing: Array(try XCTUnwrap(printed.first).utf8))
         XCTAssertEqual(summary["served"], .array([.string("dev-01")]), printed[0])
         XCTAssertEqual(summary["refused"], .array([]), printed[0])
+        XCTAssertEqual(summary["insecure-any-device"], .bool(true), printed[0])
 
+        let signer = try SigningKey(loading: try Data(contentsOf: URL(fileURLWithPath: directory + "/release.key")).map { $0 }, passphrase: nil)
+        let deviceKey = try PublicKey(loading: try device.exportDevicePublicKey())
+        let release = try KeyRelease(
+            verifying: Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/desired/dev-01.json"))),
+            against: .init(
+                anchor: FleetAnchor(key: try signer.verifyingKey), deviceID: "dev-01", deviceKeySHA256: try deviceKey.fingerprint,
+                lastGeneration: nil, time: Int(Date().timeIntervalSince1970)))
+        XCTAssertEqual(release.keys.map(\.name), ["app"])
+        // The device, provisioned with the operator's key as its fleet anchor, applies it.
+        try FleetMembership.provision(
+            anchor: Array(try signer.verifyingKey.pem().utf8), source: "release.pub", deviceID: "dev-01", in: device.state)
         try KeysFrontend.apply(
-            document: directory + "/desired/dev-01.json", allowUnsigned: true, json: false, state: try StateOptions.parse(["--state", directory + "/state"]),
-            messages: quiet)
+            document: directory + "/desired/dev-01.json", allowUnsigned: false, json: false,
+            state: try StateOptions.parse(["--state", directory + "/state"]), messages: try MessageOptions.parse(["-q"]))
         XCTAssertTrue(device.hasClassKey(for: "app"))
     }
 
-    func testDistributeRefusesTwoDestinationsAndJSONOnAStandardOutputItNeeds() throws {
-        let quiet = try MessageOptions.parse(["-q"])
-        func distribute(directory outputDirectory: String?, output: String?, json: Bool) throws {
-            try KeyfetchFrontend.distribute(
-                .init(
-                    reports: [], fileStore: directory + "/keys.json", keyNames: [], padding: .pkcs1v15, fleetCAs: [],
-                    outputDirectory: outputDirectory, output: output, json: json, messages: quiet)
-            ) { _ in }
+    func testDistributeRefusesToGuessWhoIsADeviceOrWhichKeysGoOut() throws {
+        func refused(_ change: (inout KeyfetchFrontend.Distribution) -> Void) throws -> CPKError? {
+            var request = try distribution(reports: [])
+            (request.keyNames, request.fleetCAs, request.outputDirectory) = (["app"], ["ca.pem"], directory)
+            change(&request)
+            do {
+                try KeyfetchFrontend.distribute(request) { _ in }
+                return nil
+            } catch let error as CPKError {
+                return error
+            }
         }
-        XCTAssertCPKError(.usage, containing: "not both", try distribute(directory: directory, output: "x", json: false))
-        XCTAssertCPKError(.usage, containing: "standard output free", try distribute(directory: nil, output: nil, json: true))
-        XCTAssertCPKError(.usage, containing: "standard output free", try distribute(directory: nil, output: "-", json: true))
+        XCTAssertEqual(try refused { $0.output = "x" }?.message.contains("not both"), true)
+        XCTAssertEqual(try refused { ($0.outputDirectory, $0.json) = (nil, true) }?.message.contains("standard output free"), true)
+        XCTAssertEqual(try refused { $0.fleetCAs = [] }?.message.contains("--insecure-any-device"), true)
+        XCTAssertEqual(try refused { $0.insecureAnyDevice = true }?.message.contains("contradicts"), true)
+        XCTAssertEqual(try refused { $0.keyNames = [] }?.message.contains("--policy FILE"), true)
+        XCTAssertEqual(try refused { $0.policy = "p.json" }?.message.contains("not both"), true)
+        XCTAssertEqual(try refused { $0.fleetCAs = [] }?.kind, .usage)
+    }
+
+    func testReleaseValidityIsSecondsOrMinutesHoursDays() {
+        XCTAssertEqual(ReleaseValidity(argument: "3600")?.seconds, 3600)
+        XCTAssertEqual(ReleaseValidity(argument: "90m")?.seconds, 5400)
+        XCTAssertEqual(ReleaseValidity(argument: "12h")?.seconds, 43200)
+        XCTAssertEqual(ReleaseValidity(argument: "366d")?.seconds, 366 * 86400)
+        for bad in ["", "0", "367d", "d", "1.5h", "-1", "7w", "99999999999"] { XCTAssertNil(ReleaseValidity(argument: bad), bad) }
+        XCTAssertEqual(ReleaseValidity.default.seconds, 7 * 86400)
     }
 }

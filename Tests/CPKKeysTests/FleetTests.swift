@@ -141,38 +141,65 @@ final class FleetTests: XCTestCase {
 
     // MARK: - distribute
 
+    static let signingKey = try! SigningKey(loading: try! FleetTests.device.pem(), passphrase: nil)
+
+    func distributor(
+        _ selection: FleetDistributor.KeySelection = .named(["app"]), authenticator: DeviceAuthenticator = .insecureAnyDevice,
+        generation: UInt64? = nil, at time: Int = 1_700_000_000
+    ) throws -> FleetDistributor {
+        try FleetDistributor(
+            fileStore: openssl.path("keys.json"), selection: selection, authenticator: authenticator,
+            signer: .init(key: Self.signingKey, scheme: .rsaPKCS1v15, chain: []),
+            terms: try .init(padding: .oaepSHA256, validity: 3600, generation: generation), at: time)
+    }
+
+    /// The signed release in `bytes`, checked as a device checks it (the signer's key pinned).
+    func release(_ bytes: [UInt8], for id: String = "dev-a", key: PublicKey = FleetTests.devicePublic) throws -> KeyRelease {
+        let anchor = FleetAnchor(key: try Self.signingKey.verifyingKey)
+        return try KeyRelease(
+            verifying: bytes,
+            against: .init(anchor: anchor, deviceID: id, deviceKeySHA256: try key.fingerprint, lastGeneration: nil, time: 1_700_000_000))
+    }
+
     func testDistributeServesTheGoodReportsAndNamesTheRefusals() throws {
         let dir = openssl.directory.path
         try openssl.write("keys.json", Array(#"{"app": "\#(testKeyBase64)", "other": "\#(testKeyBase64)"}"#.utf8))
         try FileManager.default.createDirectory(atPath: dir + "/reports", withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: dir + "/out", withIntermediateDirectories: true)
         try openssl.write("reports/a.json", report("dev-a"))
         try openssl.write("reports/b.json", Array("{oops".utf8))
-        try openssl.write("reports/c.json", report("dev-a", key: Self.otherPublic.subjectPublicKeyInfoDER))
+        try openssl.write("reports/c.json", report("dev-c", key: Self.otherPublic.subjectPublicKeyInfoDER))
         try openssl.write("reports/ignored.txt", Array("not a report".utf8))
-        let distributor = try FleetDistributor(
-            fileStore: dir + "/keys.json", keyNames: ["app"], padding: .oaepSHA256, anchors: [], at: 0)
+        let first = try distributor()
         // the store is read once: changing it now changes nothing
         try openssl.write("keys.json", Array("{}".utf8))
         var heard: [String] = []
-        let summary = try distributor.run(inputs: [.directory(dir + "/reports")], output: .directory(dir + "/out")) {
+        // a missing output directory is made
+        let summary = try first.run(inputs: [.directory(dir + "/reports")], output: .directory(dir + "/out")) {
             heard.append($0.name)
         }
-        XCTAssertEqual(summary.served, ["dev-a"])
-        XCTAssertEqual(heard, ["\(dir)/reports/b.json", "dev-a (\(dir)/reports/c.json)"])
-        XCTAssertEqual(summary.refused.map { $0.error.reason }, [.malformedReport, .duplicateDevice])
-        XCTAssertEqual(summary.wraps, 1)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/out"), ["dev-a.json"])
-        let desired = try DesiredState(parsing: try openssl.read("out/dev-a.json"), from: "out")
-        XCTAssertEqual(desired.keys.map(\.name), ["app"])
-        XCTAssertEqual(try Self.device.unwrap(desired.keys[0].wrapped, padding: .oaepSHA256), Base64.decode(testKeyBase64))
+        XCTAssertEqual(summary.served, ["dev-a", "dev-c"])
+        XCTAssertEqual(heard, ["\(dir)/reports/b.json"])
+        XCTAssertEqual(summary.refused.map { $0.error.reason }, [.malformedReport])
+        XCTAssertEqual(summary.wraps, 2)
+        XCTAssertTrue(summary.insecureAnyDevice)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/out").sorted(), ["dev-a.json", "dev-c.json"])
+        let release = try release(try openssl.read("out/dev-a.json"))
+        XCTAssertEqual(release.keys.map(\.name), ["app"])
+        XCTAssertEqual([release.issuedAt, release.expiresAt], [1_700_000_000, 1_700_003_600])
+        XCTAssertEqual(try Self.device.unwrap(release.keys[0].wrapped, padding: .oaepSHA256), Base64.decode(testKeyBase64))
         XCTAssertFalse(summary.json.compactText.contains(testKeyBase64))
+        // A second run goes above the generation of the document it replaces.
+        try openssl.write("keys.json", Array(#"{"app": "\#(testKeyBase64)"}"#.utf8))
+        _ = try distributor(generation: release.generation + 1000).run(inputs: [.file(dir + "/reports/a.json")], output: .directory(dir + "/out")) { _ in }
+        _ = try distributor().run(inputs: [.file(dir + "/reports/a.json")], output: .directory(dir + "/out")) { _ in }
+        XCTAssertEqual(try self.release(try openssl.read("out/dev-a.json")).generation, release.generation + 1001)
     }
 
     func testAKeyStoreWithoutTheNamedKeyStopsBeforeAnyDevice() throws {
         try openssl.write("keys.json", Array(#"{"app": "\#(testKeyBase64)"}"#.utf8))
-        XCTAssertCPKError(.invalidInput, containing: "no key named \"missing\"", try FleetDistributor(
-            fileStore: openssl.path("keys.json"), keyNames: ["missing"], padding: .pkcs1v15, anchors: [], at: 0))
+        XCTAssertCPKError(.invalidInput, containing: "no key named \"missing\"", try distributor(.named(["missing"])))
+        let policy = try ReleasePolicy(parsing: Array(#"{"cpk_release_policy": 1, "rules": [{"match": {"any": true}, "keys": ["gone"]}]}"#.utf8))
+        XCTAssertCPKError(.usage, containing: "\"gone\"", try distributor(.policy(policy)))
     }
 
     func testJSONLinesAreReadInBoundedPiecesAndOverlongLinesRefused() throws {
@@ -180,12 +207,91 @@ final class FleetTests: XCTestCase {
         let text = String(decoding: report("dev-a"), as: UTF8.self) + "\n\n  \n\"\(long)\"\n" + String(decoding: report("dev-b"), as: UTF8.self)
         try openssl.write("reports.jsonl", Array(text.utf8))
         try openssl.write("keys.json", Array(#"{"app": "\#(testKeyBase64)"}"#.utf8))
-        let distributor = try FleetDistributor(fileStore: openssl.path("keys.json"), keyNames: [], padding: .pkcs1v15, anchors: [], at: 0)
-        let summary = try distributor.run(inputs: [.lines(openssl.path("reports.jsonl"))], output: .lines(openssl.path("out.jsonl"))) { _ in }
+        let summary = try distributor().run(inputs: [.lines(openssl.path("reports.jsonl"))], output: .lines(openssl.path("out.jsonl"))) { _ in }
         XCTAssertEqual(summary.served, ["dev-a", "dev-b"])
         XCTAssertEqual(summary.refused.map(\.source), ["\(openssl.path("reports.jsonl")) line 4"])
         XCTAssertEqual(summary.refused.first?.error.reason, .malformedReport)
         let lines = String(decoding: try openssl.read("out.jsonl"), as: UTF8.self).split(separator: "\n")
         XCTAssertEqual(lines.count, 2)
+    }
+
+    // MARK: - authentication, duplicates, policy
+
+    func testOnlyAuthenticatedDevicesClaimAnIdAndTwoClaimsServeNobody() throws {
+        let (ca, device, _, _) = try certificates()
+        try openssl.write("keys.json", Array(#"{"app": "\#(testKeyBase64)"}"#.utf8))
+        let fingerprint = Hex.encode(try Self.otherPublic.fingerprint)
+        let allowList = try DeviceAllowList(parsing: Array(
+            #"{"cpk_device_allow_list": 1, "devices": [{"device_id": "dev-2", "device_public_key_sha256": "\#(fingerprint)"}]}"#.utf8))
+        let lines = [
+            report("dev-1"),  // uncertified, first: must not block the certified one
+            report("dev-1", cert: device),
+            report("dev-2", key: Self.devicePublic.subjectPublicKeyInfoDER),  // not the listed key
+            report("dev-2", key: Self.otherPublic.subjectPublicKeyInfoDER),
+            report("dev-3", key: Self.otherPublic.subjectPublicKeyInfoDER, cert: nil),
+            report("dev-2", key: Self.otherPublic.subjectPublicKeyInfoDER),  // a second authenticated dev-2
+        ].map { String(decoding: $0, as: UTF8.self) }.joined(separator: "\n")
+        try openssl.write("r.jsonl", Array(lines.utf8))
+        let summary = try distributor(authenticator: DeviceAuthenticator(fleetCAs: ca, allowList: allowList), at: Int(Date().timeIntervalSince1970))
+            .run(inputs: [.lines(openssl.path("r.jsonl"))], output: .lines(openssl.path("out.jsonl"))) { _ in }
+        XCTAssertEqual(summary.served, ["dev-1"])
+        XCTAssertFalse(summary.insecureAnyDevice)
+        XCTAssertEqual(summary.refused.map(\.source), ["line 1", "line 3", "line 5", "line 4", "line 6"].map { "\(openssl.path("r.jsonl")) \($0)" })
+        XCTAssertEqual(
+            summary.refused.map { $0.error.reason }, [.untrustedDevice, .untrustedDevice, .untrustedDevice, .duplicateDevice, .duplicateDevice])
+        let written = String(decoding: try openssl.read("out.jsonl"), as: UTF8.self).split(separator: "\n")
+        XCTAssertEqual(written.count, 1)
+    }
+
+    func testACertificateMustNameTheReportedDevice() throws {
+        let (ca, device, _, _) = try certificates()  // CN=dev-1
+        let now = Int(Date().timeIntervalSince1970)
+        XCTAssertCPKError(
+            .checkFailed, containing: "not the reported device id \"dev-2\"",
+            try DeviceReport(parsing: report("dev-2", cert: device)).requireCertificate(chainingTo: ca, at: now))
+    }
+
+    func testUnusualDeviceKeysAreRefused() throws {
+        XCTAssertEqual(try openssl.run(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-pkeyopt", "rsa_keygen_pubexp:3", "-out", "e3.pem"]), 0)
+        XCTAssertEqual(try openssl.run(["pkey", "-in", "e3.pem", "-pubout", "-outform", "DER", "-out", "e3.der"]), 0)
+        XCTAssertEqual(try PublicKey(loading: try openssl.read("e3.der")).publicExponent, 3)
+        XCTAssertEqual(Self.devicePublic.publicExponent, 65537)
+        assertRefused(report(key: try openssl.read("e3.der")), .unusableDeviceKey, containing: "exponent is 3")
+    }
+
+    func testReleasePoliciesAreReadStrictly() throws {
+        func policy(_ text: String) throws -> ReleasePolicy { try ReleasePolicy(parsing: Array(text.utf8)) }
+        let good = try policy(#"{"cpk_release_policy": 1, "rules": [{"match": {"group": "canary"}, "keys": ["b", "a"]}, {"match": {"device_id": "d"}, "keys": ["a"]}]}"#)
+        XCTAssertEqual(good.keyNames, ["b", "a"])
+        XCTAssertEqual(good.rules.map(\.match), [.group("canary"), .deviceID("d")])
+        for (text, needle) in [
+            (#"{"cpk_release_policy": 2, "rules": []}"#, "must be 1"),
+            (#"{"cpk_release_policy": 1, "rules": [], "x": 1}"#, "unknown member \"x\""),
+            (#"{"cpk_release_policy": 1, "rules": []}"#, "non-empty"),
+            (#"{"cpk_release_policy": 1, "rules": [{"match": {"any": false}, "keys": ["a"]}]}"#, "must be true"),
+            (#"{"cpk_release_policy": 1, "rules": [{"match": {"group": "a", "ou": "b"}, "keys": ["a"]}]}"#, "exactly one"),
+            (#"{"cpk_release_policy": 1, "rules": [{"match": {"any": true}, "keys": []}]}"#, "names no key"),
+            (#"{"cpk_release_policy": 1, "rules": [{"match": {"any": true}}]}"#, "keys must be"),
+            ("[", "not JSON"),
+        ] {
+            XCTAssertCPKError(.invalidInput, containing: needle, try policy(text))
+        }
+        XCTAssertCPKError(.invalidInput, containing: "larger than", try ReleasePolicy(parsing: [UInt8](repeating: 0x20, count: (1 << 20) + 1)))
+    }
+
+    func testAllowListsAreReadStrictly() throws {
+        let hex = String(repeating: "ab", count: 32)
+        let list = try DeviceAllowList(parsing: Array(
+            #"{"cpk_device_allow_list": 1, "devices": [{"device_id": "d", "device_public_key_sha256": "\#(hex)", "groups": ["g"]}]}"#.utf8))
+        XCTAssertEqual(list.entry(deviceID: "d", keySHA256: [UInt8](repeating: 0xab, count: 32))?.groups, ["g"])
+        XCTAssertNil(list.entry(deviceID: "d", keySHA256: [UInt8](repeating: 0, count: 32)))
+        for (text, needle) in [
+            (#"{"cpk_device_allow_list": 1, "devices": [{"device_id": "d", "device_public_key_sha256": "ab"}]}"#, "64 hex"),
+            (#"{"cpk_device_allow_list": 1, "devices": [{"device_id": "../x", "device_public_key_sha256": "\#(hex)"}]}"#, "device id"),
+            (#"{"cpk_device_allow_list": 1, "devices": [{"device_id": "d", "device_public_key_sha256": "\#(hex)", "group": []}]}"#, "unknown member"),
+            (#"{"cpk_device_allow_list": 1, "devices": [{"device_id": "d", "device_public_key_sha256": "\#(hex)"}, {"device_id": "d", "device_public_key_sha256": "\#(hex)"}]}"#, "twice"),
+        ] {
+            XCTAssertCPKError(.invalidInput, containing: needle, try DeviceAllowList(parsing: Array(text.utf8)))
+        }
     }
 }

@@ -98,16 +98,10 @@ public enum SignFrontend {
     }
 
     private static func loadSigningKey(_ options: Online) throws -> SigningKey {
-        if TokenOptions.isToken(options.key) { return try options.token.signingKey(options.key) }
-        var bytes = try SmallInput.read(options.key, limit: SmallInput.keyLimit, what: "the signing key")
-        defer { wipe(&bytes) }
-        var passphrase = try Passphrase.read(file: options.passphraseFile, environment: options.passphraseEnvironment)
-        defer { if passphrase != nil { wipe(&passphrase!) } }
-        do {
-            return try SigningKey(loading: bytes, passphrase: passphrase)
-        } catch let error as CPKError where error.reason == .passphraseNeeded {
-            throw CPKError.usage("\(options.key): \(error.message): --passphrase-file FILE or --passphrase-env NAME")
-        }
+        try SigningKeyReference(
+            reference: options.key, passphraseFile: options.passphraseFile, passphraseEnvironment: options.passphraseEnvironment,
+            token: options.token, option: "--key"
+        ).load()
     }
 
     /// `cpk-sign prepare`: the package with a placeholder, and the bytes to sign elsewhere.

@@ -37,8 +37,15 @@ extension CPKError.Reason {
     /// The device certificate is unreadable, names another key, or is missing or untrusted
     /// when a fleet CA is required.
     public static let untrustedDevice = CPKError.Reason(rawValue: "fleet.untrusted-device")
-    /// A second report under a device id already served in this run.
+    /// Two authenticated reports under one device id in one run: neither is served.
     public static let duplicateDevice = CPKError.Reason(rawValue: "fleet.duplicate-device")
+    /// A listed report that cannot be read as a file: a symbolic link, FIFO, socket, device or
+    /// directory, or a file this user may not read.
+    public static let unreadableReport = CPKError.Reason(rawValue: "fleet.unreadable-report")
+    /// An authenticated device that no rule of the release policy gives a key.
+    public static let notEntitled = CPKError.Reason(rawValue: "fleet.not-entitled")
+    /// Something other than this user's regular file is where the device's document goes.
+    public static let outputRefused = CPKError.Reason(rawValue: "fleet.output-refused")
 }
 
 /// One device's report, read strictly for what distribution needs.
@@ -98,6 +105,7 @@ public struct DeviceReport: Sendable {
         } catch let error as CPKError {
             throw CPKError(.invalidInput, "\(ReportedState.publicKeyProperty): \(error.message)", reason: .unusableDeviceKey)
         }
+        try Self.requireOrdinary(publicKey)
         deviceID = id
         switch properties[ReportedState.certificateProperty] {
         case nil, .null?:
@@ -119,15 +127,48 @@ public struct DeviceReport: Sendable {
         }
     }
 
-    /// Requires the device certificate to chain to one of `anchors` at `time`.
+    /// The largest device key served: wrapping to a bigger modulus costs the cloud time for
+    /// nothing a device needs.
+    public static let maximumKeyBits = 8192
+    /// The only public exponent served: the one every RSA key generator uses. Another one, say
+    /// thousands of bits long, makes each encryption to the key slow (a run-wide slowdown
+    /// planted by one report).
+    public static let publicExponent: UInt64 = 65537
+
+    /// Refuses an RSA key a fleet has no reason to hold and that costs the run: a modulus
+    /// outside 2048–8192 bits or an exponent other than 65537. Checked before any wrapping.
+    static func requireOrdinary(_ key: PublicKey) throws {
+        func unusable(_ text: String) -> CPKError {
+            CPKError(.invalidInput, "\(ReportedState.publicKeyProperty): \(text)", reason: .unusableDeviceKey)
+        }
+        guard key.bits <= maximumKeyBits else {
+            throw unusable("a \(key.bits)-bit RSA key; a device key has \(minimumRSABits) to \(maximumKeyBits) bits")
+        }
+        guard key.publicExponent == publicExponent else {
+            let exponent = key.publicExponent.map(String.init) ?? "longer than 64 bits"
+            throw unusable("the RSA public exponent is \(exponent); a device key's is \(publicExponent)")
+        }
+    }
+
+    /// Requires the device certificate to chain to one of `anchors` at `time` and to name this
+    /// device: its subject CN, or one of its DNS or URI subject alternative names, is the
+    /// reported device id exactly. Without the name, a device certified as dev-02 could report
+    /// as dev-01 and be sent dev-01's keys.
     public func requireCertificate(chainingTo anchors: [X509Certificate], at time: Int) throws {
         guard let certificate else {
             throw CPKError(.checkFailed, "the report has no \(ReportedState.certificateProperty), and a fleet CA is required", reason: .untrustedDevice)
         }
         switch try CertificateChain.verify(leaf: certificate, intermediates: [], anchors: anchors, at: time, allowExpired: false) {
-        case .trusted: return
+        case .trusted: break
         case .untrusted(let reason):
             throw CPKError(.checkFailed, "the device certificate does not chain to the fleet CA: \(reason)", reason: .untrustedDevice)
+        }
+        let names = [certificate.commonName].compactMap { $0 } + certificate.subjectAlternativeNames(of: [.dns, .uri])
+        guard names.contains(deviceID) else {
+            let shown = names.isEmpty ? "no name" : names.map { "\"\($0)\"" }.joined(separator: ", ")
+            throw CPKError(
+                .checkFailed, "the device certificate names \(shown), not the reported device id \"\(deviceID)\"",
+                reason: .untrustedDevice)
         }
     }
 }
