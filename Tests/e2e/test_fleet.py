@@ -125,8 +125,10 @@ def parallel(function, items):
         return list(pool.map(function, items))
 
 
-@pytest.mark.skip(reason="distribute now writes signed key releases; the device side that verifies them "
-                         "(cpk-install sync --twin, trust add --fleet) is on the lead's branch")
+def statement(document: dict) -> dict:
+    return json.loads(document["desired"]["confidential_package_keys_release"]["statement"])
+
+
 def test_a_fleet_of_fifty_devices(fleet, signer):
     root = fleet.root
     (root / "devices").mkdir()
@@ -138,14 +140,16 @@ def test_a_fleet_of_fifty_devices(fleet, signer):
     fleet_ca, other_ca = make_ca("Fleet CA"), make_ca("Some Other CA")
     (root / "fleet-ca.pem").write_bytes(fleet_ca[1].public_bytes(serialization.Encoding.PEM))
 
-    # Each device makes its key pair, gets a certificate for it, and reports.
+    # Each device makes its key pair, gets a certificate for it, is provisioned with the fleet
+    # operator's certificate (the anchor of its key releases) and its id, and reports.
     def report(device):
         state = fleet.state(device)
+        fleet.run("cpk-install", "trust", "add", "--fleet", signer[1], "--device-id", device, "--state", state)
         der = fleet.run("cpk-install", "public-key", "--format", "der", "--state", state).stdout
         cert = root / f"{device}.crt"
         cert.write_bytes(issue(other_ca if device == OUTSIDER else fleet_ca, device, der))
         out = root / "reports" / f"{device}.json"
-        fleet.run("cpk-install", "report", "--state", state, "--device-id", device, "--cert", cert, "-o", out)
+        fleet.run("cpk-install", "report", "--state", state, "--cert", cert, "-o", out)
         return der
 
     public_keys = dict(zip(DEVICES, parallel(report, DEVICES)))
@@ -180,20 +184,26 @@ def test_a_fleet_of_fifty_devices(fleet, signer):
                for line in lines)
     assert sorted(os.listdir(root / "desired")) == [f"{d}.json" for d in served]
 
-    # Every document is wrapped to its own device, with OAEP-SHA256 by default.
-    first_wraps = {}
+    # Every document is a release signed by the fleet operator, for its own device and key,
+    # wrapped with OAEP-SHA256 by default.
+    first_wraps, first_documents, generations = {}, {}, set()
+    signer_public = x509.load_pem_x509_certificate(signer[1].read_bytes()).public_key()
     for device in served:
         text = (root / "desired" / f"{device}.json").read_bytes()
         assert_round_trips(text)
+        first_documents[device] = text
         document = json.loads(text)
         assert document["device_id"] == device
-        desired = document["desired"]
-        assert desired["confidential_package_keys_wrapping"]["algorithm"] == "rsa-oaep-sha256"
+        release = document["desired"]["confidential_package_keys_release"]
+        signer_public.verify(base64.b64decode(release["signature"]["value"]), release["statement"].encode(),
+                             padding.PKCS1v15(), hashes.SHA256())
+        said = statement(document)
+        assert said["device_id"] == device and said["algorithm"] == "rsa-oaep-sha256"
+        assert said["device_public_key_sha256"] == hashlib.sha256(public_keys[device]).hexdigest()
         public = serialization.load_der_public_key(public_keys[device])
-        assert desired["confidential_package_keys_wrapping"]["device_public_key_sha256"] == \
-            hashlib.sha256(public_keys[device]).hexdigest()
-        first_wraps[device] = desired["confidential_package_keys"][APP]
-        assert len(base64.b64decode(first_wraps[device])) == public.key_size // 8
+        first_wraps[device] = said["keys"][APP]
+        assert list(said["keys"]) == [APP] and len(base64.b64decode(first_wraps[device])) == public.key_size // 8
+        generations.add(said["generation"])
     assert len(set(first_wraps.values())) == 48
 
     # Each device applies its document and installs the same sealed, signed package.
@@ -202,7 +212,8 @@ def test_a_fleet_of_fifty_devices(fleet, signer):
     def apply_and_install(device):
         state = fleet.state(device)
         proc = fleet.run("cpk-install", "sync", "--twin", root / "desired" / f"{device}.json", "--json", "--state", state)
-        assert json.loads(proc.stdout) == {"applied": [APP], "refused": []}
+        result = json.loads(proc.stdout)
+        assert result["applied"] == [APP] and result["refused"] == [] and result["generation"] in generations
         fleet.run("cpk-install", "install", "--state", state, "--ca", signer[1], package)
         return json.loads(fleet.run("cpk-install", "list", "--json", "--state", state).stdout)
 
@@ -213,7 +224,7 @@ def test_a_fleet_of_fifty_devices(fleet, signer):
     # A document applied on the wrong device is refused as such, and installs nothing.
     proc = fleet.run("cpk-install", "sync", "--twin", root / "desired" / f"{served[0]}.json", "--state",
                      fleet.state(served[1]), ok=False)
-    assert proc.returncode == 1 and b"wrapped to another device" in proc.stderr
+    assert proc.returncode == 1 and f"the release is for the device \"{served[0]}\"".encode() in proc.stderr
 
     # The refused devices got nothing, and cannot install the package.
     for device in (MALFORMED, OUTSIDER):
@@ -226,9 +237,9 @@ def test_a_fleet_of_fifty_devices(fleet, signer):
                      *signing(signer), "--output-dir", "desired", "reports", ok=False)
     assert proc.returncode == 1 and b"served 48 device(s), refused 2" in proc.stderr
     for device in served:
-        document = json.loads((root / "desired" / f"{device}.json").read_text())
-        assert list(document["desired"]["confidential_package_keys"]) == [APP]
-        assert document["desired"]["confidential_package_keys"][APP] != first_wraps[device]
+        said = statement(json.loads((root / "desired" / f"{device}.json").read_text()))
+        assert list(said["keys"]) == [APP] and said["keys"][APP] != first_wraps[device]
+        assert said["generation"] > max(generations)
     package_v2 = build_package(fleet, store, signer, "2.0.0", "app-v2.cpk")
 
     # A device that has not applied the new document cannot open the new package...
@@ -251,6 +262,15 @@ def test_a_fleet_of_fifty_devices(fleet, signer):
 
     rotated = [pair for pair in parallel(rotate, served[:-1]) if pair]
     assert len(rotated) == 8
+
+    # The old genuine document, replayed after the rotation, is refused and changes nothing.
+    replayed_on = served[0]
+    old = root / "replayed.json"
+    old.write_bytes(first_documents[replayed_on])
+    before = fleet.run("cpk-install", "report", "--state", fleet.state(replayed_on)).stdout
+    proc = fleet.run("cpk-install", "sync", "--twin", old, "--json", "--state", fleet.state(replayed_on), ok=False)
+    assert proc.returncode == 1 and json.loads(proc.stdout)["error"]["reason"] == "fleet.replayed-document"
+    assert fleet.run("cpk-install", "report", "--state", fleet.state(replayed_on)).stdout == before
     for before, after in rotated:
         (old,) = before["reported_properties"]["applications"]
         (new,) = after["reported_properties"]["applications"]
