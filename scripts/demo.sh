@@ -14,8 +14,9 @@
 #   4. container a container image's layer encrypted by skopeo with cpk-keyfetch as the
 #                Confidential Containers key provider, then decrypted back
 #   5. fleet     three devices report, distribute wraps the class key to each (their
-#                certificates checked against the fleet CA), each applies its desired state
-#                and installs the package
+#                certificates checked against the fleet CA, bound to their ids) in a release
+#                signed by the fleet operator; each applies it and installs the package, and
+#                a replayed release is refused
 #
 #   scripts/demo.sh [BIN]      BIN: the built tools (default .build/debug); make demo runs it
 set -euo pipefail
@@ -167,19 +168,24 @@ print(json.loads((layout / "blobs" / "sha256" / digest).read_text())["layers"][0
 tar -xzOf "decrypted/blobs/sha256/$decrypted" app/README.md | cmp - "$repo/README.md"
 echo "demo: the layer round-trips through the key provider"
 
-act "5. fleet: three devices, one DistributeKey run"
+act "5. fleet: three devices, signed key releases"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout fleet-ca.pem -out fleet-ca.crt -subj "/CN=Demo Fleet CA" -days 30 \
   -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout operator.pem -out operator.crt \
+  -subj "/CN=Demo Fleet Operator" -days 30 2>/dev/null
 mkdir reports desired
 devices=(device-1 device-2 device-3)
-step "each device: cpk-install report --device-id NAME --cert NAME.crt   (its key certified by the fleet CA)"
+step "each device: cpk-install trust add --fleet operator.crt --device-id NAME; cpk-install report --cert NAME.crt"
 for device in "${devices[@]}"; do
+  cpk-install --state "fleet/$device" trust add --fleet operator.crt --device-id "$device" > /dev/null
   cpk-install --state "fleet/$device" public-key --format pem -o "$device.pub"
   openssl x509 -new -force_pubkey "$device.pub" -subj "/CN=$device" -CA fleet-ca.crt -CAkey fleet-ca.pem -days 30 \
     -out "$device.crt" 2>/dev/null
-  cpk-install report --state "fleet/$device" --device-id "$device" --cert "$device.crt" -o "reports/$device.json"
+  cpk-install report --state "fleet/$device" --cert "$device.crt" -o "reports/$device.json"
 done
-run cpk-keyfetch distribute --file-store "$repo/test.json" --ca fleet-ca.crt --output-dir desired reports
+run cpk-keyfetch distribute --file-store "$repo/test.json" --key-name test --ca fleet-ca.crt \
+  --key operator.pem --cert operator.crt --output-dir desired reports
+cp desired/device-1.json first-release.json
 for device in "${devices[@]}"; do
   step "on $device: cpk-install sync --twin desired/$device.json; cpk-install trust add ca.crt; cpk-install demo.cpk"
   cpk-install --state "fleet/$device" sync --twin "desired/$device.json"
@@ -187,5 +193,13 @@ for device in "${devices[@]}"; do
   cpk-install --state "fleet/$device" --quiet demo.cpk > /dev/null
   cpk-install --state "fleet/$device" dev-export-plaintext test | cmp - "$repo/README.md"
 done
+step "a later release (a higher generation) is applied; the first one, replayed, is refused"
+cpk-keyfetch distribute --quiet --file-store "$repo/test.json" --key-name test --ca fleet-ca.crt \
+  --key operator.pem --cert operator.crt --output-dir desired reports
+cpk-install --state fleet/device-1 sync --twin desired/device-1.json
+if cpk-install --state fleet/device-1 sync --twin first-release.json; then
+  echo "demo: a replayed release was applied" >&2
+  exit 1
+fi
 echo "demo: ${#devices[@]} devices installed README.md 1.2.0 with the class key distributed to each"
 printf '\ndemo: the whole mission ran\n'
