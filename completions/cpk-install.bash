@@ -321,7 +321,7 @@ _cpk-install_add-key() {
 
 _cpk-install_sync() {
     repeating_flags=()
-    non_repeating_flags=(--json --quiet -q --verbose -v --progress --version -h --help)
+    non_repeating_flags=(--json --insecure-unsigned-twin --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--id --file-store --url --timeout --ca-file --twin --state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 0
@@ -535,14 +535,17 @@ _cpk-install_trust() {
 
 _cpk-install_trust_add() {
     repeating_flags=()
-    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
+    non_repeating_flags=(--fleet --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=(--id)
-    non_repeating_options=(--state --device-key --pin-file --pin-fd --pkcs11-module)
+    non_repeating_options=(--device-id --state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 1
 
     # Offer option value completions
     case "${prev}" in
     '--id')
+        return
+        ;;
+    '--device-id')
         return
         ;;
     '--state')

@@ -29,7 +29,7 @@ function __cpk-install_parse_tokens -S
         case 'add-key'
             __cpk-install_parse_subcommand 1 'id=' 'state=' 'device-key=' 'pin-file=' 'pin-fd=' 'pkcs11-module=' 'json' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
         case 'sync'
-            __cpk-install_parse_subcommand 0 'id=' 'file-store=' 'url=' 'timeout=' 'ca-file=' 'twin=' 'json' 'state=' 'device-key=' 'pin-file=' 'pin-fd=' 'pkcs11-module=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
+            __cpk-install_parse_subcommand 0 'id=' 'file-store=' 'url=' 'timeout=' 'ca-file=' 'twin=' 'json' 'insecure-unsigned-twin' 'state=' 'device-key=' 'pin-file=' 'pin-fd=' 'pkcs11-module=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
         case 'report'
             __cpk-install_parse_subcommand 0 'device-id=' 'cert=' 'o/output=' 'state=' 'device-key=' 'pin-file=' 'pin-fd=' 'pkcs11-module=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
         case 'list'
@@ -42,7 +42,7 @@ function __cpk-install_parse_tokens -S
             __cpk-install_parse_subcommand 0 'version' 'h/help'
             switch $unparsed_tokens[1]
             case 'add'
-                __cpk-install_parse_subcommand 1 'id=+' 'state=' 'device-key=' 'pin-file=' 'pin-fd=' 'pkcs11-module=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
+                __cpk-install_parse_subcommand 1 'id=+' 'fleet' 'device-id=' 'state=' 'device-key=' 'pin-file=' 'pin-fd=' 'pkcs11-module=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
             case 'list'
                 __cpk-install_parse_subcommand 0 'json' 'state=' 'device-key=' 'pin-file=' 'pin-fd=' 'pkcs11-module=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
             case 'remove'
@@ -175,6 +175,7 @@ complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_o
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" ca-file' -l 'ca-file' -d 'PEM CA certificates to trust for an https key service instead of the system\'s (default: $CPK_KEY_SERVICE_CA).' -rF
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" twin' -l 'twin' -d 'A device-twin JSON document with confidential_package_keys (- is standard input).' -rF
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" json' -l 'json' -d 'Without --id: print what was applied and refused as JSON.'
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" insecure-unsigned-twin' -l 'insecure-unsigned-twin' -d 'Also apply an unsigned desired-state document (development only; warned on every use).'
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" state' -l 'state' -d 'The simulator\'s state directory (default: $CPK_CPM_STATE, else $XDG_STATE_HOME/cpk/cpm).' -rfa '(__cpk-install_complete_directories)'
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" device-key' -l 'device-key' -d 'Keep the simulator\'s device key pair in a token: this pkcs11: URI\'s RSA key, recorded in a new state\'s configuration.' -rfka ''
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install sync" pin-file' -l 'pin-file' -d 'A pkcs11: key\'s PIN, the first line of FILE (default: the URI\'s pin-source, else $CPK_PKCS11_PIN).' -rfka ''
@@ -239,6 +240,8 @@ complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_positio
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_positional "cpk-install trust" -eq 1' -fa 'remove' -d 'Remove a provisioned anchor by name.'
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_positional "cpk-install trust add" -eq 1' -F
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install trust add"' -l 'id' -d 'Trust the anchor only for this application id; repeatable.' -rfka ''
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install trust add" fleet' -l 'fleet' -d 'The anchor is the fleet operator\'s: it signs the key releases this device applies (needs --device-id).'
+complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install trust add" device-id' -l 'device-id' -d 'With --fleet: this device\'s id in the fleet.' -rfka ''
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install trust add" state' -l 'state' -d 'The simulator\'s state directory (default: $CPK_CPM_STATE, else $XDG_STATE_HOME/cpk/cpm).' -rfa '(__cpk-install_complete_directories)'
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install trust add" device-key' -l 'device-key' -d 'Keep the simulator\'s device key pair in a token: this pkcs11: URI\'s RSA key, recorded in a new state\'s configuration.' -rfka ''
 complete -c 'cpk-install' -n '__cpk-install_should_offer_completions_for_flags_or_options "cpk-install trust add" pin-file' -l 'pin-file' -d 'A pkcs11: key\'s PIN, the first line of FILE (default: the URI\'s pin-source, else $CPK_PKCS11_PIN).' -rfka ''
