@@ -373,7 +373,7 @@ _cpk-install_report() {
     repeating_flags=()
     non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
-    non_repeating_options=(--device-id --cert --output -o --state --device-key --pin-file --pin-fd --pkcs11-module)
+    non_repeating_options=(--device-id --device-cert --output -o --state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 0
 
     # Offer option value completions
@@ -381,7 +381,7 @@ _cpk-install_report() {
     '--device-id')
         return
         ;;
-    '--cert')
+    '--device-cert')
         return
         ;;
     '--output'|'-o')

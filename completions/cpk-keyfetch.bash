@@ -273,7 +273,7 @@ _cpk-keyfetch_provision() {
 _cpk-keyfetch_distribute() {
     repeating_flags=()
     non_repeating_flags=(--insecure-any-device --json --quiet -q --verbose -v --progress --version -h --help)
-    repeating_options=(--key-name --ca)
+    repeating_options=(--key-name --device-ca)
     non_repeating_options=(--file-store --policy --padding --allow-list --key --pin-file --pin-fd --pkcs11-module --passphrase-file --passphrase-env --cert --scheme --valid-for --generation --output-dir --output -o)
     __cpk-keyfetch_offer_flags_options -1
 
@@ -294,7 +294,7 @@ _cpk-keyfetch_distribute() {
         __cpk-keyfetch_add_completions -W 'oaep-sha256'$'\n''pkcs1v15'
         return
         ;;
-    '--ca')
+    '--device-ca')
         __cpk-keyfetch_add_completions -f
         return
         ;;

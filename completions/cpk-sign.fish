@@ -113,19 +113,19 @@ complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_opti
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" embed-public-key' -l 'embed-public-key' -d 'Embed the signer\'s public key instead of a certificate.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" cert-url' -l 'cert-url' -d 'Name where the certificate is, by URL.' -rfka ''
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" cert-domain' -l 'cert-domain' -d 'Name the certificate by the target domain it is issued for.' -rfka ''
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" embed-form' -l 'embed-form' -d 'The form of an embedded certificate or key: pem (default) or der.' -rfka 'pem der'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" embed-form' -l 'embed-form' -d 'The form of an embedded certificate or key: pem or der.' -rfka 'pem der'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_positional "cpk-sign sign" -eq 1' -F
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rF
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" cpk' -l 'cpk' -d 'Write a finished .cpk package instead of an envelope (the last step of a pipeline).'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" oci' -l 'oci' -d 'Write a finished .cpk as an OCI artifact tagged TAG (default latest) in the OCI image layout DIR, created if missing; other tags are kept.' -rfa '(__cpk-sign_complete_directories)'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q, by the last tool of a pipeline).'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign sign" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" public-key' -l 'public-key' -d 'The signer\'s public key (PEM or DER, or a certificate); not needed with --cert.' -rF
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" digest-out' -l 'digest-out' -d 'Write the bytes to sign to FILE; - is standard output.' -rF
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" format' -l 'format' -d 'The encoding of --digest-out: raw (default), hex or base64.' -rfka 'raw hex base64'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" format' -l 'format' -d 'The encoding of --digest-out: raw, hex or base64.' -rfka 'raw hex base64'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" json' -l 'json' -d 'Print what was signed (schemes, digests, the signer) as JSON on standard output; the package then needs -o FILE.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" payload' -l 'payload' -d 'Sign the payload digest. Alone, it gives the reference layout, whose manifest no signature covers.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" package' -l 'package' -d 'Sign the package: every stream but the package digest and signature (the manifest among them), in order.'
@@ -135,16 +135,16 @@ complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_opti
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" embed-public-key' -l 'embed-public-key' -d 'Embed the signer\'s public key instead of a certificate.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" cert-url' -l 'cert-url' -d 'Name where the certificate is, by URL.' -rfka ''
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" cert-domain' -l 'cert-domain' -d 'Name the certificate by the target domain it is issued for.' -rfka ''
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" embed-form' -l 'embed-form' -d 'The form of an embedded certificate or key: pem (default) or der.' -rfka 'pem der'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" embed-form' -l 'embed-form' -d 'The form of an embedded certificate or key: pem or der.' -rfka 'pem der'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_positional "cpk-sign prepare" -eq 1' -F
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" o output' -l 'output' -s 'o' -d 'Write the envelope to FILE; - is standard output.' -rF
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q, by the last tool of a pipeline).'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign prepare" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" signature' -l 'signature' -d 'The detached signature; - is standard input.' -rF
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" format' -l 'format' -d 'The encoding of --signature: raw (default), hex or base64.' -rfka 'raw hex base64'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" format' -l 'format' -d 'The encoding of --signature: raw, hex or base64.' -rfka 'raw hex base64'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" cert' -l 'cert' -d 'The signer\'s certificate, when the package does not embed it.' -rF
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" public-key' -l 'public-key' -d 'The signer\'s public key, when the package does not embed it.' -rF
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" json' -l 'json' -d 'Print what was stitched as JSON (the schema of cpk-sign --json); the package then goes to -o FILE or --oci.'
@@ -154,15 +154,15 @@ complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_opti
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" oci' -l 'oci' -d 'Write a finished .cpk as an OCI artifact tagged TAG (default latest) in the OCI image layout DIR, created if missing; other tags are kept.' -rfa '(__cpk-sign_complete_directories)'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q, by the last tool of a pipeline).'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign stitch" h help' -s 'h' -l 'help' -d 'Show help information.'
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign digest" format' -l 'format' -d 'raw (default), hex or base64.' -rfka 'raw hex base64'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign digest" format' -l 'format' -d 'raw, hex or base64.' -rfka 'raw hex base64'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign digest" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rF
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_positional "cpk-sign digest" -eq 1' -F
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign digest" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign digest" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign digest" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign digest" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q, by the last tool of a pipeline).'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign digest" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign digest" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign strip" payload' -l 'payload' -d 'Strip the payload signature.'
@@ -173,18 +173,18 @@ complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_opti
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign strip" oci' -l 'oci' -d 'Write a finished .cpk as an OCI artifact tagged TAG (default latest) in the OCI image layout DIR, created if missing; other tags are kept.' -rfa '(__cpk-sign_complete_directories)'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign strip" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign strip" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign strip" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign strip" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q, by the last tool of a pipeline).'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign strip" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign strip" h help' -s 'h' -l 'help' -d 'Show help information.'
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign keygen" scheme' -l 'scheme' -d 'rsa-pkcs1v15 (default), rsa-pss, ecdsa-p256, ecdsa-p384 or ed25519.' -rfka 'rsa-pkcs1v15 rsa-pss ecdsa-p256 ecdsa-p384 ed25519'
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign keygen" bits' -l 'bits' -d 'RSA modulus size: 2048, 3072 (default) or 4096.' -rfka ''
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign keygen" scheme' -l 'scheme' -d 'rsa-pkcs1v15, rsa-pss, ecdsa-p256, ecdsa-p384 or ed25519.' -rfka 'rsa-pkcs1v15 rsa-pss ecdsa-p256 ecdsa-p384 ed25519'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign keygen" bits' -l 'bits' -d 'RSA modulus size: 2048, 3072 or 4096.' -rfka ''
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign keygen" o output' -l 'output' -s 'o' -d 'Write the private key to FILE (mode 0600); - is standard output when it is not a terminal.' -rF
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign keygen" cert-out' -l 'cert-out' -d 'Write the self-signed certificate (PEM) to FILE.' -rF
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign keygen" common-name' -l 'common-name' -d 'The certificate\'s subject common name.' -rfka ''
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign keygen" days' -l 'days' -d 'Days the certificate is valid, from now (1 to 3650).' -rfka ''
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign keygen" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign keygen" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign keygen" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign keygen" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q, by the last tool of a pipeline).'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign keygen" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign keygen" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign help" version' -l 'version' -d 'Show the version.'
@@ -204,11 +204,11 @@ complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_opti
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" embed-public-key' -l 'embed-public-key' -d 'Embed the signer\'s public key instead of a certificate.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" cert-url' -l 'cert-url' -d 'Name where the certificate is, by URL.' -rfka ''
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" cert-domain' -l 'cert-domain' -d 'Name the certificate by the target domain it is issued for.' -rfka ''
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" embed-form' -l 'embed-form' -d 'The form of an embedded certificate or key: pem (default) or der.' -rfka 'pem der'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" embed-form' -l 'embed-form' -d 'The form of an embedded certificate or key: pem or der.' -rfka 'pem der'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_positional "cpk-sign" -eq 1' -F
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rF
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" cpk' -l 'cpk' -d 'Write a finished .cpk package instead of an envelope (the last step of a pipeline).'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" oci' -l 'oci' -d 'Write a finished .cpk as an OCI artifact tagged TAG (default latest) in the OCI image layout DIR, created if missing; other tags are kept.' -rfa '(__cpk-sign_complete_directories)'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
 complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
-complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'
+complete -c 'cpk-sign' -n '__cpk-sign_should_offer_completions_for_flags_or_options "cpk-sign" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q, by the last tool of a pipeline).'

@@ -102,28 +102,28 @@ complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_positiona
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack info" json' -l 'json' -d 'Print JSON instead of text.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack info" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack info" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
-complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack info" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack info" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q, by the last tool of a pipeline).'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack info" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack info" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_positional "cpk-unpack manifest" -eq 1' -F
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack manifest" pretty' -l 'pretty' -d 'Indent the JSON for reading.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack manifest" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack manifest" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
-complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack manifest" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack manifest" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q, by the last tool of a pipeline).'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack manifest" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack manifest" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_positional "cpk-unpack list" -eq 1' -F
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack list" json' -l 'json' -d 'Print JSON instead of text.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack list" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack list" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
-complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack list" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack list" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q, by the last tool of a pipeline).'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack list" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack list" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_positional "cpk-unpack extract" -eq 1' -F
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack extract" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rF
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack extract" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack extract" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
-complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack extract" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack extract" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q, by the last tool of a pipeline).'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack extract" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack extract" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_positional "cpk-unpack payload" -eq 1' -F
@@ -149,14 +149,14 @@ complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack payload" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rF
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack payload" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack payload" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
-complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack payload" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack payload" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q, by the last tool of a pipeline).'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack payload" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack payload" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_positional "cpk-unpack envelope" -eq 1' -F
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack envelope" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rF
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack envelope" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack envelope" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
-complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack envelope" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack envelope" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q, by the last tool of a pipeline).'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack envelope" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack envelope" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack help" version' -l 'version' -d 'Show the version.'
@@ -165,4 +165,4 @@ complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_positiona
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack" json' -l 'json' -d 'Print JSON instead of text.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
 complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
-complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'
+complete -c 'cpk-unpack' -n '__cpk-unpack_should_offer_completions_for_flags_or_options "cpk-unpack" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q, by the last tool of a pipeline).'

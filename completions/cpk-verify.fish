@@ -102,7 +102,7 @@ complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" key-name' -l 'key-name' -d 'The key\'s name in the store (default: the package\'s key name, its cp-id).' -rfka '(__cpk-verify_custom_completion ---completion -- --key-name (count (__cpk-verify_tokens -pc)) (__cpk-verify_tokens -tC))'
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
-complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'
+complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q, by the last tool of a pipeline).'
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_flags_or_options "cpk-verify" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-verify' -n '__cpk-verify_should_offer_completions_for_positional "cpk-verify" -eq 2' -fa 'help' -d 'Show subcommand help information.'

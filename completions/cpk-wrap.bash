@@ -333,7 +333,7 @@ _cpk-wrap_unwrap() {
 
 _cpk-wrap_show() {
     repeating_flags=()
-    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
+    non_repeating_flags=(--json --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=()
     __cpk-wrap_offer_flags_options 1

@@ -31,7 +31,7 @@ function __cpk-wrap_parse_tokens -S
         case 'unwrap'
             __cpk-wrap_parse_subcommand 1 'key=' 'pin-file=' 'pin-fd=' 'pkcs11-module=' 'padding=' 'key-name=' 'o/output=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
         case 'show'
-            __cpk-wrap_parse_subcommand 1 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
+            __cpk-wrap_parse_subcommand 1 'json' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
         case 'help'
             __cpk-wrap_parse_subcommand -r 1 'version'
         end
@@ -93,7 +93,7 @@ complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "c
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "cpk-wrap" -eq 1' -fa 'public' -d 'Print a public key (read from a private key, a public key or a certificate) in another form.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "cpk-wrap" -eq 1' -fa 'wrap' -d 'Wrap a symmetric key (from a file or standard input) to an RSA public key.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "cpk-wrap" -eq 1' -fa 'unwrap' -d 'Unwrap a wrapped key with the private key; write the raw key to the named output.'
-complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "cpk-wrap" -eq 1' -fa 'show' -d 'Print what a wrapped-key document records, as JSON (the wrapped bytes only by size).'
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "cpk-wrap" -eq 1' -fa 'show' -d 'Print what a wrapped-key document records (the wrapped bytes only by size); --json for a script.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "cpk-wrap" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" bits' -l 'bits' -d 'Modulus size: 2048, 3072 or 4096.' -rfka '2048 3072 4096'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" o output' -l 'output' -s 'o' -d 'Write the private key to FILE (mode 0600); - is standard output when it is not a terminal.' -rF
@@ -104,7 +104,7 @@ complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_opti
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" pkcs11-module' -l 'pkcs11-module' -d 'The PKCS#11 module for a pkcs11: key (default: the URI\'s module-path, else $CPK_PKCS11_MODULE, else /usr/lib/softhsm/libsofthsm2.so).' -rfka ''
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
-complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q, by the last tool of a pipeline).'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap keygen" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "cpk-wrap public" -eq 1' -F
@@ -112,7 +112,7 @@ complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_opti
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap public" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rF
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap public" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap public" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
-complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap public" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap public" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q, by the last tool of a pipeline).'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap public" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap public" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "cpk-wrap wrap" -eq 1' -F
@@ -123,7 +123,7 @@ complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_opti
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" o output' -l 'output' -s 'o' -d 'Write to FILE; - is standard output.' -rF
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
-complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q, by the last tool of a pipeline).'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap wrap" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "cpk-wrap unwrap" -eq 1' -F
@@ -136,13 +136,14 @@ complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_opti
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" o output' -l 'output' -s 'o' -d 'Write the raw key to FILE (created 0600); - is standard output when it is not a terminal.' -rF
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
-complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q, by the last tool of a pipeline).'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap unwrap" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_positional "cpk-wrap show" -eq 1' -F
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap show" json' -l 'json' -d 'Print JSON instead of text.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap show" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap show" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
-complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap show" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).'
+complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap show" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q, by the last tool of a pipeline).'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap show" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap show" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-wrap' -n '__cpk-wrap_should_offer_completions_for_flags_or_options "cpk-wrap help" version' -l 'version' -d 'Show the version.'

@@ -175,15 +175,15 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ope
   -subj "/CN=Demo Fleet Operator" -days 30 2>/dev/null
 mkdir reports desired
 devices=(device-1 device-2 device-3)
-step "each device: cpk-install trust add --fleet operator.crt --device-id NAME; cpk-install report --cert NAME.crt"
+step "each device: cpk-install trust add --fleet operator.crt --device-id NAME; cpk-install report --device-cert NAME.crt"
 for device in "${devices[@]}"; do
   cpk-install --state "fleet/$device" trust add --fleet operator.crt --device-id "$device" > /dev/null
   cpk-install --state "fleet/$device" public-key --format pem -o "$device.pub"
   openssl x509 -new -force_pubkey "$device.pub" -subj "/CN=$device" -CA fleet-ca.crt -CAkey fleet-ca.pem -days 30 \
     -out "$device.crt" 2>/dev/null
-  cpk-install report --state "fleet/$device" --cert "$device.crt" -o "reports/$device.json"
+  cpk-install report --state "fleet/$device" --device-cert "$device.crt" -o "reports/$device.json"
 done
-run cpk-keyfetch distribute --file-store "$repo/test.json" --key-name test --ca fleet-ca.crt \
+run cpk-keyfetch distribute --file-store "$repo/test.json" --key-name test --device-ca fleet-ca.crt \
   --key operator.pem --cert operator.crt --output-dir desired reports
 cp desired/device-1.json first-release.json
 for device in "${devices[@]}"; do
@@ -194,7 +194,7 @@ for device in "${devices[@]}"; do
   cpk-install --state "fleet/$device" dev-export-plaintext test | cmp - "$repo/README.md"
 done
 step "a later release (a higher generation) is applied; the first one, replayed, is refused"
-cpk-keyfetch distribute --quiet --file-store "$repo/test.json" --key-name test --ca fleet-ca.crt \
+cpk-keyfetch distribute --quiet --file-store "$repo/test.json" --key-name test --device-ca fleet-ca.crt \
   --key operator.pem --cert operator.crt --output-dir desired reports
 cpk-install --state fleet/device-1 sync --twin desired/device-1.json
 if cpk-install --state fleet/device-1 sync --twin first-release.json; then

@@ -22,6 +22,7 @@ public enum Hints {
         .classKeyMissing: { error in " (cpk-install sync --id \(error.subject ?? "ID") ...)" },
         .downgrade: { _ in "; give --allow-downgrade to install it anyway" },
         .noStateDirectory: { _ in " or give --state DIR" },
+        .stateMissing: { _ in " (check --state or CPK_CPM_STATE; a state is made by cpk-install public-key, sync or an install)" },
         .devicePaddingNeeded: { _ in " (cpk-keyfetch --padding pkcs1v15)" },
         .applicationIDNeeded: { _ in ": give --id" },
         .keySourceNeeded: { _ in " (see --help)" },

@@ -5,15 +5,27 @@ import CPKCore
 /// object on standard output, as well as the one line on standard error.
 public enum JSONErrors {
     /// Runs `body`; when it throws a `CPKError` and `json` is set, prints
-    /// `{"<tool>": 1, "error": {"kind": …, "exit": …, "message": …}}` first, then rethrows.
+    /// `{"<tool>": 1, "error": {"kind": …, "exit": …, "message": …}}` first, then throws it as
+    /// rethrows it. (`runTool` prints the same document for a CPKError of a command line with
+    /// --json when none was printed, so no subcommand can forget it.)
     public static func reporting(json: Bool, tool: String, _ body: () throws -> Void) throws {
         do {
             try body()
         } catch let error as CPKError where json {
-            try? Console.output(document(tool: tool, error).compactText)
+            printDocument(tool: tool, error)
             throw error
         }
     }
+
+    /// Prints the error document on standard output, once per process.
+    public static func printDocument(tool: String, _ error: CPKError) {
+        guard !documentPrinted else { return }
+        documentPrinted = true
+        try? Console.output(document(tool: tool, error).compactText)
+    }
+
+    /// Whether this process printed its error document: a tool runs one command, on one thread.
+    nonisolated(unsafe) private static var documentPrinted = false
 
     /// `{"<tool>": 1, "error": {"kind": …, "exit": …, "message": …}}`, and `"reason"` (the
     /// library's reason code) when the failure has one: member names and order are stable.

@@ -16,7 +16,7 @@ public struct MessageOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Say what each step does, on standard error.")
     public var verbose = false
 
-    @Flag(help: "Show progress on standard error even when it is not a terminal (shown on a terminal unless -q).")
+    @Flag(help: "Show progress on standard error even when it is not a terminal (shown on a terminal unless -q, by the last tool of a pipeline).")
     public var progress = false
 
     public init() {}
@@ -44,9 +44,20 @@ public struct MessageOptions: ParsableArguments {
         if verbose { Console.error("\(tool): \(text)") }
     }
 
-    /// Whether progress is shown: forced by --progress, else on a terminal unless -q.
+    /// Whether progress is shown: forced by --progress, else on a terminal unless -q, and then
+    /// only by the last tool of a pipeline (the one whose standard output is not a pipe): in
+    /// `cpk-pack | cpk-seal | cpk-sign -o app.cpk` one line is drawn, not three redrawing one
+    /// another.
     public var showsProgress: Bool {
-        progress || (!quiet && isatty(2) == 1)
+        progress || (!quiet && isatty(2) == 1 && !Self.standardOutputIsAPipe)
+    }
+
+    /// True when standard output is a pipe (or a socket): another tool reads it.
+    static var standardOutputIsAPipe: Bool {
+        var info = stat()
+        guard fstat(1, &info) == 0 else { return false }
+        let type = info.st_mode & S_IFMT
+        return type == S_IFIFO || type == S_IFSOCK
     }
 
     /// A progress line for `bytes` of work (nil: unknown), or nil when progress is not shown.

@@ -24,7 +24,12 @@ public struct PackageOutputOptions: ParsableArguments {
         }
     }
 
-    public var format: OutputFormat { cpk || oci != nil ? .cpk : .envelope }
+    /// A finished .cpk with --cpk or --oci, and also when -o names a `*.cpk` file: a file named
+    /// so is never an envelope (no reader would take it for one).
+    public var format: OutputFormat { cpk || oci != nil || Self.namesPackage(output) ? .cpk : .envelope }
+
+    /// True when `path` is named like a finished package.
+    public static func namesPackage(_ path: String) -> Bool { path.lowercased().hasSuffix(".cpk") }
 
     /// True when the package goes to standard output (neither -o FILE nor --oci).
     public var isStandardOutput: Bool { oci == nil && output == "-" }
@@ -57,6 +62,9 @@ public func writePackage(toOCI destination: String, _ body: (PackageOutput) thro
 /// Opens `path` ("-" for standard output), lets `body` write a package in `format`, and makes
 /// the file visible only if `body` succeeded.
 public func writePackage(to path: String, as format: OutputFormat, _ body: (PackageOutput) throws -> Void) throws {
+    if format == .envelope && PackageOutputOptions.namesPackage(path) {
+        throw CPKError.usage("\(path) is named like a finished .cpk, but this writes an envelope: name it e.g. app.env")
+    }
     let file = try OutputFile(path: path, binary: true)
     try body(makePackageOutput(format, to: file.descriptor))
     try file.commit()

@@ -25,6 +25,7 @@ extension ParsableCommand {
             try command.run()
             Glibc.exit(0)
         } catch let error as CPKError {
+            if wantsJSON(arguments) { JSONErrors.printDocument(tool: tool, error) }
             Console.error("\(tool): \(Hints.message(for: error))")
             Glibc.exit(error.exitCode)
         } catch let reported as JSONErrors.AlreadyReported {
@@ -35,17 +36,80 @@ extension ParsableCommand {
         } catch {
             if exitCode(for: error) == .success {  // --help and friends
                 print(fullMessage(for: error))
+                if let defaultHelp = defaultSubcommandHelp(arguments) { print(defaultHelp) }
                 Glibc.exit(0)
             }
-            let line = "\(message(for: error)) (see '\(tool) --help')"
+            var line = "\(message(for: error)) (see '\(tool) --help')"
+            if let suggestion = suggestion(for: error, in: arguments) { line += "; did you mean \(suggestion)?" }
             // A usage error is found before any report: with --json, a script still reads a document.
-            if arguments.prefix(while: { $0 != "--" }).contains("--json") {
+            if wantsJSON(arguments) {
                 try? Console.output(JSONErrors.document(tool: tool, .usage(line)).compactText)
             }
             Console.error("\(tool): \(line)")
             Glibc.exit(2)
         }
     }
+}
+
+extension ParsableCommand {
+    /// True when the command line asks for JSON: then standard output carries a JSON document
+    /// whatever happens, the error document when the command fails before its report.
+    static func wantsJSON(_ arguments: [String]) -> Bool {
+        arguments.prefix(while: { $0 != "--" }).contains("--json")
+    }
+
+    /// The root's help lists subcommands; when one of them runs by default (`cpk-pack FILE` is
+    /// `cpk-pack create FILE`), `--help` shows its usage and options too, so an error that
+    /// points at `--help` points at a page that has the option.
+    static func defaultSubcommandHelp(_ arguments: [String]) -> String? {
+        let words = arguments.filter { !messageFlags.contains($0) }
+        guard words.count == 1, ["--help", "-h", "help"].contains(words[0]),
+            let defaultCommand = configuration.defaultSubcommand
+        else { return nil }
+        let name = configuration.commandName ?? "cpk"
+        let title = "The default subcommand, \(defaultCommand._commandName) (\(name) [options] runs it):"
+        return "\n" + title + "\n\n" + helpMessage(for: defaultCommand)
+    }
+
+    /// For an unknown option, the known options of the command it was given to that are closest
+    /// in spelling (an edit distance of at most 2, or one being the other's prefix).
+    static func suggestion(for error: Error, in arguments: [String]) -> String? {
+        let text = message(for: error)
+        guard text.hasPrefix("Unknown option '"), let unknown = text.split(separator: "'").dropFirst().first.map(String.init),
+            unknown.hasPrefix("--")
+        else { return nil }
+        var command: ParsableCommand.Type = Self.self
+        for word in arguments where !word.hasPrefix("-") {
+            guard let sub = command.configuration.subcommands.first(where: { $0._commandName == word }) else { break }
+            command = sub
+        }
+        if command == Self.self, let defaultCommand = configuration.defaultSubcommand { command = defaultCommand }
+        let known = Set(helpMessage(for: command).split(whereSeparator: { " ,\n()[]<>=|".contains($0) }).map(String.init)
+            .filter { $0.hasPrefix("--") && $0.count > 3 && $0 != unknown })
+        let bare = String(unknown.dropFirst(2))
+        let close = known.map { ($0, editDistance(bare, String($0.dropFirst(2)))) }
+            .filter { candidate, distance in
+                let name = String(candidate.dropFirst(2))
+                return distance <= 2 || (bare.count >= 3 && (name.hasPrefix(bare) || bare.hasPrefix(name)))
+            }
+            .sorted { ($0.1, $0.0) < ($1.1, $1.0) }
+            .prefix(3).map(\.0)
+        return close.isEmpty ? nil : close.joined(separator: " or ")
+    }
+}
+
+/// Levenshtein distance over characters.
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    var previous = Array(0...b.count)
+    for (i, x) in a.enumerated() {
+        var current = [i + 1] + Array(repeating: 0, count: b.count)
+        for (j, y) in b.enumerated() {
+            current[j + 1] = Swift.min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1))
+        }
+        previous = current
+    }
+    return previous[b.count]
 }
 
 extension ParsableCommand {

@@ -117,10 +117,12 @@ public final class OutputFile {
         let type = info.st_mode & S_IFMT
         if type == S_IFREG { return nil }
         if type == S_IFDIR { throw CPKError.io("cannot write \(path): it is a directory; name a file") }
-        if secret {
+        // A secret goes to a file this tool creates, or to a character device (/dev/null): a
+        // FIFO, a socket or a link could hand it to someone else. A terminal is refused below.
+        if secret && type != S_IFCHR {
             throw CPKError.io(
                 "refusing to write secret data to \(path): it is \(describe(type)), not a file this tool creates; "
-                    + "remove it, name a new file, or use - for standard output")
+                    + "name a new file, or use - for standard output")
         }
         guard type == S_IFLNK ? info.st_uid == geteuid() : isCallers(info) else {
             throw CPKError.io(
@@ -150,8 +152,8 @@ public final class OutputFile {
         guard fstat(fd, &opened) == 0, isStream(opened.st_mode & S_IFMT), isCallers(opened) else {
             throw CPKError.io("refusing to write to \(path): what it names changed or is not yours; name another file")
         }
-        if binary && stream.isTerminal {
-            throw CPKError.usage("refusing to write binary data to the terminal \(path); name a file instead")
+        if (binary || secret) && stream.isTerminal {
+            throw CPKError.usage("refusing to write \(secret ? "secret" : "binary") data to the terminal \(path); name a file instead")
         }
         stream.enlargePipeBuffer()
         return stream

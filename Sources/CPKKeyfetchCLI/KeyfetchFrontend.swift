@@ -131,7 +131,7 @@ public enum KeyfetchFrontend {
         }
         try requireDistributionChoices(request)
         try SmallInput.requireOneStandardInput(
-            request.reports.map { ($0, "report") } + [(request.fileStore ?? "", "--file-store")] + request.fleetCAs.map { ($0, "--ca") }
+            request.reports.map { ($0, "report") } + [(request.fileStore ?? "", "--file-store")] + request.fleetCAs.map { ($0, "--device-ca") }
                 + request.signingKey.inputs
                 + [(request.signingCertificate ?? "", "--cert"), (request.allowList ?? "", "--allow-list"),
                    (request.policy ?? "", "--policy")])
@@ -172,11 +172,11 @@ public enum KeyfetchFrontend {
     private static func requireDistributionChoices(_ request: Distribution) throws {
         let authenticates = !request.fleetCAs.isEmpty || request.allowList != nil
         if request.insecureAnyDevice && authenticates {
-            throw CPKError.usage("--insecure-any-device contradicts --ca and --allow-list: give one or the other")
+            throw CPKError.usage("--insecure-any-device contradicts --device-ca and --allow-list: give one or the other")
         }
         if !request.insecureAnyDevice && !authenticates {
             throw CPKError.usage(
-                "give --ca FILE or --allow-list FILE (which devices to serve), or --insecure-any-device to serve any report")
+                "give --device-ca FILE or --allow-list FILE (which devices to serve), or --insecure-any-device to serve any report")
         }
         switch (request.keyNames.isEmpty, request.policy) {
         case (true, nil): throw CPKError.usage("give --key-name NAME or --policy FILE: which keys to release")
@@ -187,7 +187,7 @@ public enum KeyfetchFrontend {
 
     private static func deviceAuthenticator(_ request: Distribution) throws -> DeviceAuthenticator {
         if request.insecureAnyDevice { return .insecureAnyDevice }
-        let anchors = try request.fleetCAs.flatMap { try TrustOptions.certificates($0, flag: "--ca") }
+        let anchors = try request.fleetCAs.flatMap { try TrustOptions.certificates($0, flag: "--device-ca") }
         let allowList = try request.allowList.map { path in
             let bytes = try SmallInput.read(path, limit: DeviceAllowList.sizeLimit, what: "the device allow list")
             return try SmallInput.locating(path) { try DeviceAllowList(parsing: bytes) }
@@ -230,6 +230,12 @@ public struct ReleaseValidity: ExpressibleByArgument, Sendable {
     public static let `default` = ReleaseValidity(seconds: 7 * 86400)
 
     private init(seconds: Int) { self.seconds = seconds }
+
+    /// How help shows a value: whole days, hours or minutes when it is one, else seconds.
+    public var defaultValueDescription: String {
+        for (unit, size) in [("d", 86400), ("h", 3600), ("m", 60)] where seconds % size == 0 { return "\(seconds / size)\(unit)" }
+        return String(seconds)
+    }
 
     public init?(argument: String) {
         let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86400]

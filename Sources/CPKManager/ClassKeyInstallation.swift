@@ -14,22 +14,29 @@ public struct ClassKeyInstallation: Sendable {
     public let deviceKeySHA256: [UInt8]
 
     /// - Parameter id: the application id the key belongs to; a document must agree with it.
+    /// A document wrapped with RSA-OAEP-SHA256 goes to `install_application_key_rsa_oaep_sha256`
+    /// when the Package Manager has that call (`is_operation_supported`); a bare key is the
+    /// reference contract's, PKCS#1 v1.5.
     public static func install(
-        _ bytes: [UInt8], id: String?, into manager: some PackageManagerContract
+        _ bytes: [UInt8], id: String?, into manager: some PackageManagerContract & PaddedKeyInstallation
     ) throws -> ClassKeyInstallation {
         let device = try PublicKey(loading: try manager.exportDevicePublicKey())
         let fingerprint = try device.fingerprint
         let name: String
         let wrapped: [UInt8]
         let form: String
+        var padding = KeyWrapPadding.pkcs1v15
         switch try WrappedKeyInput(parsing: bytes) {
         case .document(let document):
             name = try document.resolvedName(expecting: id)
-            guard document.padding == .pkcs1v15 else {
-                throw CPKError(
-                    .invalidInput,
-                    "the key is wrapped with \(document.padding.algorithmName); the Package Manager takes RSA PKCS#1 v1.5",
-                    reason: .devicePaddingNeeded)
+            if document.padding == .oaepSHA256 {
+                guard try manager.isOperationSupported(ContractOperation.installApplicationKeyRSAOAEPSHA256.rawValue) else {
+                    throw CPKError(
+                        .invalidInput,
+                        "the key is wrapped with \(document.padding.algorithmName); this Package Manager takes RSA PKCS#1 v1.5 only",
+                        reason: .devicePaddingNeeded)
+                }
+                padding = .oaepSHA256
             }
             guard document.wrappingKeySHA256 == fingerprint else {
                 throw CPKError.check(
@@ -45,8 +52,12 @@ public struct ClassKeyInstallation: Sendable {
             wrapped = try WrappedKey(received: bare, named: id, to: device, padding: .pkcs1v15, from: "the wrapped key").wrapped
             form = "bare"
         }
-        try manager.installApplicationKey(applicationID: name, wrappedKey: wrapped)
-        return ClassKeyInstallation(applicationID: name, form: form, padding: .pkcs1v15, deviceKeySHA256: fingerprint)
+        if padding == .pkcs1v15 {
+            try manager.installApplicationKey(applicationID: name, wrappedKey: wrapped)
+        } else {
+            try manager.installApplicationKey(applicationID: name, wrappedKey: wrapped, padding: padding)
+        }
+        return ClassKeyInstallation(applicationID: name, form: form, padding: padding, deviceKeySHA256: fingerprint)
     }
 
     /// `add-key --json`: what was installed; never the key.

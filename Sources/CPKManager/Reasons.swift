@@ -12,4 +12,6 @@ extension CPKError.Reason {
     public static let applicationIDNeeded = CPKError.Reason(rawValue: "application-id-needed")
     /// No state directory is named and none can be derived.
     public static let noStateDirectory = CPKError.Reason(rawValue: "no-state-directory")
+    /// A command that only reads the state was pointed at a state that does not exist.
+    public static let stateMissing = CPKError.Reason(rawValue: "state-missing")
 }

@@ -12,11 +12,11 @@ struct Distribute: ParsableCommand {
         discussion: """
             Reads devices' reported-state documents (cpk-install report): files, directories (their \
             *.json entries), *.jsonl files or - (JSON lines on standard input), one at a time. \
-            Only authenticated devices are served: with --ca, a report must carry a device \
+            Only authenticated devices are served: with --device-ca, a report must carry a device \
             certificate for its key that chains to the fleet CA and names the reported device id \
             (subject CN, or a DNS or URI subject alternative name); with --allow-list, the \
             device id must be listed with that key's SHA-256. A device passing either is served. \
-            Without --ca or --allow-list, distribute refuses to run; --insecure-any-device serves \
+            Without --device-ca or --allow-list, distribute refuses to run; --insecure-any-device serves \
             any report (development only: it warns on every run, even with --quiet).
 
             Which keys go where is explicit: --key-name (every authenticated device gets those) \
@@ -38,7 +38,7 @@ struct Distribute: ParsableCommand {
 
             Examples:
               cpk-keyfetch distribute --file-store keys.json --key-name app \\
-                --ca fleet-ca.pem --key release.key --cert release.crt \\
+                --device-ca fleet-ca.pem --key release.key --cert release.crt \\
                 --output-dir desired/ reports/
               cat reports.jsonl | cpk-keyfetch distribute --file-store keys.json \\
                 --policy release-policy.json --allow-list devices.json \\
@@ -46,7 +46,7 @@ struct Distribute: ParsableCommand {
                 -o desired.jsonl -
 
             Exit status: 0 every device served, 1 some device refused (the others are written), \
-            2 usage or I/O error (no --ca or --allow-list, an unreadable key store, signing key, \
+            2 usage or I/O error (no --device-ca or --allow-list, an unreadable key store, signing key, \
             input or output).
             """)
 
@@ -67,9 +67,11 @@ struct Distribute: ParsableCommand {
     var padding = KeyWrapPadding.oaepSHA256
 
     @Option(help: ArgumentHelp(
-        "The fleet CA: a report's device certificate chaining to a certificate in FILE and naming its device id authenticates it; repeatable.",
+        "The fleet CA of device certificates: a report's device certificate chaining to a certificate in FILE and naming its device id authenticates it; repeatable.",
         valueName: "file"), completion: .file())
-    var ca: [String] = []
+    var deviceCa: [String] = []
+    /// The old spelling, kept working but not shown: --ca is the trust anchor of signers elsewhere.
+    @Option(name: .customLong("ca"), help: .hidden) var oldDeviceCA: [String] = []
 
     @Option(help: ArgumentHelp(
         "A device allow list: a device id listed with its key's SHA-256 authenticates the report.", valueName: "file"),
@@ -102,7 +104,7 @@ struct Distribute: ParsableCommand {
         valueName: "scheme"))
     var scheme: SignatureScheme?
 
-    @Option(help: ArgumentHelp("How long each release is valid: seconds, or Nm, Nh, Nd (default 7d, at most 366d).", valueName: "duration"))
+    @Option(help: ArgumentHelp("How long each release is valid: seconds, or Nm, Nh, Nd (at most 366d).", valueName: "duration"))
     var validFor = ReleaseValidity.default
 
     @Option(help: ArgumentHelp(
@@ -132,7 +134,7 @@ struct Distribute: ParsableCommand {
                 reference: key, passphraseFile: passphraseFile, passphraseEnvironment: passphraseEnv, token: token,
                 option: "--key"))
         (request.keyNames, request.policy, request.padding) = (keyName, policy, padding)
-        (request.fleetCAs, request.allowList, request.insecureAnyDevice) = (ca, allowList, insecureAnyDevice)
+        (request.fleetCAs, request.allowList, request.insecureAnyDevice) = (deviceCa + oldDeviceCA, allowList, insecureAnyDevice)
         (request.signingCertificate, request.scheme, request.validity, request.generation) = (cert, scheme, validFor, generation)
         (request.outputDirectory, request.output, request.json, request.messages) = (outputDir, output, json, messages)
         try KeyfetchFrontend.distribute(request)

@@ -24,7 +24,7 @@ struct Create: ParsableCommand {
     @Option(help: "Target operating system.")
     var os = "OP-TEE"
 
-    @Option(name: .customLong("app-version"), help: ArgumentHelp("The application's version (default 1.0.0).", valueName: "maj.min.rev"))
+    @Option(name: .customLong("app-version"), help: ArgumentHelp("The application's version.", valueName: "maj.min.rev"))
     var appVersion = "1.0.0"
 
     @Option(help: ArgumentHelp(

@@ -6,7 +6,7 @@ struct DigestToSign: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "digest", abstract: "Print the bytes an offline signer must sign for a pending signature.")
 
-    @Option(help: ArgumentHelp("raw (default), hex or base64.", valueName: "format"))
+    @Option(help: ArgumentHelp("raw, hex or base64.", valueName: "format"))
     var format: DigestFormat = .raw
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"), completion: .file())

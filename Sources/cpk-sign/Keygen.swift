@@ -21,10 +21,10 @@ struct Keygen: ParsableCommand {
               cpk-verify --ca signer.crt app.cpk
             """)
 
-    @Option(help: ArgumentHelp("rsa-pkcs1v15 (default), rsa-pss, ecdsa-p256, ecdsa-p384 or ed25519.", valueName: "scheme"))
+    @Option(help: ArgumentHelp("rsa-pkcs1v15, rsa-pss, ecdsa-p256, ecdsa-p384 or ed25519.", valueName: "scheme"))
     var scheme = SignatureScheme.rsaPKCS1v15
 
-    @Option(help: ArgumentHelp("RSA modulus size: 2048, 3072 (default) or 4096.", valueName: "bits"))
+    @Option(help: ArgumentHelp("RSA modulus size: 2048, 3072 or 4096.", valueName: "bits"))
     var bits = DevelopmentSigner.defaultRSABits
 
     @Option(name: .shortAndLong, help: ArgumentHelp(

@@ -25,7 +25,7 @@ struct Prepare: ParsableCommand {
     @Option(help: ArgumentHelp("Write the bytes to sign to FILE; - is standard output.", valueName: "file"), completion: .file())
     var digestOut: String
 
-    @Option(name: .customLong("format"), help: ArgumentHelp("The encoding of --digest-out: raw (default), hex or base64.", valueName: "format"))
+    @Option(name: .customLong("format"), help: ArgumentHelp("The encoding of --digest-out: raw, hex or base64.", valueName: "format"))
     var digestFormat: DigestFormat = .raw
 
     @Flag(help: "Print what was signed (schemes, digests, the signer) as JSON on standard output; the package then needs -o FILE.")
@@ -49,6 +49,11 @@ struct Prepare: ParsableCommand {
         }
         if json && (output == "-" || digestOut == "-") {
             throw ValidationError("--json prints the report on standard output: write the package and the digest to files")
+        }
+        if PackageOutputOptions.namesPackage(output) {
+            throw ValidationError(
+                "\(output) is named like a finished .cpk, but prepare writes an envelope (a pending signature fits only there): "
+                    + "name it e.g. app.env, and write the .cpk with cpk-sign stitch --cpk")
         }
         guard !(what.payload && what.package) else {
             throw ValidationError("prepare one signature at a time: --payload (the default) or --package")

@@ -16,7 +16,7 @@ struct Stitch: ParsableCommand {
     @Option(help: ArgumentHelp("The detached signature; - is standard input.", valueName: "file"), completion: .file())
     var signature: String
 
-    @Option(name: .customLong("format"), help: ArgumentHelp("The encoding of --signature: raw (default), hex or base64.", valueName: "format"))
+    @Option(name: .customLong("format"), help: ArgumentHelp("The encoding of --signature: raw, hex or base64.", valueName: "format"))
     var signatureFormat: DigestFormat = .raw
 
     @Option(name: .customLong("cert"), help: ArgumentHelp(

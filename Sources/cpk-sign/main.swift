@@ -81,7 +81,7 @@ struct CertificateOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Name the certificate by the target domain it is issued for.", valueName: "domain"))
     var certDomain: String?
 
-    @Option(help: ArgumentHelp("The form of an embedded certificate or key: pem (default) or der.", valueName: "form"))
+    @Option(help: ArgumentHelp("The form of an embedded certificate or key: pem or der.", valueName: "form"))
     var embedForm: CertificateEmbedding.Form = .pem
 
     func validate() throws {

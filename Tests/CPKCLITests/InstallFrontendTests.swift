@@ -98,6 +98,7 @@ final class InstallFrontendTests: XCTestCase {
     }
 
     func testTheStatusDocumentAndItsText() throws {
+        _ = try state.openManager()  // a device exists: read-only commands never make one
         var printed: [String] = []
         try StatusFrontend.status(json: true, state: state) { printed.append($0) }
         let document = try JSONValue(parsing: Array(try XCTUnwrap(printed.first).utf8))
@@ -120,6 +121,7 @@ final class InstallFrontendTests: XCTestCase {
     }
 
     func testAnEmptyStateListsAHeaderOrAnEmptyArrayAndChecksConsistent() throws {
+        _ = try state.openManager()
         var printed: [String] = []
         try ApplicationsFrontend.list(json: false, state: state) { printed.append($0) }
         try ApplicationsFrontend.list(json: true, state: state) { printed.append($0) }

@@ -15,6 +15,7 @@ final class KeysAndTrustFrontendTests: XCTestCase {
     override func setUpWithError() throws {
         directory = makeTemporaryDirectory(self)
         state = try StateOptions.parse(["--state", directory + "/state"])
+        _ = try state.openManager()  // a device exists: read-only commands never make one
         quiet = try MessageOptions.parse(["-q"])
     }
 

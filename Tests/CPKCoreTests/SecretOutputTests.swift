@@ -80,8 +80,15 @@ final class SecretOutputTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/not-yet"))
     }
 
-    func testASecretIsRefusedByDeviceName() {
-        assertRefused("/dev/null", secret: true)
+    /// A secret may go to /dev/null (only root or the caller makes device nodes); a FIFO by
+    /// name stays refused, since whoever reads it gets the secret.
+    func testASecretGoesToDevNullButNotToAFIFOByName() throws {
+        let output = try OutputFile(path: "/dev/null", binary: true, secret: true)
+        try output.descriptor.write(Array("secret".utf8))
+        try output.commit()
+        let fifo = directory + "/secret-fifo"
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        assertRefused(fifo, secret: true)
     }
 
     func testAnOrdinaryOutputStillGoesToTheCallersOwnFIFOAndToDevNull() throws {

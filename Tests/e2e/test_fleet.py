@@ -149,7 +149,7 @@ def test_a_fleet_of_fifty_devices(fleet, signer):
         cert = root / f"{device}.crt"
         cert.write_bytes(issue(other_ca if device == OUTSIDER else fleet_ca, device, der))
         out = root / "reports" / f"{device}.json"
-        fleet.run("cpk-install", "report", "--state", state, "--cert", cert, "-o", out)
+        fleet.run("cpk-install", "report", "--state", state, "--device-cert", cert, "-o", out)
         return der
 
     public_keys = dict(zip(DEVICES, parallel(report, DEVICES)))
@@ -167,7 +167,7 @@ def test_a_fleet_of_fifty_devices(fleet, signer):
     malformed.write_bytes(malformed.read_bytes()[:200])
 
     # One distribute run serves the whole fleet; two devices are refused by name.
-    proc = fleet.run("cpk-keyfetch", "distribute", "--file-store", store, "--key-name", APP, "--ca", "fleet-ca.pem",
+    proc = fleet.run("cpk-keyfetch", "distribute", "--file-store", store, "--key-name", APP, "--device-ca", "fleet-ca.pem",
                      *signing(signer), "--output-dir", "desired", "--json", "reports", ok=False)
     assert proc.returncode == 1, proc.stderr
     summary = json.loads(proc.stdout)
@@ -233,7 +233,7 @@ def test_a_fleet_of_fifty_devices(fleet, signer):
 
     # Rotation: a new class key for the application; a second run replaces every wrapped key.
     store.write_text(json.dumps({APP: base64.b64encode(KEY_V2).decode()}))
-    proc = fleet.run("cpk-keyfetch", "distribute", "--file-store", store, "--key-name", APP, "--ca", "fleet-ca.pem",
+    proc = fleet.run("cpk-keyfetch", "distribute", "--file-store", store, "--key-name", APP, "--device-ca", "fleet-ca.pem",
                      *signing(signer), "--output-dir", "desired", "reports", ok=False)
     assert proc.returncode == 1 and b"served 48 device(s), refused 2" in proc.stderr
     for device in served:
@@ -349,12 +349,12 @@ def test_usage_and_io_errors(fleet, signer, tmp_path):
     ca = tmp_path / "ca.pem"
     ca.write_bytes(make_ca("Usage CA")[1].public_bytes(serialization.Encoding.PEM))
     distribute = ["cpk-keyfetch", "distribute", "--file-store", store, *signing(signer)]
-    served = [*distribute, "--ca", ca, "--key-name", APP]
+    served = [*distribute, "--device-ca", ca, "--key-name", APP]
     cases = [
         ([*served, "--output-dir", report, report], 2, "not a directory"),
         ([*served, "--output-dir", tmp_path, "-o", "x", report], 2, "not both"),
         ([*served, "--json", report], 2, "standard output free"),
-        ([*distribute, "--ca", ca, "--key-name", "nope", report], 1, "no key named"),
+        ([*distribute, "--device-ca", ca, "--key-name", "nope", report], 1, "no key named"),
         ([*served, tmp_path / "absent.json"], 2, "cannot read"),
         ([*distribute, "--key-name", APP, report], 2, "--insecure-any-device"),
         ([*distribute, "--insecure-any-device", report], 2, "--policy"),

@@ -179,7 +179,7 @@ def test_distribute_by_default_refuses_to_run(cloud):
     proc = cloud.distribute("--key-name", "app", "--output-dir", "desired", reports)
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.decode().splitlines()
-    assert len(lines) == 1 and "--ca" in lines[0] and "--allow-list" in lines[0] and "--insecure-any-device" in lines[0]
+    assert len(lines) == 1 and "--device-ca" in lines[0] and "--allow-list" in lines[0] and "--insecure-any-device" in lines[0]
     assert not (cloud.root / "desired").exists()
 
     proc = cloud.distribute("--key-name", "app", "--insecure-any-device", "--quiet", "--json", "--output-dir", "desired",
@@ -193,7 +193,7 @@ def test_distribute_by_default_refuses_to_run(cloud):
     assert stat.S_IMODE((cloud.root / "desired").stat().st_mode) == 0o700
 
     # Which keys go out is never a default either.
-    proc = cloud.distribute("--ca", cloud.ca_file, "--output-dir", "desired", reports)
+    proc = cloud.distribute("--device-ca", cloud.ca_file, "--output-dir", "desired", reports)
     assert proc.returncode == 2 and b"--key-name" in proc.stderr and b"--policy" in proc.stderr
 
 
@@ -212,7 +212,7 @@ def test_a_report_planted_by_another_user_gets_nothing(cloud):
     subprocess.run([*NOBODY, "sh", "-c", f"cat > {reports}/aaa-planted.json"], input=planted.encode(), check=True)
     assert (reports / "aaa-planted.json").stat().st_uid != os.getuid()
 
-    proc = cloud.distribute("--ca", cloud.ca_file, "--key-name", "app", "--json", "--output-dir", "desired", reports)
+    proc = cloud.distribute("--device-ca", cloud.ca_file, "--key-name", "app", "--json", "--output-dir", "desired", reports)
     assert proc.returncode == 1, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["served"] == ["dev-01", "dev-02"] and summary["insecure-any-device"] is False
@@ -244,7 +244,7 @@ def test_a_device_id_is_bound_to_its_certificate(cloud):
         "g-dev-05.json": cloud.certified("dev-05", cn="someone", uris=["urn:fleet:dev-05"]),
     })
     (reports / "g-dev-05.json").write_text(cloud.certified("dev-05", cn="x", uris=["dev-05"]))  # a SAN URI naming it
-    proc = cloud.distribute("--ca", cloud.ca_file, "--key-name", "app", "--json", "--output-dir", "desired", reports)
+    proc = cloud.distribute("--device-ca", cloud.ca_file, "--key-name", "app", "--json", "--output-dir", "desired", reports)
     assert proc.returncode == 1, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["served"] == ["dev-01", "dev-03", "dev-05"], summary
@@ -264,7 +264,7 @@ def test_a_device_id_is_bound_to_its_certificate(cloud):
     # JSON lines: the first dev-04 line is staged, then taken back; the others come out whole.
     stream = "\n".join([cloud.certified("dev-04"), cloud.certified("dev-01"), cloud.certified("dev-04", key_name="dev-04b"),
                         cloud.certified("dev-06")]) + "\n"
-    proc = cloud.distribute("--ca", cloud.ca_file, "--key-name", "app", "-", input=stream.encode())
+    proc = cloud.distribute("--device-ca", cloud.ca_file, "--key-name", "app", "-", input=stream.encode())
     assert proc.returncode == 1, proc.stderr
     lines = proc.stdout.decode().splitlines()
     assert [json.loads(line)["device_id"] for line in lines] == ["dev-01", "dev-06"]
@@ -296,7 +296,7 @@ def test_planted_entries_refuse_only_themselves(cloud):
     elsewhere.write_text("not a document\n")
     (desired / "dev-05.json").symlink_to(elsewhere)
     shutil.chown(desired, "nobody")
-    proc = cloud.distribute("--ca", cloud.ca_file, "--key-name", "app", "--json", "--output-dir", desired, reports,
+    proc = cloud.distribute("--device-ca", cloud.ca_file, "--key-name", "app", "--json", "--output-dir", desired, reports,
                             as_user=NOBODY)
     server.close()
     assert proc.returncode == 1, proc.stderr
@@ -373,7 +373,7 @@ def test_a_release_policy_gives_each_device_its_keys(cloud):
         "dev-09.json": cloud.certified("dev-09"),
         "dev-10.json": report("dev-10", spki(device_key("dev-10").public_key())),
     })
-    proc = cloud.distribute("--ca", cloud.ca_file, "--allow-list", "allow.json", "--policy", "policy.json", "--json",
+    proc = cloud.distribute("--device-ca", cloud.ca_file, "--allow-list", "allow.json", "--policy", "policy.json", "--json",
                             "--output-dir", "desired", reports)
     assert proc.returncode == 1, proc.stderr
     summary = json.loads(proc.stdout)
@@ -387,11 +387,11 @@ def test_a_release_policy_gives_each_device_its_keys(cloud):
 
     policy["rules"].append({"match": {"any": True}, "keys": ["missing-key"]})
     (cloud.root / "policy.json").write_text(json.dumps(policy))
-    proc = cloud.distribute("--ca", cloud.ca_file, "--policy", "policy.json", "--output-dir", "desired2", reports)
+    proc = cloud.distribute("--device-ca", cloud.ca_file, "--policy", "policy.json", "--output-dir", "desired2", reports)
     assert proc.returncode == 2 and b"missing-key" in proc.stderr and not (cloud.root / "desired2").exists()
     (cloud.root / "policy.json").write_text(json.dumps({"cpk_release_policy": 1, "rules": [{"match": {"groups": "x"},
                                                                                            "keys": ["app"]}]}))
-    proc = cloud.distribute("--ca", cloud.ca_file, "--policy", "policy.json", "--output-dir", "desired2", reports)
+    proc = cloud.distribute("--device-ca", cloud.ca_file, "--policy", "policy.json", "--output-dir", "desired2", reports)
     lines = proc.stderr.decode().splitlines()
     assert proc.returncode == 1 and len(lines) == 1 and "unknown member \"groups\"" in lines[0], lines
 
@@ -400,7 +400,7 @@ def test_generation_grows_and_expiry_follows_valid_for(cloud):
     """(g) A second run for the same device gives a higher generation; expiry is issue time
     plus --valid-for; --generation fixes it."""
     reports = reports_dir(cloud, {"dev-01.json": cloud.certified("dev-01")})
-    args = ["--ca", cloud.ca_file, "--key-name", "app", "--output-dir", "desired", reports]
+    args = ["--device-ca", cloud.ca_file, "--key-name", "app", "--output-dir", "desired", reports]
     assert cloud.distribute(*args, "--valid-for", "90m").returncode == 0
     first = cloud.open_release((cloud.root / "desired" / "dev-01.json").read_bytes(), "dev-01")
     # A generation far in the future in the existing document: the next run goes above it.

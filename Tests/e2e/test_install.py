@@ -147,6 +147,9 @@ def exported(workdir: Path, cp_id="test") -> bytes:
 
 
 def listed(workdir: Path) -> dict:
+    """The installed applications; none when there is no state (list never makes one)."""
+    if not Path(os.environ["CPK_CPM_STATE"]).exists():
+        return {}
     return {app["id"]: app for app in json.loads(check(cpk_install("list", "--json", cwd=workdir)).stdout)}
 
 
@@ -317,12 +320,24 @@ def test_add_key_refusals(workdir, state):
     device = check(cpk_install("public-key", cwd=workdir)).stdout
     oaep = check(run("cpk-keyfetch", "--key-name", "test", "--file-store", STORE, "--padding", "oaep-sha256",
                      input=device, cwd=workdir)).stdout
-    assert_clean_failure(cpk_install("add-key", input=oaep, cwd=workdir), "PKCS#1 v1.5", code=1)
     bare = check(run("cpk-keyfetch", "--key-name", "test", "--file-store", STORE, "--format", "base64",
                      input=device, cwd=workdir)).stdout
     assert_clean_failure(cpk_install("add-key", input=bare, cwd=workdir), "--id", code=2)
     assert_clean_failure(cpk_install("add-key", "--id", "test", input=b"c2hvcnQ=\n", cwd=workdir), "truncated", code=1)
     assert os.listdir(state / "keys") == []
+    # The Package Manager posing as the reference takes PKCS#1 v1.5 only, and says so.
+    proc = run("cpk-install", "add-key", input=oaep, cwd=workdir, env=install_env(CPK_CPM_CONTRACT="reference"))
+    assert_clean_failure(proc, "PKCS#1 v1.5", code=1)
+    assert os.listdir(state / "keys") == []
+
+
+def test_the_documented_default_key_sync_works_end_to_end(workdir, state, signers):
+    """The README's pipeline with every default (RSA-OAEP-SHA256) installs the key."""
+    proc = check(sh(f"cpk-install public-key | cpk-keyfetch --key-name test --file-store {STORE} "
+                    f"| cpk-install add-key --json", cwd=workdir, env=install_env()))
+    assert json.loads(proc.stdout)["padding"] == "oaep-sha256"
+    build(workdir, b"oaep", signers["self"])
+    check(cpk_install("app.cpk", cwd=workdir))
 
 
 def test_the_class_key_rests_sealed(workdir, state):
@@ -407,6 +422,8 @@ def test_packages_that_cannot_be_installed(workdir, state, signers, case, needle
 
 def test_usage_and_io_errors_exit_2(workdir, state):
     assert_clean_failure(cpk_install("missing.cpk", cwd=workdir), "cannot open", code=2)
+    assert_clean_failure(cpk_install("remove", "nothing", cwd=workdir), "no device state at", code=2)
+    check(cpk_install("public-key", "--format", "fingerprint", cwd=workdir))
     assert_clean_failure(cpk_install("remove", "nothing", cwd=workdir), "not installed", code=2)
     assert_clean_failure(cpk_install("dev-export-plaintext", "nothing", cwd=workdir), "not installed", code=2)
     assert_clean_failure(cpk_install("sync", "--id", "test", env=install_env(CP_FILE_KEY_SOURCE="", CP_CLOUD_KEY_SOURCE=""),
@@ -423,20 +440,24 @@ def test_a_state_directory_others_can_read_is_refused(workdir):
 
 
 def test_where_the_state_lives(workdir, monkeypatch):
+    """Where a device's state is made (by its first public-key), and where status then finds it."""
     monkeypatch.delenv("CPK_CPM_STATE", raising=False)
     env = env_with(XDG_STATE_HOME=str(workdir / "xdg"), HOME=str(workdir / "home"))
     env.pop("CPK_CPM_STATE", None)
-    status = json.loads(check(run("cpk-install", "status", "--json", env=env, cwd=workdir)).stdout)
-    assert status["state"] == str(workdir / "xdg" / "cpk" / "cpm")
+
+    def status(*extra):
+        check(run("cpk-install", "public-key", "--format", "fingerprint", *extra, env=env, cwd=workdir))
+        return json.loads(check(run("cpk-install", "status", "--json", *extra, env=env, cwd=workdir)).stdout)
+
+    assert status()["state"] == str(workdir / "xdg" / "cpk" / "cpm")
     assert stat.S_IMODE(os.stat(workdir / "xdg" / "cpk" / "cpm").st_mode) == 0o700
     env.pop("XDG_STATE_HOME")
-    status = json.loads(check(run("cpk-install", "status", "--json", env=env, cwd=workdir)).stdout)
-    assert status["state"] == str(workdir / "home" / ".local" / "state" / "cpk" / "cpm")
+    assert status()["state"] == str(workdir / "home" / ".local" / "state" / "cpk" / "cpm")
     env["CPK_CPM_STATE"] = str(workdir / "from-env")
-    assert json.loads(check(run("cpk-install", "status", "--json", env=env, cwd=workdir)).stdout)["state"] == env["CPK_CPM_STATE"]
-    status = json.loads(check(run("cpk-install", "status", "--json", "--state", workdir / "flag", env=env, cwd=workdir)).stdout)
-    assert status["state"] == str(workdir / "flag")
-    assert status["contract-version"] >= 1 and "verify_application_sha256_rsa_pkcs1_v15" in status["operations"]
+    assert status()["state"] == env["CPK_CPM_STATE"]
+    flagged = status("--state", workdir / "flag")
+    assert flagged["state"] == str(workdir / "flag")
+    assert flagged["contract-version"] >= 1 and "verify_application_sha256_rsa_pkcs1_v15" in flagged["operations"]
 
 
 # --- trust ---------------------------------------------------------------------------------------
@@ -589,7 +610,7 @@ def test_killed_installs_leave_a_consistent_state(workdir, state, signers):
 def test_a_named_staging_file_left_by_a_killed_writer_is_removed(workdir, state):
     """Where the file system has no anonymous files, staging files have names; one a killed
     process left is removed by the next run, one a live process holds stays."""
-    check(cpk_install("status", cwd=workdir))
+    check(cpk_install("public-key", "--format", "fingerprint", cwd=workdir))
     abandoned = state / "staging" / "4242.abc.tmp"
     abandoned.write_bytes(b"half an application")
     held = state / "staging" / "4343.def.tmp"
@@ -677,5 +698,5 @@ def test_global_state_option_before_the_subcommand(workdir, state, signers):
     check(run("cpk-install", f"--state={elsewhere}", "app.cpk", cwd=workdir))
     listed_there = json.loads(check(run("cpk-install", "--state", elsewhere, "list", "--json", cwd=workdir)).stdout)
     assert [app["id"] for app in listed_there] == ["test"]
-    assert listed(workdir) == {}, "the default state was not touched"
+    assert not state.exists(), "the default state was not touched"
     assert check(run("cpk-install", "--state", elsewhere, "trust", "list", cwd=workdir)).stdout == b""

@@ -322,7 +322,7 @@ def test_the_wrapped_key_document(tmp_path, tools, pair, key_file, padding):
     assert fields["algorithm"] == {"pkcs1v15": "rsa-pkcs1v15", "oaep-sha256": "rsa-oaep-sha256"}[padding]
     assert len(fields["wrapped"]) == 256
     assert fields["wrapping-key-sha256"].hex() == sha256(pair.spki_der)
-    shown = json.loads(tools.run("cpk-wrap", "show", doc).stdout)
+    shown = json.loads(tools.run("cpk-wrap", "show", "--json", doc).stdout)
     assert shown["wrapped-size"] == 256 and shown["key-name"] == "test"
     assert unwrap(tools, pair, doc, tmp_path) == TEST_KEY
     # the key comes from standard input as well

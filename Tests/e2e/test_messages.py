@@ -11,6 +11,7 @@ import pty
 import re
 import select
 import subprocess
+import tempfile
 
 import pytest
 
@@ -24,8 +25,12 @@ def on_a_terminal(*args, cwd, both=False, timeout=60):
     """Runs a tool with its standard error (and, with both, its standard output) on a pty;
     returns (exit status, what the terminal received, standard output when not on the pty)."""
     master, slave = pty.openpty()
-    proc = subprocess.Popen([tool(args[0]), *map(str, args[1:])], cwd=cwd, env=env_with(),
-                            stdin=subprocess.DEVNULL, stdout=slave if both else subprocess.PIPE, stderr=slave)
+    # Standard output to a file, as a user's `-o FILE` or `> FILE` leaves it: a pipe there
+    # would make the tool a middle stage of a pipeline, which draws no progress.
+    captured = tempfile.TemporaryFile()
+    program = "bash" if args[0] == "bash" else tool(args[0])  # bash: a pipeline of the tools (on PATH)
+    proc = subprocess.Popen([program, *map(str, args[1:])], cwd=cwd, env=env_with(),
+                            stdin=subprocess.DEVNULL, stdout=slave if both else captured, stderr=slave)
     os.close(slave)
     seen = b""
     while True:
@@ -41,8 +46,11 @@ def on_a_terminal(*args, cwd, both=False, timeout=60):
             break
         seen += data
     os.close(master)
-    out = b"" if both else proc.stdout.read()
-    return proc.wait(timeout=timeout), seen, out
+    status = proc.wait(timeout=timeout)
+    captured.seek(0)
+    out = b"" if both else captured.read()
+    captured.close()
+    return status, seen, out
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +112,16 @@ def test_progress_is_forced_into_a_pipe_and_absent_otherwise(material, name):
     assert len(shown) <= 12, "a line per 10% at most"
 
 
+def test_a_pipeline_draws_one_progress_line(material):
+    """On a terminal, only the last tool of a pipeline draws: its standard output is not a pipe."""
+    script = (f"cpk-pack --id test app.bin | cpk-seal --file-store {STORE} "
+              f"| cpk-sign --key signer.pem --embed-public-key --cpk -o piped.cpk")
+    status, seen, _ = on_a_terminal("bash", "-c", "set -o pipefail; " + script, cwd=material)
+    assert status == 0, seen
+    drawn = {line.split(b":")[0].strip(b"\r\x1b[K") for line in re.split(rb"\r\x1b\[K|\n", seen) if PROGRESS.search(line)}
+    assert drawn == {b"cpk-sign"}, seen
+
+
 def test_install_prints_the_identity_before_the_payload_flows(material, tmp_path):
     state = tmp_path / "state"
     check(run("cpk-install", "--state", state, "sync", "--id", "test", "--file-store", STORE, "-q"))
@@ -150,6 +168,7 @@ def test_v_says_each_step(material, tmp_path):
 def test_the_message_flags_may_come_before_the_subcommand(tmp_path):
     check(run("cpk-wrap", "-q", "keygen", "-o", tmp_path / "k.pem", "--public-out", tmp_path / "k.pub"))
     assert (tmp_path / "k.pem").exists()
+    check(run("cpk-install", "-q", "--state", tmp_path / "state", "public-key", "--format", "fingerprint"))
     listed = check(run("cpk-install", "-q", "--state", tmp_path / "state", "list"))
     assert listed.stdout.startswith(b"ID") and listed.stderr == b""
     check(run("cpk-install", "--state", tmp_path / "state", "--progress", "list"))

@@ -39,6 +39,42 @@ SAME_EVERYWHERE = {
 }
 
 
+# Every visible flag of every tool, with its one meaning: a pattern the help text of each of
+# its occurrences must match (case-insensitive). A new flag must be added here, and a flag
+# reused for another meaning fails (issue 27: --ca was also the fleet CA, --cert also the
+# device's certificate).
+MEANINGS = {
+    "accept-unauthenticated-manifest": "no trusted signature covers", "allow-downgrade": "older",
+    "allow-expired": "validity period", "allow-list": "device allow list", "allow-signer-change": "another signer",
+    "app-version": "application's version", "arch": "architecture", "at": "^check certificates at",
+    "bits": "modulus size", "ca": "^a trust anchor: signer", "ca-file": "https key service",
+    "cert": "^(the signer's certificate|embed this x\\.509 certificate|the signing key's certificate)",
+    "cert-domain": "target domain", "cert-out": "self-signed certificate", "cert-url": "by url",
+    "certificate-identity": "signer's certificate must name", "certificate-identity-regexp": "regular expression",
+    "common-name": "common name", "cpk": "finished \\.cpk", "date": "build date", "days": "days the certificate",
+    "device-ca": "fleet ca of device certificates", "device-cert": "device certificate",
+    "device-id": "(device's name in the fleet|this device's id in the fleet)",
+    "device-key": "device key pair in a token", "digest-out": "bytes to sign", "display-name": "display name",
+    "embed-form": "form of an embedded", "embed-public-key": "embed the signer's public key",
+    "file-store": "key store", "fleet": "fleet operator", "force": "replace a key", "format": ".",
+    "generation": "generation of every release", "help": ".", "id": "application id",
+    "inline": "base64 wrapped key", "insecure-any-device": "without authenticating",
+    "insecure-unsigned-twin": "unsigned desired-state", "integrity-only": "integrity only", "json": "json",
+    "key": "private key", "key-name": "key", "oci": "oci artifact", "os": "operating system",
+    "output": "^write", "output-dir": "per device into this directory", "package": "package",
+    "padding": "(padding|oaep-sha256)", "passphrase-env": "passphrase from the environment",
+    "passphrase-file": "passphrase from the first line", "payload": "payload", "pin-fd": "pin",
+    "pin-file": "pin", "pkcs11-module": "pkcs#11 module", "policy": "release policy", "pretty": "indent",
+    "progress": "progress", "provider": "provider's name", "public-key": "(signer's|public key)",
+    "public-out": "public key", "quiet": "nothing on standard error", "replace": "replace the signatures",
+    "require": "checks that must run", "scheme": "rsa-pkcs1v15", "signature": "detached signature",
+    "skip-signatures": "do not check", "state": "state directory", "timeout": "seconds to wait",
+    "to": "public key or certificate to wrap to", "twin": "device-twin", "untrusted": "intermediate certificates",
+    "url": "http key service", "valid-for": "how long each release is valid", "vendor": "vendor",
+    "verbose": "each step", "version": "version", "wrapped-key": "wrapped key",
+}
+
+
 # Options that name a token object to create, so take a pkcs11: URI and never a file.
 URI_ONLY = {(("cpk-wrap", "keygen"), "key")}
 
@@ -117,6 +153,27 @@ def test_same_concept_same_flag_same_default(path, command):
         text = argument.get("abstract", "").lower()
         if text.startswith("the private key") and argument.get("shouldDisplay", True):
             assert longs(argument) == ["key"], f"{name(path)}: {longs(argument)} names a private key"
+
+
+@pytest.mark.parametrize("path,command", ALL, ids=[name(p) for p, _ in ALL])
+def test_every_flag_has_one_meaning(path, command):
+    for argument in options(command):
+        if not argument.get("shouldDisplay", True):
+            continue
+        for flag in longs(argument):
+            assert flag in MEANINGS, f"{name(path)} --{flag} is in no row of MEANINGS: add its one meaning"
+            text = argument.get("abstract", "")
+            assert re.search(MEANINGS[flag], text, re.IGNORECASE), f"{name(path)} --{flag} means something else: {text!r}"
+
+
+def test_old_meanings_moved_to_distinct_flags_stay_accepted(tmp_path):
+    """distribute's --ca is --device-ca, report's --cert is --device-cert: hidden aliases."""
+    assert "--ca " not in check(run("cpk-keyfetch", "distribute", "--help")).stdout.decode()
+    proc = run("cpk-keyfetch", "distribute", "--ca", tmp_path / "absent.pem", "--key-name", "x", "--key",
+               tmp_path / "absent.key", tmp_path / "absent.json")
+    assert proc.returncode == 2 and b"Unknown option" not in proc.stderr, proc.stderr
+    proc = run("cpk-install", "--state", tmp_path / "state", "report", "--cert", tmp_path / "absent.crt")
+    assert proc.returncode == 2 and b"absent.crt" in proc.stderr, proc.stderr
 
 
 @pytest.mark.parametrize("path,command", LEAVES, ids=[name(p) for p, _ in LEAVES])

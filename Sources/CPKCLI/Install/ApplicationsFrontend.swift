@@ -10,9 +10,10 @@ public enum ApplicationsFrontend {
 
     /// `cpk-install list`: every readable record is printed; a damaged one still fails the command.
     public static func list(json: Bool, state: StateOptions, output: DocumentOutput = Console.output) throws {
-        let listing = try state.openManager().applicationListing()
+        let listing = try state.openExistingManager().applicationListing()
         try output(json ? document(listing).compactText : table(listing))
-        if let failure = failure(of: listing) { throw failure }
+        // The JSON listing names the damaged records itself: no second document.
+        if let failure = failure(of: listing) { throw json ? JSONErrors.AlreadyReported(failure) : failure }
     }
 
     /// The JSON listing: one object per application (`json(_:)`), then `{"id", "damaged"}`
@@ -63,14 +64,14 @@ public enum ApplicationsFrontend {
 
     /// `cpk-install remove`: the application goes, its class key stays.
     public static func remove(id: String, state: StateOptions, messages: MessageOptions) throws {
-        try state.openManager().removeApplication(applicationID: id)
+        try state.openExistingManager().removeApplication(applicationID: id)
         messages.confirm(tool, "removed \(TerminalText.escaped(id)) (its class key stays installed)")
     }
 
     /// `cpk-install dev-export-plaintext` (simulator only): the stored plaintext, after its
     /// checks, to `output` (a secret file).
     public static func exportPlaintext(id: String, output: String, state: StateOptions) throws {
-        let manager = try state.openManager()
+        let manager = try state.openExistingManager()
         _ = try manager.exportPlaintextForDevelopment(applicationID: id, to: try OutputFile(path: output, binary: true, secret: true))
     }
 }

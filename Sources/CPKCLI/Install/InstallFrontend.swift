@@ -50,13 +50,19 @@ public enum InstallFrontend {
         // The identity first, before the payload streams: a user sees what is being installed
         // while it flows, and the checks follow it.
         var identityShown = false
-        if !request.json {
+        if !request.json && !request.messages.quiet {
             installer.beforePayload = { report in
                 identityShown = (try? output(report.identityText)) != nil
             }
         }
         let report = installer.install(package)
-        try output(request.json ? report.json.compactText : identityShown ? report.resultText : report.text)
+        if request.json {
+            try output(report.json.compactText)
+        } else if request.messages.quiet {
+            try output(VerifyFrontend.verdictLine(of: report.resultText))
+        } else {
+            try output(identityShown ? report.resultText : report.text)
+        }
         if let failure = report.failure as? CPKError { throw JSONErrors.AlreadyReported(failure) }
         if let failure = report.failure { throw failure }
     }

@@ -26,6 +26,18 @@ public struct StateOptions: ParsableArguments {
 
     public init() {}
 
+    /// Opens the simulator for a command that only reads the state (list, status, check-state,
+    /// trust list, remove, dev-export-plaintext): a state that does not exist is an error naming
+    /// its path, never a new device made by a mistyped --state.
+    public func openExistingManager() throws -> PackageManagerSimulator {
+        let path = try StateDirectory.resolve(explicit: state)
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw CPKError(.usage, "there is no device state at \(path)", reason: .stateMissing, subject: path)
+        }
+        return try openManager()
+    }
+
     public func openManager() throws -> PackageManagerSimulator {
         try PackageManagerSimulator(
             statePath: try StateDirectory.resolve(explicit: state), profile: try Self.profile(), token: token.access,

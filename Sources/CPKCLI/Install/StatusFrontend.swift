@@ -50,14 +50,14 @@ public enum StatusFrontend {
 
     /// `cpk-install status`.
     public static func status(json: Bool, state: StateOptions, output: DocumentOutput = Console.output) throws {
-        let status = try Status(of: try state.openManager())
+        let status = try Status(of: try state.openExistingManager())
         try output(json ? status.json.compactText : status.text)
     }
 
     /// `cpk-install check-state`: the report's line (or JSON); exit status 1 when the state is not consistent.
     public static func checkState(json: Bool, state: StateOptions, output: DocumentOutput = Console.output) throws {
         try JSONErrors.reporting(json: json, tool: tool) {
-            let report = try state.openManager().checkState()
+            let report = try state.openExistingManager().checkState()
             try output(json ? report.json.compactText : report.summaryLine)
             guard report.isConsistent else {
                 // the report (with its problems) is printed: no second JSON document

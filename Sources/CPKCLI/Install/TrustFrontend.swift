@@ -31,7 +31,7 @@ public enum TrustFrontend {
     /// anchor last.
     public static func list(json: Bool, state: StateOptions, output: DocumentOutput = Console.output) throws {
         try JSONErrors.reporting(json: json, tool: tool) {
-            let manager = try state.openManager()
+            let manager = try state.openExistingManager()
             let entries = try TrustStore.entries(in: manager.state)
             let fleet = try FleetMembership.load(in: manager.state)
             if json {
@@ -65,7 +65,7 @@ public enum TrustFrontend {
 
     /// `trust remove`: by the name `trust list` shows (`fleet` for the fleet anchor).
     public static func remove(name: String, state: StateOptions) throws {
-        let manager = try state.openManager()
+        let manager = try state.openExistingManager()
         if name == fleetName { return try FleetMembership.remove(in: manager.state) }
         try TrustStore.remove(named: name, in: manager.state)
     }

@@ -44,15 +44,23 @@ public enum VerifyFrontend {
         }
         let report = try run(request, policy: &policy)
         let (required, integrityOnly) = (request.required, request.integrityOnly)
-        try output(
-            request.json
-                ? report.json(requiring: required, integrityOnly: integrityOnly)
-                : report.text(requiring: required, integrityOnly: integrityOnly, hint: hint))
+        if request.json {
+            try output(report.json(requiring: required, integrityOnly: integrityOnly))
+        } else {
+            let text = report.text(requiring: required, integrityOnly: integrityOnly, hint: hint)
+            try output(request.messages.quiet ? verdictLine(of: text) : text)
+        }
         let problems = report.problems(requiring: required, integrityOnly: integrityOnly)
         if problems.contains(.noTrustInput) && !request.json {
             Console.error("\(tool): no trust input: give --ca or --public-key, or --integrity-only to check integrity only")
         }
         if !problems.isEmpty { throw ExitCode(1) }
+    }
+
+    /// With -q, only the last line of a report: its verdict (VERIFIED / NOT VERIFIED, Installed /
+    /// NOT INSTALLED), as minisign and `openssl verify` print one line.
+    static func verdictLine(of text: String) -> String {
+        String(text.split(separator: "\n", omittingEmptySubsequences: true).last ?? "")
     }
 
     /// The checks `--require` names: comma-separated, repeatable, blanks around a name

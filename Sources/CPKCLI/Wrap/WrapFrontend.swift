@@ -73,9 +73,20 @@ public enum WrapFrontend {
     }
 
     /// `cpk-wrap show`: what a wrapped-key document records, as one line of JSON.
-    public static func show(input: String) throws {
-        let bytes = try SmallInput.read(input, limit: SmallInput.keyLimit, what: "the wrapped key")
-        let document = try SmallInput.locating(input) { try WrappedKey(decoding: bytes) }
-        try Console.output(document.summary.compactText)
+    /// `cpk-wrap show`: one line per field (name, algorithm, size, the wrapping key's
+    /// SHA-256), or the summary as one line of JSON.
+    public static func show(input: String, json: Bool) throws {
+        try JSONErrors.reporting(json: json, tool: "cpk-wrap") {
+            let bytes = try SmallInput.read(input, limit: SmallInput.keyLimit, what: "the wrapped key")
+            let document = try SmallInput.locating(input) { try WrappedKey(decoding: bytes) }
+            if json { return try Console.output(document.summary.compactText) }
+            try Console.output(
+                [
+                    "key name:        \(TerminalText.escaped(document.keyName))",
+                    "algorithm:       \(document.padding.algorithmName)",
+                    "wrapped size:    \(document.wrapped.count) bytes",
+                    "wrapped to:      sha256:\(Hex.encode(document.wrappingKeySHA256))",
+                ].joined(separator: "\n"))
+        }
     }
 }

@@ -45,7 +45,10 @@ final class ReleaseOutput {
             guard info.st_mode & S_IFMT == S_IFDIR else { throw CPKError.io("\(path) is not a directory") }
             return
         }
-        guard errno == ENOENT, mkdir(path, 0o700) == 0 || errno == EEXIST else {
+        // Missing parents are made too, as --oci makes its layout.
+        let parent = String(path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/"))
+        if !parent.isEmpty, stat(parent, &info) != 0, errno == ENOENT { try makeDirectory(parent) }
+        guard mkdir(path, 0o700) == 0 || errno == EEXIST else {
             throw FileDescriptor.systemError("cannot create the directory \(path)")
         }
     }
