@@ -306,6 +306,24 @@ def release_seeds(s: Seeds):
         s.add("key-release", f"vector-{path.name}", path.read_bytes())
 
 
+def policy_seeds(s: Seeds):
+    """Release policies and allow lists as distribute reads them, and near-valid variants."""
+    policy = {"cpk_release_policy": 1, "rules": [
+        {"match": {"any": True}, "keys": ["app"]}, {"match": {"group": "canary"}, "keys": ["app", "beta"]},
+        {"match": {"ou": "Line A"}, "keys": ["line-a"]}, {"match": {"san-uri": "urn:fleet:x"}, "keys": ["x"]},
+        {"match": {"device_id": "dev-01"}, "keys": ["kbs:///default/key/1"]}]}
+    s.add("release-policy", "policy.json", json.dumps(policy).encode())
+    s.add("release-policy", "two-matches.json", json.dumps({"cpk_release_policy": 1, "rules": [
+        {"match": {"any": True, "group": "g"}, "keys": ["app"]}]}).encode())
+    s.add("release-policy", "no-keys.json", json.dumps({"cpk_release_policy": 1, "rules": [
+        {"match": {"any": True}, "keys": []}]}).encode())
+    s.add("release-policy", "unknown-member.json", json.dumps({**policy, "default": "all"}).encode())
+    s.add("release-policy", "allow-list.json", json.dumps({"cpk_device_allow_list": 1, "devices": [
+        {"device_id": "dev-01", "device_public_key_sha256": "ab" * 32, "groups": ["canary"]}]}).encode())
+    s.add("release-policy", "allow-list-bad-hash.json", json.dumps({"cpk_device_allow_list": 1, "devices": [
+        {"device_id": "dev-01", "device_public_key_sha256": "xyz"}]}).encode())
+
+
 def protocol_seeds(s: Seeds):
     """HTTP answers of a key service (the first byte chooses the piece size), key-provider
     requests as ocicrypt sends them, and PKCS#11 URIs."""
@@ -367,6 +385,7 @@ def main():
         key_seeds(s)
         fleet_seeds(s)
         release_seeds(s)
+        policy_seeds(s)
         protocol_seeds(s)
     for target, count in sorted(s.counts.items()):
         print(f"{target}: {count} seeds")

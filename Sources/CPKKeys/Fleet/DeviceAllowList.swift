@@ -26,15 +26,8 @@ public struct DeviceAllowList: Sendable {
     /// carry, or a fingerprint that is not 64 hex digits are refused with one line.
     public init(parsing bytes: [UInt8]) throws {
         func malformed(_ text: String) -> CPKError { CPKError(.invalidInput, "the device allow list: " + text) }
-        guard bytes.count <= Self.sizeLimit else { throw malformed("larger than \(Self.sizeLimit) bytes") }
-        let json: JSONValue
-        do {
-            json = try JSONValue(parsing: bytes)
-        } catch let error as JSONSyntaxError {
-            throw malformed("not JSON (\(error))")
-        }
-        try StrictJSON.requireMembers(of: json, allowed: [Self.versionMember, "devices"], what: "the list", malformed)
-        guard json[Self.versionMember] == .integer(Self.version) else { throw malformed("\(Self.versionMember) must be \(Self.version)") }
+        let json = try StrictJSON.document(
+            bytes, limit: Self.sizeLimit, version: (Self.versionMember, Self.version), members: ["devices"], what: "the list", malformed)
         guard case .array(let devices)? = json["devices"] else { throw malformed("devices must be an array") }
         var entries: [String: Entry] = [:]
         for (index, device) in devices.enumerated() {
@@ -132,6 +125,24 @@ public struct DeviceAuthenticator: Sendable {
 /// Strict reading of the operator's JSON files: unknown members and wrong types are refused,
 /// so a typo never silently widens what is released.
 enum StrictJSON {
+    /// A whole operator file: at most `limit` bytes of JSON, an object with the version member
+    /// at `version.value` and no member but it and `members`.
+    static func document(
+        _ bytes: [UInt8], limit: Int, version: (member: String, value: Int), members: Set<String>, what: String,
+        _ malformed: (String) -> CPKError
+    ) throws -> JSONValue {
+        guard bytes.count <= limit else { throw malformed("larger than \(limit) bytes") }
+        let json: JSONValue
+        do {
+            json = try JSONValue(parsing: bytes)
+        } catch let error as JSONSyntaxError {
+            throw malformed("not JSON (\(error))")
+        }
+        try requireMembers(of: json, allowed: members.union([version.member]), what: what, malformed)
+        guard json[version.member] == .integer(version.value) else { throw malformed("\(version.member) must be \(version.value)") }
+        return json
+    }
+
     static func requireMembers(
         of value: JSONValue, allowed: Set<String>, what: String, _ malformed: (String) -> CPKError
     ) throws {

@@ -52,15 +52,8 @@ public struct ReleasePolicy: Sendable {
     /// list or an invalid key name are refused, so a typo never widens a release.
     public init(parsing bytes: [UInt8]) throws {
         func malformed(_ text: String) -> CPKError { CPKError(.invalidInput, "the release policy: " + text) }
-        guard bytes.count <= Self.sizeLimit else { throw malformed("larger than \(Self.sizeLimit) bytes") }
-        let json: JSONValue
-        do {
-            json = try JSONValue(parsing: bytes)
-        } catch let error as JSONSyntaxError {
-            throw malformed("not JSON (\(error))")
-        }
-        try StrictJSON.requireMembers(of: json, allowed: [Self.versionMember, "rules"], what: "the policy", malformed)
-        guard json[Self.versionMember] == .integer(Self.version) else { throw malformed("\(Self.versionMember) must be \(Self.version)") }
+        let json = try StrictJSON.document(
+            bytes, limit: Self.sizeLimit, version: (Self.versionMember, Self.version), members: ["rules"], what: "the policy", malformed)
         guard case .array(let items)? = json["rules"], !items.isEmpty else { throw malformed("rules must be a non-empty array") }
         rules = try items.enumerated().map { index, item in
             let place = "rules[\(index)]"

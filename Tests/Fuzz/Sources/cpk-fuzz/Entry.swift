@@ -36,6 +36,8 @@ let fuzzTargets: [FuzzTarget] = [
                run: fuzzDesiredState),
     FuzzTarget(name: "key-release", about: "signed key release (sync --twin): a document, and a statement signed",
                run: fuzzKeyRelease),
+    FuzzTarget(name: "release-policy", about: "distribute's release policy and device allow list, read strictly",
+               run: fuzzReleasePolicy),
     FuzzTarget(name: "http-response", about: "a key service's HTTP answer in pieces; same verdict at any break",
                run: fuzzHTTPResponse),
     FuzzTarget(name: "key-provider", about: "ocicrypt key-provider request; a wrap unwraps to its options",

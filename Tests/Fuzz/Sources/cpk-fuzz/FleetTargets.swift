@@ -88,3 +88,23 @@ func fuzzKeyRelease(_ bytes: [UInt8]) {
     ])
     check(Array(document.compactText.utf8), "verifying a signed statement")
 }
+
+/// A release policy (`distribute --policy`) and a device allow list (`--allow-list`), both
+/// read strictly: refused in one line, or every rule names keys that are valid key names and
+/// every listed device a valid id, so a typo can never widen a release.
+func fuzzReleasePolicy(_ bytes: [UInt8]) {
+    if let policy = refusing("reading a release policy", { try ReleasePolicy(parsing: bytes) }) {
+        expect(!policy.rules.isEmpty, "a policy with no rule was accepted")
+        for rule in policy.rules {
+            expect(!rule.keys.isEmpty, "a rule with no key was accepted")
+            for key in rule.keys { expect(KeyName.problem(with: key) == nil, "a rule names an invalid key name: \(key)") }
+            if case .deviceID(let id) = rule.match {
+                expect(ReportedState.problem(withDeviceID: id) == nil, "a rule names an invalid device id: \(id)")
+            }
+        }
+        expect(Set(policy.keyNames).count == policy.keyNames.count, "keyNames repeats a key")
+    }
+    if let list = refusing("reading a device allow list", { try DeviceAllowList(parsing: bytes) }) {
+        expect(list.count >= 0, "an allow list of negative size")
+    }
+}
