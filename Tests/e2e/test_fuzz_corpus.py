@@ -177,6 +177,21 @@ def test_key_release_inputs(path, tmp_path):
     assert_clean(proc, "cpk-install")
 
 
+@pytest.mark.parametrize("path", corpus("release-policy"), ids=ids(corpus("release-policy")))
+def test_release_policy_inputs(path, class_key_store, tmp_path):
+    """A policy (or an allow list) distribute reads: refused in one line, or read (and then its
+    keys, which the store lacks, refused before any work)."""
+    subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-out", str(tmp_path / "op.pem")], check=True, capture_output=True)
+    for option in ("--policy", "--allow-list"):
+        selection = ["--key-name", "test"] if option == "--allow-list" else []
+        proc = cpk.run("cpk-keyfetch", "distribute", "--file-store", class_key_store, option, path, *selection,
+                       "--key", tmp_path / "op.pem", "--output-dir", tmp_path / "out", "-", input=b"")
+        assert proc.returncode in (0, 1, 2)
+        if proc.returncode == 2:
+            assert_clean(proc, "cpk-keyfetch")
+
+
 @pytest.mark.parametrize("path", corpus("key-provider"), ids=ids(corpus("key-provider")))
 def test_key_provider_requests(path, class_key_store):
     proc = cpk.run("cpk-keyfetch", "keyprovider", "--file-store", class_key_store, input=path.read_bytes())

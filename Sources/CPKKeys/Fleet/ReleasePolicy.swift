@@ -79,7 +79,10 @@ public struct ReleasePolicy: Sendable {
         case "group": return .group(text)
         case "ou": return .organizationalUnit(text)
         case "san-uri": return .uri(text)
-        case ReportedState.deviceIDProperty: return .deviceID(text)
+        case ReportedState.deviceIDProperty:
+            // An id no report can carry would match nothing: a typo, refused like the others.
+            if let problem = ReportedState.problem(withDeviceID: text) { throw malformed("\(place).device_id: \(problem)") }
+            return .deviceID(text)
         default: throw malformed("\(place) has an unknown member \"\(kind)\" (any, group, ou, san-uri or device_id)")
         }
     }
