@@ -91,7 +91,7 @@ row() {
 }
 
 export bin work
-common="--file-store $work/keys.json --key-name app --ca $work/fleet-ca.pem --key $work/release.pem"
+common="--file-store $work/keys.json --key-name app --device-ca $work/fleet-ca.pem --key $work/release.pem"
 echo "cpk fleet bench: distribute for $count reports (certificate verified, 1 class key wrapped, release signed), median of $runs runs, $(nproc) cores"
 echo "OpenSSL RSA-2048 ceiling: $ceiling $ceiling_what; x ceiling = ceiling rate / devices per second"
 printf '%-52s %7s %9s %9s   %s\n' "step" "wall s" "devices/s" "x ceiling" "peak RSS MiB"
