@@ -140,6 +140,8 @@ public struct VerificationReport: Sendable {
         public var description: String {
             switch self {
             case .failed(let check): return "\(check.rawValue) failed"
+            case .requiredNotRun(.manifest):
+                return "manifest is required but not authenticated: only a package signature covers the manifest, and none was checked"
             case .requiredNotRun(let check): return "\(check.rawValue) is required but was not run"
             case .requiredSkipped(let check): return "\(check.rawValue) is required but was skipped"
             case .noSignature: return "no signature was checked"
