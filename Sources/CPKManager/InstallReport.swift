@@ -69,6 +69,11 @@ public struct InstallReport {
     public var developmentMode = false
     /// The installed version's signer, when it differs from this package's (allowed explicitly).
     public var previousSigner: String?
+    /// The same, with what vouched for it (the anchor or the pinned key), for messages.
+    public var previousSignerIdentity: SignerContinuity?
+    /// The installed version's development floor, when a trust policy set it aside: no
+    /// authenticated manifest set it (docs/format.md §8.3, rule 7).
+    public var setAsideFloor: Version?
 
     /// The identity a device records and compares on upgrade: the package signer's when there
     /// is one (it vouches for the whole package, the payload signature included), else the
@@ -142,6 +147,10 @@ public struct InstallReport {
             return "Manifest check NOT AUTHENTICATED: development mode; the id, version and names are the package's word"
         case (.manifest, .passed):
             return "Manifest check PASSED (the package signature by the trusted \(packageSigner?.identity.description ?? "?") covers it)"
+        case (.version, .passed) where setAsideFloor != nil:
+            return "Version check PASSED (the floor \(setAsideFloor?.dotted ?? "?") was set by a version no authenticated "
+                + "manifest vouched for, so it does not bind under the trust policy"
+                + (installed && manifestAuthenticated ? "; the floor is now \(manifest.payload.version.dotted))" : ")")
         case (.manifest, .acceptedUnauthenticated):
             return "Manifest check NOT AUTHENTICATED, accepted as asked: no trusted signature covers the manifest; "
                 + "the version does not move the anti-rollback floor"
@@ -156,7 +165,8 @@ public struct InstallReport {
         guard let payloadSigner else { return "not authenticated" }
         var text = "\(payloadSigner.identity): \(payloadSigner.explanation)"
         if let previousSigner {
-            text += "; the installed version was signed by \(SignerIdentity.shown(previousSigner)), a change allowed as asked"
+            let vouched = previousSignerIdentity.map { " (\($0))" } ?? ""
+            text += "; the installed version was signed by \(SignerIdentity.shown(previousSigner))\(vouched), a change allowed as asked"
         }
         return text
     }
@@ -179,6 +189,7 @@ public struct InstallReport {
             ("signer", Self.json(payloadSigner)),
             ("package-signer", Self.json(packageSigner)),
             ("previous-signer", previousSigner.map { .string($0) } ?? .null),
+            ("set-aside-floor", setAsideFloor.map { .string($0.dotted) } ?? .null),
             ("error", failure.map { .string(($0 as? CPKError)?.message ?? "\($0)") } ?? .null),
         ])
     }
@@ -193,6 +204,7 @@ public struct InstallReport {
         case .anchor(let path):
             fields.append(("trusted-by", .string("anchor")))
             fields.append(("chain", .array(path.map { .string($0) })))
+            if case .anchor(let sha256, _)? = signer.continuity.authority { fields.append(("anchor-sha256", .string(sha256))) }
         }
         return .object(fields)
     }

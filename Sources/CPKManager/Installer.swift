@@ -132,15 +132,24 @@ public final class PackageInstaller {
             case .noTrustInput: break
             }
         }
-        let identity = report.recordedSigner?.identity
-        if let installed = try manager.installedApplication(applicationID: id),
-            let previous = installed.description.provenance.signer, let identity, previous != identity.text
+        let identity = report.recordedSigner?.continuity
+        let installed = try manager.installedApplication(applicationID: id)
+        // Under a trust policy a floor no authenticated manifest set does not bind (rule 7);
+        // the report names it, so nobody wonders where the 99.0.0 went.
+        report.setAsideFloor = installed?.unauthenticatedFloor
+        if let installed, let previous = installed.description.provenance.recordedSignerIdentity, let identity,
+            !identity.isSameSigner(as: previous)
         {
-            report.previousSigner = previous
+            report.previousSigner = previous.text
+            report.previousSignerIdentity = previous
             guard options.allowSignerChange else {
-                throw CPKError.check(
+                // Names first as before, then what vouched for each: two signers may share a name.
+                throw CPKError(
+                    .checkFailed,
                     "Signer check FAILED: the installed \(id) \(installed.description.version.dotted) was signed by "
-                        + "\(SignerIdentity.shown(previous)), this package by \(identity); a change of signer must be allowed explicitly")
+                        + "\(SignerIdentity.shown(previous.text)), this package by \(SignerIdentity.shown(identity.text)) "
+                        + "(installed: \(previous); this package: \(identity)); a change of signer must be allowed explicitly",
+                    reason: .signerChange)
             }
         }
         report.outcomes[.signer] = .passed
@@ -154,10 +163,11 @@ public final class PackageInstaller {
             return .development
         }
         let signer = report.recordedSigner?.identity.text
+        let identity = report.recordedSigner?.continuity
         if coversManifest {
             // Reported as passed only once the package digest over the map matches (after the
             // payload): until then the manifest is only the package signature's claim.
-            return Provenance(signer: signer, manifestAuthenticated: true, setsRollbackFloor: true)
+            return Provenance(signer: signer, manifestAuthenticated: true, setsRollbackFloor: true, signerIdentity: identity)
         }
         guard options.acceptUnauthenticatedManifest else {
             throw CPKError.check(
@@ -165,7 +175,7 @@ public final class PackageInstaller {
                     + "are not authenticated (\(Self.whyUncovered(report.manifest)))")
         }
         report.outcomes[.manifest] = .acceptedUnauthenticated
-        return Provenance(signer: signer, manifestAuthenticated: false, setsRollbackFloor: false)
+        return Provenance(signer: signer, manifestAuthenticated: false, setsRollbackFloor: false, signerIdentity: identity)
     }
 
     private static func whyUncovered(_ manifest: Manifest) -> String {

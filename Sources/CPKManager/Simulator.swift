@@ -159,7 +159,7 @@ public final class PackageManagerSimulator: PackageManagerAdministration, Plaint
         _ = try deployment.commit(
             storageKey: try secrets.storageKey, installedAt: Timestamp.format(secondsSinceEpoch: Int(time(nil))),
             destination: state.applicationPath(for: applicationID), lock: lock,
-            installedFloor: { try self.installed(applicationID)?.rollbackFloor })
+            installedRecord: { try self.installed(applicationID) })
     }
 
     // MARK: - Beyond the contract
@@ -168,7 +168,8 @@ public final class PackageManagerSimulator: PackageManagerAdministration, Plaint
         let deployment = try deployment(applicationID)
         try failing(applicationID) {
             try RollbackPolicy.check(
-                id: applicationID, new: description.version, installed: try installed(applicationID)?.rollbackFloor,
+                id: applicationID, new: description.version,
+                installed: try installed(applicationID)?.bindingFloor(underTrustPolicy: description.provenance.underTrustPolicy),
                 allowDowngrade: allowDowngrade)
         }
         deployment.description = description

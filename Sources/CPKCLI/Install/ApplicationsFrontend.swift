@@ -58,6 +58,7 @@ public enum ApplicationsFrontend {
             ("signer", description.provenance.signer.map { .string($0) } ?? .null),
             ("manifest-authenticated", .bool(description.provenance.manifestAuthenticated)),
             ("rollback-floor", .string(application.rollbackFloor.dotted)),
+            ("authenticated-floor", application.authenticatedFloor.map { .string($0.dotted) } ?? .null),
         ])
     }
 

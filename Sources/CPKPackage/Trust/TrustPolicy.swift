@@ -72,7 +72,10 @@ public struct TrustPolicy: Sendable {
             guard pinned.scope.allows(applicationID) else {
                 return .untrusted(TrustFailure(.outOfScope, "the pinned key of \(identity) is not trusted for the application \"\(applicationID)\""))
             }
-            return .trusted(TrustedSigner(identity: identity, basis: .pinnedKey(fingerprint: identity.keyFingerprint)))
+            return .trusted(TrustedSigner(
+                identity: identity, basis: .pinnedKey(fingerprint: identity.keyFingerprint),
+                continuity: SignerContinuity(
+                    text: identity.text, authority: .pinnedKey(sha256: identity.keyFingerprint), keySHA256: identity.keyFingerprint)))
         }
         guard let leaf = signer.chain.first else {
             return .untrusted(TrustFailure(.noCertificate,
@@ -85,8 +88,13 @@ public struct TrustPolicy: Sendable {
         }
         let scoped = anchors.filter { $0.scope.allows(applicationID) }
         let chained = chain(leaf, signer, to: scoped)
-        if case .trusted(let path) = chained {
-            return .trusted(TrustedSigner(identity: identity, basis: .anchor(path: path)))
+        if case .trusted(let path, let anchor) = chained {
+            // Continuity is bound to what vouched for the name: any anchor trusted for this
+            // application can issue "CN=Release", so the name alone proves nothing.
+            let continuity = SignerContinuity(
+                text: identity.text, authority: .anchor(sha256: Hex.encode(anchor), names: leaf.subjectAlternativeNames),
+                anchorSubject: path.last, keySHA256: identity.keyFingerprint)
+            return .trusted(TrustedSigner(identity: identity, basis: .anchor(path: path), continuity: continuity))
         }
         if scoped.count < anchors.count, case .trusted = chain(leaf, signer, to: anchors) {
             return .untrusted(TrustFailure(.outOfScope,
@@ -187,6 +195,14 @@ public struct TrustedSigner: Sendable, Equatable {
 
     public let identity: SignerIdentity
     public let basis: Basis
+    /// What an upgrade's signer is compared with (signer continuity).
+    public let continuity: SignerContinuity
+
+    public init(identity: SignerIdentity, basis: Basis, continuity: SignerContinuity) {
+        self.identity = identity
+        self.basis = basis
+        self.continuity = continuity
+    }
 
     /// E.g. "chain CN=Signer <- CN=Acme CA ends at a trusted anchor".
     public var explanation: String {

@@ -1,0 +1,107 @@
+"""Trust decisions that survive a change of policy, a look-alike name and a removal (issue 24).
+
+Each finding of the issue is played as it was found, with the tools for genuine packages and
+the independent Python writer of test_trust.py (`rewrite`) for bad ones; each is refused or
+reported as specified, with nothing installed, recorded or moved that should not be
+(`device()` before and after), and the genuine next version still installs afterwards.
+"""
+
+import json
+
+import pytest
+
+from cpk import assert_clean_failure, check, run
+from test_install import cpk_install, listed, state  # noqa: F401  (state is a fixture)
+from test_trust import (CA_EXT, CODE_SIGNING, Cert, device, genuine, installs, pki, refused, relabel,  # noqa: F401
+                        rewrite, synced, write)
+
+
+# --- finding 1: a floor poisoned in development mode -----------------------------------------
+
+def test_1_a_development_mode_floor_does_not_bind_under_a_trust_policy(workdir, state, pki):
+    synced(workdir)
+    release, ca = pki["release"], pki["ca"].cert
+    old = genuine(workdir, release, "1.2.0", mode=("--payload",))
+    poisoned = write(workdir / "poisoned.cpk", rewrite(old.read_bytes(), edit=relabel("99.0.0")))
+    # development mode: nothing is authenticated, the edited version installs and is the floor
+    report = installs(workdir, poisoned)
+    assert report["development-mode"] is True and report["version"] == "99.0.0"
+    app = listed(workdir)["test"]
+    assert app["rollback-floor"] == "99.0.0" and app["authenticated-floor"] is None
+    upgrade = genuine(workdir, release, "1.3.0")
+    before = device(state, workdir)
+    refused(cpk_install(upgrade, cwd=workdir), "Version check FAILED", "older than the installed 99.0.0")
+    assert device(state, workdir) == before  # in development mode the floor is still the safety net
+    # a trust policy: the floor nobody authenticated does not bind, and the report says so
+    check(cpk_install("trust", "add", ca, cwd=workdir))
+    report = installs(workdir, upgrade)
+    assert report["version"] == "1.3.0" and report["manifest-authenticated"] is True
+    assert report["set-aside-floor"] == "99.0.0" and report["checks"]["version"] == "passed"
+    text = check(cpk_install("install", genuine(workdir, release, "1.3.1"), cwd=workdir)).stdout.decode()
+    assert "Version check PASSED" in text
+    app = listed(workdir)["test"]
+    assert (app["version"], app["rollback-floor"], app["authenticated-floor"]) == ("1.3.1", "1.3.1", "1.3.1")
+    # the authenticated floor binds: the genuine older version is refused, nothing moves
+    before = device(state, workdir)
+    refused(cpk_install(genuine(workdir, release, "1.2.5"), cwd=workdir), "Version check FAILED",
+            "older than the installed 1.3.1")
+    assert device(state, workdir) == before
+    # and the poisoned package again: refused under the trust policy (its manifest is unauthenticated)
+    refused(cpk_install(poisoned, cwd=workdir), "Manifest check FAILED")
+    assert device(state, workdir) == before
+    assert installs(workdir, genuine(workdir, release, "1.4.0"))["set-aside-floor"] is None
+
+
+def test_1_an_accepted_unauthenticated_version_keeps_the_authenticated_floor(workdir, state, pki):
+    synced(workdir)
+    release = pki["release"]
+    check(cpk_install("trust", "add", pki["ca"].cert, cwd=workdir))
+    installs(workdir, genuine(workdir, release, "1.2.0"))
+    old = genuine(workdir, release, "1.1.0", mode=("--payload",))
+    relabelled = write(workdir / "relabelled.cpk", rewrite(old.read_bytes(), edit=relabel("99.0.0")))
+    installs(workdir, relabelled, "--accept-unauthenticated-manifest")
+    app = listed(workdir)["test"]
+    assert (app["version"], app["rollback-floor"], app["authenticated-floor"]) == ("99.0.0", "1.2.0", "1.2.0")
+    report = installs(workdir, genuine(workdir, release, "1.3.0"))
+    assert report["set-aside-floor"] is None and listed(workdir)["test"]["authenticated-floor"] == "1.3.0"
+
+
+# --- finding 2: signer continuity by the subject name only -----------------------------------
+
+@pytest.fixture(scope="module")
+def lookalikes(tmp_path_factory, pki):
+    """A self-signed CN=Release the device trusts, and another key named CN=Release by another
+    CA the device also trusts for every application."""
+    d = tmp_path_factory.mktemp("lookalikes")
+    other_ca = Cert(d, "second-ca", "/CN=Second CA", extensions=CA_EXT, days=30)
+    return {
+        "self": Cert(d, "self-release", "/CN=Release", extensions=CODE_SIGNING),
+        "second-ca": other_ca,
+        "lookalike": Cert(d, "lookalike", "/CN=Release", issuer=other_ca),
+    }
+
+
+def test_2_the_same_name_under_another_anchor_is_another_signer(workdir, state, lookalikes):
+    synced(workdir)
+    genuine_signer, lookalike = lookalikes["self"], lookalikes["lookalike"]
+    check(cpk_install("trust", "add", genuine_signer.cert, cwd=workdir))
+    check(cpk_install("trust", "add", lookalikes["second-ca"].cert, cwd=workdir))
+    first = installs(workdir, genuine(workdir, genuine_signer, "1.2.0"))
+    assert first["signer"]["identity"] == "subject:CN=Release"
+    app = listed(workdir)["test"]
+    assert app["signer"] == "subject:CN=Release" and app["version"] == "1.2.0"
+    evil = genuine(workdir, lookalike, "1.3.0")
+    before = device(state, workdir)
+    err = refused(cpk_install(evil, cwd=workdir), "Signer check FAILED", "--allow-signer-change")
+    # both signers are named, with what vouched for each: the same subject, two anchors
+    assert err.count("CN=Release") >= 2 and "CN=Second CA" in err and err.count("under the anchor") == 2, err
+    report = json.loads(cpk_install("install", "--json", evil, cwd=workdir).stdout)
+    assert report["installed"] is False and report["checks"]["signer"] == "failed"
+    assert device(state, workdir) == before
+    # the genuine next version still installs, by the same key under the same anchor
+    report = installs(workdir, genuine(workdir, genuine_signer, "1.3.0"))
+    assert report["previous-signer"] is None and listed(workdir)["test"]["version"] == "1.3.0"
+    # the change, when wanted, is explicit and reported
+    report = installs(workdir, genuine(workdir, lookalike, "1.4.0"), "--allow-signer-change")
+    assert report["previous-signer"] == "subject:CN=Release"
+    assert report["signer"]["anchor-sha256"] != first["signer"]["anchor-sha256"]
