@@ -96,6 +96,46 @@ enum ApplicationFile {
         return (.anchor(sha256: sha256, names: names), subject)
     }
 
+    // MARK: history
+
+    /// What a removal keeps of `application`: the authenticated floor and the signer, and the
+    /// version for messages; nil when no trust policy decided anything about it. The
+    /// development floor is not kept: it never bound under a trust policy, and in development
+    /// mode a removal forgets it as it always did.
+    static func history(of application: InstalledApplication) -> InstalledApplication? {
+        guard application.description.provenance.signer != nil || application.authenticatedFloor != nil else { return nil }
+        var kept = application
+        kept.rollbackFloor = RollbackPolicy.noFloor
+        kept.size = 0
+        kept.sha256 = []
+        return kept
+    }
+
+    /// Writes a history: the record's JSON sealed under the storage key, mode 0600, by rename.
+    static func writeHistory(_ application: InstalledApplication, storageKey: [UInt8], to path: String) throws {
+        let json = recordJSON(Record(application: application, nonce: [], tag: []))
+        let sealed = try SealedBox.seal(Array(json.compactText.utf8), key: storageKey)
+        let output = try OutputFile(path: path, binary: true, mode: 0o600)
+        try output.descriptor.write(sealed)
+        try output.commit()
+    }
+
+    /// The history of `id`, or nil when there is none.
+    static func openHistory(_ path: String, id: String, storageKey: [UInt8]) throws -> InstalledApplication? {
+        guard let file = try StateDirectory.openPrivateFile(path) else { return nil }
+        let damaged = CPKError.io(
+            "what the removal of \"\(id)\" kept (\(path)) is damaged or not sealed by this device; "
+                + "forget it (cpk-install remove \(id), forgetting its history) to install it again")
+        let size = try file.status().size
+        guard size <= UInt64(recordLimit) else { throw damaged }
+        var sealed = [UInt8](repeating: 0, count: Int(size))
+        try sealed.withUnsafeMutableBytes { try file.read(into: $0, at: 0, what: "the application's history") }
+        guard let json = try SealedBox.open(sealed, key: storageKey), let record = try? parseRecord(JSONValue(parsing: json)),
+            record.application.id == id
+        else { throw damaged }
+        return record.application
+    }
+
     // MARK: reading
 
     /// An installed application file opened and its record checked.

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 import CPKCore
 import CPKCrypto
 import CPKFormat
@@ -114,7 +118,7 @@ final class Deployment {
     /// - Parameter installedRecord: the installed version (or what a removal kept of it), if any.
     func commit(
         storageKey: [UInt8], installedAt: String, destination: String, lock: StateLock,
-        installedRecord: () throws -> InstalledApplication?
+        installedRecord: () throws -> InstalledApplication?, supersedes history: String? = nil
     ) throws -> InstalledApplication {
         guard phase == .verified, let plaintextDigest, let storageTag else {
             throw CPKError.check("\"\(id)\" was not verified (tag, digest and signature)")
@@ -148,6 +152,8 @@ final class Deployment {
                 throw CPKError.io("another version of \"\(id)\" was installed meanwhile; try again")
             }
             try staging.commit(as: destination)
+            // The new record carries what a removal kept (the authenticated floor); the history goes.
+            if let history { _ = unlink(history) }
         }
         return application
     }

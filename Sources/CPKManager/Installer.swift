@@ -133,7 +133,8 @@ public final class PackageInstaller {
             }
         }
         let identity = report.recordedSigner?.continuity
-        let installed = try manager.installedApplication(applicationID: id)
+        // What a removal kept counts as installed here: remove then install allows no more.
+        let installed = try manager.applicationHistory(applicationID: id)
         // Under a trust policy a floor no authenticated manifest set does not bind (rule 7);
         // the report names it, so nobody wonders where the 99.0.0 went.
         report.setAsideFloor = installed?.unauthenticatedFloor

@@ -176,12 +176,21 @@ public protocol PackageManagerAdministration: PackageManagerContract {
 
     /// Removes an installed application (its class key stays, for the next version).
     func removeApplication(applicationID: String) throws
+
+    /// The installed application, else what its removal kept of it (the signer and the
+    /// authenticated rollback floor), else nil: what an install is held to.
+    func applicationHistory(applicationID: String) throws -> InstalledApplication?
 }
 
 extension PackageManagerAdministration {
     /// A backend that can only list finds one application by listing them all.
     public func installedApplication(applicationID: String) throws -> InstalledApplication? {
         try installedApplications().first { $0.id == applicationID }
+    }
+
+    /// A backend that keeps nothing of a removed application.
+    public func applicationHistory(applicationID: String) throws -> InstalledApplication? {
+        try installedApplication(applicationID: applicationID)
     }
 }
 

@@ -112,6 +112,8 @@ public struct StateDirectory: Sendable {
 
     func classKeyPath(for id: String) -> String { "\(path)/\(Self.keys)/\(Self.fileName(for: id)).key" }
     func applicationPath(for id: String) -> String { "\(path)/\(Self.apps)/\(Self.fileName(for: id)).app" }
+    /// What a removal kept of an application (its authenticated floor and signer).
+    func historyPath(for id: String) -> String { "\(path)/\(Self.apps)/\(Self.fileName(for: id)).history" }
 
     /// Application ids may hold any character (KBS names hold '/'), so files are named by the
     /// hexadecimal of the id's UTF-8 bytes.

@@ -105,3 +105,45 @@ def test_2_the_same_name_under_another_anchor_is_another_signer(workdir, state, 
     report = installs(workdir, genuine(workdir, lookalike, "1.4.0"), "--allow-signer-change")
     assert report["previous-signer"] == "subject:CN=Release"
     assert report["signer"]["anchor-sha256"] != first["signer"]["anchor-sha256"]
+
+
+# --- finding 3: remove forgot the floor and the signer ---------------------------------------
+
+def test_3_remove_keeps_the_floor_and_the_signer_under_a_trust_policy(workdir, state, pki):
+    synced(workdir)
+    release, nightly = pki["release"], pki["nightly"]
+    check(cpk_install("trust", "add", pki["ca"].cert, cwd=workdir))
+    installs(workdir, genuine(workdir, release, "1.3.0"))
+    proc = check(cpk_install("remove", "test", cwd=workdir))
+    message = proc.stderr.decode()
+    assert "rollback floor 1.3.0" in message and "CN=Release,O=Acme" in message and "--forget-history" in message
+    assert "test" not in listed(workdir)
+    check(cpk_install("check-state", cwd=workdir))  # what the removal kept is part of the state
+    # remove then install: no downgrade, no change of signer that an upgrade would not allow
+    older, other = genuine(workdir, release, "1.2.0"), genuine(workdir, nightly, "1.4.0")
+    before = device(state, workdir)
+    refused(cpk_install(older, cwd=workdir), "Version check FAILED", "older than the installed 1.3.0")
+    refused(cpk_install(other, cwd=workdir), "Signer check FAILED", "--allow-signer-change")
+    assert device(state, workdir) == before
+    # the genuine next version installs, and the history is carried by its record
+    installs(workdir, genuine(workdir, release, "1.3.1"))
+    app = listed(workdir)["test"]
+    assert (app["version"], app["authenticated-floor"]) == ("1.3.1", "1.3.1")
+    assert sorted(p.suffix for p in (state / "apps").iterdir()) == [".app"]
+    # forgetting is explicit, and said
+    proc = check(cpk_install("remove", "--forget-history", "test", cwd=workdir))
+    assert "forgotten" in proc.stderr.decode() or "forgot" in proc.stderr.decode(), proc.stderr
+    assert list((state / "apps").iterdir()) == []
+    installs(workdir, older)
+    assert listed(workdir)["test"]["version"] == "1.2.0"
+
+
+def test_3_forget_history_after_a_plain_remove(workdir, state, pki):
+    synced(workdir)
+    check(cpk_install("trust", "add", pki["ca"].cert, cwd=workdir))
+    installs(workdir, genuine(workdir, pki["release"], "1.3.0"))
+    check(cpk_install("remove", "test", cwd=workdir))
+    assert_clean_failure(cpk_install("remove", "test", cwd=workdir), "is not installed", code=2)
+    proc = check(cpk_install("remove", "--forget-history", "test", cwd=workdir))
+    assert "forgotten" in proc.stderr.decode()
+    installs(workdir, genuine(workdir, pki["nightly"], "1.0.0"))
