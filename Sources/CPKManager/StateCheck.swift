@@ -63,6 +63,8 @@ extension PackageManagerSimulator {
                 report.problems.append(error.message)
             }
         }
+        // trust/ decides every install: checked by the rules an install reads it with.
+        report.problems += try TrustStore.problems(in: state)
         report.stagingInUse = try state.entries(of: StateDirectory.staging).count
         return report
     }

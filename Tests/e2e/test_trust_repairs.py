@@ -147,3 +147,56 @@ def test_3_forget_history_after_a_plain_remove(workdir, state, pki):
     proc = check(cpk_install("remove", "--forget-history", "test", cwd=workdir))
     assert "forgotten" in proc.stderr.decode()
     installs(workdir, genuine(workdir, pki["nightly"], "1.0.0"))
+
+
+# --- finding 5: check-state did not look at trust/ -------------------------------------------
+
+@pytest.mark.parametrize("plant, needle", [
+    ("symlink", "symbolic link"),
+    ("fifo", "not a regular file"),
+    ("world-writable", "can be written by other users"),
+    ("junk", "is not an anchor this device provisioned"),
+    ("bad-anchor", "cannot be read"),
+])
+def test_5_check_state_checks_trust_like_an_install(workdir, state, pki, plant, needle):
+    import os
+    synced(workdir)
+    check(cpk_install("trust", "add", pki["ca"].cert, cwd=workdir))
+    installs(workdir, genuine(workdir, pki["release"], "1.2.0"))
+    out = check(cpk_install("check-state", cwd=workdir)).stdout.decode()
+    assert "consistent" in out and "NOT" not in out
+    trust = state / "trust"
+    target = {"symlink": trust / "0123456789abcdef.crt", "fifo": trust / "fedcba9876543210.crt",
+              "world-writable": next(trust.glob("*.crt")), "junk": trust / "notes.txt",
+              "bad-anchor": trust / "00000000000000aa.crt"}[plant]
+    if plant == "symlink":
+        os.symlink(pki["other-ca"].cert, target)
+    elif plant == "fifo":
+        os.mkfifo(target, 0o600)
+    elif plant == "world-writable":
+        os.chmod(target, 0o666)
+    elif plant == "junk":
+        target.write_text("not an anchor\n")
+        os.chmod(target, 0o600)
+    else:
+        target.write_text("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+        os.chmod(target, 0o600)
+    # an install is refused because of it ...
+    before = device(state, workdir)
+    refused_proc = cpk_install(genuine(workdir, pki["release"], "1.3.0"), cwd=workdir)
+    assert refused_proc.returncode != 0 and needle in refused_proc.stderr.decode(), refused_proc.stderr
+    assert device(state, workdir) == before
+    # ... and check-state says so: NOT consistent, exit 1, the file and the problem named
+    proc = cpk_install("check-state", cwd=workdir)
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    text = proc.stdout.decode() + proc.stderr.decode()
+    assert "not consistent" in text.lower() and needle in text and target.name in text, text
+    report = json.loads(cpk_install("check-state", "--json", cwd=workdir).stdout)
+    assert any(needle in problem for problem in report["problems"]), report
+    # repaired, the genuine next version installs
+    if plant == "world-writable":
+        os.chmod(target, 0o600)
+    else:
+        os.unlink(target)
+    check(cpk_install("check-state", cwd=workdir))
+    installs(workdir, genuine(workdir, pki["release"], "1.3.0"))
