@@ -7,6 +7,7 @@ reported as specified, with nothing installed, recorded or moved that should not
 """
 
 import json
+import subprocess
 
 import pytest
 
@@ -200,3 +201,88 @@ def test_5_check_state_checks_trust_like_an_install(workdir, state, pki, plant, 
         os.unlink(target)
     check(cpk_install("check-state", cwd=workdir))
     installs(workdir, genuine(workdir, pki["release"], "1.3.0"))
+
+
+# --- finding 4: a lock any user could hold -----------------------------------------------------
+
+BLOCKER = ("import fcntl,os,sys,time; fd=os.open(sys.argv[1],os.O_RDONLY); fcntl.flock(fd, fcntl.LOCK_SH);"
+           " print('locked', flush=True); time.sleep(30)")
+
+
+def _blocker(*args, user=True):
+    prefix = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"] if user else []
+    proc = subprocess.Popen([*prefix, "python3", "-c", BLOCKER, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline().strip() == b"locked", proc.stderr.read()
+    return proc
+
+
+@pytest.fixture
+def shared_dir():
+    """A store directory other users can open (0755), as a home or project directory is."""
+    import os
+    import shutil
+    import tempfile
+    path = tempfile.mkdtemp(prefix="cpk-store-", dir="/tmp")
+    os.chmod(path, 0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_4_another_user_cannot_block_provision(workdir, shared_dir):
+    import os
+    import time
+    if os.geteuid() != 0:
+        pytest.skip("running the blocker as another user needs root (setpriv)")
+    store = os.path.join(shared_dir, "keys.json")
+    check(run("cpk-keyfetch", "provision", "--key-name", "first", "--file-store", store))
+    blocker = _blocker(shared_dir)  # a shared flock on the store's directory, as nobody
+    try:
+        started = time.monotonic()
+        check(run("cpk-keyfetch", "provision", "--key-name", "second", "--file-store", store))
+        assert time.monotonic() - started < 10
+    finally:
+        blocker.kill()
+        blocker.wait()
+    assert sorted(json.loads(open(store).read())) == ["first", "second"]
+    lock = os.path.join(shared_dir, ".keys.json.lock")
+    info = os.lstat(lock)
+    assert info.st_uid == os.geteuid() and info.st_mode & 0o777 == 0o600
+    # nobody cannot open the lock file itself
+    proc = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "python3", "-c",
+                           f"import os; os.open({lock!r}, os.O_RDONLY)"], capture_output=True)
+    assert proc.returncode != 0 and b"Permission denied" in proc.stderr
+
+
+def test_4_a_lock_file_planted_by_another_user_is_refused(workdir, shared_dir):
+    import os
+    if os.geteuid() != 0:
+        pytest.skip("planting as another user needs root (setpriv)")
+    os.chmod(shared_dir, 0o1777)  # like /tmp
+    store = os.path.join(shared_dir, "keys.json")
+    check(subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "python3", "-c",
+                          f"import os; os.close(os.open({shared_dir + '/.keys.json.lock'!r}, os.O_CREAT | os.O_RDWR, 0o600))"],
+                         capture_output=True))
+    err = assert_clean_failure(run("cpk-keyfetch", "provision", "--key-name", "app", "--file-store", store),
+                               ".keys.json.lock", code=2)
+    assert "not a private regular file of this user" in err and len(err.strip().splitlines()) == 1
+    assert not os.path.exists(store)
+
+
+def test_4_waiting_for_a_live_holder_is_bounded(workdir, shared_dir):
+    import os
+    import time
+    store = os.path.join(shared_dir, "keys.json")
+    check(run("cpk-keyfetch", "provision", "--key-name", "first", "--file-store", store))
+    before = open(store, "rb").read()
+    holder = _blocker(os.path.join(shared_dir, ".keys.json.lock"), user=False)  # another provision, stuck
+    try:
+        started = time.monotonic()
+        err = assert_clean_failure(run("cpk-keyfetch", "provision", "--key-name", "second", "--file-store", store),
+                                   ".keys.json.lock", code=2)
+        elapsed = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.wait()
+    assert 9 <= elapsed < 20 and "gave up after 10 s" in err and len(err.strip().splitlines()) == 1
+    assert open(store, "rb").read() == before
+    check(run("cpk-keyfetch", "provision", "--key-name", "second", "--file-store", store))
