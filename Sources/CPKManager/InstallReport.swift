@@ -53,6 +53,18 @@ public enum CheckOutcome: String, Sendable {
     case absent
 }
 
+/// One signer as the trust policy judged it: who (from its certificate or key) and the verdict,
+/// kept for a refused signer too, so a report can name the one that failed.
+public struct SignerVerdict: Sendable, Equatable {
+    public let identity: SignerIdentity
+    public let verdict: TrustVerdict
+
+    public init(identity: SignerIdentity, verdict: TrustVerdict) {
+        self.identity = identity
+        self.verdict = verdict
+    }
+}
+
 /// What an install did, for people (`text`) and scripts (`json`).
 public struct InstallReport {
     public let source: String
@@ -63,6 +75,9 @@ public struct InstallReport {
     public var payloadSigner: TrustedSigner?
     /// The package signature's signer, when there is one and the trust policy authenticated it.
     public var packageSigner: TrustedSigner?
+    /// Each signer's verdict under a trust policy, trusted or not (nil in development mode).
+    public var payloadSignerVerdict: SignerVerdict?
+    public var packageSignerVerdict: SignerVerdict?
     /// True when a trusted signature covers the manifest.
     public var manifestAuthenticated = false
     /// True when the device has no trust policy: nothing is authenticated.
@@ -186,12 +201,27 @@ public struct InstallReport {
             ("checks", .object(InstallCheck.allCases.map { ($0.rawValue, .string(outcome($0).rawValue)) })),
             ("development-mode", .bool(developmentMode)),
             ("manifest-authenticated", .bool(manifestAuthenticated)),
-            ("signer", Self.json(payloadSigner)),
-            ("package-signer", Self.json(packageSigner)),
+            ("signer", Self.json(payloadSignerVerdict, trusted: payloadSigner)),
+            ("package-signer", Self.json(packageSignerVerdict, trusted: packageSigner)),
             ("previous-signer", previousSigner.map { .string($0) } ?? .null),
             ("set-aside-floor", setAsideFloor.map { .string($0.dotted) } ?? .null),
             ("error", failure.map { .string(($0 as? CPKError)?.message ?? "\($0)") } ?? .null),
         ])
+    }
+
+    /// A signer with its verdict: `trusted` with what trusted it, or `untrusted` with the
+    /// reason code and message; null when no trust policy judged it.
+    private static func json(_ judged: SignerVerdict?, trusted: TrustedSigner?) -> JSONValue {
+        if case .untrusted(let failure)? = judged?.verdict, let judged {
+            return .object([
+                ("identity", .string(judged.identity.text)), ("key-sha256", .string(judged.identity.keyFingerprint)),
+                ("verdict", .string("untrusted")), ("reason", .string(failure.reason.rawValue)),
+                ("message", .string(failure.message)),
+            ])
+        }
+        guard case .object(var fields) = json(trusted) else { return .null }
+        fields.insert(("verdict", .string("trusted")), at: 2)
+        return .object(fields)
     }
 
     private static func json(_ signer: TrustedSigner?) -> JSONValue {

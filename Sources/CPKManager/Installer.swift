@@ -116,21 +116,25 @@ public final class PackageInstaller {
     private func judge(signer: SignerCredentials, package: SignerCredentials?, id: String, into report: inout InstallReport) throws
         -> TrustedSigner?
     {
-        switch options.trust.evaluate(signer, applicationID: id) {
-        case .noTrustInput:
+        // Both signers are judged before either refusal, so the report names each with its own
+        // verdict, the failing one included.
+        let payloadVerdict = options.trust.evaluate(signer, applicationID: id)
+        let packageVerdict = package.map { options.trust.evaluate($0, applicationID: id) }
+        if case .noTrustInput = payloadVerdict {
             report.outcomes[.signer] = .notAuthenticated
             return nil
-        case .untrusted(let failure):
-            throw CPKError.check("Signer check FAILED: \(failure.message)")
-        case .trusted(let trusted):
-            report.payloadSigner = trusted
         }
-        if let package {
-            switch options.trust.evaluate(package, applicationID: id) {
-            case .trusted(let trusted): report.packageSigner = trusted
-            case .untrusted(let failure): throw CPKError.check("Signer check FAILED: the package signature's signer: \(failure.message)")
-            case .noTrustInput: break
-            }
+        report.payloadSignerVerdict = SignerVerdict(identity: SignerIdentity(signer), verdict: payloadVerdict)
+        if let package, let packageVerdict {
+            report.packageSignerVerdict = SignerVerdict(identity: SignerIdentity(package), verdict: packageVerdict)
+        }
+        report.payloadSigner = payloadVerdict.trustedSigner
+        report.packageSigner = packageVerdict?.trustedSigner
+        if case .untrusted(let failure) = payloadVerdict {
+            throw CPKError.check("Signer check FAILED: \(failure.message)")
+        }
+        if case .untrusted(let failure)? = packageVerdict {
+            throw CPKError.check("Signer check FAILED: the package signature's signer: \(failure.message)")
         }
         let identity = report.recordedSigner?.continuity
         // What a removal kept counts as installed here: remove then install allows no more.

@@ -286,3 +286,29 @@ def test_4_waiting_for_a_live_holder_is_bounded(workdir, shared_dir):
     assert 9 <= elapsed < 20 and "gave up after 10 s" in err and len(err.strip().splitlines()) == 1
     assert open(store, "rb").read() == before
     check(run("cpk-keyfetch", "provision", "--key-name", "second", "--file-store", store))
+
+
+# --- finding 6: the JSON of a refused install named the wrong signer -------------------------
+
+def test_6_the_json_names_each_signer_with_its_own_verdict(workdir, state, pki):
+    synced(workdir)
+    release, attacker = pki["release"], pki["attacker"]
+    # the payload signature is the vendor's; the package signature is by an untrusted key
+    vendor = genuine(workdir, release, "1.2.0")
+    mixed = write(workdir / "mixed.cpk", rewrite(vendor.read_bytes(), package_signer=attacker))
+    before = device(state, workdir)
+    proc = cpk_install("install", "--json", "--ca", release.cert, mixed, cwd=workdir)
+    assert proc.returncode == 1
+    report = json.loads(proc.stdout)
+    assert report["installed"] is False and report["checks"]["signer"] == "failed"
+    payload, package = report["signer"], report["package-signer"]
+    assert payload["verdict"] == "trusted" and payload["identity"] == "subject:CN=Release,O=Acme"
+    assert payload["trusted-by"] == "anchor"
+    assert package is not None and package["verdict"] == "untrusted", package
+    assert package["identity"] == "subject:CN=Release,O=Acme" and package["reason"] == "untrusted-chain"
+    assert package["key-sha256"] != payload["key-sha256"]  # the look-alike is another key
+    assert "does not chain to a trusted anchor" in package["message"] and package["message"] in report["error"]
+    assert device(state, workdir) == before
+    # the genuine package: both trusted, each with its verdict
+    report = installs(workdir, genuine(workdir, release, "1.2.1"), "--ca", pki["ca"].cert)
+    assert report["signer"]["verdict"] == "trusted" and report["package-signer"]["verdict"] == "trusted"
