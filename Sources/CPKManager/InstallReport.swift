@@ -78,6 +78,9 @@ public struct InstallReport {
     /// Each signer's verdict under a trust policy, trusted or not (nil in development mode).
     public var payloadSignerVerdict: SignerVerdict?
     public var packageSignerVerdict: SignerVerdict?
+    /// A signer certificate not valid at the checking time, said when the install goes on
+    /// with it (development mode, or an expired one allowed); one line each.
+    public var validityNotes: [String] = []
     /// True when a trusted signature covers the manifest.
     public var manifestAuthenticated = false
     /// True when the device has no trust policy: nothing is authenticated.
@@ -135,6 +138,9 @@ public struct InstallReport {
             if !notRun.isEmpty { lines.append(notRun.joined(separator: ", ") + " not run") }
             notRun = []
             lines.append(line(for: check))
+            if check == .signer, installed || outcome(check) != .failed {
+                lines += validityNotes.map { "Signer certificate: \($0)" }
+            }
         }
         if !notRun.isEmpty {
             lines.append(notRun.count == InstallCheck.allCases.count ? "No check ran" : notRun.joined(separator: ", ") + " not run")
@@ -205,6 +211,7 @@ public struct InstallReport {
             ("package-signer", Self.json(packageSignerVerdict, trusted: packageSigner)),
             ("previous-signer", previousSigner.map { .string($0) } ?? .null),
             ("set-aside-floor", setAsideFloor.map { .string($0.dotted) } ?? .null),
+            ("validity-notes", .array(validityNotes.map { .string($0) })),
             ("error", failure.map { .string(($0 as? CPKError)?.message ?? "\($0)") } ?? .null),
         ])
     }

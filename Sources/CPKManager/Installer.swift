@@ -120,6 +120,13 @@ public final class PackageInstaller {
         // verdict, the failing one included.
         let payloadVerdict = options.trust.evaluate(signer, applicationID: id)
         let packageVerdict = package.map { options.trust.evaluate($0, applicationID: id) }
+        // One expiry rule (docs/format.md §8.3, rule 4): a signer accepted although its
+        // certificate is not valid now is accepted aloud, in development mode as with allowExpired.
+        let accepted = options.trust.hasTrustInput ? "accepted as asked" : "accepted: development mode judges no validity"
+        for (role, credentials) in [("payload", signer), ("package", package)] {
+            guard let credentials, let note = options.trust.validityNote(credentials) else { continue }
+            report.validityNotes.append("the \(role) signer's certificate \(note); \(accepted)")
+        }
         if case .noTrustInput = payloadVerdict {
             report.outcomes[.signer] = .notAuthenticated
             return nil

@@ -223,7 +223,10 @@ extension TrustPolicyTests {
         // "other" is a second trusted root that names a new key exactly as "direct" is named.
         try runOpenSSL(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "lookalike-key.pem"])
         try issue("lookalike", key: "lookalike-key", subject: "/CN=Direct Signer", by: "other")
+        try runOpenSSL(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "rotated-key.pem"])
+        try issue("rotated", key: "rotated-key", subject: "/CN=Direct Signer", by: "root")
         var policy = policy()
+        policy.time += 1  // certificates issued this very second are valid from it
         policy.anchors = [.init(try certificate("root")), .init(try certificate("other"))]
         let genuine = try continuity(policy, try credentials("direct"))
         let lookalike = try continuity(policy, try credentials("lookalike"))
@@ -248,6 +251,7 @@ extension TrustPolicyTests {
     func testTheSameKeyUnderAnotherNameIsAnotherSigner() throws {
         try issue("renamed", key: "direct", subject: "/CN=Renamed Signer", by: "root")
         var policy = policy()
+        policy.time += 1  // certificates issued this very second are valid from it
         policy.anchors = [.init(try certificate("root"))]
         let genuine = try continuity(policy, try credentials("direct"))
         let renamed = try continuity(policy, try credentials("renamed"))
@@ -260,6 +264,7 @@ extension TrustPolicyTests {
         try runOpenSSL(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "lookalike-key.pem"])
         try issue("lookalike", key: "lookalike-key", subject: "/CN=Direct Signer", by: "other")
         var policy = policy()
+        policy.time += 1  // certificates issued this very second are valid from it
         policy.pinnedKeys = [.init(try certificate("direct").publicKey), .init(try certificate("lookalike").publicKey)]
         let pinned = try continuity(policy, try credentials("direct"))
         guard case .pinnedKey(let sha256)? = pinned.authority else { return XCTFail("not a pinned key") }
@@ -270,6 +275,7 @@ extension TrustPolicyTests {
         // the trust input changed (an anchor instead of the pin): the same key is the same
         // signer, another key under the same name is not
         var anchored = self.policy()
+        anchored.time += 1
         anchored.anchors = [.init(try certificate("root")), .init(try certificate("other"))]
         XCTAssertTrue(try continuity(anchored, try credentials("direct")).isSameSigner(as: pinned))
         XCTAssertTrue(pinned.isSameSigner(as: try continuity(anchored, try credentials("direct"))))

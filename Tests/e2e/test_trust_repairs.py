@@ -312,3 +312,55 @@ def test_6_the_json_names_each_signer_with_its_own_verdict(workdir, state, pki):
     # the genuine package: both trusted, each with its verdict
     report = installs(workdir, genuine(workdir, release, "1.2.1"), "--ca", pki["ca"].cert)
     assert report["signer"]["verdict"] == "trusted" and report["package-signer"]["verdict"] == "trusted"
+
+
+# --- finding 7: one expiry rule, and summaries that do not contradict themselves -------------
+
+def test_7_one_expiry_rule_for_sign_verify_and_install(workdir, state, pki):
+    from test_trust import sealed, verify_json
+    synced(workdir)
+    expired, ca = pki["expired"], pki["ca"].cert
+    envelope, _ = sealed(workdir, "1.2.0")
+    # cpk-sign embeds an expired certificate, and says so
+    proc = run("cpk-sign", "--key", expired.key, "--cert", expired.cert, "--cpk", "-o", "expired.cpk", envelope,
+               cwd=workdir)
+    check(proc)
+    err = proc.stderr.decode()
+    assert "warning: the embedded certificate CN=Expired Signer expired on" in err, err
+    package = workdir / "expired.cpk"
+    # integrity only: intact, the validity reported and not judged, as a development-mode install does
+    document = verify_json(workdir, "--integrity-only", package)
+    assert document["verdict"] == "intact", document
+    detail = document["by-name"]["payload-certificate"]["detail"]
+    assert document["by-name"]["payload-certificate"]["result"] == "passed"
+    assert "expired on" in detail and "not judged" in detail
+    assert document["certificates"][0]["validity"] == "expired"
+    # with a trust input: refused unless allowed, by verify and install alike
+    assert verify_json(workdir, "--ca", ca, package, code=1)["by-name"]["payload-certificate"]["result"] == "failed"
+    before = device(state, workdir)
+    refused(cpk_install("--ca", ca, package, cwd=workdir), "Signer check FAILED", "expired on")
+    assert device(state, workdir) == before
+    # development mode accepts it, aloud
+    proc = check(cpk_install("install", package, cwd=workdir))
+    text = proc.stdout.decode()
+    assert "Signer certificate: the payload signer's certificate CN=Expired Signer expired on" in text, text
+    assert "development mode judges no validity" in text
+    check(cpk_install("remove", "test", cwd=workdir))
+    report = installs(workdir, package)
+    assert any("expired on" in note and "development mode" in note for note in report["validity-notes"]), report
+    # allowed explicitly under a trust policy: said too
+    report = installs(workdir, package, "--ca", ca, "--allow-expired", "--allow-signer-change")
+    assert any("accepted as asked" in note for note in report["validity-notes"]), report
+    # the genuine next version, by a valid signer: no note
+    report = installs(workdir, genuine(workdir, pki["release"], "1.3.0"), "--ca", ca, "--allow-signer-change")
+    assert report["validity-notes"] == []
+
+
+def test_7_a_swapped_signature_summary_does_not_contradict_itself(workdir, pki):
+    from test_trust import verify
+    release, other = pki["release"], pki["nightly"]
+    base = genuine(workdir, release, "1.2.0", mode=("--payload",))
+    swapped = write(workdir / "swapped.cpk", rewrite(base.read_bytes(), payload_signature=other.sign_digest(b"\0" * 32)))
+    out = verify(workdir, "--integrity-only", swapped, code=1)
+    last = out.strip().splitlines()[-1]
+    assert "payload-signature failed" in last and "no signature was checked" not in last, out

@@ -128,6 +128,20 @@ public struct TrustPolicy: Sendable {
         }
     }
 
+    /// The signer certificate's validity when it is not valid at `time` (expired or not yet
+    /// valid), e.g. "CN=Release expired on 2022-01-01T00:00:00Z (checked at …)"; nil when it is
+    /// valid or there is no certificate. For reports that accept such a signer (development
+    /// mode, `allowExpired`) and must still say so.
+    public func validityNote(_ signer: SignerCredentials) -> String? {
+        guard let leaf = signer.chain.first else { return nil }
+        let at = "checked at \(Timestamp.format(secondsSinceEpoch: time))"
+        switch leaf.validity(at: time) {
+        case .valid: return nil
+        case .expired: return "\(leaf.subject) expired on \(Self.date(leaf.notAfter)) (\(at))"
+        case .notYetValid: return "\(leaf.subject) is not valid before \(Self.date(leaf.notBefore)) (\(at))"
+        }
+    }
+
     private func identityProblem(_ signer: SignerCredentials) -> TrustFailure? {
         guard !identities.isEmpty else { return nil }
         guard let leaf = signer.chain.first else {
