@@ -446,8 +446,7 @@ def test_provision_into_a_file_store(tmp_path, tools, pair):
     assert list(keys) == ["test", "app"] and keys["test"] == TEST_KEY_B64
     assert len(base64.b64decode(keys["app"])) == 32
     assert stat.S_IMODE(store.stat().st_mode) == 0o600
-    # no temporary file left; the lock file (0600, this user's) stays beside the store
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".keys.json.lock", "keys.json"], "no temporary file left"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keys.json"], "no temporary file left"
 
     tools.fails("cpk-keyfetch", "provision", "--key-name", "app", "--file-store", store, contains="--force", status=2)
     assert json.loads(store.read_text()) == keys
