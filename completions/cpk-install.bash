@@ -436,7 +436,7 @@ _cpk-install_list() {
 
 _cpk-install_remove() {
     repeating_flags=()
-    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
+    non_repeating_flags=(--forget-history --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 1

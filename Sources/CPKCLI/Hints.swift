@@ -21,6 +21,7 @@ public enum Hints {
         .unknownKeyProvider: { _ in " (give --provider with the name used in the ocicrypt configuration)" },
         .classKeyMissing: { error in " (cpk-install sync --id \(error.subject ?? "ID") ...)" },
         .downgrade: { _ in "; give --allow-downgrade to install it anyway" },
+        .signerChange: { _ in "; give --allow-signer-change to accept the new signer" },
         .noStateDirectory: { _ in " or give --state DIR" },
         .stateMissing: { _ in " (check --state or CPK_CPM_STATE; a state is made by cpk-install public-key, sync or an install)" },
         .devicePaddingNeeded: { _ in " (cpk-keyfetch --padding pkcs1v15)" },

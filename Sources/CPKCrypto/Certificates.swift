@@ -190,8 +190,9 @@ public struct X509Certificate: Sendable {
 /// Checks a certificate chain against trust anchors with OpenSSL's `X509_verify_cert`.
 public enum CertificateChain {
     public enum Outcome: Sendable, Equatable {
-        /// The chain from the leaf to an anchor, by subject.
-        case trusted(path: [String])
+        /// The chain from the leaf to an anchor, by subject, and the SHA-256 of the anchor that
+        /// ended it (subjects can repeat across anchors; the anchor's bytes cannot).
+        case trusted(path: [String], anchor: [UInt8])
         case untrusted(reason: String)
     }
 
@@ -234,7 +235,15 @@ public enum CertificateChain {
             let culprit = X509_STORE_CTX_get_current_cert(context).map { X509Certificate.subjectOf($0) } ?? ""
             return .untrusted(reason: "\(reason) (at depth \(depth)\(culprit.isEmpty ? "" : ", \(culprit)"))")
         }
-        return .trusted(path: chainSubjects(context))
+        return .trusted(path: chainSubjects(context), anchor: anchorFingerprint(context))
+    }
+
+    /// The SHA-256 of the chain's last certificate, the anchor (empty if OpenSSL has no chain).
+    private static func anchorFingerprint(_ context: OpaquePointer) -> [UInt8] {
+        guard let stack = X509_STORE_CTX_get0_chain(context), OPENSSL_sk_num(stack) > 0,
+            let last = OPENSSL_sk_value(stack, OPENSSL_sk_num(stack) - 1), let copy = X509_dup(OpaquePointer(last))
+        else { return [] }
+        return (try? X509Certificate(adopting: copy).fingerprint) ?? []
     }
 
     private static func chainSubjects(_ context: OpaquePointer) -> [String] {
@@ -261,7 +270,7 @@ extension X509Certificate {
         return X509Certificate(adopting: copy).subject
     }
 
-    private init(adopting pointer: OpaquePointer) {
+    fileprivate init(adopting pointer: OpaquePointer) {
         object = X509Object(pointer)
         der = (try? derEncode("the certificate") { i2d_X509(pointer, $0) }) ?? []
     }

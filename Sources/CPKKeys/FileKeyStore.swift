@@ -80,7 +80,7 @@ public struct FileKeyStore {
         // Read, change, rewrite is one step for concurrent provisions into this store: without
         // the lock, two processes read the same old store and the later rename drops the
         // other's key.
-        let lock = try DirectoryLock(containing: path)
+        let lock = try StoreLock(beside: path)
         defer { withExtendedLifetime(lock) {} }
         // Opened first: a FIFO or symlink planted at the store's name is refused before the
         // store is read (a FIFO would block) or a key is made.
@@ -113,24 +113,94 @@ public struct FileKeyStore {
     }
 }
 
-/// An exclusive flock(2) on the directory holding a file that is replaced by rename: the file's
-/// own inode changes at every rewrite, the directory's does not, and no lock file is left
-/// behind (or can be planted). Released when the value goes away or the process dies.
-final class DirectoryLock {
+/// An exclusive flock(2) on `.<store>.lock` beside a file that is replaced by rename (the
+/// file's own inode changes at every rewrite). The lock file is this tool's own: created 0600,
+/// opened without following a link, and refused unless it is a regular file of this user, so
+/// no other user can open it, let alone hold it (a lock on the directory could be taken by
+/// anyone who can read the directory). Waiting for it is bounded: a live holder makes a clean
+/// failure naming the lock file, not a silent hang.
+///
+/// The holder removes the file before it lets go, so nothing is left behind; a waiter that
+/// then wins the lock on the removed file sees that the name no longer leads to it and starts
+/// over on the new one, so two processes never both believe they hold it. Only a killed
+/// holder leaves the file, harmless: the next provision takes it as it is.
+final class StoreLock {
+    /// How long to wait for another provision of the same store.
+    static let timeoutSeconds = 10
     private let fd: Int32
+    private let lockPath: String
 
-    init(containing path: String) throws {
-        let directory = path.lastIndex(of: "/").map { path[..<$0].isEmpty ? "/" : String(path[..<$0]) } ?? "."
-        fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw FileDescriptor.systemError("cannot open the directory \(directory) to lock \(path)") }
-        while flock(fd, LOCK_EX) != 0 {
-            guard errno == EINTR else {
-                let error = FileDescriptor.systemError("cannot lock \(directory) to rewrite \(path)")
+    init(beside path: String, timeoutSeconds: Int = StoreLock.timeoutSeconds) throws {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { path[..<$0].isEmpty ? "/" : String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let lockPath = (directory == "/" ? "" : directory) + "/." + name + ".lock"
+        self.lockPath = lockPath
+        let deadline = time(nil) + timeoutSeconds
+        while true {
+            let fd = try Self.open(lockPath, for: path)
+            do {
+                try Self.lock(fd, lockPath, for: path, until: deadline, timeoutSeconds: timeoutSeconds)
+            } catch {
                 close(fd)
                 throw error
             }
+            if Self.nameLeads(to: fd, lockPath) {
+                self.fd = fd
+                return
+            }
+            close(fd)  // the holder removed it as we waited: take the new one
         }
     }
 
-    deinit { close(fd) }  // closing the descriptor releases the lock
+    deinit {
+        unlink(lockPath)  // while still held: see the type's comment
+        close(fd)  // closing the descriptor releases the lock
+    }
+
+    private static func open(_ lockPath: String, for path: String) throws -> Int32 {
+        let fd = Glibc.open(lockPath, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            if errno == ELOOP {
+                throw CPKError.io("\(lockPath), the lock of \(path), is a symbolic link; remove it")
+            }
+            throw FileDescriptor.systemError("cannot open \(lockPath) to lock \(path)")
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let error = FileDescriptor.systemError("cannot inspect \(lockPath)")
+            close(fd)
+            throw error
+        }
+        guard info.st_mode & S_IFMT == S_IFREG, info.st_uid == geteuid(), info.st_mode & 0o077 == 0 else {
+            close(fd)
+            throw CPKError.io(
+                "\(lockPath), the lock of \(path), is not a private regular file of this user "
+                    + "(uid \(info.st_uid), mode \(String(info.st_mode & 0o7777, radix: 8))): someone else made it; remove it")
+        }
+        return fd
+    }
+
+    /// Polled, not blocking: a blocking flock has no timeout, and a holder must not hang us.
+    private static func lock(_ fd: Int32, _ lockPath: String, for path: String, until deadline: Int, timeoutSeconds: Int) throws {
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR else {
+                throw FileDescriptor.systemError("cannot lock \(lockPath) to rewrite \(path)")
+            }
+            guard time(nil) < deadline else {
+                throw CPKError.io(
+                    "\(path) is being rewritten by another process, which holds \(lockPath); "
+                        + "gave up after \(timeoutSeconds) s: try again once it has finished")
+            }
+            usleep(50_000)
+        }
+    }
+
+    /// True when `lockPath` still names the file `fd` holds.
+    private static func nameLeads(to fd: Int32, _ lockPath: String) -> Bool {
+        var held = stat()
+        var named = stat()
+        guard fstat(fd, &held) == 0, lstat(lockPath, &named) == 0 else { return false }
+        return held.st_dev == named.st_dev && held.st_ino == named.st_ino
+    }
 }

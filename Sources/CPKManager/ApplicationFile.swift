@@ -5,6 +5,7 @@ import Glibc
 import CPKCore
 import CPKCrypto
 import CPKFormat
+import CPKPackage
 
 /// An installed application at rest: the plaintext re-encrypted with AES-256-GCM under the
 /// device's storage key and a fresh nonce, so the stored bytes are neither the plaintext nor
@@ -53,15 +54,86 @@ enum ApplicationFile {
             ("size", .integer(app.size)),
             ("installed-at", .string(app.installedAt)),
             ("signer", app.description.provenance.signer.map { .string($0) } ?? .null),
+            ("signer-authority", authorityJSON(app.description.provenance.signerIdentity)),
             ("manifest-authenticated", .bool(app.description.provenance.manifestAuthenticated)),
             ("floor", .object([
                 ("maj", .integer(app.rollbackFloor.major)), ("min", .integer(app.rollbackFloor.minor)),
                 ("rev", .integer(app.rollbackFloor.revision)),
             ])),
+            ("authenticated-floor", app.authenticatedFloor.map { floor in
+                .object([("maj", .integer(floor.major)), ("min", .integer(floor.minor)), ("rev", .integer(floor.revision))])
+            } ?? .null),
             ("sha256", .string(Hex.encode(app.sha256))),
             ("nonce", .string(Hex.encode(record.nonce))),
             ("tag", .string(Hex.encode(record.tag))),
         ])
+    }
+
+    /// What vouched for the signer: `{"anchor-sha256", "anchor", "names"}` or `{"pinned-key-sha256"}`.
+    static func authorityJSON(_ identity: SignerContinuity?) -> JSONValue {
+        let key: JSONValue = identity?.keySHA256.map { .string($0) } ?? .null
+        switch identity?.authority {
+        case nil: return .null
+        case .pinnedKey(let sha256)?: return .object([("pinned-key-sha256", .string(sha256)), ("key-sha256", key)])
+        case .anchor(let sha256, let names)?:
+            return .object([
+                ("anchor-sha256", .string(sha256)), ("anchor", identity?.anchorSubject.map { .string($0) } ?? .null),
+                ("names", .array(names.map { .string($0) })), ("key-sha256", key),
+            ])
+        }
+    }
+
+    static func parseAuthority(_ value: JSONValue) throws -> (SignerContinuity.Authority, String?) {
+        let bad = CPKError.invalid("bad record")
+        if case .string(let sha256)? = value["pinned-key-sha256"] { return (.pinnedKey(sha256: sha256), nil) }
+        guard case .string(let sha256)? = value["anchor-sha256"], case .array(let values)? = value["names"] else { throw bad }
+        let names = try values.map { value -> String in
+            guard case .string(let name) = value else { throw bad }
+            return name
+        }
+        var subject: String? = nil
+        if case .string(let text)? = value["anchor"] { subject = text }
+        return (.anchor(sha256: sha256, names: names), subject)
+    }
+
+    // MARK: history
+
+    /// What a removal keeps of `application`: the authenticated floor and the signer, and the
+    /// version for messages; nil when no trust policy decided anything about it. The
+    /// development floor is not kept: it never bound under a trust policy, and in development
+    /// mode a removal forgets it as it always did.
+    static func history(of application: InstalledApplication) -> InstalledApplication? {
+        guard application.description.provenance.signer != nil || application.authenticatedFloor != nil else { return nil }
+        var kept = application
+        kept.rollbackFloor = RollbackPolicy.noFloor
+        kept.size = 0
+        kept.sha256 = []
+        return kept
+    }
+
+    /// Writes a history: the record's JSON sealed under the storage key, mode 0600, by rename.
+    static func writeHistory(_ application: InstalledApplication, storageKey: [UInt8], to path: String) throws {
+        let json = recordJSON(Record(application: application, nonce: [], tag: []))
+        let sealed = try SealedBox.seal(Array(json.compactText.utf8), key: storageKey)
+        let output = try OutputFile(path: path, binary: true, mode: 0o600)
+        try output.descriptor.write(sealed)
+        try output.commit()
+    }
+
+    /// The history of `id`, or nil when there is none.
+    static func openHistory(_ path: String, id: String, storageKey: [UInt8]) throws -> InstalledApplication? {
+        guard let file = try StateDirectory.openPrivateFile(path) else { return nil }
+        let damaged = CPKError.io(
+            "what the removal of \"\(id)\" kept (\(path)) is damaged or not sealed by this device; "
+                + "forget it (cpk-install remove \(id), forgetting its history) to install it again")
+        let size = try file.status().size
+        guard size <= UInt64(recordLimit) else { throw damaged }
+        var sealed = [UInt8](repeating: 0, count: Int(size))
+        try sealed.withUnsafeMutableBytes { try file.read(into: $0, at: 0, what: "the application's history") }
+        guard let json = try SealedBox.open(sealed, key: storageKey), let record = try? parseRecord(JSONValue(parsing: json)),
+            record.application.id == id
+        else { throw damaged }
+        return record.application
     }
 
     // MARK: reading
@@ -129,21 +201,41 @@ enum ApplicationFile {
         // Records written before signer provenance was kept have none of these three fields.
         var signer: String? = nil
         if let value = json["signer"], value != .null { signer = try text(value) }
+        // Records written before issue 24 have no authority: the signer is known by its text only.
+        var signerIdentity: SignerContinuity? = nil
+        if let signer, let value = json["signer-authority"], value != .null {
+            let (authority, anchor) = try parseAuthority(value)
+            var key: String? = nil
+            if case .string(let text)? = value["key-sha256"] { key = text }
+            signerIdentity = SignerContinuity(text: signer, authority: authority, anchorSubject: anchor, keySHA256: key)
+        }
         var authenticated = false
         if let value = json["manifest-authenticated"] {
             guard case .bool(let flag) = value else { throw CPKError.invalid("bad record") }
             authenticated = flag
         }
-        let floor = try json["floor"].map {
-            Version(major: try number($0["maj"]), minor: try number($0["min"]), revision: try number($0["rev"]), date: "")
+        func floorVersion(_ value: JSONValue) throws -> Version {
+            Version(major: try number(value["maj"]), minor: try number(value["min"]), revision: try number(value["rev"]), date: "")
+        }
+        let floor = try json["floor"].map(floorVersion)
+        // Records written before the authenticated floor was kept apart: one installed under a
+        // trust policy (it names a signer) had its floor moved by authenticated versions only;
+        // one installed in development mode had none.
+        let authenticatedFloor: Version?
+        switch json["authenticated-floor"] {
+        case .some(.null): authenticatedFloor = nil
+        case .some(let value): authenticatedFloor = try floorVersion(value)
+        case .none: authenticatedFloor = signer != nil ? floor ?? version : nil
         }
         let description = ApplicationDescription(
             name: try text(json["name"]), vendor: try text(json["vendor"]),
             target: Target(arch: try text(json["arch"]), os: try text(json["os"])), version: version,
-            provenance: Provenance(signer: signer, manifestAuthenticated: authenticated, setsRollbackFloor: true))
+            provenance: Provenance(
+                signer: signer, manifestAuthenticated: authenticated, setsRollbackFloor: true, signerIdentity: signerIdentity))
         let application = InstalledApplication(
             id: try text(json["id"]), description: description, size: try number(json["size"]),
-            installedAt: try text(json["installed-at"]), sha256: try hexBytes(json["sha256"]), rollbackFloor: floor)
+            installedAt: try text(json["installed-at"]), sha256: try hexBytes(json["sha256"]), rollbackFloor: floor,
+            authenticatedFloor: authenticatedFloor)
         return Record(application: application, nonce: try hexBytes(json["nonce"]), tag: try hexBytes(json["tag"]))
     }
 }

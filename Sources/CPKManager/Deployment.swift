@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 import CPKCore
 import CPKCrypto
 import CPKFormat
@@ -111,10 +115,10 @@ final class Deployment {
 
     /// Writes the sealed record after the payload and installs the file under the exclusive
     /// lock, checking the version against the rollback floor installed then.
-    /// - Parameter installedFloor: the anti-rollback floor of the installed version, if any.
+    /// - Parameter installedRecord: the installed version (or what a removal kept of it), if any.
     func commit(
         storageKey: [UInt8], installedAt: String, destination: String, lock: StateLock,
-        installedFloor: () throws -> Version?
+        installedRecord: () throws -> InstalledApplication?, supersedes history: String? = nil
     ) throws -> InstalledApplication {
         guard phase == .verified, let plaintextDigest, let storageTag else {
             throw CPKError.check("\"\(id)\" was not verified (tag, digest and signature)")
@@ -122,23 +126,34 @@ final class Deployment {
         guard let description else {
             throw CPKError.usage("\"\(id)\": the deployment was not described (name, version)")
         }
-        // An unauthenticated version keeps the floor it found; it must still be that at commit.
-        let keptFloor = description.provenance.setsRollbackFloor ? nil : try installedFloor()
-        let floor = description.provenance.setsRollbackFloor ? description.version : keptFloor ?? RollbackPolicy.noFloor
+        let provenance = description.provenance
+        let previous = try installedRecord()
+        // An unauthenticated version keeps the floors it found; they must still be those at commit.
+        let floor = provenance.setsRollbackFloor ? description.version : previous?.rollbackFloor ?? RollbackPolicy.noFloor
+        // Only an authenticated manifest moves the authenticated floor; a development-mode
+        // install carries it over untouched.
+        let authenticatedFloor = provenance.manifestAuthenticated ? description.version : previous?.authenticatedFloor
         let application = InstalledApplication(
             id: id, description: description, size: totalSize, installedAt: installedAt, sha256: plaintextDigest,
-            rollbackFloor: floor)
+            rollbackFloor: floor, authenticatedFloor: authenticatedFloor)
         let record = ApplicationFile.Record(application: application, nonce: storageNonce, tag: storageTag)
         try output.finish()
         try ApplicationFile.writeTrailer(record: record, payloadSize: totalSize, storageKey: storageKey, to: staging.descriptor)
         try staging.flush()  // seconds for a large payload: not while holding the lock
         try lock.withLock(exclusive: true) {
-            let installed = try installedFloor()
-            try RollbackPolicy.check(id: id, new: description.version, installed: installed, allowDowngrade: allowDowngrade)
-            if !description.provenance.setsRollbackFloor && installed != keptFloor {
+            let installed = try installedRecord()
+            try RollbackPolicy.check(
+                id: id, new: description.version, installed: installed?.bindingFloor(underTrustPolicy: provenance.underTrustPolicy),
+                allowDowngrade: allowDowngrade)
+            let keptFloorMoved = !provenance.setsRollbackFloor && installed?.rollbackFloor != previous?.rollbackFloor
+            let keptAuthenticatedFloorMoved =
+                !provenance.manifestAuthenticated && installed?.authenticatedFloor != previous?.authenticatedFloor
+            if keptFloorMoved || keptAuthenticatedFloorMoved {
                 throw CPKError.io("another version of \"\(id)\" was installed meanwhile; try again")
             }
             try staging.commit(as: destination)
+            // The new record carries what a removal kept (the authenticated floor); the history goes.
+            if let history { _ = unlink(history) }
         }
         return application
     }
@@ -152,9 +167,10 @@ final class Deployment {
 /// not replaced by an older version of itself unless explicitly allowed.
 /// The floor is the last version whose provenance could set it (see `Provenance`), so an
 /// unauthenticated manifest can neither raise it (and lock out the genuine next version) nor
-/// lower it.
-enum RollbackPolicy {
-    static let noFloor = Version(major: 0, minor: 0, revision: 0, date: "")
+/// lower it; under a trust policy only the floor an authenticated manifest set binds
+/// (`InstalledApplication.bindingFloor`).
+public enum RollbackPolicy {
+    public static let noFloor = Version(major: 0, minor: 0, revision: 0, date: "")
 
     /// - Parameter installed: the installed version's rollback floor.
     static func check(id: String, new: Version, installed: Version?, allowDowngrade: Bool) throws {

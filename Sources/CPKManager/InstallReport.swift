@@ -53,6 +53,18 @@ public enum CheckOutcome: String, Sendable {
     case absent
 }
 
+/// One signer as the trust policy judged it: who (from its certificate or key) and the verdict,
+/// kept for a refused signer too, so a report can name the one that failed.
+public struct SignerVerdict: Sendable, Equatable {
+    public let identity: SignerIdentity
+    public let verdict: TrustVerdict
+
+    public init(identity: SignerIdentity, verdict: TrustVerdict) {
+        self.identity = identity
+        self.verdict = verdict
+    }
+}
+
 /// What an install did, for people (`text`) and scripts (`json`).
 public struct InstallReport {
     public let source: String
@@ -63,12 +75,23 @@ public struct InstallReport {
     public var payloadSigner: TrustedSigner?
     /// The package signature's signer, when there is one and the trust policy authenticated it.
     public var packageSigner: TrustedSigner?
+    /// Each signer's verdict under a trust policy, trusted or not (nil in development mode).
+    public var payloadSignerVerdict: SignerVerdict?
+    public var packageSignerVerdict: SignerVerdict?
+    /// A signer certificate not valid at the checking time, said when the install goes on
+    /// with it (development mode, or an expired one allowed); one line each.
+    public var validityNotes: [String] = []
     /// True when a trusted signature covers the manifest.
     public var manifestAuthenticated = false
     /// True when the device has no trust policy: nothing is authenticated.
     public var developmentMode = false
     /// The installed version's signer, when it differs from this package's (allowed explicitly).
     public var previousSigner: String?
+    /// The same, with what vouched for it (the anchor or the pinned key), for messages.
+    public var previousSignerIdentity: SignerContinuity?
+    /// The installed version's development floor, when a trust policy set it aside: no
+    /// authenticated manifest set it (docs/format.md §8.3, rule 7).
+    public var setAsideFloor: Version?
 
     /// The identity a device records and compares on upgrade: the package signer's when there
     /// is one (it vouches for the whole package, the payload signature included), else the
@@ -115,6 +138,9 @@ public struct InstallReport {
             if !notRun.isEmpty { lines.append(notRun.joined(separator: ", ") + " not run") }
             notRun = []
             lines.append(line(for: check))
+            if check == .signer, installed || outcome(check) != .failed {
+                lines += validityNotes.map { "Signer certificate: \($0)" }
+            }
         }
         if !notRun.isEmpty {
             lines.append(notRun.count == InstallCheck.allCases.count ? "No check ran" : notRun.joined(separator: ", ") + " not run")
@@ -142,6 +168,10 @@ public struct InstallReport {
             return "Manifest check NOT AUTHENTICATED: development mode; the id, version and names are the package's word"
         case (.manifest, .passed):
             return "Manifest check PASSED (the package signature by the trusted \(packageSigner?.identity.description ?? "?") covers it)"
+        case (.version, .passed) where setAsideFloor != nil:
+            return "Version check PASSED (the floor \(setAsideFloor?.dotted ?? "?") was set by a version no authenticated "
+                + "manifest vouched for, so it does not bind under the trust policy"
+                + (installed && manifestAuthenticated ? "; the floor is now \(manifest.payload.version.dotted))" : ")")
         case (.manifest, .acceptedUnauthenticated):
             return "Manifest check NOT AUTHENTICATED, accepted as asked: no trusted signature covers the manifest; "
                 + "the version does not move the anti-rollback floor"
@@ -156,7 +186,8 @@ public struct InstallReport {
         guard let payloadSigner else { return "not authenticated" }
         var text = "\(payloadSigner.identity): \(payloadSigner.explanation)"
         if let previousSigner {
-            text += "; the installed version was signed by \(SignerIdentity.shown(previousSigner)), a change allowed as asked"
+            let vouched = previousSignerIdentity.map { " (\($0))" } ?? ""
+            text += "; the installed version was signed by \(SignerIdentity.shown(previousSigner))\(vouched), a change allowed as asked"
         }
         return text
     }
@@ -176,11 +207,28 @@ public struct InstallReport {
             ("checks", .object(InstallCheck.allCases.map { ($0.rawValue, .string(outcome($0).rawValue)) })),
             ("development-mode", .bool(developmentMode)),
             ("manifest-authenticated", .bool(manifestAuthenticated)),
-            ("signer", Self.json(payloadSigner)),
-            ("package-signer", Self.json(packageSigner)),
+            ("signer", Self.json(payloadSignerVerdict, trusted: payloadSigner)),
+            ("package-signer", Self.json(packageSignerVerdict, trusted: packageSigner)),
             ("previous-signer", previousSigner.map { .string($0) } ?? .null),
+            ("set-aside-floor", setAsideFloor.map { .string($0.dotted) } ?? .null),
+            ("validity-notes", .array(validityNotes.map { .string($0) })),
             ("error", failure.map { .string(($0 as? CPKError)?.message ?? "\($0)") } ?? .null),
         ])
+    }
+
+    /// A signer with its verdict: `trusted` with what trusted it, or `untrusted` with the
+    /// reason code and message; null when no trust policy judged it.
+    private static func json(_ judged: SignerVerdict?, trusted: TrustedSigner?) -> JSONValue {
+        if case .untrusted(let failure)? = judged?.verdict, let judged {
+            return .object([
+                ("identity", .string(judged.identity.text)), ("key-sha256", .string(judged.identity.keyFingerprint)),
+                ("verdict", .string("untrusted")), ("reason", .string(failure.reason.rawValue)),
+                ("message", .string(failure.message)),
+            ])
+        }
+        guard case .object(var fields) = json(trusted) else { return .null }
+        fields.insert(("verdict", .string("trusted")), at: 2)
+        return .object(fields)
     }
 
     private static func json(_ signer: TrustedSigner?) -> JSONValue {
@@ -193,6 +241,7 @@ public struct InstallReport {
         case .anchor(let path):
             fields.append(("trusted-by", .string("anchor")))
             fields.append(("chain", .array(path.map { .string($0) })))
+            if case .anchor(let sha256, _)? = signer.continuity.authority { fields.append(("anchor-sha256", .string(sha256))) }
         }
         return .object(fields)
     }

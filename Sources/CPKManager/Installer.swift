@@ -116,31 +116,52 @@ public final class PackageInstaller {
     private func judge(signer: SignerCredentials, package: SignerCredentials?, id: String, into report: inout InstallReport) throws
         -> TrustedSigner?
     {
-        switch options.trust.evaluate(signer, applicationID: id) {
-        case .noTrustInput:
+        // Both signers are judged before either refusal, so the report names each with its own
+        // verdict, the failing one included.
+        let payloadVerdict = options.trust.evaluate(signer, applicationID: id)
+        let packageVerdict = package.map { options.trust.evaluate($0, applicationID: id) }
+        // One expiry rule (docs/format.md §8.3, rule 4): a signer accepted although its
+        // certificate is not valid now is accepted aloud, in development mode as with allowExpired.
+        let accepted = options.trust.hasTrustInput ? "accepted as asked" : "accepted: development mode judges no validity"
+        for (role, credentials) in [("payload", signer), ("package", package)] {
+            guard let credentials, let note = options.trust.validityNote(credentials) else { continue }
+            report.validityNotes.append("the \(role) signer's certificate \(note); \(accepted)")
+        }
+        if case .noTrustInput = payloadVerdict {
             report.outcomes[.signer] = .notAuthenticated
             return nil
-        case .untrusted(let failure):
+        }
+        report.payloadSignerVerdict = SignerVerdict(identity: SignerIdentity(signer), verdict: payloadVerdict)
+        if let package, let packageVerdict {
+            report.packageSignerVerdict = SignerVerdict(identity: SignerIdentity(package), verdict: packageVerdict)
+        }
+        report.payloadSigner = payloadVerdict.trustedSigner
+        report.packageSigner = packageVerdict?.trustedSigner
+        if case .untrusted(let failure) = payloadVerdict {
             throw CPKError.check("Signer check FAILED: \(failure.message)")
-        case .trusted(let trusted):
-            report.payloadSigner = trusted
         }
-        if let package {
-            switch options.trust.evaluate(package, applicationID: id) {
-            case .trusted(let trusted): report.packageSigner = trusted
-            case .untrusted(let failure): throw CPKError.check("Signer check FAILED: the package signature's signer: \(failure.message)")
-            case .noTrustInput: break
-            }
+        if case .untrusted(let failure)? = packageVerdict {
+            throw CPKError.check("Signer check FAILED: the package signature's signer: \(failure.message)")
         }
-        let identity = report.recordedSigner?.identity
-        if let installed = try manager.installedApplication(applicationID: id),
-            let previous = installed.description.provenance.signer, let identity, previous != identity.text
+        let identity = report.recordedSigner?.continuity
+        // What a removal kept counts as installed here: remove then install allows no more.
+        let installed = try manager.applicationHistory(applicationID: id)
+        // Under a trust policy a floor no authenticated manifest set does not bind (rule 7);
+        // the report names it, so nobody wonders where the 99.0.0 went.
+        report.setAsideFloor = installed?.unauthenticatedFloor
+        if let installed, let previous = installed.description.provenance.recordedSignerIdentity, let identity,
+            !identity.isSameSigner(as: previous)
         {
-            report.previousSigner = previous
+            report.previousSigner = previous.text
+            report.previousSignerIdentity = previous
             guard options.allowSignerChange else {
-                throw CPKError.check(
+                // Names first as before, then what vouched for each: two signers may share a name.
+                throw CPKError(
+                    .checkFailed,
                     "Signer check FAILED: the installed \(id) \(installed.description.version.dotted) was signed by "
-                        + "\(SignerIdentity.shown(previous)), this package by \(identity); a change of signer must be allowed explicitly")
+                        + "\(SignerIdentity.shown(previous.text)), this package by \(SignerIdentity.shown(identity.text)) "
+                        + "(installed: \(previous); this package: \(identity)); a change of signer must be allowed explicitly",
+                    reason: .signerChange)
             }
         }
         report.outcomes[.signer] = .passed
@@ -154,10 +175,11 @@ public final class PackageInstaller {
             return .development
         }
         let signer = report.recordedSigner?.identity.text
+        let identity = report.recordedSigner?.continuity
         if coversManifest {
             // Reported as passed only once the package digest over the map matches (after the
             // payload): until then the manifest is only the package signature's claim.
-            return Provenance(signer: signer, manifestAuthenticated: true, setsRollbackFloor: true)
+            return Provenance(signer: signer, manifestAuthenticated: true, setsRollbackFloor: true, signerIdentity: identity)
         }
         guard options.acceptUnauthenticatedManifest else {
             throw CPKError.check(
@@ -165,7 +187,7 @@ public final class PackageInstaller {
                     + "are not authenticated (\(Self.whyUncovered(report.manifest)))")
         }
         report.outcomes[.manifest] = .acceptedUnauthenticated
-        return Provenance(signer: signer, manifestAuthenticated: false, setsRollbackFloor: false)
+        return Provenance(signer: signer, manifestAuthenticated: false, setsRollbackFloor: false, signerIdentity: identity)
     }
 
     private static func whyUncovered(_ manifest: Manifest) -> String {

@@ -1,6 +1,7 @@
 import CPKCore
 import CPKCrypto
 import CPKFormat
+import CPKPackage
 
 /// The Confidential Package Manager contract (cpk-install(1), DESCRIPTION), call by call.
 ///
@@ -175,12 +176,21 @@ public protocol PackageManagerAdministration: PackageManagerContract {
 
     /// Removes an installed application (its class key stays, for the next version).
     func removeApplication(applicationID: String) throws
+
+    /// The installed application, else what its removal kept of it (the signer and the
+    /// authenticated rollback floor), else nil: what an install is held to.
+    func applicationHistory(applicationID: String) throws -> InstalledApplication?
 }
 
 extension PackageManagerAdministration {
     /// A backend that can only list finds one application by listing them all.
     public func installedApplication(applicationID: String) throws -> InstalledApplication? {
         try installedApplications().first { $0.id == applicationID }
+    }
+
+    /// A backend that keeps nothing of a removed application.
+    public func applicationHistory(applicationID: String) throws -> InstalledApplication? {
+        try installedApplication(applicationID: applicationID)
     }
 }
 
@@ -228,14 +238,29 @@ public struct Provenance: Sendable, Equatable {
     /// device has no trust policy (development mode, where the floor is a safety net only).
     public var setsRollbackFloor: Bool
 
-    public init(signer: String?, manifestAuthenticated: Bool, setsRollbackFloor: Bool) {
+    /// What signer continuity compares (the anchor and names, or the pinned key); nil in
+    /// development mode, and without its authority for records written before issue 24.
+    public var signerIdentity: SignerContinuity?
+
+    public init(signer: String?, manifestAuthenticated: Bool, setsRollbackFloor: Bool, signerIdentity: SignerContinuity? = nil) {
         self.signer = signer
         self.manifestAuthenticated = manifestAuthenticated
         self.setsRollbackFloor = setsRollbackFloor
+        self.signerIdentity = signerIdentity ?? signer.map { SignerContinuity(text: $0, authority: nil) }
+    }
+
+    /// The continuity identity to compare an upgrade's signer with (the text alone for an
+    /// earlier record); nil when nothing was authenticated.
+    public var recordedSignerIdentity: SignerContinuity? {
+        signerIdentity ?? signer.map { SignerContinuity(text: $0, authority: nil) }
     }
 
     /// A device without a trust policy: nothing authenticated, the version is the floor.
     public static let development = Provenance(signer: nil, manifestAuthenticated: false, setsRollbackFloor: true)
+
+    /// True when the deployment was judged by a trust policy: only then is a signer
+    /// authenticated, so a recorded signer is the mark of one.
+    public var underTrustPolicy: Bool { signer != nil }
 }
 
 /// An installed application, as `list` shows it.
@@ -249,12 +274,18 @@ public struct InstalledApplication: Sendable, Equatable {
     /// SHA-256 of the plaintext, as verified when it was installed.
     public var sha256: [UInt8]
     /// Anti-rollback: no version older than this installs without an explicit downgrade. It
-    /// moves only with a version that `Provenance.setsRollbackFloor`.
+    /// moves only with a version that `Provenance.setsRollbackFloor`, development-mode
+    /// versions included; it binds in development mode only.
     public var rollbackFloor: Version
+    /// The floor the last authenticated manifest set (docs/format.md §8.3, rule 7); nil when no
+    /// authenticated manifest ever set one. The only floor that binds under a trust policy: a
+    /// version that nobody authenticated (installed in development mode) must not lock out the
+    /// genuine next version once the device trusts its signer.
+    public var authenticatedFloor: Version?
 
     public init(
         id: String, description: ApplicationDescription, size: UInt64, installedAt: String, sha256: [UInt8],
-        rollbackFloor: Version? = nil
+        rollbackFloor: Version? = nil, authenticatedFloor: Version? = nil
     ) {
         self.id = id
         self.description = description
@@ -262,5 +293,18 @@ public struct InstalledApplication: Sendable, Equatable {
         self.installedAt = installedAt
         self.sha256 = sha256
         self.rollbackFloor = rollbackFloor ?? description.version
+        self.authenticatedFloor = authenticatedFloor
+    }
+
+    /// The floor a new version is held to: the authenticated floor under a trust policy, the
+    /// development floor without one.
+    public func bindingFloor(underTrustPolicy: Bool) -> Version? {
+        underTrustPolicy ? authenticatedFloor : rollbackFloor
+    }
+
+    /// The development floor when a trust policy sets it aside (it is above the authenticated
+    /// floor, so an unauthenticated version raised it); nil when it binds or agrees.
+    public var unauthenticatedFloor: Version? {
+        rollbackFloor > (authenticatedFloor ?? RollbackPolicy.noFloor) ? rollbackFloor : nil
     }
 }

@@ -6,6 +6,8 @@ extension CPKError.Reason {
     public static let classKeyMissing = CPKError.Reason(rawValue: "class-key-missing")
     /// The package is older than the installed version (anti-rollback).
     public static let downgrade = CPKError.Reason(rawValue: "downgrade")
+    /// An upgrade's signer is not the installed (or removed) version's (signer continuity).
+    public static let signerChange = CPKError.Reason(rawValue: "signer-change")
     /// A wrapped class key uses a padding the Package Manager does not take.
     public static let devicePaddingNeeded = CPKError.Reason(rawValue: "device-padding-needed")
     /// A bare wrapped key names no application.

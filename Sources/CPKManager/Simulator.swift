@@ -159,7 +159,7 @@ public final class PackageManagerSimulator: PackageManagerAdministration, Plaint
         _ = try deployment.commit(
             storageKey: try secrets.storageKey, installedAt: Timestamp.format(secondsSinceEpoch: Int(time(nil))),
             destination: state.applicationPath(for: applicationID), lock: lock,
-            installedFloor: { try self.installed(applicationID)?.rollbackFloor })
+            installedRecord: { try self.lastKnown(applicationID) }, supersedes: state.historyPath(for: applicationID))
     }
 
     // MARK: - Beyond the contract
@@ -168,7 +168,8 @@ public final class PackageManagerSimulator: PackageManagerAdministration, Plaint
         let deployment = try deployment(applicationID)
         try failing(applicationID) {
             try RollbackPolicy.check(
-                id: applicationID, new: description.version, installed: try installed(applicationID)?.rollbackFloor,
+                id: applicationID, new: description.version,
+                installed: try lastKnown(applicationID)?.bindingFloor(underTrustPolicy: description.provenance.underTrustPolicy),
                 allowDowngrade: allowDowngrade)
         }
         deployment.description = description
@@ -204,14 +205,51 @@ public final class PackageManagerSimulator: PackageManagerAdministration, Plaint
     }
 
     public func removeApplication(applicationID: String) throws {
-        try lock.withLock(exclusive: true) {
+        _ = try removeApplication(applicationID: applicationID, forgetHistory: false)
+    }
+
+    /// Removes an installed application. What a trust policy decided about it (its
+    /// authenticated rollback floor and its signer) outlives the removal, in apps/<hex id>.history,
+    /// so that removing then installing allows no downgrade or change of signer that an upgrade
+    /// would not; `forgetHistory` forgets that too (and works when only the history is left).
+    /// Returns what was kept, if anything, and whether a history was forgotten.
+    public func removeApplication(applicationID: String, forgetHistory: Bool) throws -> Removal {
+        let storageKey = try secrets.storageKey
+        return try lock.withLock(exclusive: true) {
             let path = state.applicationPath(for: applicationID)
-            guard unlink(path) == 0 else {
-                if errno == ENOENT { throw CPKError.usage("\"\(applicationID)\" is not installed") }
-                throw FileDescriptor.systemError("cannot remove \(path)")
+            let historyPath = state.historyPath(for: applicationID)
+            var removal = Removal()
+            // A damaged record is removed all the same; it has no history to keep.
+            let record = try? ApplicationFile.open(path, id: applicationID, storageKey: storageKey)?.record.application
+            if !forgetHistory, let record, let history = ApplicationFile.history(of: record) {
+                // Written before the record goes: a crash in between leaves both, never neither.
+                try ApplicationFile.writeHistory(history, storageKey: storageKey, to: historyPath)
+                removal.kept = history
             }
+            var removed = unlink(path) == 0
+            guard removed || errno == ENOENT else { throw FileDescriptor.systemError("cannot remove \(path)") }
+            if forgetHistory {
+                // The record carried a floor or signer that would have been kept: forgotten now.
+                removal.forgotHistory = removed && record.flatMap(ApplicationFile.history(of:)) != nil
+                if unlink(historyPath) == 0 {
+                    removal.forgotHistory = true
+                    removed = true
+                } else if errno != ENOENT {
+                    throw FileDescriptor.systemError("cannot remove \(historyPath)")
+                }
+            }
+            guard removed else { throw CPKError.usage("\"\(applicationID)\" is not installed") }
             StateDirectory.syncDirectory(state.path + "/" + StateDirectory.apps)
+            return removal
         }
+    }
+
+    /// The installed application `id`, else what its removal kept (`removeApplication`), else nil:
+    /// the version and signer an install of `id` is held to.
+    public func applicationHistory(applicationID: String) throws -> InstalledApplication? {
+        let storageKey = try secrets.storageKey
+        if let installed = try installedApplication(applicationID: applicationID) { return installed }
+        return try ApplicationFile.openHistory(state.historyPath(for: applicationID), id: applicationID, storageKey: storageKey)
     }
 
     /// Opens only that application's record, not every one (one install asks this).
@@ -228,6 +266,16 @@ public final class PackageManagerSimulator: PackageManagerAdministration, Plaint
     /// The installed application `id`, or nil.
     public func installed(_ id: String) throws -> InstalledApplication? {
         try ApplicationFile.open(state.applicationPath(for: id), id: id, storageKey: try secrets.storageKey)?.record.application
+    }
+
+    /// The installed application `id`, else what its removal kept; a damaged record throws (an
+    /// install must not pass a floor it cannot read).
+    func lastKnown(_ id: String) throws -> InstalledApplication? {
+        let storageKey = try secrets.storageKey
+        if let installed = try ApplicationFile.open(state.applicationPath(for: id), id: id, storageKey: storageKey) {
+            return installed.record.application
+        }
+        return try ApplicationFile.openHistory(state.historyPath(for: id), id: id, storageKey: storageKey)
     }
 
     /// True when a class key is installed for `id`.
@@ -272,6 +320,14 @@ public final class PackageManagerSimulator: PackageManagerAdministration, Plaint
             !id.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
         else { throw CPKError.invalid("an application id must be 1 to 512 bytes without control characters") }
     }
+}
+
+/// What `removeApplication(applicationID:forgetHistory:)` did beside removing.
+public struct Removal: Sendable {
+    /// What outlives the removal: the authenticated floor and the signer.
+    public var kept: InstalledApplication?
+    /// True when a kept history was forgotten.
+    public var forgotHistory = false
 }
 
 /// What `applicationListing()` finds in apps/.

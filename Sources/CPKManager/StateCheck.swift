@@ -8,6 +8,8 @@ public struct StateCheckReport: Sendable {
     public var applications: [String] = []
     /// Ids with an installed class key that opens.
     public var classKeys: [String] = []
+    /// Removed ids whose rollback floor and signer were kept (`remove` without forgetting).
+    public var histories: [String] = []
     /// Files in the staging area still being written by a live process.
     public var stagingInUse: Int = 0
     /// What is wrong, one line each; empty when the state is consistent.
@@ -24,6 +26,16 @@ extension PackageManagerSimulator {
         var report = StateCheckReport()
         let storageKey = try secretsStorageKey()
         for name in try state.entries(of: StateDirectory.apps) {
+            if let id = StateDirectory.id(fromFileName: name, suffix: ".history") {
+                // What a removal kept: it must open, as an install would open it.
+                do {
+                    _ = try ApplicationFile.openHistory(state.historyPath(for: id), id: id, storageKey: storageKey)
+                    report.histories.append(id)
+                } catch let error as CPKError {
+                    report.problems.append(error.message)
+                }
+                continue
+            }
             guard let id = StateDirectory.id(fromFileName: name, suffix: ".app") else {
                 report.problems.append("apps/\(name): a file that is not an installed application")
                 continue
@@ -51,6 +63,8 @@ extension PackageManagerSimulator {
                 report.problems.append(error.message)
             }
         }
+        // trust/ decides every install: checked by the rules an install reads it with.
+        report.problems += try TrustStore.problems(in: state)
         report.stagingInUse = try state.entries(of: StateDirectory.staging).count
         return report
     }

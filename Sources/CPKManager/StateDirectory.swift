@@ -131,6 +131,8 @@ public struct StateDirectory: Sendable {
     }
 
     func applicationPath(for id: String) -> String { "\(path)/\(Self.apps)/\(Self.fileName(for: id)).app" }
+    /// What a removal kept of an application (its authenticated floor and signer).
+    func historyPath(for id: String) -> String { "\(path)/\(Self.apps)/\(Self.fileName(for: id)).history" }
 
     /// Application ids may hold any character (KBS names hold '/'), so files are named by the
     /// hexadecimal of the id's UTF-8 bytes.

@@ -68,6 +68,32 @@ public enum TrustStore {
         }
     }
 
+    /// What is wrong in trust/, one line per file, by the rules an install reads it with (a
+    /// symlink, FIFO, another user's or world-writable file, a file that is no anchor, an
+    /// anchor or scope that does not parse): any of them makes every install fail.
+    public static func problems(in state: StateDirectory) throws -> [String] {
+        var problems: [String] = []
+        for file in try StateDirectory.entries(in: state.trustPath) {
+            let path = state.trustPath + "/" + file
+            do {
+                guard let bytes = try readPrivate(path, limit: SmallInput.documentLimit) else { continue }
+                if file.hasSuffix(".crt") {
+                    _ = try X509Certificate.chain(loading: bytes)
+                } else if file.hasSuffix(".key") {
+                    _ = try VerifyingKey(loading: bytes)
+                } else if file.hasSuffix(".ids") {
+                    _ = try readScope(path)
+                } else {
+                    problems.append("\(path) is not an anchor this device provisioned (NAME.crt, NAME.key, NAME.ids): remove it")
+                }
+            } catch let error as CPKError {
+                let message = error.message.hasPrefix(path) ? error.message : "\(path): \(error.message)"
+                problems.append(message)
+            }
+        }
+        return problems
+    }
+
     /// Adds the provisioned anchors to `policy`.
     public static func add(in state: StateDirectory, to policy: inout TrustPolicy) throws {
         for entry in try entries(in: state) {

@@ -20,12 +20,14 @@ struct Remove: ParsableCommand {
         abstract: "Remove an installed application (its class key stays installed).")
 
     @Argument(help: "The application id.", completion: .custom(StateOptions.installedIDs)) var id: String
+    @Flag(help: "Also forget its rollback floor and signer, which otherwise bind the next install of the id.")
+    var forgetHistory = false
     @OptionGroup var stateOptions: StateOptions
 
     @OptionGroup var messages: MessageOptions
 
     func run() throws {
-        try ApplicationsFrontend.remove(id: id, state: stateOptions, messages: messages)
+        try ApplicationsFrontend.remove(id: id, forgetHistory: forgetHistory, state: stateOptions, messages: messages)
     }
 }
 

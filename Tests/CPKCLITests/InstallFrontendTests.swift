@@ -46,7 +46,7 @@ final class ApplicationListingRenderingTests: XCTestCase {
             json.compactText,
             #"{"id":"a","name":"Alpha","vendor":"Acme","target":{"arch":"x86_64","os":"linux"},"version":"1.2.3","#
                 + #""date":"2026-01-02T03:04:05Z","size":5,"installed-at":"2026-02-03T04:05:06Z","sha256":"ab01","#
-                + #""signer":"CN=Vendor","manifest-authenticated":false,"rollback-floor":"1.2.3"}"#)
+                + #""signer":"CN=Vendor","manifest-authenticated":false,"rollback-floor":"1.2.3","authenticated-floor":null}"#)
         XCTAssertEqual(ApplicationsFrontend.json(application("a", name: "A", size: 1))["signer"], .null)
     }
 

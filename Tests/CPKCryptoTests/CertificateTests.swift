@@ -118,7 +118,9 @@ final class CertificateTests: XCTestCase {
         let outcome = try CertificateChain.verify(
             leaf: try pki.certificate("leaf"), intermediates: [try pki.certificate("intermediate")],
             anchors: [try pki.certificate("root")], at: now, allowExpired: false)
-        XCTAssertEqual(outcome, .trusted(path: ["O=Acme,CN=Package Signer", "CN=Test Intermediate", "CN=Test Root"]))
+        XCTAssertEqual(
+            outcome,
+            .trusted(path: ["O=Acme,CN=Package Signer", "CN=Test Intermediate", "CN=Test Root"], anchor: try pki.certificate("root").fingerprint))
     }
 
     func testUntrustedChains() throws {

@@ -60,7 +60,7 @@ final class FileKeyStoreTests: XCTestCase {
         XCTAssertEqual(try store.key(named: "zeta"), Base64.decode(testKeyBase64))
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
         XCTAssertEqual(mode, 0o600)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), ["store.json"], "no temporary left")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), ["store.json"], "no temporary or lock file left")
     }
 
     func testProvisionRefusesToOverwriteUnlessForced() throws {

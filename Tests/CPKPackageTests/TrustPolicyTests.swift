@@ -192,3 +192,93 @@ extension TrustPolicyTests {
         XCTAssertNoThrow(try CertificateEmbedding.x509(chain: [leaf, try certificate("root")], form: .pem).requireKey(try leaf.publicKey))
     }
 }
+
+/// Signer continuity (issue 24): who signed is what the policy authenticated, not the name a
+/// certificate claims.
+extension TrustPolicyTests {
+    private func continuity(_ policy: TrustPolicy, _ signer: SignerCredentials) throws -> SignerContinuity {
+        guard let trusted = policy.evaluate(signer, applicationID: "app").trustedSigner else {
+            throw CPKError.check("not trusted: \(policy.evaluate(signer, applicationID: "app"))")
+        }
+        return trusted.continuity
+    }
+
+    /// A certificate for the key of `key` (a .pem of this directory) with `subject`, issued by `issuer`.
+    private func issue(_ name: String, key: String, subject: String, by issuer: String) throws {
+        try runOpenSSL(["req", "-new", "-key", "\(key).pem", "-out", "\(name).csr", "-subj", subject])
+        try runOpenSSL(["x509", "-req", "-in", "\(name).csr", "-CA", "\(issuer).crt", "-CAkey", "\(issuer).pem",
+                        "-CAcreateserial", "-days", "10", "-extfile", "code.ext", "-out", "\(name).crt"])
+    }
+
+    private func runOpenSSL(_ arguments: [String]) throws {
+        guard try command.run(arguments) == 0 else { throw CPKError.io("openssl \(arguments.joined(separator: " ")) failed") }
+    }
+
+    private func credentials(_ name: String) throws -> SignerCredentials {
+        let leaf = try certificate(name)
+        return SignerCredentials(key: try leaf.publicKey, chain: [leaf], origin: name)
+    }
+
+    func testTheSameNameUnderAnotherAnchorIsAnotherSigner() throws {
+        // "other" is a second trusted root that names a new key exactly as "direct" is named.
+        try runOpenSSL(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "lookalike-key.pem"])
+        try issue("lookalike", key: "lookalike-key", subject: "/CN=Direct Signer", by: "other")
+        try runOpenSSL(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "rotated-key.pem"])
+        try issue("rotated", key: "rotated-key", subject: "/CN=Direct Signer", by: "root")
+        var policy = policy()
+        policy.time += 1  // certificates issued this very second are valid from it
+        policy.anchors = [.init(try certificate("root")), .init(try certificate("other"))]
+        let genuine = try continuity(policy, try credentials("direct"))
+        let lookalike = try continuity(policy, try credentials("lookalike"))
+        XCTAssertEqual(genuine.text, lookalike.text)  // the names agree ...
+        XCTAssertFalse(lookalike.isSameSigner(as: genuine))  // ... the anchors do not
+        XCTAssertTrue(genuine.isSameSigner(as: genuine))
+        guard case .anchor(let sha256, let names)? = genuine.authority else { return XCTFail("no anchor") }
+        XCTAssertEqual(sha256, Hex.encode(try certificate("root").fingerprint))
+        XCTAssertEqual(names, ["release@acme.example", "https://acme.example/release"])
+        XCTAssertTrue(genuine.description.contains("under the anchor CN=Test Root"), genuine.description)
+        // the same name under the same anchor, another key: the anchor vouched for the name,
+        // so it is the same signer (a key rotation)
+        try runOpenSSL(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "rotated-key.pem"])
+        try issue("rotated", key: "rotated-key", subject: "/CN=Direct Signer", by: "root")
+        XCTAssertTrue(try continuity(policy, try credentials("rotated")).isSameSigner(as: genuine))
+        // a record written before issue 24 knows the text only: compared by what it has
+        let earlier = SignerContinuity(text: "subject:CN=Direct Signer", authority: nil)
+        XCTAssertTrue(lookalike.isSameSigner(as: earlier))
+        XCTAssertFalse(try continuity(policy, try signer("code", chain: ["intermediate"])).isSameSigner(as: earlier))
+    }
+
+    func testTheSameKeyUnderAnotherNameIsAnotherSigner() throws {
+        try issue("renamed", key: "direct", subject: "/CN=Renamed Signer", by: "root")
+        var policy = policy()
+        policy.time += 1  // certificates issued this very second are valid from it
+        policy.anchors = [.init(try certificate("root"))]
+        let genuine = try continuity(policy, try credentials("direct"))
+        let renamed = try continuity(policy, try credentials("renamed"))
+        XCTAssertTrue(try credentials("renamed").key.isSameKey(as: try credentials("direct").key))
+        XCTAssertFalse(renamed.isSameSigner(as: genuine))
+    }
+
+    func testAPinnedKeyIsItsOwnIdentity() throws {
+        try issue("renamed", key: "direct", subject: "/CN=Renamed Signer", by: "root")
+        try runOpenSSL(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "lookalike-key.pem"])
+        try issue("lookalike", key: "lookalike-key", subject: "/CN=Direct Signer", by: "other")
+        var policy = policy()
+        policy.time += 1  // certificates issued this very second are valid from it
+        policy.pinnedKeys = [.init(try certificate("direct").publicKey), .init(try certificate("lookalike").publicKey)]
+        let pinned = try continuity(policy, try credentials("direct"))
+        guard case .pinnedKey(let sha256)? = pinned.authority else { return XCTFail("not a pinned key") }
+        XCTAssertEqual(sha256, Hex.encode(try certificate("direct").publicKey.fingerprint))
+        // the names around a pinned key were vouched for by nobody: the key decides
+        XCTAssertTrue(try continuity(policy, try credentials("renamed")).isSameSigner(as: pinned))
+        XCTAssertFalse(try continuity(policy, try credentials("lookalike")).isSameSigner(as: pinned))
+        // the trust input changed (an anchor instead of the pin): the same key is the same
+        // signer, another key under the same name is not
+        var anchored = self.policy()
+        anchored.time += 1
+        anchored.anchors = [.init(try certificate("root")), .init(try certificate("other"))]
+        XCTAssertTrue(try continuity(anchored, try credentials("direct")).isSameSigner(as: pinned))
+        XCTAssertTrue(pinned.isSameSigner(as: try continuity(anchored, try credentials("direct"))))
+        XCTAssertFalse(try continuity(anchored, try credentials("lookalike")).isSameSigner(as: pinned))
+    }
+}

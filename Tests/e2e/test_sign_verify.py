@@ -356,11 +356,17 @@ def reference_style_package(workdir, *, not_after=datetime.datetime(2022, 1, 1, 
 
 def test_a_reference_package_with_its_expired_demo_certificate(workdir):
     payload, signer = reference_style_package(workdir)
-    out = verify(workdir, "reference.cpk", code=1)
+    # integrity only, no trust input: the one expiry rule (issue 24) reports the validity, not judges it
+    out = verify(workdir, "reference.cpk")
     status, detail = results(out)["payload-certificate"]
-    assert status == "FAILED" and "expired on 2022-01-01T00:00:00Z" in detail and "--allow-expired" in detail
+    assert status == "PASSED" and "expired on 2022-01-01T00:00:00Z" in detail and "not judged" in detail
     assert results(out)["payload-signature"][0] == "PASSED"  # the signature itself is fine
     assert "payload certificate: CN=cpk-tool demo" in out and out.count(": expired") == 1
+    # with a trust input (the demo certificate pinned) it is judged: refused unless allowed
+    (workdir / "demo.crt").write_bytes(parse_cpk((workdir / "reference.cpk").read_bytes()).streams[5])
+    out = verify(workdir, "--public-key", "demo.crt", "reference.cpk", code=1)
+    status, detail = results(out)["payload-certificate"]
+    assert status == "FAILED" and "expired on 2022-01-01T00:00:00Z" in detail and "--allow-expired" in detail
     out = verify(workdir, "--allow-expired", "--file-store", STORE, "reference.cpk")
     assert "accepted as asked" in results(out)["payload-certificate"][1]
     assert results(out)["payload-digest"][0] == "PASSED" and results(out)["payload-tag"][0] == "PASSED"
@@ -422,10 +428,13 @@ def test_untrusted_chain_expired_certificate_and_key_usage(workdir, keys):
     assert results(out)["payload-trust"][0] == "PASSED"
     # a certificate made with `req -x509 -days 1`-style short life, checked three days on
     check(run("cpk-sign", "--key", "leaf.pem", "--cert", "short.crt", "-o", "short.env", "app.env", cwd=workdir))
-    out = verify(workdir, "--at", later(days=3), "short.env", code=1)
+    # (integrity only, no trust input: reported, not judged; with a trust input: refused)
+    out = verify(workdir, "--at", later(days=3), "short.env")
+    assert results(out)["payload-certificate"][0] == "PASSED" and "CN=Short Lived expired on" in out and "not judged" in out
+    out = verify(workdir, "--public-key", "short.crt", "--at", later(days=3), "short.env", code=1)
     assert results(out)["payload-certificate"][0] == "FAILED" and "CN=Short Lived expired on" in out
-    # not valid yet is never forgiven
-    out = verify(workdir, "--at", later(days=-1), "--allow-expired", "signed.env", code=1)
+    # not valid yet is never forgiven where a signer is authenticated
+    out = verify(workdir, "--ca", pki["root"], "--at", later(days=-1), "--allow-expired", "signed.env", code=1)
     assert "is not valid before" in results(out)["payload-certificate"][1]
     # key usage without digitalSignature: refused at signing, and failed at verification
     refused = run("cpk-sign", "--key", "leaf.pem", "--cert", "nosign.crt", "-o", "x.env", "app.env", cwd=workdir)

@@ -337,7 +337,7 @@ def attempt(setup: Setup, state: Path, region: Region, variant: str) -> Result:
     result.check_state = outcome(run("cpk-install", "check-state", "--state", state, cwd=case, env=env))
     if result.installed or result.state_files:
         # a bug let it in: take it out again, so that the next attempt on this state starts clean
-        run("cpk-install", "remove", "--state", state, "test", cwd=case, env=env)
+        run("cpk-install", "remove", "--forget-history", "--state", state, "test", cwd=case, env=env)
         assert run("cpk-install", "list", "--state", state, "--json", cwd=case).stdout.strip() == b"[]"
     return result
 
@@ -355,7 +355,7 @@ def baseline(setup: Setup, state: Path):
     for state in setup.states:
         text = check(run("cpk-install", "install", "--state", state, "--ca", setup.cert, "app.cpk", cwd=case)).stdout
         assert b"Installed test 1.2.0" in text and b"Signer check PASSED" in text
-        check(run("cpk-install", "remove", "--state", state, "test", cwd=case))
+        check(run("cpk-install", "remove", "--forget-history", "--state", state, "test", cwd=case))  # a clean device again
         assert check(run("cpk-install", "list", "--state", state, "--json", cwd=case)).stdout.strip() == b"[]"
 
 

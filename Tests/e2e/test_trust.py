@@ -496,7 +496,7 @@ def test_an_upgrade_by_another_trusted_signer_is_refused_unless_allowed(workdir,
     assert report["previous-signer"] == "subject:CN=Release,O=Acme"
     proc = check(cpk_install("--allow-signer-change", genuine(workdir, pki["release"], "1.4.0"), cwd=workdir))
     signer_line = next(line for line in proc.stdout.decode().splitlines() if line.startswith("Signer check PASSED"))
-    assert "CN=Release,O=Acme" in signer_line and "was signed by CN=Nightly,O=Acme," in signer_line
+    assert "CN=Release,O=Acme" in signer_line and "was signed by CN=Nightly,O=Acme (" in signer_line and "under the anchor" in signer_line
     assert "subject:" not in signer_line  # the recorded form stays in the JSON
     # and now the release signer is the installed one again: nightly is refused once more
     refused(cpk_install(genuine(workdir, pki["nightly"], "1.5.0"), cwd=workdir), "Signer check FAILED")

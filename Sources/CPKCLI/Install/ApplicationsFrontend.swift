@@ -1,6 +1,7 @@
 import CPKCore
 import CPKCrypto
 import CPKManager
+import CPKPackage
 
 /// `cpk-install list`, `remove` and `dev-export-plaintext`: the installed applications, as a
 /// table or JSON; the rule that a damaged record fails the listing; removal and the
@@ -59,13 +60,22 @@ public enum ApplicationsFrontend {
             ("signer", description.provenance.signer.map { .string($0) } ?? .null),
             ("manifest-authenticated", .bool(description.provenance.manifestAuthenticated)),
             ("rollback-floor", .string(application.rollbackFloor.dotted)),
+            ("authenticated-floor", application.authenticatedFloor.map { .string($0.dotted) } ?? .null),
         ])
     }
 
-    /// `cpk-install remove`: the application goes, its class key stays.
-    public static func remove(id: String, state: StateOptions, messages: MessageOptions) throws {
-        try state.openExistingManager().removeApplication(applicationID: id)
-        messages.confirm(tool, "removed \(TerminalText.escaped(id)) (its class key stays installed)")
+    /// `cpk-install remove`: the application goes, its class key stays, and so do its
+    /// authenticated floor and signer unless `forgetHistory`; the confirmation says which.
+    public static func remove(id: String, forgetHistory: Bool, state: StateOptions, messages: MessageOptions) throws {
+        let removal = try state.openExistingManager().removeApplication(applicationID: id, forgetHistory: forgetHistory)
+        var note = "its class key stays installed"
+        if let kept = removal.kept {
+            let floor = kept.authenticatedFloor.map { "its rollback floor \($0.dotted)" } ?? "no rollback floor"
+            let signer = kept.description.provenance.signer.map { "its signer \(SignerIdentity.shown($0))" } ?? "no signer"
+            note += "; \(floor) and \(signer) are kept: installing it again is held to them (--forget-history forgets them)"
+        }
+        if removal.forgotHistory { note += "; its rollback floor and signer are forgotten" }
+        messages.confirm(tool, "removed \(TerminalText.escaped(id)) (\(TerminalText.escaped(note)))")
     }
 
     /// `cpk-install dev-export-plaintext` (simulator only): the stored plaintext, after its

@@ -241,7 +241,7 @@ public enum SignFrontend {
     /// The line a warning is shown as, with the options that would help.
     public static func line(_ warning: SigningWarning) -> String {
         switch warning {
-        case .deviceCannotVerify: return "\(tool): warning: \(warning.text)"
+        case .deviceCannotVerify, .certificateNotValid: return "\(tool): warning: \(warning.text)"
         case .noSignerCredential:
             return "\(tool): warning: the package names no certificate or key of its signer (--cert, --embed-public-key, "
                 + "--cert-url, --cert-domain): a verifier must be given the signer's key to check it"

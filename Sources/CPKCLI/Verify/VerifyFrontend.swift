@@ -39,6 +39,7 @@ public enum VerifyFrontend {
     private static func verifyReporting(_ request: Request, _ output: DocumentOutput) throws {
         try SmallInput.requireOneStandardInput([(request.input, "input"), (request.certificate ?? "", "--cert")] + request.trust.inputs)
         var policy = VerifyPolicy(trust: try request.trust.policy())
+        policy.judgesValidity = !(request.integrityOnly && !policy.trust.hasTrustInput)
         if let certificate = request.certificate {
             policy.certificates = try TrustOptions.certificates(certificate, flag: "--cert", limit: 1 << 20)
         }

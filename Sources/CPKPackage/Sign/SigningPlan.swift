@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 import CPKCore
 import CPKCrypto
 import CPKFormat
@@ -63,6 +67,9 @@ public enum SigningWarning: Equatable, Sendable {
     /// An offline payload signature alone: the manifest is covered only once a package
     /// signature is prepared and stitched too.
     case manifestNotYetCovered
+    /// The embedded certificate is expired or not yet valid now: a verifier with a trust input
+    /// refuses it (docs/format.md §8.3, rule 4). The text says which, and when.
+    case certificateNotValid(String)
 
     /// The words every caller can show (a command line may add the options that help).
     public var text: String {
@@ -74,6 +81,8 @@ public enum SigningWarning: Equatable, Sendable {
             return "the package names no certificate or key of its signer: a verifier must be given the signer's key to check it"
         case .manifestNotYetCovered:
             return "the manifest is covered only once a package signature is added too"
+        case .certificateNotValid(let note):
+            return "the embedded certificate \(note): a verifier that authenticates signers refuses it"
         }
     }
 }
@@ -88,6 +97,12 @@ extension Signer {
         }
         if case .none = request.certificate { warnings.append(.noSignerCredential) }
         if request.key == nil, request.targets == [.payload] { warnings.append(.manifestNotYetCovered) }
+        if case .x509(let chain, _) = request.certificate, let leaf = chain.first,
+            let note = TrustPolicy(time: Int(time(nil))).validityNote(
+                SignerCredentials(key: request.signerKey, chain: [leaf], origin: leaf.subject))
+        {
+            warnings.append(.certificateNotValid(note))
+        }
         return warnings
     }
 

@@ -37,7 +37,9 @@ public final class SignatureGate {
     /// `.check` error naming the failed check (the caller says where).
     public func checkSignature(_ target: SignatureTarget, deferred: [Int: [UInt8]], name: String) throws -> Section? {
         var report = VerificationReport(input: name, time: policy.time)
-        let checker = SectionChecker(head: head, deferred: deferred, policy: VerifyPolicy(trust: policy))
+        var verifyPolicy = VerifyPolicy(trust: policy)
+        verifyPolicy.judgesValidity = policy.hasTrustInput
+        let checker = SectionChecker(head: head, deferred: deferred, policy: verifyPolicy)
         let outcome = checker.check(target, into: &report)
         try requirePassed(report, name: name)
         return outcome.map { Section(signer: $0.signer, verdict: $0.verdict) }

@@ -141,6 +141,72 @@ public struct SignerIdentity: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+/// A signer as signer continuity compares it: what the trust policy authenticated, not what
+/// the certificate claims. Under an anchor that is the anchor (by the SHA-256 of its
+/// certificate) together with the leaf's subject and subject alternative names, since any anchor
+/// trusted for an application can issue any name; under a pinned key it is the key, since the
+/// names of a certificate around a pinned key were vouched for by nobody.
+public struct SignerContinuity: Sendable, Equatable, CustomStringConvertible {
+    public enum Authority: Sendable, Equatable {
+        /// A chain to the anchor whose certificate has this SHA-256 (hex); `names` are the
+        /// leaf's subject alternative names (the subject is in `text`).
+        case anchor(sha256: String, names: [String])
+        /// A pinned key whose SubjectPublicKeyInfo has this SHA-256 (hex).
+        case pinnedKey(sha256: String)
+    }
+
+    /// `SignerIdentity.text`: `subject:…` or `key:sha256:…`, all a record written before
+    /// issue 24 kept.
+    public let text: String
+    /// Nil for such an earlier record: only `text` can be compared then.
+    public let authority: Authority?
+    /// The anchor's subject, for messages only (two anchors may share one).
+    public let anchorSubject: String?
+    /// Hex SHA-256 of the signer's key: compared only when one version was trusted through an
+    /// anchor and the other through a pinned key (the same key is the same signer then).
+    public let keySHA256: String?
+
+    public init(text: String, authority: Authority?, anchorSubject: String? = nil, keySHA256: String? = nil) {
+        self.text = text
+        self.authority = authority
+        self.anchorSubject = anchorSubject
+        self.keySHA256 = keySHA256
+    }
+
+    /// True when `self` continues `previous`: the same authority and, under an anchor, the same
+    /// names. A previous signer known by its text only (an earlier record) is compared by what
+    /// it has, the text, and nothing more is assumed of it.
+    public func isSameSigner(as previous: SignerContinuity) -> Bool {
+        guard let before = previous.authority, let now = authority else { return previous.text == text }
+        switch (before, now) {
+        case (.pinnedKey(let a), .pinnedKey(let b)):
+            return a == b
+        case (.anchor(let a, let namesBefore), .anchor(let b, let namesNow)):
+            return a == b && previous.text == text && namesBefore.sorted() == namesNow.sorted()
+        // The trust input changed between versions; the holder of the same private key is the
+        // same signer, whatever vouched for it (a name alone would not do).
+        case (.pinnedKey(let pinned), .anchor):
+            return keySHA256 == pinned
+        case (.anchor, .pinnedKey(let pinned)):
+            return previous.keySHA256 == pinned
+        }
+    }
+
+    /// E.g. `CN=Release (SAN release@acme.example) under the anchor CN=Acme CA, sha256:0123456789abcdef…`.
+    public var description: String {
+        let name = SignerIdentity.shown(text)
+        switch authority {
+        case nil: return name
+        case .pinnedKey(let sha256)?:
+            return "the pinned key sha256:\(sha256.prefix(16))…" + (text.hasPrefix("key:") ? "" : " (certificate \(name))")
+        case .anchor(let sha256, let names)?:
+            let alternatives = names.isEmpty ? "" : " (SAN \(names.joined(separator: ", ")))"
+            let anchor = anchorSubject.map { "\($0), " } ?? ""
+            return "\(name)\(alternatives) under the anchor \(anchor)sha256:\(sha256.prefix(16))…"
+        }
+    }
+}
+
 /// An expected signer identity, like cosign's `--certificate-identity` (exact) and
 /// `--certificate-identity-regexp` (a pattern the whole name must match). A certificate's
 /// names are its subject (RFC 2253), its common name, and its subject alternative names

@@ -72,7 +72,10 @@ public struct TrustPolicy: Sendable {
             guard pinned.scope.allows(applicationID) else {
                 return .untrusted(TrustFailure(.outOfScope, "the pinned key of \(identity) is not trusted for the application \"\(applicationID)\""))
             }
-            return .trusted(TrustedSigner(identity: identity, basis: .pinnedKey(fingerprint: identity.keyFingerprint)))
+            return .trusted(TrustedSigner(
+                identity: identity, basis: .pinnedKey(fingerprint: identity.keyFingerprint),
+                continuity: SignerContinuity(
+                    text: identity.text, authority: .pinnedKey(sha256: identity.keyFingerprint), keySHA256: identity.keyFingerprint)))
         }
         guard let leaf = signer.chain.first else {
             return .untrusted(TrustFailure(.noCertificate,
@@ -85,8 +88,13 @@ public struct TrustPolicy: Sendable {
         }
         let scoped = anchors.filter { $0.scope.allows(applicationID) }
         let chained = chain(leaf, signer, to: scoped)
-        if case .trusted(let path) = chained {
-            return .trusted(TrustedSigner(identity: identity, basis: .anchor(path: path)))
+        if case .trusted(let path, let anchor) = chained {
+            // Continuity is bound to what vouched for the name: any anchor trusted for this
+            // application can issue "CN=Release", so the name alone proves nothing.
+            let continuity = SignerContinuity(
+                text: identity.text, authority: .anchor(sha256: Hex.encode(anchor), names: leaf.subjectAlternativeNames),
+                anchorSubject: path.last, keySHA256: identity.keyFingerprint)
+            return .trusted(TrustedSigner(identity: identity, basis: .anchor(path: path), continuity: continuity))
         }
         if scoped.count < anchors.count, case .trusted = chain(leaf, signer, to: anchors) {
             return .untrusted(TrustFailure(.outOfScope,
@@ -117,6 +125,20 @@ public struct TrustPolicy: Sendable {
             return TrustFailure(.expired, "\(leaf.subject) expired on \(Self.date(leaf.notAfter)) (\(at))")
         case .notYetValid:
             return TrustFailure(.notYetValid, "\(leaf.subject) is not valid before \(Self.date(leaf.notBefore)) (\(at))")
+        }
+    }
+
+    /// The signer certificate's validity when it is not valid at `time` (expired or not yet
+    /// valid), e.g. "CN=Release expired on 2022-01-01T00:00:00Z (checked at …)"; nil when it is
+    /// valid or there is no certificate. For reports that accept such a signer (development
+    /// mode, `allowExpired`) and must still say so.
+    public func validityNote(_ signer: SignerCredentials) -> String? {
+        guard let leaf = signer.chain.first else { return nil }
+        let at = "checked at \(Timestamp.format(secondsSinceEpoch: time))"
+        switch leaf.validity(at: time) {
+        case .valid: return nil
+        case .expired: return "\(leaf.subject) expired on \(Self.date(leaf.notAfter)) (\(at))"
+        case .notYetValid: return "\(leaf.subject) is not valid before \(Self.date(leaf.notBefore)) (\(at))"
         }
     }
 
@@ -187,6 +209,14 @@ public struct TrustedSigner: Sendable, Equatable {
 
     public let identity: SignerIdentity
     public let basis: Basis
+    /// What an upgrade's signer is compared with (signer continuity).
+    public let continuity: SignerContinuity
+
+    public init(identity: SignerIdentity, basis: Basis, continuity: SignerContinuity) {
+        self.identity = identity
+        self.basis = basis
+        self.continuity = continuity
+    }
 
     /// E.g. "chain CN=Signer <- CN=Acme CA ends at a trusted anchor".
     public var explanation: String {

@@ -115,7 +115,10 @@ public struct VerificationReport: Sendable {
             }
         }
         let structureFailed = result(.structure)?.status == .failed
-        if signaturesChecked == 0 && !structureFailed {
+        // "No signature was checked" only when none was: a signature that was checked and
+        // failed is already the problem, and saying both would contradict the check lines.
+        let signatureTried = checks.contains { $0.check.isSignature && $0.status != .skipped }
+        if signaturesChecked == 0 && !structureFailed && !signatureTried {
             problems.append(.noSignature)
         } else if problems.isEmpty && !isAuthenticated && !integrityOnly && !hadTrustInput {
             problems.append(.noTrustInput)

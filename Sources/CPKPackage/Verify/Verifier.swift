@@ -11,6 +11,10 @@ public struct VerifyPolicy: Sendable {
     public var certificates: [X509Certificate] = []
     /// The AES-256 class key, to decrypt and check the payload.
     public var classKey: [UInt8]?
+    /// False where nothing is to be authenticated (integrity only, without a trust input): a
+    /// certificate's validity period is then reported but decides nothing (docs/format.md §8.3,
+    /// rule 4), as in a development-mode install.
+    public var judgesValidity = true
 
     public init(trust: TrustPolicy) { self.trust = trust }
 
