@@ -402,7 +402,7 @@ def test_a_token_holding_an_ed25519_key_is_named(workdir, token):
 
 def test_the_readme_recipe_runs_as_written(tmp_path):
     """The "Keys in an HSM" recipe a user pastes, run as it stands (in a private HOME)."""
-    readme = (REPO / "README.md").read_text()
+    readme = (REPO / "docs" / "guide" / "hsm.md").read_text()
     section = readme[readme.index("## Keys in an HSM"):]
     start = section.index("```sh\n") + len("```sh\n")
     script = section[start:section.index("```", start)]

@@ -1,6 +1,11 @@
-"""The README is executable documentation: every ```sh block runs, in order, in one scratch
-directory, with the built tools first on PATH; where a ```text block follows one, it is what
-the block prints on standard output (… stands for any text within a line).
+"""The README and the guide (docs/guide/) are executable documentation: every ```sh block
+runs, in order, in one scratch directory, with the built tools first on PATH; where a ```text
+block follows one, it is what the block prints on standard output (… stands for any text
+within a line).
+
+Each persona's first hour is a walk through the documents the README's "Your path" table
+sends them to, in that order, from a fresh scratch directory: the README, then the guide's
+pages, nothing else (issue 27). The whole guide also runs end to end, in the order of PAGES.
 
 A block preceded by `<!-- not run: why -->` is skipped (it needs a server, root or the
 network); the test insists each says why. The scratch directory starts with what a reader
@@ -18,6 +23,16 @@ import pytest
 from cpk import BIN, REPO
 
 README = REPO / "README.md"
+GUIDE = REPO / "docs" / "guide"
+# The guide's pages in reading order: a later page may use what an earlier one made.
+PAGES = ["release-engineering", "trust", "devices", "fleets", "hsm", "testing", "containers", "benchmarks"]
+# Each persona's walk: the README, then these pages (a page a walk needs before its own, first).
+PERSONAS = {
+    "release-engineer": ["release-engineering", "hsm"],
+    "device-integrator": ["release-engineering", "trust", "devices"],
+    "fleet-operator": ["release-engineering", "trust", "devices", "fleets"],
+    "containers-operator": ["release-engineering", "containers"],
+}
 SKIP = re.compile(r"<!-- not run: (.+?) -->\s*$")
 
 
@@ -30,8 +45,8 @@ class Block:
     end: int = 0  # the index of its closing fence
 
 
-def blocks() -> list[Block]:
-    lines = README.read_text().splitlines()
+def blocks(path=README) -> list[Block]:
+    lines = path.read_text().splitlines()
     found: list[Block] = []
     index = 0
     while index < len(lines):
@@ -55,7 +70,11 @@ def blocks() -> list[Block]:
     return found
 
 
-BLOCKS = blocks()
+def walk(pages: list[str]) -> list[Block]:
+    return blocks() + [block for page in pages for block in blocks(GUIDE / f"{page}.md")]
+
+
+BLOCKS = walk(PAGES)
 
 
 def matches(expected: str, actual: str) -> bool:
@@ -72,6 +91,10 @@ def matches(expected: str, actual: str) -> bool:
 
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory):
+    return make_scratch(tmp_path_factory)
+
+
+def make_scratch(tmp_path_factory):
     d = tmp_path_factory.mktemp("readme")
     shutil.copy(REPO / "test.json", d / "test.json")
     shutil.copy(README, d / "README.md")
@@ -90,6 +113,25 @@ def environment(scratch) -> dict:
     return env
 
 
+def test_every_example_runs_in_order(scratch):
+    """One test, in order: a later block uses what an earlier one made (keys, packages, state)."""
+    run_blocks(scratch, BLOCKS)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_each_personas_first_hour_walk(persona, tmp_path_factory):
+    """From a fresh scratch directory, the README then the persona's pages, as written."""
+    run_blocks(make_scratch(tmp_path_factory), walk(PERSONAS[persona]))
+
+
+def test_the_readme_is_a_front_door():
+    text = README.read_text()
+    assert len(text.splitlines()) <= 300, "the README is the front door: the manual is docs/guide/"
+    assert text.index("make demo") < text.index("## Quick start") < text.index("## Your path")
+    for page in PAGES:
+        assert f"docs/guide/{page}.md" in text, f"the README sends no one to {page}.md"
+
+
 def test_the_readme_has_runnable_examples():
     run = [b for b in BLOCKS if b.skipped is None]
     assert len(run) >= 8, f"only {len(run)} runnable blocks"
@@ -100,15 +142,14 @@ def test_the_readme_has_runnable_examples():
             assert len(block.skipped) > 10, f"README line {block.line}: say why it is not run"
 
 
-def test_every_example_runs_in_order(scratch):
-    """One test, in order: a later block uses what an earlier one made (keys, packages, state)."""
+def run_blocks(scratch, blocks_to_run: list[Block]):
     env = environment(scratch)
-    for block in BLOCKS:
+    for block in blocks_to_run:
         if block.skipped is not None:
             continue
         proc = subprocess.run(["bash", "--norc", "--noprofile", "-e", "-o", "pipefail", "-c", block.code],
                               cwd=scratch, env=env, capture_output=True, timeout=300)
-        where = f"README.md line {block.line}"
+        where = f"line {block.line}"
         assert proc.returncode == 0, (
             f"{where} failed (exit {proc.returncode}):\n{block.code}\n--- stderr:\n{proc.stderr.decode(errors='replace')}")
         if block.expected is not None:

@@ -57,6 +57,7 @@ MEANINGS = {
     "device-key": "device key pair in a token", "digest-out": "bytes to sign", "display-name": "display name",
     "embed-form": "form of an embedded", "embed-public-key": "embed the signer's public key",
     "file-store": "key store", "fleet": "fleet operator", "force": "replace a key", "format": ".",
+    "forget-history": "forget its rollback floor and signer",
     "generation": "generation of every release", "help": ".", "id": "application id",
     "inline": "base64 wrapped key", "insecure-any-device": "without authenticating",
     "insecure-unsigned-twin": "unsigned desired-state", "integrity-only": "integrity only", "json": "json",
