@@ -219,7 +219,25 @@ private final class Session: @unchecked Sendable {
     private var engine: OpaquePointer?
     private var engineModule: String?
 
-    private init() { pthread_mutex_init(&mutex, nil) }
+    private init() {
+        pthread_mutex_init(&mutex, nil)
+        // Each module is finalised when the process exits: a token keeps objects loaded for
+        // its sessions until then. A TPM reached without a resource manager (swtpm's socket,
+        // tpm2-pkcs11) has three object slots and never flushes for a process that went away,
+        // so a module left unfinalised fills the TPM after two or three runs.
+        atexit { Session.shared.finalizeModules() }
+    }
+
+    /// Closes every session and finalises every module this process loaded (C_Finalize).
+    private func finalizeModules() {
+        locked {
+            for (_, known) in contexts {
+                PKCS11_release_all_slots(known.context, known.slots, known.count)
+                PKCS11_CTX_unload(known.context)
+            }
+            contexts.removeAll()
+        }
+    }
 
     private func locked<T>(_ body: () throws -> T) rethrows -> T {
         pthread_mutex_lock(&mutex)
