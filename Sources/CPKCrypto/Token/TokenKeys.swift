@@ -221,21 +221,22 @@ private final class Session: @unchecked Sendable {
 
     private init() {
         pthread_mutex_init(&mutex, nil)
-        // Each module is finalised when the process exits: a token keeps objects loaded for
-        // its sessions until then. A TPM reached without a resource manager (swtpm's socket,
-        // tpm2-pkcs11) has three object slots and never flushes for a process that went away,
-        // so a module left unfinalised fills the TPM after two or three runs.
-        atexit { Session.shared.finalizeModules() }
+        // tpm2-pkcs11 is finalised when the process exits: it keeps the TPM objects it loaded
+        // until C_Finalize, and a TPM reached without a resource manager (swtpm's socket) has
+        // three object slots and never flushes for a process that went away, so an unfinalised
+        // module fills it after two or three runs. Only that module: SoftHSM2 crashes when the
+        // engine's keys are freed after its C_Finalize, and needs no such care.
+        atexit { Session.shared.finalizeModules(where: { $0.contains("tpm2_pkcs11") }) }
     }
 
-    /// Closes every session and finalises every module this process loaded (C_Finalize).
-    private func finalizeModules() {
+    /// Closes the sessions and finalises (C_Finalize) the modules whose path passes `chosen`.
+    private func finalizeModules(where chosen: (String) -> Bool) {
         locked {
-            for (_, known) in contexts {
+            for (module, known) in contexts where chosen(module) {
                 PKCS11_release_all_slots(known.context, known.slots, known.count)
                 PKCS11_CTX_unload(known.context)
+                contexts[module] = nil
             }
-            contexts.removeAll()
         }
     }
 
