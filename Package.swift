@@ -47,6 +47,9 @@ let package = Package(
         // cpk-keyfetch process, so a hostile service's answer meets one small process with a
         // hard size limit, and the payload tools carry no network code.
         .target(name: "CPKKeyService", dependencies: ["COpenSSL", "CPKKeys", "CPKCore", "CPKCrypto"]),
+        // TPM 2.0 structures read and checked on the cloud side (no TPM there): public areas and
+        // Names, certify and quote attestations, their signatures. Linked by no tool yet.
+        .target(name: "CPKAttestation", dependencies: ["COpenSSL", "CPKCore"]),
         .target(name: "CPKPackage", dependencies: ["CPKFormat", "CPKEnvelope", "CPKCrypto", "CPKCore"]),
         // The Confidential Package Manager contract, and the simulator that honours it.
         .target(name: "CPKManager", dependencies: ["CPKPackage", "CPKFormat", "CPKCrypto", "CPKKeys", "CPKCore"]),
@@ -73,6 +76,7 @@ let package = Package(
         .testTarget(name: "CPKEnvelopeTests", dependencies: ["CPKEnvelope", "CPKFormat", "CPKCore"]),
         .testTarget(
             name: "CPKKeysTests", dependencies: ["CPKKeys", "CPKKeyService", "CPKCBOR", "CPKCrypto", "CPKCore", "CPKTestSupport"]),
+        .testTarget(name: "CPKAttestationTests", dependencies: ["CPKAttestation", "CPKCore", "CPKTestSupport"]),
         .testTarget(name: "CPKKeyServiceTests", dependencies: ["CPKKeyService", "CPKCore"]),
         .testTarget(
             name: "CPKCLITests",
@@ -102,7 +106,7 @@ if Context.environment["CPK_FUZZ"] != nil {
         .executableTarget(
             name: "cpk-fuzz",
             dependencies: [
-                "CPKFuzzDriver", "CPKPackage", "CPKFormat", "CPKEnvelope", "CPKCBOR", "CPKKeys", "CPKKeyService", "CPKCrypto", "CPKCore",
+                "CPKFuzzDriver", "CPKAttestation", "CPKPackage", "CPKFormat", "CPKEnvelope", "CPKCBOR", "CPKKeys", "CPKKeyService", "CPKCrypto", "CPKCore",
             ],
             path: "Tests/Fuzz/Sources/cpk-fuzz"),
     ]

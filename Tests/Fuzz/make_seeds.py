@@ -370,6 +370,21 @@ def protocol_seeds(s: Seeds):
         s.add("pkcs11-uri", name, uri.encode())
 
 
+def tpm_seeds(s: Seeds):
+    """The committed TPM vectors (Tests/vectors/tpm, made by swtpm): public areas sized and bare,
+    attestations, signatures."""
+    vectors = HERE.parents[0] / "vectors" / "tpm"
+    for path in sorted(vectors.iterdir()):
+        data = path.read_bytes()
+        if path.suffix == ".pub":
+            s.add("tpm-public", path.name, data)
+            s.add("tpm-public", path.stem + ".tpmt", data[2:])
+        elif path.suffix == ".attest":
+            s.add("tpm-attest", path.name, data)
+        elif path.suffix == ".sig":
+            s.add("tpm-signature", path.name, data)
+
+
 def main():
     # Regenerated seeds replace the old ones; the inputs the fuzzer found (regression-*) stay.
     for seed in CORPUS.glob("*/*"):
@@ -387,6 +402,7 @@ def main():
         release_seeds(s)
         policy_seeds(s)
         protocol_seeds(s)
+        tpm_seeds(s)
     for target, count in sorted(s.counts.items()):
         print(f"{target}: {count} seeds")
 

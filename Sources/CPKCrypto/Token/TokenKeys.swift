@@ -219,7 +219,26 @@ private final class Session: @unchecked Sendable {
     private var engine: OpaquePointer?
     private var engineModule: String?
 
-    private init() { pthread_mutex_init(&mutex, nil) }
+    private init() {
+        pthread_mutex_init(&mutex, nil)
+        // tpm2-pkcs11 is finalised when the process exits: it keeps the TPM objects it loaded
+        // until C_Finalize, and a TPM reached without a resource manager (swtpm's socket) has
+        // three object slots and never flushes for a process that went away, so an unfinalised
+        // module fills it after two or three runs. Only that module: SoftHSM2 crashes when the
+        // engine's keys are freed after its C_Finalize, and needs no such care.
+        atexit { Session.shared.finalizeModules(where: { $0.contains("tpm2_pkcs11") }) }
+    }
+
+    /// Closes the sessions and finalises (C_Finalize) the modules whose path passes `chosen`.
+    private func finalizeModules(where chosen: (String) -> Bool) {
+        locked {
+            for (module, known) in contexts where chosen(module) {
+                PKCS11_release_all_slots(known.context, known.slots, known.count)
+                PKCS11_CTX_unload(known.context)
+                contexts[module] = nil
+            }
+        }
+    }
 
     private func locked<T>(_ body: () throws -> T) rethrows -> T {
         pthread_mutex_lock(&mutex)

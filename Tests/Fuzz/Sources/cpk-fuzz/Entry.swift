@@ -44,6 +44,12 @@ let fuzzTargets: [FuzzTarget] = [
                run: fuzzKeyProvider),
     FuzzTarget(name: "pkcs11-uri", about: "PKCS#11 URI (RFC 7512); canonical form reads back the same",
                run: fuzzPKCS11URI),
+    FuzzTarget(name: "tpm-public", about: "TPM2B_PUBLIC / TPMT_PUBLIC (RSA, ECC); Name; read back",
+               run: fuzzTPMPublic),
+    FuzzTarget(name: "tpm-attest", about: "TPMS_ATTEST (certify, quote); checked against a fixed attestation key",
+               run: fuzzTPMAttest),
+    FuzzTarget(name: "tpm-signature", about: "TPMT_SIGNATURE (RSASSA, RSAPSS, ECDSA); checked over a fixed quote",
+               run: fuzzTPMSignature),
 ]
 
 /// The target CPK_FUZZ_TARGET names, chosen once; anything else stops with the list.
