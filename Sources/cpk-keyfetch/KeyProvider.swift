@@ -24,11 +24,11 @@ struct KeyProviderCommand: ParsableCommand {
             (provider:attestation-agent:offline_fs_kbc::null). The key-encryption key is the \
             32-byte key keyid names in the file store, or the file keypath names.
 
-            Example OCICRYPT_KEYPROVIDER_CONFIG:
+            Example OCICRYPT_KEYPROVIDER_CONFIG, and the provider it names:
               {"key-providers": {"attestation-agent": {"grpc": "127.0.0.1:50000"}}}
-            with the provider started as
               cpk-keyfetch keyprovider --listen 127.0.0.1:50000 --file-store keys.json
-            or, one process per request:
+
+            Or one process per request, with no server:
               {"key-providers": {"attestation-agent": {"cmd": {
                 "path": "/usr/local/bin/cpk-keyfetch",
                 "args": ["keyprovider", "--file-store", "/etc/cpk/keys.json"]}}}}
