@@ -80,8 +80,11 @@ public enum KeyProviderServer {
             do {
                 address = try await transport.listeningAddress
             } catch {
+                // The transport says only that it has no address; the server's task has the cause.
+                var cause: any Error = error
+                do { try await group.next() } catch let failure { cause = failure }
                 group.cancelAll()
-                throw CPKError.io("cannot listen on \(listener.text): \(Self.reason(error))")
+                throw CPKError.io("cannot listen on \(listener.text): \(Self.reason(cause))")
             }
             log("listening on \(Self.text(address))\(listener.isTLS ? " (TLS)" : "") as the key provider \(provider.names.joined(separator: ", "))")
             group.addTask {
@@ -113,7 +116,8 @@ public enum KeyProviderServer {
     static func reason(_ error: any Error) -> String {
         if let error = error as? CPKError { return error.message }
         if let error = error as? RuntimeError {
-            return TerminalText.escaped(error.cause.map { "\(error.message) (\($0))" } ?? error.message)
+            // "Server transport threw an error." says nothing: its cause says what.
+            return error.cause.map { reason($0) } ?? TerminalText.escaped(error.message)
         }
         return TerminalText.escaped(String(describing: error))
     }

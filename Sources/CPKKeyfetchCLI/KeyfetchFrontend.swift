@@ -257,6 +257,9 @@ public enum KeyfetchFrontend {
         case (nil, nil): security = .plaintext
         case (let certificate?, let key?):
             if request.insecureListenAny { throw CPKError.usage("--insecure-listen-any contradicts --tls-cert: give one or the other") }
+            // Opened (and closed) here for a message that names the file: the TLS library's own
+            // is a bare "failedToLoadCertificate".
+            for path in [certificate, key] { _ = try FileDescriptor.open(forReading: path) }
             security = .tls(certificate: certificate, key: key)
         default: throw CPKError.usage("give --tls-cert FILE and --tls-key FILE together")
         }
