@@ -10,6 +10,7 @@ Every server a test starts is stopped by the fixture's teardown.
 
 import base64
 import concurrent.futures
+import errno
 import importlib
 import json
 import os
@@ -343,6 +344,19 @@ def test_a_100_mb_request_is_refused_in_bounded_memory(world, pb, provider):
     assert peak - before < 4, f"the 100 MB request grew the peak RSS from {before:.1f} to {peak:.1f} MiB"
 
 
+def writer_once_read(fifo, timeout=30):
+    """Opens the FIFO for writing as soon as the server has it open for reading: from then on
+    the request is in the server's hands, blocked until something is written."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as error:
+            if error.errno != errno.ENXIO or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def test_sigterm_during_a_request_finishes_it_then_stops(world, pb, servers):
     """The request waits on a keypath FIFO; SIGTERM arrives; the request is answered whole once
     the key comes, no new request is taken, and the server exits 0."""
@@ -354,15 +368,16 @@ def test_sigterm_during_a_request_finishes_it_then_stops(world, pb, servers):
         stub = pb2_grpc.KeyProviderServiceStub(channel)
         future = stub.WrapKey.future(pb2.keyProviderKeyWrapProtocolInput(
             KeyProviderKeyWrapProtocolInput=wrap_request(f"keyid={KID}::keypath={fifo}", b'{"late":1}')), timeout=60)
-        time.sleep(0.5)  # the server is now blocked opening the FIFO
+        writer = writer_once_read(fifo)
         provider.proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 10
         while not provider.lines("SIGTERM: stopping"):
             assert time.monotonic() < deadline, provider.log()
             time.sleep(0.05)
+        time.sleep(0.3)
         assert provider.proc.poll() is None, "stopped with a request in flight"
-        with open(fifo, "wb") as writer:
-            writer.write(KEK)
+        os.write(writer, KEK)
+        os.close(writer)
         answer = json.loads(future.result().KeyProviderKeyWrapProtocolOutput)
     assert coco_unwrap(answer_bytes(answer["keywrapresults"]["annotation"]), KEK) == (KID, b'{"late":1}')
     assert provider.proc.wait(timeout=15) == 0, provider.log()
@@ -378,13 +393,16 @@ def test_a_request_still_running_after_the_grace_period_is_cut_off_never_half_an
         stub = pb2_grpc.KeyProviderServiceStub(channel)
         future = stub.WrapKey.future(pb2.keyProviderKeyWrapProtocolInput(
             KeyProviderKeyWrapProtocolInput=wrap_request(f"keyid={KID}::keypath={fifo}", b"{}")), timeout=60)
-        time.sleep(0.5)
-        started = time.monotonic()
-        provider.proc.send_signal(signal.SIGTERM)
-        assert provider.proc.wait(timeout=30) == 1, provider.log()
-        assert 9 < time.monotonic() - started < 20
-        with pytest.raises(grpc.RpcError) as caught:
-            future.result()
+        writer = writer_once_read(fifo)  # held open, never written: the request never ends
+        try:
+            started = time.monotonic()
+            provider.proc.send_signal(signal.SIGTERM)
+            assert provider.proc.wait(timeout=30) == 1, provider.log()
+            assert 9 < time.monotonic() - started < 20
+            with pytest.raises(grpc.RpcError) as caught:
+                future.result()
+        finally:
+            os.close(writer)
     assert caught.value.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED, grpc.StatusCode.INTERNAL)
     assert "were cut off" in provider.log()
 
