@@ -153,7 +153,8 @@ public enum KeyProviderServer {
             let peer = TerminalText.escaped(context.remotePeer)
             do {
                 let answer = try provider.answer(Array(request.keyProviderKeyWrapProtocolInput), expected: operation)
-                for warning in answer.warnings { log("warning: \(method) from \(peer): \(warning)") }
+                // Warnings quote the request (a kid, a parameter): escaped, like every such text.
+                for warning in answer.warnings { log("warning: \(method) from \(peer): \(TerminalText.escaped(warning))") }
                 log("\(method) from \(peer): kid \(TerminalText.escaped(answer.keyID)): \(operation == .wrap ? "wrapped" : "unwrapped")")
                 var output = Keyprovider_keyProviderKeyWrapProtocolOutput()
                 output.keyProviderKeyWrapProtocolOutput = Data(answer.response)

@@ -63,8 +63,8 @@ public struct KeyProvider: Sendable {
         let parsed = try KeyProviderRequest(parsing: request, providers: names)
         switch (parsed, expected) {
         case (.wrap, .unwrap?), (.unwrap, .wrap?):
-            let op: Operation = expected == .wrap ? .unwrap : .wrap
-            throw CPKError.invalid("the request's op is \(op.rawValue), but it was sent to the \(expected?.rawValue ?? "") method")
+            let (op, method) = expected == .wrap ? ("keyunwrap", "WrapKey") : ("keywrap", "UnWrapKey")
+            throw CPKError.invalid("the request's op is \(op), but it was sent to \(method)")
         default: break
         }
         switch parsed {
