@@ -9,13 +9,13 @@
 
 TOOLS = cpk-pack cpk-seal cpk-sign cpk-verify cpk-unpack cpk-keyfetch cpk-wrap cpk-install
 APT_PACKAGES = libssl-dev libcbor-dev openssl mandoc time age libp11-dev libengine-pkcs11-openssl softhsm2 opensc strace zsh fish swtpm swtpm-tools tpm2-tools libtpm2-pkcs11-1 libtpm2-pkcs11-tools
-PIP_PACKAGES = pytest cbor2 cryptography PyKCS11
+PIP_PACKAGES = pytest cbor2 cryptography PyKCS11 grpcio grpcio-tools
 PREFIX ?= /usr/local
 DEBUG_BIN = .build/debug
 RELEASE_BIN = .build/release
 SHELL = /bin/bash
 
-.PHONY: all deps build release test unit e2e check-docs demo install completions bench fuzz fuzz-smoke clean
+.PHONY: all deps build release test unit e2e check-docs demo install completions bench fuzz fuzz-smoke proto clean
 
 all: build
 
@@ -30,7 +30,7 @@ deps:
 	  $$sudo apt-get update -qq && \
 	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
-	@python3 -c "import pytest, cbor2, cryptography, PyKCS11" 2>/dev/null || python3 -m pip install -q $(PIP_PACKAGES)
+	@python3 -c "import pytest, cbor2, cryptography, PyKCS11, grpc, grpc_tools" 2>/dev/null || python3 -m pip install -q $(PIP_PACKAGES)
 	@scripts/fetch-skopeo.sh >/dev/null
 	@scripts/fetch-registry.sh >/dev/null
 
@@ -113,6 +113,12 @@ fuzz:
 # About 90 seconds of fuzzing (plus the build), run by .ci/run after make test.
 fuzz-smoke:
 	Tests/Fuzz/fuzz.sh smoke
+
+# The key provider's gRPC code, from proto/keyprovider.proto (scripts/generate-proto.sh): run by
+# hand when the .proto or the protobuf/gRPC versions change, and commit the output. Needs
+# Debian's protobuf-compiler; the build never runs protoc.
+proto:
+	scripts/generate-proto.sh
 
 clean:
 	rm -rf .build

@@ -20,6 +20,11 @@ let package = Package(
     products: tools.map { .executable(name: $0.name, targets: [$0.name]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // gRPC for the key provider's server mode only (CPKKeyProviderServer, linked by cpk-keyfetch alone).
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // C libraries, found through pkg-config; the Debian packages named install them.
@@ -59,11 +64,23 @@ let package = Package(
                 "CPKManager", "CPKPackage", "CPKFormat", "CPKEnvelope", "CPKKeys", "CPKCrypto", "CPKCBOR", "CPKCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        // ocicrypt's KeyProviderService over gRPC (grpc-swift 2, SwiftNIO): its own target, so that
+        // only cpk-keyfetch (through CPKKeyfetchCLI) links gRPC and NIO and the other seven tools
+        // start as fast as before. The protobuf code is generated once and committed (make proto).
+        .target(
+            name: "CPKKeyProviderServer",
+            dependencies: [
+                "CPKKeys", "CPKCore",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]),
         // cpk-keyfetch's command-line layer: beside CPKCLI, so that only cpk-keyfetch links the network code.
         .target(
             name: "CPKKeyfetchCLI",
             dependencies: [
-                "CPKCLI", "CPKKeyService", "CPKKeys", "CPKCrypto", "CPKCore",
+                "CPKCLI", "CPKKeyService", "CPKKeyProviderServer", "CPKKeys", "CPKCrypto", "CPKCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -348,9 +348,9 @@ _cpk-keyfetch_distribute() {
 
 _cpk-keyfetch_keyprovider() {
     repeating_flags=()
-    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
+    non_repeating_flags=(--insecure-listen-any --allow-sample-key --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
-    non_repeating_options=(--file-store --provider)
+    non_repeating_options=(--file-store --provider --listen --tls-cert --tls-key)
     __cpk-keyfetch_offer_flags_options 0
 
     # Offer option value completions
@@ -360,6 +360,17 @@ _cpk-keyfetch_keyprovider() {
         return
         ;;
     '--provider')
+        return
+        ;;
+    '--listen')
+        return
+        ;;
+    '--tls-cert')
+        __cpk-keyfetch_add_completions -f
+        return
+        ;;
+    '--tls-key')
+        __cpk-keyfetch_add_completions -f
         return
         ;;
     esac

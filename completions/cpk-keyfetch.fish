@@ -29,7 +29,7 @@ function __cpk-keyfetch_parse_tokens -S
         case 'distribute'
             __cpk-keyfetch_parse_subcommand -r 1 'file-store=' 'key-name=+' 'policy=' 'padding=' 'device-ca=+' 'allow-list=' 'insecure-any-device' 'key=' 'pin-file=' 'pin-fd=' 'pkcs11-module=' 'passphrase-file=' 'passphrase-env=' 'cert=' 'scheme=' 'valid-for=' 'generation=' 'output-dir=' 'o/output=' 'json' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
         case 'keyprovider'
-            __cpk-keyfetch_parse_subcommand 0 'file-store=' 'provider=' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
+            __cpk-keyfetch_parse_subcommand 0 'file-store=' 'provider=' 'listen=' 'tls-cert=' 'tls-key=' 'insecure-listen-any' 'allow-sample-key' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
         case 'help'
             __cpk-keyfetch_parse_subcommand -r 1 'version'
         end
@@ -90,7 +90,7 @@ complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_positional "cpk-keyfetch" -eq 1' -fa 'fetch' -d 'Write the named key, wrapped to a public key, as a wrapped-key document.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_positional "cpk-keyfetch" -eq 1' -fa 'provision' -d 'Create a new random AES-256 key under a name, in a file store or through the ProvisionKey contract.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_positional "cpk-keyfetch" -eq 1' -fa 'distribute' -d 'Release class keys to many devices from their reported documents, signed (DistributeKey).'
-complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_positional "cpk-keyfetch" -eq 1' -fa 'keyprovider' -d 'Wrap and unwrap container layer keys for skopeo and ocicrypt (CoCo\'s annotation format).'
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_positional "cpk-keyfetch" -eq 1' -fa 'keyprovider' -d 'Wrap and unwrap container layer keys for skopeo and ocicrypt (CoCo\'s key provider).'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_positional "cpk-keyfetch" -eq 1' -fa 'help' -d 'Show subcommand help information.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" key-name' -l 'key-name' -d 'The key\'s name: the application id, or a KBS resource URI.' -rfka '(__cpk-keyfetch_custom_completion ---completion fetch -- --key-name (count (__cpk-keyfetch_tokens -pc)) (__cpk-keyfetch_tokens -tC))'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch fetch" to' -l 'to' -d 'The public key or certificate to wrap to, in any form; - is standard input.' -rF
@@ -146,7 +146,12 @@ complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch distribute" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch distribute" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch keyprovider" file-store' -l 'file-store' -d 'The JSON key store holding the key-encryption keys (default: $CP_FILE_KEY_SOURCE).' -rF
-complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch keyprovider" provider' -l 'provider' -d 'The provider\'s name in the ocicrypt configuration.' -rfka ''
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch keyprovider" provider' -l 'provider' -d 'The provider\'s name in the ocicrypt configuration (default: attestation-agent, and the former name cpk).' -rfka ''
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch keyprovider" listen' -l 'listen' -d 'Serve ocicrypt\'s gRPC key-provider service on this address (e.g. 127.0.0.1:50000).' -rfka ''
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch keyprovider" tls-cert' -l 'tls-cert' -d 'With --listen: serve TLS with this PEM certificate chain.' -rF
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch keyprovider" tls-key' -l 'tls-key' -d 'With --listen: the PEM private key of --tls-cert.' -rF
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch keyprovider" insecure-listen-any' -l 'insecure-listen-any' -d 'With --listen: allow a non-loopback address without TLS (layer keys in plaintext).'
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch keyprovider" allow-sample-key' -l 'allow-sample-key' -d 'Read sample=true as the store\'s kbs:///default/test-key/1, with a warning on every use.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch keyprovider" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch keyprovider" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch keyprovider" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q, by the last tool of a pipeline).'

@@ -127,7 +127,7 @@ run cpk-install list
 act "4. container: an image layer encrypted with the Confidential Containers key provider"
 step "cpk-keyfetch provision --key-name kbs:///default/key/key_id1 --file-store kek.json"
 cpk-keyfetch provision --key-name kbs:///default/key/key_id1 --file-store kek.json
-printf '{"key-providers": {"cpk": {"cmd": {"path": "%s", "args": ["keyprovider", "--file-store", "%s"]}}}}\n' \
+printf '{"key-providers": {"attestation-agent": {"cmd": {"path": "%s", "args": ["keyprovider", "--file-store", "%s"]}}}}\n' \
   "$bin/cpk-keyfetch" "$work/kek.json" > ocicrypt.json
 export OCICRYPT_KEYPROVIDER_CONFIG=$work/ocicrypt.json
 # a one-layer image in an OCI layout, written by hand: README.md under /app
@@ -147,18 +147,18 @@ manifest=$(blob manifest.json)
 printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"v1"}}]}' \
   "$manifest" "$manifest_size" > image/index.json
 echo '{"imageLayoutVersion":"1.0.0"}' > image/oci-layout
-run skopeo copy --quiet --encryption-key provider:cpk:keyid=kbs:///default/key/key_id1 oci:image:v1 oci:encrypted:v1
+run skopeo copy --quiet --encryption-key provider:attestation-agent:keyid=kbs:///default/key/key_id1 oci:image:v1 oci:encrypted:v1
 step "the encrypted layer's media type and the key provider's annotation (CoCo's format)"
 python3 - encrypted <<'EOF'
 import base64, json, pathlib, sys
 layout = pathlib.Path(sys.argv[1])
 digest = json.loads((layout / "index.json").read_text())["manifests"][0]["digest"].split(":")[1]
 layer = json.loads((layout / "blobs" / "sha256" / digest).read_text())["layers"][0]
-annotation = json.loads(base64.b64decode(layer["annotations"]["org.opencontainers.image.enc.keys.provider.cpk"]))
+annotation = json.loads(base64.b64decode(layer["annotations"]["org.opencontainers.image.enc.keys.provider.attestation-agent"]))
 print(layer["mediaType"])
 print({"kid": annotation["kid"], "wrap_type": annotation["wrap_type"]})
 EOF
-run skopeo copy --quiet --decryption-key provider:cpk oci:encrypted:v1 oci:decrypted:v1
+run skopeo copy --quiet --decryption-key provider:attestation-agent:offline_fs_kbc::null oci:encrypted:v1 oci:decrypted:v1
 step "the decrypted layer holds README.md, byte for byte"
 decrypted=$(python3 -c '
 import json, pathlib

@@ -27,19 +27,20 @@ DESCRIPTIONS = {
     "CPKCrypto": "OpenSSL EVP: SHA-256, AES-256-GCM, RSA key wrapping, signatures and their scheme table, X.509 chains, PKCS#11 token keys (Token/)",
     "CPKCBOR": "CBOR values, encoding and bounded decoding over libcbor, the one reader of a map's fields",
     "CPKEnvelope": "the CBOR envelope: streaming reader and writer",
-    "CPKKeys": "key names and KBS URIs, wrapped-key documents, file/inline/twin key sources, the ocicrypt key provider",
+    "CPKKeys": "key names and KBS URIs, wrapped-key documents, file/inline/twin key sources, the ocicrypt key provider (protocol, CoCo's parameters and annotation, listen rules)",
     "CPKKeyService": "the HTTP key-service clients (WrapKey, ProvisionKey); only cpk-keyfetch links it",
     "CPKAttestation": "TPM 2.0 structures on the cloud side, no TPM needed: public areas and Names, certify and quote attestations, their signatures (RSASSA, RSAPSS, ECDSA) checked with an attestation key",
     "CPKPackage": "packages in flight: either form (and OCI layouts), pack, seal, sign (Sign/), verify (Verify/), trust (Trust/), checked release",
     "CPKManager": "the Package Manager contract, its simulator, the device trust store, the installer",
     "CPKCLI": "the command-line layer: options, one-line errors and their hints (the only place flags are named), a frontend per tool (Pack/, Seal/, Sign/, Verify/, Unpack/, Wrap/, Install/: rules, reports, renderings), the cpk-keyfetch bridge",
+    "CPKKeyProviderServer": "ocicrypt's KeyProviderService over gRPC (grpc-swift 2, SwiftNIO; code generated from proto/): the key provider's --listen mode, linked by cpk-keyfetch only",
     "CPKKeyfetchCLI": "cpk-keyfetch's command-line layer (fetch, provision, distribute, keyprovider), beside CPKCLI so only cpk-keyfetch links the network code",
     "cpk-pack": "tool: make a package from a payload",
     "cpk-seal": "tool: encrypt the payload under a class key",
     "cpk-sign": "tool: sign online, or offline (prepare, stitch, digest)",
     "cpk-verify": "tool: check a package, for people and for CI",
     "cpk-unpack": "tool: show, list, extract, release the payload, convert to an envelope",
-    "cpk-keyfetch": "tool: get a class key wrapped to a public key; provision keys; the ocicrypt key provider",
+    "cpk-keyfetch": "tool: get a class key wrapped to a public key; provision keys; the ocicrypt key provider (cmd and gRPC)",
     "cpk-wrap": "tool: wrap and unwrap keys, make wrapping key pairs",
     "cpk-install": "tool: the Package Manager simulator's command line",
 }
@@ -73,7 +74,7 @@ def block(found: list[dict]) -> str:
     for target in found:
         lines.append(f"  {(target['name'] + '/').ljust(width)}{DESCRIPTIONS[target['name']]}")
     lines += ["Tests/           XCTest per library module (CPKTestSupport shared); e2e/; vectors/; Fuzz/; keyserver/",
-              "docs/ man/ completions/ bench/ scripts/", "```", "", "Each target depends on exactly these (and imports exactly them: `scripts/check-imports.py`):", ""]
+              "docs/ man/ completions/ bench/ scripts/ proto/", "```", "", "Each target depends on exactly these (and imports exactly them: `scripts/check-imports.py`):", ""]
     for target in found:
         deps = dependencies(target)
         if deps:

@@ -19,6 +19,7 @@ public enum Hints {
         .documentPaddingDiffers: { error in " (--padding \(error.subject ?? ""))" },
         .noKeyStore: { _ in ", or give --file-store FILE" },
         .unknownKeyProvider: { _ in " (give --provider with the name used in the ocicrypt configuration)" },
+        .plaintextBeyondLoopback: { _ in " (--tls-cert FILE --tls-key FILE, or --insecure-listen-any)" },
         .classKeyMissing: { error in " (cpk-install sync --id \(error.subject ?? "ID") ...)" },
         .downgrade: { _ in "; give --allow-downgrade to install it anyway" },
         .signerChange: { _ in "; give --allow-signer-change to accept the new signer" },

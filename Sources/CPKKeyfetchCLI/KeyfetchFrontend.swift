@@ -2,8 +2,10 @@ import ArgumentParser
 import CPKCLI
 import CPKCore
 import CPKCrypto
+import CPKKeyProviderServer
 import CPKKeyService
 import CPKKeys
+import Dispatch
 
 #if canImport(Glibc)
 import Glibc  // time()
@@ -205,20 +207,92 @@ public enum KeyfetchFrontend {
             key: key, scheme: try SignatureScheme.chosen(request.scheme, for: verifying), chain: chain ?? [])
     }
 
-    /// `cpk-keyfetch keyprovider`: one ocicrypt request from standard input, its answer on
-    /// standard output; the key-encryption keys from the file store (`fileStore`, else
-    /// CP_FILE_KEY_SOURCE).
-    public static func keyProvider(name: String, fileStore: String?) throws {
+    /// What `cpk-keyfetch keyprovider` is asked to be.
+    public struct KeyProviding: Sendable {
+        /// The provider's name in the ocicrypt configuration; nil answers to CoCo's
+        /// `attestation-agent` and to this provider's former name, `cpk`.
+        public var name: String?
+        public var fileStore: String?
+        /// `HOST:PORT` to serve gRPC on; nil reads one request from standard input (cmd mode).
+        public var listen: String?
+        public var tlsCertificate: String?
+        public var tlsKey: String?
+        public var insecureListenAny = false
+        public var allowSampleKey = false
+
+        public init(name: String? = nil, fileStore: String? = nil) {
+            (self.name, self.fileStore) = (name, fileStore)
+        }
+    }
+
+    /// `cpk-keyfetch keyprovider`: one ocicrypt request from standard input and its answer on
+    /// standard output, or (with `listen`) the gRPC service until SIGINT or SIGTERM; the
+    /// key-encryption keys from the file store (`fileStore`, else CP_FILE_KEY_SOURCE).
+    public static func keyProvider(_ request: KeyProviding) throws {
         let environment = KeyStoreLocation.processEnvironment
-        var storePath: String? = fileStore
+        var storePath: String? = request.fileStore
         if storePath == nil, environment[KeyStoreLocation.fileSourceVariable].map({ !$0.isEmpty }) == true {
             storePath = try KeyStoreLocation.select(flags: [], environment: environment).inputPath
         }
-        // Standard input carries the request, so the store cannot be read from it too.
-        if storePath == "-" { throw CPKError.usage("--file-store cannot be standard input: the request is read from it") }
-        let request = try KeyProvider.readRequest(from: .standardInput)
-        let response = try KeyProvider(name: name, storePath: storePath).respond(to: request)
-        try FileDescriptor.standardOutput.write(response)
+        let names = request.name.map { [$0] } ?? [KeyProvider.defaultName, KeyProvider.formerName]
+        let provider = KeyProvider(names: names, storePath: storePath, allowsSample: request.allowSampleKey)
+        if request.allowSampleKey {
+            // A security warning: printed on every start, and on every use (the answer's warnings).
+            Console.error("\(tool): warning: --allow-sample-key: sample=true wraps with the store's \(KeyProvider.sampleKeyID), a demonstration key")
+        }
+        guard let listen = request.listen else {
+            if request.tlsCertificate != nil || request.tlsKey != nil || request.insecureListenAny {
+                throw CPKError.usage("--tls-cert, --tls-key and --insecure-listen-any apply to --listen")
+            }
+            // Standard input carries the request, so the store cannot be read from it too.
+            if storePath == "-" { throw CPKError.usage("--file-store cannot be standard input: the request is read from it") }
+            let answer = try provider.answer(try KeyProvider.readRequest(from: .standardInput))
+            for warning in answer.warnings { Console.error("\(tool): warning: \(TerminalText.escaped(warning))") }
+            try FileDescriptor.standardOutput.write(answer.response)
+            return
+        }
+        if storePath == "-" { throw CPKError.usage("--file-store cannot be standard input for a server: it is read at each request") }
+        let security: KeyProviderListener.Security
+        switch (request.tlsCertificate, request.tlsKey) {
+        case (nil, nil): security = .plaintext
+        case (let certificate?, let key?):
+            if request.insecureListenAny { throw CPKError.usage("--insecure-listen-any contradicts --tls-cert: give one or the other") }
+            // Opened (and closed) here for a message that names the file: the TLS library's own
+            // is a bare "failedToLoadCertificate".
+            for path in [certificate, key] { _ = try FileDescriptor.open(forReading: path) }
+            security = .tls(certificate: certificate, key: key)
+        default: throw CPKError.usage("give --tls-cert FILE and --tls-key FILE together")
+        }
+        let listener = try KeyProviderListener(parsing: listen, security: security, plaintextBeyondLoopback: request.insecureListenAny)
+        if request.insecureListenAny && !listener.isLoopback {
+            Console.error(
+                "\(tool): warning: --insecure-listen-any: layer keys are served in plaintext on \(listener.text) to whoever reaches it")
+        }
+        try runServer(provider: provider, listener: listener)
+    }
+
+    /// Runs the async server from this synchronous command line: the main thread waits while the
+    /// server's tasks run on Swift's cooperative pool.
+    private static func runServer(provider: KeyProvider, listener: KeyProviderListener) throws {
+        /// Written by the task before it signals, read after the wait: the semaphore orders the two.
+        final class Outcome: @unchecked Sendable { var error: (any Error)? }
+        let outcome = Outcome()
+        let done = DispatchSemaphore(value: 0)
+        guard #available(macOS 15.0, *) else { throw CPKError.usage("--listen needs macOS 15 or later (gRPC Swift 2)") }
+        Task {
+            do {
+                try await KeyProviderServer.serve(
+                    provider: provider, listener: listener,
+                    log: { Console.error("\(tool): \($0)") },
+                    describe: { Hints.message(for: $0) },
+                    expire: { exit(1) })
+            } catch {
+                outcome.error = error
+            }
+            done.signal()
+        }
+        done.wait()
+        if let error = outcome.error { throw error }
     }
 }
 

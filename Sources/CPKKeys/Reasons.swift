@@ -10,6 +10,10 @@ extension CPKError.Reason {
     public static let noKeyStore = CPKError.Reason(rawValue: "no-key-store")
     /// An ocicrypt request has no parameters for this provider's name.
     public static let unknownKeyProvider = CPKError.Reason(rawValue: "unknown-key-provider")
+    /// A key-provider request asks for CoCo's publicly known sample key (`sample=true`).
+    public static let sampleKeyRefused = CPKError.Reason(rawValue: "sample-key-refused")
+    /// A key-provider server was asked to listen beyond loopback without TLS.
+    public static let plaintextBeyondLoopback = CPKError.Reason(rawValue: "plaintext-beyond-loopback")
     /// A desired-state document declares another wrapping padding than the one asked for
     /// (the subject names the document's).
     public static let documentPaddingDiffers = CPKError.Reason(rawValue: "document-padding-differs")

@@ -1,9 +1,10 @@
 import CPKCore
 import CPKCrypto
 
-/// CoCo's `wrap_type` values. Only A256GCM is implemented: A256CTR (CoCo's other value) is
-/// unauthenticated, so a wrong key or a changed annotation would yield garbage optsdata
-/// instead of an error; it is refused by name rather than half supported.
+/// CoCo's `wrap_type` values. Annotations are only ever written with A256GCM. A256CTR (CoCo's
+/// other value) is read, because CoCo's guest unwraps it and images encrypted with it exist,
+/// but never written: it is unauthenticated, so a wrong key or a changed annotation yields
+/// wrong optsdata instead of an error (the provider warns on every such unwrap).
 public enum CoCoWrapType: String, Sendable, Equatable {
     case a256gcm = "A256GCM"
     case a256ctr = "A256CTR"
@@ -33,15 +34,21 @@ public struct CoCoAnnotation: Equatable, Sendable {
 
     /// Wraps `optsData` under `kek` with a fresh random 12-byte IV.
     public static func wrap(_ optsData: [UInt8], kid: String, kek: [UInt8], algorithm: CoCoWrapType = .a256gcm) throws -> CoCoAnnotation {
-        try requireSupported(algorithm.rawValue)
+        try requireWritable(algorithm.rawValue)
         try requireKEK(kek)
         let iv = try SecureRandom.bytes(AESGCM.nonceSize)
         return CoCoAnnotation(kid: kid, wrappedData: try seal(optsData, key: kek, iv: iv), iv: iv, wrapType: algorithm.rawValue)
     }
 
-    /// Recovers the optsdata; a wrong KEK or a changed annotation fails the GCM tag check.
+    /// Recovers the optsdata; with A256GCM a wrong KEK or a changed annotation fails the GCM tag
+    /// check. With A256CTR nothing can be checked but the result's shape: ocicrypt's optsdata is
+    /// a JSON object, and anything else is refused as a wrong key or a changed annotation.
     public func unwrap(kek: [UInt8]) throws -> [UInt8] {
-        try Self.requireSupported(wrapType)
+        switch CoCoWrapType(rawValue: wrapType) {
+        case .a256gcm?: break
+        case .a256ctr?: return try unwrapCTR(kek: kek)
+        case nil: throw CPKError.invalid("unknown wrap type \"\(wrapType)\"; expected A256GCM or A256CTR")
+        }
         try Self.requireKEK(kek)
         guard iv.count == AESGCM.nonceSize else {
             throw CPKError.invalid("the annotation's iv is \(iv.count) bytes; A256GCM uses \(AESGCM.nonceSize)")
@@ -61,6 +68,21 @@ public struct CoCoAnnotation: Equatable, Sendable {
         return plain
     }
 
+    private func unwrapCTR(kek: [UInt8]) throws -> [UInt8] {
+        try Self.requireKEK(kek)
+        guard iv.count == AESCTR.counterSize else {
+            throw CPKError.invalid("the annotation's iv is \(iv.count) bytes; A256CTR uses \(AESCTR.counterSize)")
+        }
+        var plain = try AESCTR.apply(wrappedData, key: kek, counter: iv)
+        guard case .object? = try? JSONValue(parsing: plain) else {
+            wipe(&plain)
+            throw CPKError.check(
+                "the layer key does not unwrap with the key \"\(kid)\": wrong key, or a changed annotation "
+                    + "(A256CTR has no tag; the result is not ocicrypt's key bundle)")
+        }
+        return plain
+    }
+
     private static func seal(_ plain: [UInt8], key: [UInt8], iv: [UInt8]) throws -> [UInt8] {
         let cipher = try AESGCM(.encrypt, key: key, nonce: iv)
         var out = [UInt8](repeating: 0, count: plain.count)
@@ -68,11 +90,13 @@ public struct CoCoAnnotation: Equatable, Sendable {
         return out + (try cipher.finishEncryption())
     }
 
-    private static func requireSupported(_ wrapType: String) throws {
+    /// Only A256GCM is written; checked before any key is looked up.
+    static func requireWritable(_ wrapType: String) throws {
         switch CoCoWrapType(rawValue: wrapType) {
         case .a256gcm?: return
         case .a256ctr?:
-            throw CPKError.invalid("wrap type A256CTR (unauthenticated AES-CTR) is not supported; use A256GCM")
+            throw CPKError.invalid(
+                "algorithm A256CTR (unauthenticated AES-CTR) is not written here, only read; use A256GCM (the default)")
         case nil:
             throw CPKError.invalid("unknown wrap type \"\(wrapType)\"; expected A256GCM")
         }

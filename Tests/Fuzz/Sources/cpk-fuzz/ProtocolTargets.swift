@@ -62,8 +62,17 @@ func fuzzKeyProvider(_ bytes: [UInt8]) {
     guard let answer = refusing("answering a key-provider request", { try provider.respond(to: bytes) }) else { return }
     guard let json = try? JSONValue(parsing: answer) else { fatalError("the answer is not JSON") }
     guard case .wrap(let parameterEntries, let optsData) = request else { return }
-    guard case .string(let annotation)? = json["keywrapresults"]?["annotation"], let annotationBytes = Base64.decode(annotation)
-    else { fatalError("a wrap answer without a base64 annotation") }
+    // Answers carry byte fields as arrays of numbers (as CoCo writes them).
+    func numbers(_ value: JSONValue?) -> [UInt8]? {
+        guard case .array(let items)? = value else { return nil }
+        let bytes = items.compactMap { item -> UInt8? in
+            guard case .number(let literal) = item else { return nil }
+            return UInt8(literal)
+        }
+        return bytes.count == items.count ? bytes : nil
+    }
+    guard let annotationBytes = numbers(json["keywrapresults"]?["annotation"])
+    else { fatalError("a wrap answer without an annotation as an array of bytes") }
     let unwrap = JSONValue.object([
         ("op", .string("keyunwrap")),
         ("keyunwrapparams", .object([
@@ -72,9 +81,9 @@ func fuzzKeyProvider(_ bytes: [UInt8]) {
         ])),
     ])
     guard let unwrapped = refusing("unwrapping what was wrapped", { try provider.respond(to: Array(unwrap.compactText.utf8)) }),
-        case .string(let opened)? = (try? JSONValue(parsing: unwrapped))?["keyunwrapresults"]?["optsdata"]
+        let opened = numbers((try? JSONValue(parsing: unwrapped))?["keyunwrapresults"]?["optsdata"])
     else { fatalError("an annotation this provider wrote does not unwrap") }
-    expect(Base64.decode(opened) == optsData, "the options unwrapped differ from those wrapped")
+    expect(opened == optsData, "the options unwrapped differ from those wrapped")
 }
 
 /// A PKCS#11 URI as `--key` takes it: refused with one line, or parsed into attributes whose
