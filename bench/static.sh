@@ -2,7 +2,7 @@
 # The release tools linked two ways, side by side (issue 28): with the Swift runtime and
 # Foundation inside each binary (make release: what make dist and make deb ship) and with the
 # toolchain's shared Swift libraries (make release-dynamic). For each: the eight binaries'
-# size (as built, and stripped as shipped), the Swift libraries ldd finds in the toolchain, the
+# size (as built, and stripped as shipped), the toolchain's libraries ldd finds (and their size), the
 # 1 KiB pipeline (median of 20 runs: process start dominates) and the SIZE one (median of RUNS).
 #
 #   bench/static.sh STATIC_BIN DYNAMIC_BIN [SIZE]     make bench runs it
@@ -37,7 +37,7 @@ seconds() {
 bytes() { local total=0 f; for f in "$@"; do total=$((total + $(stat -c %s "$f"))); done; echo "$total"; }
 
 echo "release binaries, static and dynamic Swift runtime: $(nproc) cores, $mib MiB payload, medians"
-printf '%-9s %11s %14s %13s %14s %12s %8s\n' build "8 tools MiB" "stripped MiB" "Swift libs" "1 KiB pipe ms" "$mib MiB pipe s" "MiB/s"
+printf '%-9s %11s %14s %17s %14s %12s %8s\n' build "8 tools MiB" "stripped MiB" "toolchain libs" "1 KiB pipe ms" "$mib MiB pipe s" "MiB/s"
 for build in static dynamic; do
     bin=${!build}
     files=()
@@ -45,10 +45,12 @@ for build in static dynamic; do
     built=$(bytes "${files[@]}")
     stripped=$(bytes "$work"/*.stripped)
     rm -f "$work"/*.stripped
-    swift_libs=$(ldd "$bin/cpk-pack" | grep -cF "$toolchain/" || true)
+    libs=$(ldd "$bin/cpk-pack" | awk -v t="$toolchain/" 'index($3, t) == 1 { print $3 }')
+    swift_libs="0"
+    [[ -z $libs ]] || swift_libs="$(wc -l <<< "$libs") ($(awk -v b="$(bytes $libs)" 'BEGIN { printf "%.1f", b / 1048576 }') MiB)"
     small=$(seconds "$bin" "$work/small" 20)
     big=$(seconds "$bin" "$work/big" "$runs")
-    printf '%-9s %11.1f %14.1f %13s %14.1f %12.2f %8.0f\n' "$build" "$(awk -v b="$built" 'BEGIN { print b / 1048576 }')" \
+    printf '%-9s %11.1f %14.1f %17s %14.1f %12.2f %8.0f\n' "$build" "$(awk -v b="$built" 'BEGIN { print b / 1048576 }')" \
         "$(awk -v b="$stripped" 'BEGIN { print b / 1048576 }')" "$swift_libs" \
         "$(awk -v s="$small" 'BEGIN { print s * 1000 }')" "$big" "$(awk -v s="$big" -v m="$mib" 'BEGIN { print m / s }')"
 done
