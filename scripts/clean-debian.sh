@@ -61,6 +61,11 @@ case ${1:-} in
         pristine=$(base)
         cp -a "$pristine" "$dir"
         cp /etc/resolv.conf "$dir/etc/resolv.conf"
+        # A host that accepts its mirror's Release files past their Valid-Until (a snapshot
+        # mirror) has the copy accept them too.
+        if apt-config dump 2>/dev/null | grep -qx 'Acquire::Check-Valid-Until "false";'; then
+            echo 'Acquire::Check-Valid-Until "false";' > "$dir/etc/apt/apt.conf.d/99clean-debian"
+        fi
         ;;
     run)
         dir=$(cd "${2:?$usage}" && pwd)
