@@ -75,7 +75,7 @@ e2e: build
 
 # Man pages lint clean, the checked-in completions match what the tools generate, and every
 # target declares exactly the modules it imports, no library message names a flag, and the
-# README's Layout section is the package graph.
+# README's Layout section is the package graph; the version is the VERSION file's everywhere.
 check-docs:
 	mandoc -Tlint -W warning man/*.1
 	python3 scripts/check-version.py
