@@ -4,18 +4,21 @@
 #                  device install, registry, container key provider, fleet)
 #   make test      install what is needed, run every test (unit, end-to-end, docs checks)
 #   make install PREFIX=/usr/local   binaries, man pages, completions
+#   make dist      .build/dist/cpk-tools-VERSION-linux-ARCH.tar.gz: the tools (no Swift toolchain
+#                  needed to run them), man pages, completions, docs, SHA256SUMS
+#   make deb       .build/dist/cpk-tools_VERSION-REVISION_ARCH.deb, checked by lintian
 #   make bench     throughput and peak memory figures (SIZE=4G for a bigger payload; FLEET=N reports for distribute)
 #   make fuzz      every parser under libFuzzer + AddressSanitizer, FUZZ_SECONDS each (fuzz-smoke: CI's short run)
 
 TOOLS = cpk-pack cpk-seal cpk-sign cpk-verify cpk-unpack cpk-keyfetch cpk-wrap cpk-install
-APT_PACKAGES = libssl-dev libcbor-dev openssl mandoc time age libp11-dev libengine-pkcs11-openssl softhsm2 opensc strace zsh fish swtpm swtpm-tools tpm2-tools libtpm2-pkcs11-1 libtpm2-pkcs11-tools
+APT_PACKAGES = libssl-dev libcbor-dev openssl mandoc time age libp11-dev libengine-pkcs11-openssl softhsm2 opensc strace zsh fish swtpm swtpm-tools tpm2-tools libtpm2-pkcs11-1 libtpm2-pkcs11-tools debootstrap dpkg-dev lintian
 PIP_PACKAGES = pytest cbor2 cryptography PyKCS11 grpcio grpcio-tools
 PREFIX ?= /usr/local
 DEBUG_BIN = .build/debug
 RELEASE_BIN = .build/release
 SHELL = /bin/bash
 
-.PHONY: all deps build release test unit e2e check-docs demo install completions bench fuzz fuzz-smoke proto clean
+.PHONY: all deps build release release-dynamic dist deb test unit e2e check-docs demo install completions bench fuzz fuzz-smoke proto clean
 
 all: build
 
@@ -43,6 +46,21 @@ build: deps
 release: deps
 	for tool in $(TOOLS); do swift build -c release --static-swift-stdlib --product $$tool || exit 1; done
 
+# Release artifacts of the release build, in DIST_DIR (scripts/package.sh): the binaries
+# stripped and checked (ldd: nothing of the Swift toolchain; --version: the VERSION file).
+# Reproducible: SOURCE_DATE_EPOCH, default the last commit's time.
+DIST_DIR = .build/dist
+dist: release
+	CPK_TOOLS="$(TOOLS)" scripts/package.sh tarball $(RELEASE_BIN) $(DIST_DIR)
+
+deb: release
+	CPK_TOOLS="$(TOOLS)" scripts/package.sh deb $(RELEASE_BIN) $(DIST_DIR)
+
+# The same tools linked with the toolchain's shared Swift libraries, beside the static ones in
+# make bench (bench/static.sh).
+release-dynamic: deps
+	for tool in $(TOOLS); do swift build -c release --scratch-path .build-dynamic --product $$tool || exit 1; done
+
 test: build
 	set -o pipefail; swift test --skip-build 2>&1 | tee .build/unit-tests.log
 	@python3 scripts/unit-counts.py < .build/unit-tests.log
@@ -57,9 +75,10 @@ e2e: build
 
 # Man pages lint clean, the checked-in completions match what the tools generate, and every
 # target declares exactly the modules it imports, no library message names a flag, and the
-# README's Layout section is the package graph.
+# README's Layout section is the package graph; the version is the VERSION file's everywhere.
 check-docs:
 	mandoc -Tlint -W warning man/*.1
+	python3 scripts/check-version.py
 	python3 scripts/check-imports.py
 	python3 scripts/check-flag-names.py
 	python3 scripts/readme-layout.py --check
@@ -101,9 +120,10 @@ install: release
 
 SIZE ?= 1G
 FLEET ?= 1000
-bench: release
+bench: release release-dynamic
 	bench/run.sh $(RELEASE_BIN) $(SIZE)
 	bench/fleet.sh $(RELEASE_BIN) $(FLEET)
+	bench/static.sh $(RELEASE_BIN) .build-dynamic/release $(SIZE)
 
 # libFuzzer targets for every parser (Tests/Fuzz/fuzz.sh), in their own build (.build-fuzz).
 FUZZ_SECONDS ?= 300
@@ -121,4 +141,4 @@ proto:
 	scripts/generate-proto.sh
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-dynamic

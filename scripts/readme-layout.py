@@ -74,7 +74,7 @@ def block(found: list[dict]) -> str:
     for target in found:
         lines.append(f"  {(target['name'] + '/').ljust(width)}{DESCRIPTIONS[target['name']]}")
     lines += ["Tests/           XCTest per library module (CPKTestSupport shared); e2e/; vectors/; Fuzz/; keyserver/",
-              "docs/ man/ completions/ bench/ scripts/ proto/", "```", "", "Each target depends on exactly these (and imports exactly them: `scripts/check-imports.py`):", ""]
+              "docs/ man/ completions/ bench/ scripts/ proto/ packaging/ (the Debian package's control files) VERSION", "```", "", "Each target depends on exactly these (and imports exactly them: `scripts/check-imports.py`):", ""]
     for target in found:
         deps = dependencies(target)
         if deps:

@@ -25,7 +25,7 @@ from cpk import BIN, REPO
 README = REPO / "README.md"
 GUIDE = REPO / "docs" / "guide"
 # The guide's pages in reading order: a later page may use what an earlier one made.
-PAGES = ["release-engineering", "trust", "devices", "fleets", "hsm", "tpm", "testing", "containers", "benchmarks"]
+PAGES = ["release-engineering", "trust", "devices", "fleets", "hsm", "tpm", "testing", "containers", "packaging", "benchmarks"]
 # Each persona's walk: the README, then these pages (a page a walk needs before its own, first).
 PERSONAS = {
     "release-engineer": ["release-engineering", "hsm"],
