@@ -67,7 +67,7 @@ public enum KeyProviderServer {
         }
         let transport = HTTP2ServerTransport.Posix(address: listener.socketAddress, transportSecurity: security, config: config)
         let service = Service(provider: provider, log: log, describe: describe)
-        let server = GRPCServer(transport: transport, services: [service])
+        let server = GRPCServer(transport: transport, services: [service], interceptors: [RefusalLog(log: log, maxRequestBytes: limits.maxRequestBytes)])
 
         // The signals are taken before the server starts, so that none arriving during start-up
         // kills the process with the default action instead of stopping it cleanly.
@@ -150,6 +150,7 @@ public enum KeyProviderServer {
             _ request: Keyprovider_keyProviderKeyWrapProtocolInput, _ operation: KeyProvider.Operation, method: String,
             context: ServerContext
         ) throws -> Keyprovider_keyProviderKeyWrapProtocolOutput {
+            RefusalLog.current?.logged = true  // this method writes the request's line, whatever happens
             let peer = TerminalText.escaped(context.remotePeer)
             do {
                 let answer = try provider.answer(Array(request.keyProviderKeyWrapProtocolInput), expected: operation)
@@ -177,6 +178,43 @@ public enum KeyProviderServer {
             case .usage: return .failedPrecondition
             case .io: return .unavailable
             }
+        }
+    }
+}
+
+/// The log line of a request refused before it reaches the service: a message over the size
+/// limit (refused by the transport from its length prefix), or one that is not the protobuf
+/// message. The service logs every request it is given; this logs the others, so that each
+/// request still has its one line.
+struct RefusalLog: ServerInterceptor {
+    let log: @Sendable (String) -> Void
+    let maxRequestBytes: Int
+
+    /// Whether the service logged the request: set by the service, read here afterwards, in the
+    /// one task that runs both (the interceptor calls the handler inline), hence unchecked.
+    final class Mark: @unchecked Sendable { var logged = false }
+
+    @TaskLocal static var current: Mark?
+
+    func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingServerRequest<Input>, context: ServerContext,
+        next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+    ) async throws -> StreamingServerResponse<Output> {
+        let mark = Mark()
+        do {
+            return try await Self.$current.withValue(mark) { try await next(request, context) }
+        } catch {
+            if !mark.logged {
+                // The transport enforces the size limit in its deframer, whose one word for any
+                // failure is "Failed to decode message": said here in full.
+                let reason = (error as? RPCError).map { rpc in
+                    rpc.message.hasPrefix("Failed to decode message")
+                        ? "the message is larger than \(maxRequestBytes) bytes, or not gRPC's framing"
+                        : "\(rpc.code): \(rpc.message)" + (rpc.cause.map { " (\(KeyProviderServer.reason($0)))" } ?? "")
+                } ?? String(describing: error)
+                log("\(TerminalText.escaped(context.descriptor.method)) from \(TerminalText.escaped(context.remotePeer)): refused: \(TerminalText.escaped(reason))")
+            }
+            throw error
         }
     }
 }

@@ -356,4 +356,5 @@ def test_a_100_mb_request_is_refused_in_bounded_memory(world):
     assert proc.returncode == 1, message
     assert message.count("\n") == 1 and "larger than 1048576 bytes" in message, message
     peak_mib = int(rss.read_text().split()[-1]) / 1024  # GNU time's %M: KiB
+    print(f"cmd mode, 100 MB request: peak RSS {peak_mib:.1f} MiB")
     assert peak_mib < 32, f"peak RSS {peak_mib:.1f} MiB"

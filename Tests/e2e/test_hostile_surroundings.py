@@ -456,8 +456,19 @@ def test_the_rusage_launcher_floor_is_low():
 
 
 # The bound: the client reads the socket itself into one small buffer, keeps at most
-# 1 MiB of body and closes the connection at the limit, so no hostile answer can grow it.
-RSS_LIMIT_KIB = 32 * 1024
+# 1 MiB of body and closes the connection at the limit, so no hostile answer can grow it. Since
+# cpk-keyfetch also links the key provider's gRPC server (SwiftNIO, BoringSSL, Foundation), its
+# start-up RSS alone is near 27 MiB in a debug build (about 17 in release): the bound is what a
+# hostile answer adds to the RSS of the same binary doing nothing (`--version`, same launcher).
+GROWTH_LIMIT_KIB = 12 * 1024
+
+
+@pytest.fixture(scope="module")
+def keyfetch_floor():
+    code, _, _, rss = run_with_rusage([str(BIN / "cpk-keyfetch"), "--version"])
+    assert code == 0
+    print(f"cpk-keyfetch --version: peak RSS {rss} KiB")
+    return rss
 
 
 @pytest.mark.parametrize("path, needle", [
@@ -466,18 +477,19 @@ RSS_LIMIT_KIB = 32 * 1024
     ("/endless", "more than 1048576 bytes"),
     ("/trickle", "within 3 seconds"),
 ])
-def test_a_hostile_answer_is_cut_at_the_limit_or_the_deadline(material, hostile_service, path, needle):
+def test_a_hostile_answer_is_cut_at_the_limit_or_the_deadline(material, hostile_service, keyfetch_floor, path, needle):
     directory, _ = material
     code, err, seconds, rss = keyfetch_with_rusage(hostile_service[0].url + path, directory / "agent.pub", timeout=3)
     print(f"{path}: exit {code} in {seconds:.2f}s, peak RSS {rss} KiB")
     text = err.decode(errors="replace")
     assert code in (1, 2) and text.count("\n") == 1 and needle in text, text
     assert seconds < 3 + 5, f"{path}: took {seconds:.1f}s with --timeout 3"
-    assert rss < RSS_LIMIT_KIB, f"{path}: peak RSS {rss} KiB, over {RSS_LIMIT_KIB} KiB"
+    assert rss - keyfetch_floor < GROWTH_LIMIT_KIB, \
+        f"{path}: peak RSS {rss} KiB, {rss - keyfetch_floor} KiB over the tool's {keyfetch_floor} KiB at rest"
 
 
 @pytest.mark.parametrize("where", ["cross-origin", "same-origin"])
-def test_a_redirect_is_not_followed(material, hostile_service, where):
+def test_a_redirect_is_not_followed(material, hostile_service, keyfetch_floor, where):
     directory, _ = material
     first, second = hostile_service
     first.redirect_to = (second.url if where == "cross-origin" else first.url) + "/WrapKey"
@@ -485,7 +497,7 @@ def test_a_redirect_is_not_followed(material, hostile_service, where):
     code, err, _, rss = keyfetch_with_rusage(first.url + "/redirect?code=s3cret", directory / "agent.pub", timeout=5)
     print(f"{where} redirect: peak RSS {rss} KiB")
     text = err.decode(errors="replace")
-    assert rss < RSS_LIMIT_KIB, f"peak RSS {rss} KiB"
+    assert rss - keyfetch_floor < GROWTH_LIMIT_KIB, f"peak RSS {rss} KiB, the tool at rest {keyfetch_floor} KiB"
     assert code == 1 and text.count("\n") == 1 and "redirect" in text and "not followed" in text, text
     assert "s3cret" not in text
     assert "/WrapKey" not in [*second.requests[len(before[0]):], *first.requests[len(before[1]):]], "the redirect was followed"

@@ -336,6 +336,9 @@ def test_a_100_mb_request_is_refused_in_bounded_memory(world, pb, provider):
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED or (
         caught.value.code() == grpc.StatusCode.CANCELLED and "RST_STREAM" in caught.value.details()), caught.value
     del huge
+    # It has its line in the log, like every request: refused before the service saw it.
+    assert any("refused: the message is larger than 1048576 bytes" in line
+               for line in provider.lines(": WrapKey from")), provider.log()
     # The server still answers.
     assert "keywrapresults" in call(pb, provider, "WrapKey", wrap_request(f"keyid={KID}", b"{}"))
     peak, code = memory_mib(provider.proc.pid)

@@ -58,6 +58,8 @@ MEANINGS = {
     "embed-form": "form of an embedded", "embed-public-key": "embed the signer's public key",
     "file-store": "key store", "fleet": "fleet operator", "force": "replace a key", "format": ".",
     "forget-history": "forget its rollback floor and signer",
+    "listen": "grpc key-provider service", "tls-cert": "pem certificate", "tls-key": "private key of --tls-cert",
+    "insecure-listen-any": "non-loopback address", "allow-sample-key": "sample=true",
     "generation": "generation of every release", "help": ".", "id": "application id",
     "inline": "base64 wrapped key", "insecure-any-device": "without authenticating",
     "insecure-unsigned-twin": "unsigned desired-state", "integrity-only": "integrity only", "json": "json",
