@@ -113,6 +113,8 @@ install: release
 	# The man pages cite docs/*.md of the source tree; installed, they cite the installed copies.
 	install -d $(DESTDIR)$(PREFIX)/share/doc/cpk-tools
 	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/cpk-tools/
+	install -d $(DESTDIR)$(PREFIX)/share/doc/cpk-tools/guide
+	install -m 0644 docs/guide/*.md $(DESTDIR)$(PREFIX)/share/doc/cpk-tools/guide/
 	for page in man/*.1; do \
 	  sed 's|^\.Pa docs/|.Pa $(PREFIX)/share/doc/cpk-tools/|' $$page > $(DESTDIR)$(PREFIX)/share/man/man1/$$(basename $$page) && \
 	  chmod 0644 $(DESTDIR)$(PREFIX)/share/man/man1/$$(basename $$page) || exit 1; \

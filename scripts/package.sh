@@ -63,10 +63,11 @@ tarball() {
     name=cpk-tools-$version-linux-$(uname -m)
     root=$work/$name
     binaries "$root/bin"
-    install -d "$root/man" "$root/completions" "$root/docs"
+    install -d "$root/man" "$root/completions" "$root/docs" "$root/docs/guide"
     install -m 0644 "$repo"/man/*.1 "$root/man/"
     install -m 0644 "$repo"/completions/* "$root/completions/"
     install -m 0644 "$repo"/docs/*.md "$root/docs/"
+    install -m 0644 "$repo"/docs/guide/*.md "$root/docs/guide/"
     install -m 0644 "$repo/README.md" "$root/"
     (cd "$root" && find . -type f -printf '%P\n' | LC_ALL=C sort | xargs -d '\n' sha256sum > "$work/SHA256SUMS")
     install -m 0644 "$work/SHA256SUMS" "$root/SHA256SUMS"
@@ -99,6 +100,8 @@ deb() {
     doc=$root/usr/share/doc/cpk-tools
     install -d "$doc"
     install -m 0644 "$repo/README.md" "$repo"/docs/*.md "$control/copyright" "$doc/"
+    install -d "$doc/guide"
+    install -m 0644 "$repo"/docs/guide/*.md "$doc/guide/"
     gzip -9n < "$control/changelog" > "$doc/changelog.Debian.gz"
     chmod 0644 "$root"/usr/share/man/man1/* "$root"/usr/share/bash-completion/completions/* "$doc/changelog.Debian.gz"
     # Depends from the binaries' NEEDED entries (dpkg-shlibdeps reads debian/control in its
