@@ -56,8 +56,8 @@ public struct FleetMembership: Sendable {
         }
         let directory = state.fleetPath
         let keep = anchor.key == nil ? "anchor.crt" : "anchor.key"
-        try write(Array((deviceID + "\n").utf8), to: directory + "/device-id")
-        try write(bytes, to: directory + "/" + keep)
+        try StateDirectory.writePrivateFile(Array((deviceID + "\n").utf8), to: directory + "/device-id")
+        try StateDirectory.writePrivateFile(bytes, to: directory + "/" + keep)
         let other = directory + "/" + (keep == "anchor.crt" ? "anchor.key" : "anchor.crt")
         guard unlink(other) == 0 || errno == ENOENT else { throw FileDescriptor.systemError("cannot remove \(other)") }
         return FleetMembership(anchor: anchor, deviceID: deviceID)
@@ -84,7 +84,7 @@ public struct FleetMembership: Sendable {
 
     /// Records `generation` as the last one applied.
     static func record(generation: UInt64, in state: StateDirectory) throws {
-        try write(Array("\(generation)\n".utf8), to: state.fleetPath + "/generation")
+        try StateDirectory.writePrivateFile(Array("\(generation)\n".utf8), to: state.fleetPath + "/generation")
     }
 
     /// The membership as `trust list` shows it.
@@ -101,19 +101,8 @@ public struct FleetMembership: Sendable {
         return anchor.certificates.map { (try? $0.fingerprint).map(Hex.encode) ?? "" }
     }
 
-    private static func write(_ bytes: [UInt8], to path: String) throws {
-        let output = try OutputFile(path: path, binary: true, mode: 0o600)
-        try output.descriptor.write(bytes)
-        try output.commit()
-    }
-
     private static func read(_ path: String, limit: Int) throws -> [UInt8]? {
-        guard let file = try StateDirectory.openPrivateFile(path) else { return nil }
-        let size = try file.status().size
-        guard size <= UInt64(limit) else { throw CPKError.io("\(path) is larger than \(limit) bytes; it is not what this device wrote") }
-        var bytes = [UInt8](repeating: 0, count: Int(size))
-        try bytes.withUnsafeMutableBytes { try file.read(into: $0, at: 0, what: path) }
-        return bytes
+        try StateDirectory.readPrivateFile(path, limit: limit, what: path, tooLarge: "it is not what this device wrote")
     }
 }
 

@@ -100,6 +100,25 @@ public struct StateDirectory: Sendable {
         return file
     }
 
+    /// Reads a whole file of the state with `openPrivateFile`'s rules; nil when there is none.
+    /// A file over `limit` bytes was not written by this device: an I/O error whose text ends
+    /// with `tooLarge` (what it is not, and the repair).
+    static func readPrivateFile(_ path: String, limit: Int, what: String, tooLarge: String) throws -> [UInt8]? {
+        guard let file = try openPrivateFile(path) else { return nil }
+        let size = try file.status().size
+        guard size <= UInt64(limit) else { throw CPKError.io("\(path) is larger than \(limit) bytes; \(tooLarge)") }
+        var bytes = [UInt8](repeating: 0, count: Int(size))
+        try bytes.withUnsafeMutableBytes { try file.read(into: $0, at: 0, what: what) }
+        return bytes
+    }
+
+    /// Writes a file of the state whole (it appears complete or not at all), mode 0600.
+    static func writePrivateFile(_ bytes: [UInt8], to path: String) throws {
+        let output = try OutputFile(path: path, binary: true, mode: 0o600)
+        try output.descriptor.write(bytes)
+        try output.commit()
+    }
+
     static let keys = "keys"
     static let apps = "apps"
     static let staging = "staging"

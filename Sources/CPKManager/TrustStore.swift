@@ -125,8 +125,8 @@ public enum TrustStore {
         for id in ids { try PackageManagerSimulator.checkID(id) }
         let scopeText = ids.isEmpty ? nil : JSONValue.array(ids.map { .string($0) }).compactText
         let name = String(Hex.encode(try SHA256Hasher.digest(bytes + Array((scopeText ?? "").utf8))).prefix(16))
-        if let scopeText { try write(Array((scopeText + "\n").utf8), to: state.trustPath + "/" + name + ".ids") }
-        try write(bytes, to: state.trustPath + "/" + name + (certificates == nil ? ".key" : ".crt"))
+        if let scopeText { try StateDirectory.writePrivateFile(Array((scopeText + "\n").utf8), to: state.trustPath + "/" + name + ".ids") }
+        try StateDirectory.writePrivateFile(bytes, to: state.trustPath + "/" + name + (certificates == nil ? ".key" : ".crt"))
         let kind: Entry.Kind = certificates == nil ? .key : .certificates
         return Entry(
             name: name, kind: kind, scope: ids.isEmpty ? .anyApplication : .applications(ids), certificates: certificates ?? [], key: key)
@@ -142,23 +142,10 @@ public enum TrustStore {
         _ = unlink(state.trustPath + "/" + name + ".ids")
     }
 
-    private static func write(_ bytes: [UInt8], to path: String) throws {
-        let output = try OutputFile(path: path, binary: true, mode: 0o600)
-        try output.descriptor.write(bytes)
-        try output.commit()
-    }
-
     /// An anchor decides who is trusted: only a regular file this user wrote counts (see
     /// `StateDirectory.openPrivateFile`); nil when there is no such file.
     private static func readPrivate(_ path: String, limit: Int) throws -> [UInt8]? {
-        guard let file = try StateDirectory.openPrivateFile(path) else { return nil }
-        let size = try file.status().size
-        guard size <= UInt64(limit) else {
-            throw CPKError.io("\(path) is larger than \(limit) bytes; it is not a trust anchor: remove it")
-        }
-        var bytes = [UInt8](repeating: 0, count: Int(size))
-        try bytes.withUnsafeMutableBytes { try file.read(into: $0, at: 0, what: "the trust anchor") }
-        return bytes
+        try StateDirectory.readPrivateFile(path, limit: limit, what: "the trust anchor", tooLarge: "it is not a trust anchor: remove it")
     }
 
     private static func readScope(_ path: String) throws -> TrustPolicy.Scope {
