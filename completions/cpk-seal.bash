@@ -163,7 +163,7 @@ _cpk-seal() {
     local -a unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
 
     local -a repeating_flags=()
-    local -a non_repeating_flags=(--cpk --quiet -q --verbose -v --progress --version -h --help)
+    local -a non_repeating_flags=(--cpk --no-key-check --quiet -q --verbose -v --progress --version -h --help)
     local -a repeating_options=()
     local -a non_repeating_options=(--wrapped-key --key --pin-file --pin-fd --pkcs11-module --padding --file-store --url --timeout --ca-file --key-name --output -o --oci)
     __cpk-seal_offer_flags_options 1

@@ -21,6 +21,9 @@ public enum Hints {
         .unknownKeyProvider: { _ in " (give --provider with the name used in the ocicrypt configuration)" },
         .plaintextBeyondLoopback: { _ in " (--tls-cert FILE --tls-key FILE, or --insecure-listen-any)" },
         .classKeyMissing: { error in " (cpk-install sync --id \(error.subject ?? "ID") ...)" },
+        // The installer names the application (a device syncs); cpk-unpack names none (the
+        // key store given holds another key, which its message says).
+        .classKeyMismatch: { error in error.subject.map { " (cpk-install sync --id \($0) ..., or sync --twin)" } ?? "" },
         .downgrade: { _ in "; give --allow-downgrade to install it anyway" },
         .signerChange: { _ in "; give --allow-signer-change to accept the new signer" },
         .noStateDirectory: { _ in " or give --state DIR" },

@@ -10,6 +10,9 @@ public enum StreamRole: String, Sendable, CaseIterable {
     case packageSignature = "package-signature"
     case packageCertificate = "package-certificate"
     case manifest
+    /// An unreferenced stream that records the class key's check value (docs/format.md §4.1),
+    /// known by its content; `Manifest.roles` never gives it, `PackageHead.keyCheckIndex` does.
+    case keyCheck = "key-check"
     /// A stream the manifest does not name (allowed, e.g. from another writer).
     case unreferenced = "unreferenced"
 }

@@ -99,9 +99,10 @@ final class Deployment {
         }
         guard try decryptor.finishDecryption(tag: tag) else {
             phase = .failed
-            throw CPKError.check(
+            throw CPKError(
+                .checkFailed,
                 "Tag check FAILED: AES-256-GCM does not authenticate the payload of \"\(id)\" (the ciphertext, nonce or tag "
-                    + "was altered, or the class key is not the one it was sealed with)")
+                    + "was altered, or the class key is not the one it was sealed with)", reason: .tagMismatch, subject: id)
         }
         let digest = try hasher.finalize()
         plaintextDigest = digest

@@ -53,9 +53,11 @@ public final class PackageInstaller {
         var step: InstallCheck? = nil
         let id = report.manifest.id
         var begun = false
+        var keyCheckValue: [UInt8]?
         do {
             let plan = try DeploymentPlan(manifest: report.manifest)
             let contents = try PackageContents(input)
+            keyCheckValue = contents.head.keyCheckValue
             report.payloadSize = contents.payloadSize
             // The package signature's integrity first (its signer is judged with the payload's).
             step = .package
@@ -106,6 +108,7 @@ public final class PackageInstaller {
             if let step, (error as? CPKError)?.kind == .checkFailed, report.outcomes[step] == nil {
                 report.outcomes[step] = .failed
             }
+            let error = explainTagFailure(error, id: id, keyCheckValue: keyCheckValue, into: &report)
             report.failure = Self.describe(error, source: input.name)
         }
         return report
@@ -194,6 +197,29 @@ public final class PackageInstaller {
         manifest.package.signature == .none
             ? "the package has a payload signature only, which covers the payload digest"
             : "the package signature's map leaves out the manifest"
+    }
+
+    /// A failed tag check, explained by the package's key check value when the Package Manager
+    /// can compare it (docs/format.md §4.1): a package sealed with another class key than the
+    /// installed one is not called altered. The value is unauthenticated, so it only chooses
+    /// the words of a refusal that happens anyway, and is asked after the tag check failed.
+    private func explainTagFailure(_ error: Error, id: String, keyCheckValue: [UInt8]?, into report: inout InstallReport) -> Error {
+        guard let failure = error as? CPKError, failure.reason == .tagMismatch, let keyCheckValue,
+            let checker = manager as? ApplicationKeyCheck,
+            (try? manager.isOperationSupported(ContractOperation.checkApplicationKey.rawValue)) == true,
+            let matches = try? checker.applicationKeyMatches(applicationID: id, keyCheckValue: keyCheckValue)
+        else { return error }
+        if matches {
+            return CPKError(
+                .checkFailed,
+                "Tag check FAILED: AES-256-GCM does not authenticate the payload of \"\(id)\", sealed with the installed class "
+                    + "key (its key check value matches): the ciphertext, nonce or tag was altered", reason: .tagMismatch, subject: id)
+        }
+        report.outcomes[.classKey] = .failed
+        return CPKError(
+            .checkFailed,
+            "Class key check FAILED: \"\(id)\" was sealed with another class key than the installed one (its key check value "
+                + "differs); sync keys first", reason: .classKeyMismatch, subject: id)
     }
 
     /// The contract version and the calls this installer makes, the verification call for

@@ -105,6 +105,10 @@ public enum ContractOperation: String, CaseIterable, Sendable {
     /// This suite's extension: install_application_key for a key wrapped with RSA-OAEP-SHA256
     /// (docs/keys.md §4.4), as `cpk-keyfetch distribute` wraps by default.
     case installApplicationKeyRSAOAEPSHA256 = "install_application_key_rsa_oaep_sha256"
+    /// This suite's extension: whether the installed class key has a given key check value
+    /// (docs/format.md §4.1), asked only after a tag check failed, to tell a stale key from an
+    /// altered package.
+    case checkApplicationKey = "check_application_key"
 
     /// The calls of the reference Package Manager (cpk-install(1)): PKCS#1 v1.5 signatures and
     /// PKCS#1 v1.5 wrapped keys only.
@@ -114,7 +118,7 @@ public enum ContractOperation: String, CaseIterable, Sendable {
 
     /// A call beyond the EDL's, which a Package Manager may lack (`is_operation_supported`
     /// says); an install never needs one.
-    public var isExtension: Bool { self == .installApplicationKeyRSAOAEPSHA256 }
+    public var isExtension: Bool { self == .installApplicationKeyRSAOAEPSHA256 || self == .checkApplicationKey }
 
     /// The call that verifies a payload signature of `scheme`.
     public static func verification(of scheme: SignatureScheme) -> ContractOperation {
@@ -196,6 +200,14 @@ extension PackageManagerAdministration {
 
 /// A Package Manager that installs class keys wrapped with a padding other than the
 /// contract's PKCS#1 v1.5, when `is_operation_supported` says so.
+/// `check_application_key`, this suite's extension (`is_operation_supported` says whether a
+/// Package Manager has it).
+public protocol ApplicationKeyCheck {
+    /// True when the class key installed for `applicationID` has the key check value
+    /// `keyCheckValue` (docs/format.md §4.1); false when it has another one or none is installed.
+    func applicationKeyMatches(applicationID: String, keyCheckValue: [UInt8]) throws -> Bool
+}
+
 public protocol PaddedKeyInstallation {
     func installApplicationKey(applicationID: String, wrappedKey: [UInt8], padding: KeyWrapPadding) throws
     /// The application ids with an installed class key, and when each was installed (RFC 3339).

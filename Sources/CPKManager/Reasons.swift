@@ -14,6 +14,8 @@ extension CPKError.Reason {
     public static let applicationIDNeeded = CPKError.Reason(rawValue: "application-id-needed")
     /// No state directory is named and none can be derived.
     public static let noStateDirectory = CPKError.Reason(rawValue: "no-state-directory")
+    /// The AES-GCM tag does not authenticate the payload (altered, or another class key).
+    public static let tagMismatch = CPKError.Reason(rawValue: "tag-mismatch")
     /// A command that only reads the state was pointed at a state that does not exist.
     public static let stateMissing = CPKError.Reason(rawValue: "state-missing")
 }

@@ -11,7 +11,9 @@ import CPKFormat
 ///
 /// Deployments live in this object (as a real one lives in the trusted application's session),
 /// and are staged in the state directory; several processes may use one state at once.
-public final class PackageManagerSimulator: PackageManagerAdministration, PlaintextExportForDevelopment, PaddedKeyInstallation {
+public final class PackageManagerSimulator: PackageManagerAdministration, PlaintextExportForDevelopment, PaddedKeyInstallation,
+    ApplicationKeyCheck
+{
     public static let contractVersion = 1
 
     public let state: StateDirectory
@@ -75,6 +77,16 @@ public final class PackageManagerSimulator: PackageManagerAdministration, Plaint
                     + "distribute them with pkcs1v15 padding")
         }
         try vault.install(applicationID: applicationID, wrappedKey: wrappedKey, padding: padding)
+    }
+
+    public func applicationKeyMatches(applicationID: String, keyCheckValue: [UInt8]) throws -> Bool {
+        try Self.checkID(applicationID)
+        guard operations.contains(.checkApplicationKey) else {
+            throw CPKError.usage("this Package Manager does not support \(ContractOperation.checkApplicationKey.rawValue)")
+        }
+        guard var key = try? vault.key(for: applicationID) else { return false }
+        defer { wipe(&key) }
+        return try KeyCheckValue.matches(keyCheckValue, key: key)
     }
 
     public func installedClassKeys() throws -> [(id: String, installedAt: String)] { try vault.installed() }

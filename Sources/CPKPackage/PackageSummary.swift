@@ -24,6 +24,8 @@ public struct PackageSummary {
     public let payloadSize: UInt64
     public let streams: [StreamInfo]
     public let payloadDigest: [UInt8]?
+    /// The class key's check value the package records (docs/format.md §4.1), if any.
+    public let keyCheckValue: [UInt8]?
     public let log: [LogEntry]
     /// Signature streams awaiting an offline signature (`cpk-sign prepare`).
     public let pendingSignatures: [Int]
@@ -44,13 +46,15 @@ public struct PackageSummary {
         self.payloadSize = payloadSize
         let deferred = try input.deferredStreams()
         kind = file == nil ? .envelope : .cpk
-        let roles = manifest.roles(streamCount: head.streams.count, manifestIndex: head.manifestIndex)
+        var roles = manifest.roles(streamCount: head.streams.count, manifestIndex: head.manifestIndex)
+        if let index = head.keyCheckIndex { roles[index] = .keyCheck }
         var sizes = head.streamSizes
         sizes[manifest.payload.data] = payloadSize
         streams = head.streams.indices.map { index in
             StreamInfo(
                 index: index, role: roles[index], offset: file?.package.entries[index].offset, size: sizes[index] ?? 0)
         }
+        keyCheckValue = head.keyCheckValue
         payloadDigest = manifest.payload.digest.stream.flatMap { index in
             if case .bytes(let bytes) = head.streams[index] { return bytes }
             return deferred[index]
@@ -69,6 +73,7 @@ public struct PackageSummary {
             ("payload-size", .integer(payloadSize)),
             ("encryption", encryptionJSON),
             ("payload-digest", payloadDigest.map { .string(hex($0)) } ?? .null),
+            ("key-check", keyCheckValue.map { .string(hex($0)) } ?? .null),
             ("payload-signature", .string(describe(manifest.payload.signature))),
             ("payload-certificate", .string(describe(manifest.payload.certificate))),
             ("package-signature", .string(describe(manifest.package.signature))),
@@ -87,6 +92,9 @@ public struct PackageSummary {
             "Version:            \(manifest.payload.version.dotted) (\(manifest.payload.version.date))",
             "Payload:            \(payloadSize) bytes, \(encryptionText)",
             "Payload digest:     \(payloadDigest.map { "sha256 \(hex($0))" } ?? "none")",
+        ]
+        if let keyCheckValue { lines.append("Key check value:    \(hex(keyCheckValue))") }
+        lines += [
             "Payload signature:  \(describe(manifest.payload.signature))\(pendingNote(manifest.payload.signature))",
             "Certificate:        \(describe(manifest.payload.certificate))",
             "Package signature:  \(describe(manifest.package.signature))\(pendingNote(manifest.package.signature))",

@@ -145,6 +145,13 @@ public enum PayloadRelease {
         func checkTag(_ decryptor: AESGCM?, deferred: [Int: [UInt8]], name: String) throws {
             guard let decryptor, let tagIndex else { return }
             guard try decryptor.finishDecryption(tag: stream(tagIndex, deferred: deferred)) else {
+                // The key check value only words the refusal (docs/format.md §4.1).
+                if let value = head.keyCheckValue, let key, try !KeyCheckValue.matches(value, key: key) {
+                    throw CPKError(
+                        .checkFailed,
+                        "\(name) was sealed with another class key than the one given (its key check value differs); nothing was written",
+                        reason: .classKeyMismatch)
+                }
                 throw CPKError.check(
                     "\(name): AES-GCM authentication failed: the ciphertext, nonce or tag was altered, or the key is wrong; nothing was written")
             }

@@ -9,8 +9,11 @@ import CPKFormat
 /// gives the reference order (payload, nonce, tag, digest, ..., manifest). The plaintext
 /// digest stays: it is what the payload signature covers and what the device checks.
 public enum Sealer {
+    /// - Parameter keyCheck: record the key's check value in a key check stream after every
+    ///   other stream (docs/format.md §4.1); false writes the reference layout exactly.
     public static func seal(
-        _ input: PackageInput, key: [UInt8], keyName: String, log entry: LogEntry, to output: PackageOutput
+        _ input: PackageInput, key: [UInt8], keyName: String, keyCheck: Bool = true, log entry: LogEntry,
+        to output: PackageOutput
     ) throws {
         var head = input.head
         try checkSealable(head, name: input.name)
@@ -21,6 +24,7 @@ public enum Sealer {
         head.insertStream(.deferred(size: AESGCM.tagSize), at: tagIndex)
         head.manifest.payload.encryption = .aesGCM(
             keyName: keyName, keyStrength: 256, nonce: nonceIndex, tag: tagIndex)
+        if keyCheck { head.appendKeyCheck(try KeyCheckValue.of(key)) }
 
         try output.begin(head: head, log: input.log + [entry])
         let cipher = try AESGCM(.encrypt, key: key, nonce: nonce)

@@ -9,8 +9,10 @@ struct Seal: ParsableCommand {
             Reads an envelope (or a plaintext .cpk) and encrypts its payload, streaming, under \
             the application's class key with a fresh random 96-bit nonce. The manifest records \
             aes-gcm with the key's name (default: the package's cp-id) and the nonce and tag \
-            streams, which follow the payload; the plaintext SHA-256 stays. Writes an envelope, \
-            or the finished .cpk with --cpk.
+            streams, which follow the payload; the plaintext SHA-256 stays. A last, \
+            unreferenced stream records the key's check value, so that a device holding \
+            another key can say so (--no-key-check leaves it out: the reference layout \
+            exactly). Writes an envelope, or the finished .cpk with --cpk.
 
             The key never appears on the command line. Either give a wrapped key from \
             cpk-keyfetch and the private key it was wrapped to (--wrapped-key, --key), \
@@ -38,10 +40,14 @@ struct Seal: ParsableCommand {
     @OptionGroup var keySource: ClassKeyOptions
     @OptionGroup var output: PackageOutputOptions
 
+    @Flag(help: "Write no key check stream: the reference's seven-stream layout exactly.")
+    var noKeyCheck = false
+
     @OptionGroup var messages: MessageOptions
 
     func run() throws {
-        try SealFrontend.seal(input: input.input, keySource: keySource, output: output, messages: messages)
+        try SealFrontend.seal(
+            input: input.input, keySource: keySource, keyCheck: !noKeyCheck, output: output, messages: messages)
     }
 }
 

@@ -91,15 +91,17 @@ def cpk_install(*args, **kwargs):
 
 def python_sign(sealed: bytes, signer: Signer) -> bytes:
     """Adds an RSA PKCS#1 v1.5 signature of the digest and the PEM certificate to a sealed
-    5-stream package from cpk-seal, giving the reference 7-stream layout."""
+    5-stream package from cpk-seal, giving the reference 7-stream layout; cpk-seal's key check
+    stream, when there is one, stays last (docs/format.md §4.1)."""
     package = parse_cpk(sealed)
-    assert package.count == 5 and package.manifest_index == 4
+    assert package.count in (5, 6) and package.manifest_index == 4
+    key_check = package.streams[5:]
     document = json.loads(package.streams[4])
     document["payload"]["sig"] = {"rsa-pkcs1v15": {"key_strength": 2048, "data": 4}}
     document["payload"]["cert"] = {"embedded-x509-pem": {"data": 5}}
-    document["package"]["map"] = list(range(7))
+    document["package"]["map"] = list(range(7 + len(key_check)))
     streams = package.streams[:4] + [signer.sign_digest(package.streams[3]), signer.cert.read_bytes(), compact(document)]
-    return build_cpk(streams, 6)
+    return build_cpk(streams + key_check, 6)
 
 
 def build(workdir: Path, payload: bytes, signer: Signer, *, cp_id="test", version="1.0.0", name=None, vendor=None,
@@ -390,11 +392,22 @@ def test_without_the_class_key_the_class_key_check_fails(workdir, state, signers
 
 
 def test_a_wrong_class_key_fails_the_tag_check(workdir, state, signers, tmp_path):
+    """A device holding another class key (a rotation it has not synced): the package's key
+    check value lets it say so (docs/format.md §4.1), with the sync as the hint; a package
+    without one gets the tag check's words. An altered package with the right key is called
+    altered (the tamper matrix)."""
     other_store = tmp_path / "other.json"
     check(run("cpk-keyfetch", "provision", "--key-name", "test", "--file-store", other_store))
     build(workdir, b"sealed with test.json", signers["self"])
     check(cpk_install("sync", "--id", "test", "--file-store", other_store, cwd=workdir))
-    assert_clean_failure(cpk_install("app.cpk", cwd=workdir), "Tag check FAILED", code=1)
+    proc = cpk_install("--json", "app.cpk", cwd=workdir)
+    assert_clean_failure(proc, "sealed with another class key than the installed one", code=1)
+    assert "sync --id test" in proc.stderr.decode()
+    report = json.loads(proc.stdout)
+    assert report["checks"]["class-key"] == "failed" and report["checks"]["tag"] == "failed"
+    check(sh(f"cpk-pack --id test app.cpk.payload | cpk-seal --file-store {STORE} --quiet --no-key-check"
+             f" | cpk-sign --key {signers['self'].key} --cert {signers['self'].cert} --cpk -o unchecked.cpk", cwd=workdir))
+    assert_clean_failure(cpk_install("unchecked.cpk", cwd=workdir), "Tag check FAILED", code=1)
     assert_no_trace(state, workdir)
 
 

@@ -6,6 +6,7 @@ Each test runs the built tools in real pipelines; interop is checked against Pyt
 
 import base64
 import hashlib
+import hmac
 import json
 import os
 
@@ -42,11 +43,14 @@ def test_round_trip_is_byte_identical(workdir, size):
 def test_reference_stream_order_and_manifest(workdir):
     payload = os.urandom(5000)
     package = parse_cpk(seal_to_cpk(workdir, payload))
-    assert package.count == 5 and package.manifest_index == 4
+    assert package.count == 6 and package.manifest_index == 4
+    # the key check stream is last (docs/format.md §4.1); --no-key-check leaves the reference's 5
+    assert package.streams[5] == b"cpk-kcv1" + hmac.new(KEY, b"cpk class key check value v1", "sha256").digest()[:8]
+    assert parse_cpk(seal_to_cpk(workdir, payload, "plain.cpk", extra="--no-key-check")).count == 5
     manifest = json.loads(package.streams[4])
     assert manifest["payload"]["enc"] == {"aes-gcm": {"key_name": "test", "key_strength": 256, "nonce": 1, "tag": 2}}
     assert manifest["payload"]["dig"] == {"sha256": {"data": 3}}
-    assert manifest["package"]["map"] == [0, 1, 2, 3, 4]
+    assert manifest["package"]["map"] == [0, 1, 2, 3, 4, 5]
     assert [len(s) for s in package.streams[1:4]] == [12, 16, 32]
     assert package.streams[0] != payload
 
@@ -122,9 +126,15 @@ def test_tampering_fails_without_output(workdir, region):
 
 
 def test_wrong_key_fails_the_same_way(workdir):
+    """Another key than the sealing one: the key check stream lets the refusal say so; without
+    it, the tag check's words. Nothing is written either way."""
     seal_to_cpk(workdir, os.urandom(100))
+    seal_to_cpk(workdir, os.urandom(100), "unchecked.cpk", extra="--no-key-check")
     (workdir / "other.json").write_text(json.dumps({"test": base64.b64encode(os.urandom(32)).decode()}))
     proc = run("cpk-unpack", "payload", "--file-store", "other.json", "--quiet", "-o", "out", "sealed.cpk",
+               cwd=workdir)
+    assert_clean_failure(proc, "sealed with another class key than the one given", code=1)
+    proc = run("cpk-unpack", "payload", "--file-store", "other.json", "--quiet", "-o", "out", "unchecked.cpk",
                cwd=workdir)
     assert_clean_failure(proc, "authentication failed", code=1)
     assert not (workdir / "out").exists()

@@ -221,8 +221,8 @@ def test_payload_and_package_signatures_together_over_a_sealed_payload(workdir, 
     document = json.loads(package.streams[package.manifest_index])
     roles = [r["role"] for r in json.loads(check(run("cpk-unpack", "list", "--json", "app.cpk", cwd=workdir)).stdout)]
     assert roles == ["payload", "nonce", "tag", "payload-digest", "payload-signature", "payload-certificate",
-                     "package-digest", "package-signature", "package-certificate", "manifest"]
-    assert document["package"]["map"] == [0, 1, 2, 3, 4, 5, 8, 9]
+                     "package-digest", "package-signature", "package-certificate", "manifest", "key-check"]
+    assert document["package"]["map"] == [0, 1, 2, 3, 4, 5, 8, 9, 10]
     covered = b"".join(package.streams[i] for i in document["package"]["map"])
     assert package.streams[6] == hashlib.sha256(covered).digest()
     check_with_cryptography(public_key(keys, "p384"), "ecdsa-p384", package.streams[7], package.streams[6])
@@ -297,7 +297,7 @@ def test_a_small_rsa_key_does_not_sign(workdir):
 def test_reference_layout_is_verified_by_the_openssl_command_line(workdir, keys):
     payload = os.urandom(300_000)
     (workdir / "app.bin").write_bytes(payload)
-    check(sh(f"cpk-pack --id test app.bin | cpk-seal --file-store {STORE} --quiet"
+    check(sh(f"cpk-pack --id test app.bin | cpk-seal --file-store {STORE} --quiet --no-key-check"
              f" | cpk-sign --payload --key {key(keys, 'rsa')} --cert {key(keys, 'rsa', 'crt')} --cpk -o app.cpk", cwd=workdir))
     package = parse_cpk((workdir / "app.cpk").read_bytes())
     assert package.count == 7 and package.manifest_index == 6
@@ -661,7 +661,7 @@ def test_a_pending_signature_survives_sealing(workdir, keys):
     assert "awaits an offline signature" in check(run("cpk-unpack", "pending.env", cwd=workdir)).stdout.decode()
     openssl(*openssl_sign("rsa-pkcs1v15", key(keys, "rsa"), "tbs.bin"), "-out", "sig", cwd=workdir)
     check(run("cpk-sign", "stitch", "--signature", "sig", "--cpk", "-o", "app.cpk", "pending.env", cwd=workdir))
-    assert parse_cpk((workdir / "app.cpk").read_bytes()).count == 7
+    assert parse_cpk((workdir / "app.cpk").read_bytes()).count == 8  # the reference's 7 and the key check stream
     verify(workdir, "--file-store", STORE, "--require", "payload-digest,payload-tag", "app.cpk")
 
 

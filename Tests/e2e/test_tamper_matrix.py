@@ -68,9 +68,9 @@ PAYLOAD_SIZE = 64 * 1024
 PAYLOAD = random.Random("tamper-matrix").randbytes(PAYLOAD_SIZE)
 EPOCH = "1764000000"  # SOURCE_DATE_EPOCH for cpk-pack: the manifest's date, so its bytes are the same every run
 ROLES = ["payload", "nonce", "tag", "payload-digest", "payload-signature", "payload-certificate",
-         "package-digest", "package-signature", "package-certificate", "manifest"]
+         "package-digest", "package-signature", "package-certificate", "manifest", "key-check"]
 MANIFEST = ROLES.index("manifest")
-COVERED_BY_MAP = [0, 1, 2, 3, 4, 5, 8, 9]
+COVERED_BY_MAP = [0, 1, 2, 3, 4, 5, 8, 9, 10]
 CHECKS = ["structure", "payload-tag", "payload-digest", "payload-signature", "payload-certificate", "payload-trust",
           "package-digest", "package-signature", "package-certificate", "package-trust"]
 HEADER_FIELDS = [("magic", 0), ("frame-version", 4), ("flags", 6), ("stream-count", 8), ("manifest-index", 10),
@@ -147,7 +147,8 @@ def expected(region: Region, variant: str) -> dict:
                 5: {"verify": {"payload-signature", "payload-certificate"}, "unpack": [],
                     "install": ["certificate", "Signer check FAILED"]},
                 8: {"verify": {"package-digest", "package-signature", "package-certificate"}, "unpack": [],
-                    "install": []}}.get(stream, structural)
+                    "install": []},
+                10: {"verify": {"package-digest"}, "unpack": [], "install": []}}.get(stream, structural)
     if region.kind == "payload" or stream in (0, 1, 2):
         return {"verify": {"payload-tag"}, "unpack": ["AES-GCM authentication failed"], "install": ["Tag check FAILED"]}
     if stream == 3:
@@ -163,6 +164,9 @@ def expected(region: Region, variant: str) -> dict:
         return {"verify": {"package-signature"}, "unpack": [], "install": []}
     if stream == 8:
         return {"verify": {"package-digest", "package-certificate", "package-signature"}, "unpack": [], "install": []}
+    if stream == 10:
+        # the key check stream decides nothing (format.md §4.1); the package digest covers it
+        return {"verify": {"package-digest"}, "unpack": [], "install": []}
     # the manifest: a change the parser or the consistency checks reject is a structure failure;
     # one they accept (a name, a version, the date) is caught by the package digest
     return {"verify": {"structure", "package-digest"}, "unpack": [], "install": []}

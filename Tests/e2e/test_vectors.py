@@ -19,7 +19,8 @@ KINDS = {"format": "cpk", "envelope": "cbor", "manifest": "json"}
 CITATION = re.compile(r"(format )?§(\d+(?:\.\d+)?) rule (\d+)")
 
 # Rules that only permit something: nothing violates them, so they have accept vectors only.
-ACCEPT_ONLY = {("format", "4", 1), ("format", "4", 2), ("format", "4", 4), ("format", "6.1", 4)}
+ACCEPT_ONLY = {("format", "4", 1), ("format", "4", 2), ("format", "4", 4), ("format", "6.1", 4),
+               ("format", "4.1", 1), ("format", "4.1", 2), ("format", "4.1", 3)}
 # Rules whose reject vector would break the ~4 KiB size of a vector: a manifest above 1 MiB.
 TOO_LARGE = {("format", "5", 12)}
 

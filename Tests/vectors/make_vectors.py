@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import hmac
 import json
 import shutil
 import struct
@@ -375,7 +376,20 @@ def format_vectors():
     ref = reference_manifest()
     streams = [b"\x00" * 6, bytes(range(12)), bytes(range(16)), DIGEST, b"\x5A" * 256, CERT, compact(ref)]
     accept("reference", build(streams, 6), "§5 rule 14, §7 rule 3", "the reference 7-stream layout (filler crypto bytes)",
-           id="test", streams=7, payload_size=6, payload_digest=digest)
+           id="test", streams=7, payload_size=6, payload_digest=digest, key_check="null")
+    # §4.1: the key check stream, under the class key 00 01 .. 1f
+    value = hmac.new(bytes(range(32)), b"cpk class key check value v1", "sha256").digest()[:8]
+    kcv = b"cpk-kcv1" + value
+    accept("key-check", build(streams + [kcv], 6), "§4.1 rule 3, §4.1 rule 1, §4.1 rule 2",
+           "the reference layout and a key check stream after the manifest", streams=8, key_check=value.hex())
+    accept("key-check-two", build(streams + [kcv, kcv], 6), "§4.1 rule 3", "two key check streams: none is taken",
+           streams=9, key_check="null")
+    accept("key-check-long", build(streams + [kcv + b"\x00"], 6), "§4.1 rule 3",
+           "a 17-byte stream that starts like one is not a key check stream", streams=8, key_check="null")
+    named = manifest()
+    accept("key-check-named", build(plain(named, payload=kcv), 2), "§4.1 rule 3",
+           "the payload, named by the manifest, is never a key check stream even with that content",
+           payload_size=16, key_check="null")
 
 
 # --- envelopes --------------------------------------------------------------------------------

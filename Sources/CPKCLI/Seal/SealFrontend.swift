@@ -11,7 +11,10 @@ public enum SealFrontend {
 
     /// Encrypts the payload of `input` under the class key `keySource` gives (named by the
     /// option, else the package's id), written as `output` says.
-    public static func seal(input: String, keySource: ClassKeyOptions, output: PackageOutputOptions, messages: MessageOptions) throws {
+    /// - Parameter keyCheck: record the class key's check value (docs/format.md §4.1).
+    public static func seal(
+        input: String, keySource: ClassKeyOptions, keyCheck: Bool = true, output: PackageOutputOptions, messages: MessageOptions
+    ) throws {
         let package = try openPackage(input)
         try Sealer.checkSealable(package.head, name: package.name)  // before fetching any key
         let keyName = keySource.keyName ?? package.head.manifest.id
@@ -19,7 +22,7 @@ public enum SealFrontend {
         defer { wipe(&key) }
         let entry = try LogEntry.now(tool: tool, action: "encrypted the payload with AES-256-GCM, key \(keyName)")
         let progress = messages.watch(package, tool: tool, verb: "sealing")
-        try output.write { try Sealer.seal(package, key: key, keyName: keyName, log: entry, to: $0) }
+        try output.write { try Sealer.seal(package, key: key, keyName: keyName, keyCheck: keyCheck, log: entry, to: $0) }
         progress?.finish()
         messages.step(tool, "encrypted the payload of \(TerminalText.escaped(package.name)) with AES-256-GCM, key \(TerminalText.escaped(keyName))")
     }
