@@ -88,6 +88,22 @@ def test_plaintext_may_go_to_dev_null(material):
     check(run("cpk-unpack", "payload", "--file-store", STORE, "-q", "-o", "/dev/null", "app.cpk", cwd=material))
 
 
+def test_after_a_rotation_a_device_that_has_not_synced_is_told_so(material, tmp_path):
+    """The trial: the class key rotated, the device not yet synced, and the new package blamed on
+    tampering. Now the package's key check value names the stale key, and the sync fixes it."""
+    state = tmp_path / "state"
+    check(run("cpk-install", "--state", state, "sync", "--id", "test", "--file-store", STORE, "-q"))
+    check(run("cpk-keyfetch", "provision", "--key-name", "test", "--file-store", tmp_path / "rotated.json"))
+    check(sh(f"cpk-pack --id test --app-version 2.0.0 app.bin | cpk-seal --file-store {tmp_path / 'rotated.json'} -q"
+             f" | cpk-sign --key signer.pem --embed-public-key -q --cpk -o {tmp_path / 'v2.cpk'}", cwd=material))
+    proc = run("cpk-install", "--state", state, "--public-key", "signer.pub", tmp_path / "v2.cpk", cwd=material)
+    assert proc.returncode == 1
+    assert b"sealed with another class key than the installed one" in proc.stderr and b"sync" in proc.stderr
+    assert b"altered" not in proc.stderr, proc.stderr
+    check(run("cpk-install", "--state", state, "sync", "--id", "test", "--file-store", tmp_path / "rotated.json", "-q"))
+    check(run("cpk-install", "--state", state, "-q", "--public-key", "signer.pub", tmp_path / "v2.cpk", cwd=material))
+
+
 def test_distribute_makes_its_output_directory(tmp_path):
     state = tmp_path / "device"
     check(run("cpk-install", "--state", state, "report", "--device-id", "dev-01", "-o", tmp_path / "r.json"))
