@@ -42,16 +42,19 @@ final class SignerTests: XCTestCase {
     }
 
     /// cpk-pack, cpk-seal, then a payload signature with an X.509 certificate: the reference
-    /// 7-stream layout.
+    /// 7-stream layout, then the key check stream (docs/format.md §4.1).
     func testSealedAndSignedPackageHasTheReferenceLayout() throws {
         let certificates = try TestCertificates()
         let (key, certificate) = try certificates.make("Release Signer", key: "rsa")
         let payload = testPayload(3000)
-        let sealed = try scratch.seal(try scratch.pack(payload), key: try SecureRandom.bytes(32))
+        let classKey = try SecureRandom.bytes(32)
+        let sealed = try scratch.seal(try scratch.pack(payload), key: classKey)
         let embedding = CertificateEmbedding.x509(chain: [certificate], form: .pem)
         let package = try scratch.readAll(try scratch.sign(sealed, try signingRequest([.payload], key, certificate: embedding)).path)
         XCTAssertEqual(
-            package.roles, ["payload", "nonce", "tag", "payload-digest", "payload-signature", "payload-certificate", "manifest"])
+            package.roles,
+            ["payload", "nonce", "tag", "payload-digest", "payload-signature", "payload-certificate", "manifest", "unreferenced"])
+        XCTAssertEqual(KeyCheckStream.value(in: package.streams[7]), try KeyCheckValue.of(classKey))
         XCTAssertEqual(package.manifest.payload.signature, .rsaPKCS1v15(keyStrength: 2048, data: 4))
         XCTAssertEqual(package.manifest.payload.certificate, .x509PEM(data: 5))
         XCTAssertEqual(package.streams[5], Array(try certificate.pem().utf8))
