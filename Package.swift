@@ -53,8 +53,9 @@ let package = Package(
         // hard size limit, and the payload tools carry no network code.
         .target(name: "CPKKeyService", dependencies: ["COpenSSL", "CPKKeys", "CPKCore", "CPKCrypto"]),
         // TPM 2.0 structures read and checked on the cloud side (no TPM there): public areas and
-        // Names, certify and quote attestations, their signatures. Linked by no tool yet.
-        .target(name: "CPKAttestation", dependencies: ["COpenSSL", "CPKCore"]),
+        // Names, certify and quote attestations, their signatures; the enrollment documents and
+        // the evidence (CPKCrypto for base64 and the EK certificate's chain).
+        .target(name: "CPKAttestation", dependencies: ["COpenSSL", "CPKCrypto", "CPKCore"]),
         .target(name: "CPKPackage", dependencies: ["CPKFormat", "CPKEnvelope", "CPKCrypto", "CPKCore"]),
         // The Confidential Package Manager contract, and the simulator that honours it.
         .target(name: "CPKManager", dependencies: ["CPKPackage", "CPKFormat", "CPKCrypto", "CPKKeys", "CPKCore"]),
@@ -93,7 +94,7 @@ let package = Package(
         .testTarget(name: "CPKEnvelopeTests", dependencies: ["CPKEnvelope", "CPKFormat", "CPKCore"]),
         .testTarget(
             name: "CPKKeysTests", dependencies: ["CPKKeys", "CPKKeyService", "CPKCBOR", "CPKCrypto", "CPKCore", "CPKTestSupport"]),
-        .testTarget(name: "CPKAttestationTests", dependencies: ["CPKAttestation", "CPKCore", "CPKTestSupport"]),
+        .testTarget(name: "CPKAttestationTests", dependencies: ["CPKAttestation", "CPKCore", "CPKCrypto", "CPKTestSupport"]),
         .testTarget(name: "CPKKeyServiceTests", dependencies: ["CPKKeyService", "CPKCore"]),
         .testTarget(
             name: "CPKCLITests",

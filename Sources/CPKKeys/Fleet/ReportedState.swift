@@ -17,16 +17,7 @@ public enum ReportedState {
     public static let sizeLimit = 1 << 20
 
     /// A device id names an output file: 1 to 128 of `A-Z a-z 0-9 . _ -`, not starting with `.`.
-    public static func problem(withDeviceID id: String) -> String? {
-        let bytes = Array(id.utf8)
-        guard (1...128).contains(bytes.count) else { return "a device id is 1 to 128 characters" }
-        guard bytes.first != UInt8(ascii: ".") else { return "a device id does not start with \".\"" }
-        let allowed = bytes.allSatisfy { byte in
-            (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)
-                || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
-        }
-        return allowed ? nil : "a device id is made of letters, digits, \".\", \"_\" and \"-\""
-    }
+    public static func problem(withDeviceID id: String) -> String? { DeviceID.problem(with: id) }
 }
 
 extension CPKError.Reason {
