@@ -1,14 +1,14 @@
 import CPKCore
 import CPKCrypto
 
-// The four documents between a device's TPM and the cloud (docs/keys.md §4.8): the enrollment
+// The four documents between a device's TPM and the cloud (docs/keys.md §4.6): the enrollment
 // request, the challenge, the response, and the evidence a reported state carries. One codec for
 // both sides: the device builds with it, the cloud parses with it. Parsing is strict because the
 // cloud reads what a device sent: one JSON object, no unknown or missing member, every base64
 // and hex value checked, every size bounded, every TPM structure read whole.
 
 extension CPKError.Reason {
-    /// A TPM enrollment document or an evidence object that is not what docs/keys.md §4.8 says:
+    /// A TPM enrollment document or an evidence object that is not what docs/keys.md §4.6 says:
     /// not JSON, a missing, unknown or mistyped member, bad base64 or hex, a size out of bounds.
     /// (A member that is well-formed text but not a TPM structure keeps that structure's reason.)
     public static let tpmDocument = CPKError.Reason(rawValue: "tpm-document")
