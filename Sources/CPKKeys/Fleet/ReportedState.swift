@@ -13,6 +13,7 @@ public enum ReportedState {
     public static let propertiesProperty = "reported_properties"
     public static let publicKeyProperty = "device_public_key"
     public static let certificateProperty = "device_cert"
+    public static let evidenceProperty = "tpm_evidence"
     /// The largest reported document read (a device with a few thousand applications).
     public static let sizeLimit = 1 << 20
 
@@ -50,6 +51,9 @@ public struct DeviceReport: Sendable {
     public let deviceID: String
     public let publicKey: PublicKey
     public let certificate: X509Certificate?
+    /// `reported_properties.tpm_evidence` as sent, read only when a release policy requires
+    /// attestation (a device whose rule does not is served whatever it holds).
+    public let evidence: JSONValue?
 
     /// Reads a reported document. Failures carry a `CPKError.Reason` of the fleet family.
     public init(parsing bytes: [UInt8]) throws {
@@ -98,6 +102,7 @@ public struct DeviceReport: Sendable {
         }
         try Self.requireOrdinary(publicKey)
         deviceID = id
+        evidence = properties[ReportedState.evidenceProperty]
         switch properties[ReportedState.certificateProperty] {
         case nil, .null?:
             certificate = nil
