@@ -382,7 +382,7 @@ _cpk-keyfetch_enroll() {
 
 _cpk-keyfetch_enroll_challenge() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(--json --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=(--ek-ca)
     non_repeating_options=(--registry --output -o)
     __cpk-keyfetch_offer_flags_options 1
@@ -421,7 +421,7 @@ _cpk-keyfetch_enroll_finish() {
 
 _cpk-keyfetch_enroll_list() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(--json --quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
     non_repeating_options=(--registry)
     __cpk-keyfetch_offer_flags_options 0

@@ -32,11 +32,11 @@ function __cpk-keyfetch_parse_tokens -S
             __cpk-keyfetch_parse_subcommand 0 'version' 'h/help'
             switch $unparsed_tokens[1]
             case 'challenge'
-                __cpk-keyfetch_parse_subcommand 1 'ek-ca=+' 'registry=' 'o/output=' 'json' 'version' 'h/help'
+                __cpk-keyfetch_parse_subcommand 1 'ek-ca=+' 'registry=' 'o/output=' 'json' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
             case 'finish'
                 __cpk-keyfetch_parse_subcommand 1 'registry=' 'json' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
             case 'list'
-                __cpk-keyfetch_parse_subcommand 0 'registry=' 'json' 'version' 'h/help'
+                __cpk-keyfetch_parse_subcommand 0 'registry=' 'json' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
             end
         case 'keyprovider'
             __cpk-keyfetch_parse_subcommand 0 'file-store=' 'provider=' 'listen=' 'tls-cert=' 'tls-key=' 'insecure-listen-any' 'allow-sample-key' 'q/quiet' 'v/verbose' 'progress' 'version' 'h/help'
@@ -168,6 +168,9 @@ complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch enroll challenge" registry' -l 'registry' -d 'The enrollment registry directory.' -rfa '(__cpk-keyfetch_complete_directories)'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch enroll challenge" o output' -l 'output' -s 'o' -d 'Write the challenge to FILE; - is standard output.' -rfka ''
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch enroll challenge" json' -l 'json' -d 'Errors as a JSON document on standard output.'
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch enroll challenge" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch enroll challenge" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch enroll challenge" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q, by the last tool of a pipeline).'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch enroll challenge" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch enroll challenge" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch enroll finish" registry' -l 'registry' -d 'The enrollment registry directory.' -rfa '(__cpk-keyfetch_complete_directories)'
@@ -179,6 +182,9 @@ complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch enroll finish" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch enroll list" registry' -l 'registry' -d 'The enrollment registry directory.' -rfa '(__cpk-keyfetch_complete_directories)'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch enroll list" json' -l 'json' -d 'Print the devices as JSON.'
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch enroll list" q quiet' -l 'quiet' -s 'q' -d 'Say nothing on standard error but errors: no warnings, notes, confirmations or progress.'
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch enroll list" v verbose' -l 'verbose' -s 'v' -d 'Say what each step does, on standard error.'
+complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch enroll list" progress' -l 'progress' -d 'Show progress on standard error even when it is not a terminal (shown on a terminal unless -q, by the last tool of a pipeline).'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch enroll list" version' -l 'version' -d 'Show the version.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch enroll list" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'cpk-keyfetch' -n '__cpk-keyfetch_should_offer_completions_for_flags_or_options "cpk-keyfetch keyprovider" file-store' -l 'file-store' -d 'The JSON key store holding the key-encryption keys (default: $CP_FILE_KEY_SOURCE).' -rF

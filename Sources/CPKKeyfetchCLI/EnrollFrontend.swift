@@ -13,7 +13,8 @@ import Glibc  // time()
 extension KeyfetchFrontend {
     /// `enroll challenge`: reads a request, checks the EK certificate against `ekCAs` and the AK,
     /// writes the challenge to `output` and keeps its pending entry in the registry.
-    public static func enrollChallenge(request path: String, ekCAs: [String], registry: String, output: String, json: Bool) throws {
+    public static func enrollChallenge(request path: String, ekCAs: [String], registry: String, output: String, json: Bool,
+                                       messages: MessageOptions) throws {
         try JSONErrors.reporting(json: json, tool: tool) {
             guard !ekCAs.isEmpty else { throw CPKError.usage("give --ek-ca FILE: the manufacturer CA an EK certificate must chain to") }
             try SmallInput.requireOneStandardInput([(path, "request")] + ekCAs.map { ($0, "--ek-ca") })
@@ -22,6 +23,7 @@ extension KeyfetchFrontend {
             let request = try SmallInput.locating(path) { try EnrollmentRequest(parsing: bytes) }
             let challenge = try TPMEnrollmentRegistry(path: registry).challenge(request, ekCAs: anchors, at: Int(time(nil)))
             try writeResult(challenge.encoded + [0x0A], to: output, binary: false)
+            messages.step(tool, "challenged \(request.deviceID): a credential for the AK \(Hex.encode(challenge.akName))")
         }
     }
 

@@ -36,9 +36,11 @@ struct Enroll: ParsableCommand {
         @Option(name: .shortAndLong, help: ArgumentHelp("Write the challenge to FILE; - is standard output.", valueName: "file"))
         var output = "-"
         @Flag(help: "Errors as a JSON document on standard output.") var json = false
+        @OptionGroup var messages: MessageOptions
 
         func run() throws {
-            try KeyfetchFrontend.enrollChallenge(request: request, ekCAs: ekCa, registry: registry, output: output, json: json)
+            try KeyfetchFrontend.enrollChallenge(
+                request: request, ekCAs: ekCa, registry: registry, output: output, json: json, messages: messages)
         }
     }
 
@@ -58,6 +60,8 @@ struct Enroll: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the enrolled device ids.")
         @Option(help: ArgumentHelp("The enrollment registry directory.", valueName: "dir"), completion: .directory) var registry: String
         @Flag(help: "Print the devices as JSON.") var json = false
+        // Nothing to say but errors; here for the same flags on every command.
+        @OptionGroup var messages: MessageOptions
 
         func run() throws {
             try KeyfetchFrontend.enrollList(registry: registry, json: json)

@@ -30,7 +30,7 @@ struct KeyFetch: ParsableCommand {
                 --to device.pub --format base64
               cpk-keyfetch provision --key-name app --file-store keys.json
               cpk-keyfetch distribute --file-store keys.json --output-dir desired/ reports/
-              cpk-keyfetch enroll challenge --ek-ca vendor-ca.pem --registry tpm/ request.json
+              cpk-keyfetch enroll challenge --ek-ca ca.pem --registry tpm/ req.json
               cpk-keyfetch provision --key-name app --url https://keys.example/api
 
             Exit status: 0 success, 1 invalid input (a bad store, key or answer, or a key that \

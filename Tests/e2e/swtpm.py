@@ -192,9 +192,13 @@ def credential_blob(secret: bytes, name: bytes, seed: bytes, aes_bits: int = 128
     """TPM2_MakeCredential's credential blob (a TPM2B_ID_OBJECT's buffer) for an EK with a SHA-256
     Name algorithm and an AES-CFB symmetric, from a given seed (Part 1, §24)."""
     import hmac
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+    try:  # where cryptography keeps CFB since 43
+        from cryptography.hazmat.decrepit.ciphers.modes import CFB
+    except ImportError:
+        from cryptography.hazmat.primitives.ciphers.modes import CFB
     key = kdfa(seed, b"STORAGE", name, b"", aes_bits)
-    encryptor = Cipher(algorithms.AES(key), modes.CFB(bytes(16))).encryptor()
+    encryptor = Cipher(algorithms.AES(key), CFB(bytes(16))).encryptor()
     enc_identity = encryptor.update(struct.pack(">H", len(secret)) + secret) + encryptor.finalize()
     integrity = hmac.new(kdfa(seed, b"INTEGRITY", b"", b"", 256), enc_identity + name, "sha256").digest()
     return struct.pack(">H", len(integrity)) + integrity + enc_identity
