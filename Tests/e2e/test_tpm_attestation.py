@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cpk import BIN, env_with
 from swtpm import SwTPM
 from test_fleet_release import Cloud
+from test_pkcs11 import MODULE as SOFTHSM_MODULE, Token
 
 NONCE = bytes(range(16))
 OLD_NONCE = b"\xee" * 16
@@ -225,6 +226,14 @@ def test_distribute_serves_attested_devices_and_refuses_each_attack(devices, tmp
     file_key = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
     file_spki = file_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     reports["file-key"] = report("file-key", file_spki, None)
+    # no evidence: a key in a SoftHSM2 token (hardware-style, but no TPM vouches for it)
+    (tmp_path / "hsm").mkdir()
+    hsm = Token(tmp_path / "hsm")
+    hsm.tool(SOFTHSM_MODULE, "--keypairgen", "--key-type", "rsa:2048", "--label", "dev", "--id", "01", "--usage-decrypt")
+    hsm.tool(SOFTHSM_MODULE, "--read-object", "--type", "pubkey", "--label", "dev", "-o", tmp_path / "hsm.der")
+    hsm_spki = serialization.load_der_public_key((tmp_path / "hsm.der").read_bytes()).public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    reports["hsm-key"] = report("hsm-key", hsm_spki, None)
     # a duplicable TPM key (no fixedTPM/fixedParent), honestly certified
     _, dup_spki = a.device_key("dup", DUPLICABLE)
     reports["dev-dup"] = report("dev-01", dup_spki, a.evidence("dup", NONCE))
@@ -239,9 +248,10 @@ def test_distribute_serves_attested_devices_and_refuses_each_attack(devices, tmp
     allow = {"cpk_device_allow_list": 1, "devices": [
         {"device_id": "dev-01", "device_public_key_sha256": hashlib.sha256(spki).hexdigest()},
         {"device_id": "file-key", "device_public_key_sha256": hashlib.sha256(file_spki).hexdigest()},
+        {"device_id": "hsm-key", "device_public_key_sha256": hashlib.sha256(hsm_spki).hexdigest()},
         {"device_id": "dev-02", "device_public_key_sha256": hashlib.sha256(b_spki).hexdigest()}]}
     (tmp_path / "allow.json").write_text(json.dumps(allow))
-    expected = {"dev-01": None, "file-key": "tpm.no-evidence", "dev-dup": "tpm.not-hardware-bound",
+    expected = {"dev-01": None, "file-key": "tpm.no-evidence", "hsm-key": "tpm.no-evidence", "dev-dup": "tpm.not-hardware-bound",
                 "other-ak": "tpm.not-enrolled", "stale": "tpm.stale-nonce", "dev-02": "tpm.untrusted-ek"}
     for name, text in reports.items():
         folder = tmp_path / f"reports-{name}"
@@ -324,5 +334,36 @@ def test_tpm2_tools_agree_with_what_we_accept(devices, tmp_path):
     check = subprocess.run(["tpm2_checkquote", "-u", d / "ak.pem", "-m", d / "quote.attest", "-s", d / "quote.sig",
                             "-f", d / "quote.pcrs", "-g", "sha256", "-q", NONCE.hex()], capture_output=True)
     assert check.returncode == 0, check.stderr
+    # tpm2_print reads the quote as our parser does: the nonce, the selection and the digest
+    # distribute checked (the digest of the values tpm2_pcrread reads)
     printed = a.tpm.tool("tpm2_print", "-t", "TPMS_ATTEST", d / "quote.attest").stdout.decode()
-    assert NONCE.hex() in printed.replace(" ", "")
+    fields = {}
+    for line in printed.splitlines():
+        key, _, value = line.strip().partition(":")
+        if value.strip():
+            fields[key] = value.strip()
+    assert fields["magic"] == "ff544347" and fields["type"] == "8018"
+    assert fields["extraData"] == NONCE.hex()
+    a.tpm.tool("tpm2_pcrread", "sha256:0,1,7", "-o", d / "pcrs.bin")
+    values = (d / "pcrs.bin").read_bytes()  # the three values, concatenated
+    assert len(values) == 3 * 32
+    assert fields["pcrSelect"] == "830000"  # PCRs 0, 1 and 7 of the sha256 bank
+    assert fields["pcrDigest"] == hashlib.sha256(values).hexdigest()
+    # and our verifier accepts this very evidence with those values as the policy's
+    registry = tmp_path / "registry"
+    assert enroll(a, registry, a.ca_file).returncode == 0
+    (tmp_path / "cloud").mkdir()
+    cloud = Cloud(tmp_path / "cloud")
+    _, spki = a.device_key("checked2")
+    evidence = a.evidence("checked2", NONCE)
+    policy = {"cpk_release_policy": 1, "rules": [{"match": {"any": True}, "keys": ["app"], "attestation": {
+        "tpm": True, "pcrs": {"sha256": {str(i): values[n * 32:(n + 1) * 32].hex() for n, i in enumerate((0, 1, 7))}}}}]}
+    (tmp_path / "policy.json").write_text(json.dumps(policy))
+    (tmp_path / "r.json").write_text(report("dev-01", spki, evidence))
+    proc = cloud.distribute("--policy", tmp_path / "policy.json", "--insecure-any-device", "--tpm-registry", registry,
+                            "--ek-ca", a.ca_file, "--nonce", NONCE.hex(), "--output-dir", tmp_path / "out",
+                            tmp_path / "r.json")
+    assert proc.returncode == 0, proc.stderr
+    check = subprocess.run(["tpm2_checkquote", "-u", d / "ak.pem", "-m", d / "quote.attest", "-s", d / "quote.sig",
+                            "-f", d / "quote.pcrs", "-g", "sha256", "-q", NONCE.hex()], capture_output=True)
+    assert check.returncode == 0, check.stderr
