@@ -134,6 +134,9 @@ public struct TPMEnrollmentRegistry: Sendable {
             case .string(let expectedHex)? = json["secret_sha256"], let expected = Hex.decode(Array(expectedHex.utf8), ignoringWhitespace: false),
             expected.count == 32
         else { throw CPKError(.invalidInput, "\(what) is not a pending challenge of this version", reason: .tpmRegistry) }
+        guard try fields.deviceID("device_id") == response.deviceID else {
+            throw CPKError(.invalidInput, "\(what) names another device", reason: .tpmRegistry)
+        }
         let akPublic = try fields.structure("ak_public", TPMPublic.init(parsing:))
         guard try akPublic.name == response.akName else {
             throw CPKError(.checkFailed, "the response names another AK than the challenge", reason: .tpmNoChallenge)
@@ -244,7 +247,16 @@ public struct TPMEnrollmentRegistry: Sendable {
         } catch is FileDescriptor.NotRegularFile {
             throw CPKError(.io, "\(path) is not a regular file", reason: .tpmRegistry)
         }
-        let size = try file.status().size
+        // Only what this user wrote, 0600 as written: an entry someone else could make or change
+        // would enroll their AK under any device id.
+        var info = stat()
+        guard fstat(file.fd, &info) == 0 else { throw FileDescriptor.systemError("cannot read \(path)") }
+        guard info.st_uid == geteuid(), info.st_mode & 0o077 == 0 else {
+            throw CPKError(
+                .io, "\(path) is not this user's private file (uid \(info.st_uid), mode \(String(info.st_mode & 0o7777, radix: 8)))",
+                reason: .tpmRegistry)
+        }
+        let size = UInt64(info.st_size)
         guard size <= UInt64(fileLimit) else { throw CPKError(.io, "\(path) is larger than \(fileLimit) bytes", reason: .tpmRegistry) }
         var bytes = [UInt8](repeating: 0, count: Int(size))
         let count = try bytes.withUnsafeMutableBytes { try file.readFully(into: $0) }

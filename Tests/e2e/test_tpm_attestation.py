@@ -15,8 +15,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import shutil
 import struct
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -367,3 +369,45 @@ def test_tpm2_tools_agree_with_what_we_accept(devices, tmp_path):
     check = subprocess.run(["tpm2_checkquote", "-u", d / "ak.pem", "-m", d / "quote.attest", "-s", d / "quote.sig",
                             "-f", d / "quote.pcrs", "-g", "sha256", "-q", NONCE.hex()], capture_output=True)
     assert check.returncode == 0, check.stderr
+
+
+NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+
+
+def test_a_registry_entry_planted_by_another_user_is_refused(devices, tmp_path):
+    """The operator left the registry's devices/ writable by all: another user (nobody) swaps
+    dev-01's record for one naming the AK of their own TPM (B) and reports B's evidence as
+    dev-01. The entry is not this user's private file: dev-01 is refused (tpm.registry), and
+    the run goes on."""
+    a, b = devices
+    shared = Path(tempfile.mkdtemp(prefix="cpk-tpm-registry-"))
+    try:
+        shared.chmod(0o755)
+        registry = shared / "registry"
+        assert enroll(a, registry, a.ca_file).returncode == 0
+        registry.chmod(0o755)
+        (registry / "devices").chmod(0o777)
+        record = json.loads((registry / "devices" / "dev-01.json").read_text())
+        record["ak_public"] = b64(b.ak_public)
+        record["ak_name"] = name_of(b.ak_public).hex()
+        planted = shared / "planted.json"
+        planted.write_text(json.dumps(record, separators=(",", ":")))
+        planted.chmod(0o644)
+        script = f"cp {planted} {registry}/devices/.new && chmod 600 {registry}/devices/.new && " \
+                 f"mv -f {registry}/devices/.new {registry}/devices/dev-01.json"
+        proc = subprocess.run([*NOBODY, "sh", "-c", script], capture_output=True)
+        assert proc.returncode == 0, proc.stderr
+        (tmp_path / "cloud").mkdir()
+        cloud = Cloud(tmp_path / "cloud")
+        _, spki = b.device_key("planted")
+        (tmp_path / "r.json").write_text(report("dev-01", spki, b.evidence("planted", None)))
+        (tmp_path / "policy.json").write_text(json.dumps({"cpk_release_policy": 1, "attestation": {"tpm": True},
+                                                          "rules": [{"match": {"any": True}, "keys": ["app"]}]}))
+        proc = cloud.distribute("--policy", tmp_path / "policy.json", "--insecure-any-device", "--tpm-registry", registry,
+                                "--ek-ca", a.ca_file, "--json", "--quiet", "--output-dir", tmp_path / "out",
+                                tmp_path / "r.json")
+        assert proc.returncode == 1, proc.stderr
+        assert [r["reason"] for r in json.loads(proc.stdout)["refused"]] == ["tpm.registry"]
+        assert b"not this user's private file" in proc.stderr
+    finally:
+        shutil.rmtree(shared)

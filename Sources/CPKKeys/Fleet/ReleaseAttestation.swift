@@ -27,10 +27,15 @@ public struct ReleaseAttestation: Sendable {
             } catch let error as CPKError where error.kind == .invalidInput {
                 throw CPKError(.checkFailed, error.message, reason: .tpmMalformedEvidence)
             }
+            let enrolled: EnrolledDevice?
+            do {
+                enrolled = try registry.enrolled(device.deviceID)
+            } catch let error as CPKError where error.reason == .tpmRegistry {
+                // One device's entry planted or damaged: that device is refused, the run goes on.
+                throw CPKError(.checkFailed, "its enrollment cannot be relied on: \(error.message)", reason: .tpmRegistry)
+            }
             let check = TPMEvidenceCheck(ekCAs: ekCAs, nonce: nonce, pcrs: requirement.pcrs)
-            try check.verify(
-                evidence, enrolled: try registry.enrolled(device.deviceID), reportedKeySPKI: device.report.publicKey.subjectPublicKeyInfoDER,
-                at: time)
+            try check.verify(evidence, enrolled: enrolled, reportedKeySPKI: device.report.publicKey.subjectPublicKeyInfoDER, at: time)
         } catch let error as CPKError where error.kind == .checkFailed || error.kind == .invalidInput {
             throw CPKError(.checkFailed, "rules[\(index)] requires TPM attestation: \(error.message)", reason: error.reason)
         }
