@@ -242,6 +242,9 @@ def test_distribute_serves_attested_devices_and_refuses_each_attack(devices, tmp
     # TPM B's AK certifying TPM B's key, reported as dev-01: not dev-01's enrolled AK
     _, b_spki = b.device_key("b-good")
     reports["other-ak"] = report("dev-01", b_spki, b.evidence("b-good", NONCE))
+    # evidence for one TPM key, reported with another TPM key of the same device
+    _, other_spki = a.device_key("other")
+    reports["mismatch"] = report("dev-01", other_spki, a.evidence("good", NONCE))
     # the old nonce replayed
     reports["stale"] = report("dev-01", spki, a.evidence("good", OLD_NONCE))
     # dev-02, enrolled with TPM B, whose manufacturer CA 2 distribute does not trust
@@ -254,13 +257,13 @@ def test_distribute_serves_attested_devices_and_refuses_each_attack(devices, tmp
         {"device_id": "dev-02", "device_public_key_sha256": hashlib.sha256(b_spki).hexdigest()}]}
     (tmp_path / "allow.json").write_text(json.dumps(allow))
     expected = {"dev-01": None, "file-key": "tpm.no-evidence", "hsm-key": "tpm.no-evidence", "dev-dup": "tpm.not-hardware-bound",
-                "other-ak": "tpm.not-enrolled", "stale": "tpm.stale-nonce", "dev-02": "tpm.untrusted-ek"}
+                "other-ak": "tpm.not-enrolled", "mismatch": "tpm.key-mismatch", "stale": "tpm.stale-nonce", "dev-02": "tpm.untrusted-ek"}
     for name, text in reports.items():
         folder = tmp_path / f"reports-{name}"
         folder.mkdir()
         (folder / "r.json").write_text(text)
         allow_entries = allow["devices"]
-        if name in ("dev-dup", "other-ak"):
+        if name in ("dev-dup", "other-ak", "mismatch"):
             # the allow list names the key of this report, so only the attestation can refuse it
             key = json.loads(text)["reported_properties"]["device_public_key"]
             allow_entries = [{"device_id": "dev-01",
