@@ -29,7 +29,7 @@ DESCRIPTIONS = {
     "CPKEnvelope": "the CBOR envelope: streaming reader and writer",
     "CPKKeys": "key names and KBS URIs, wrapped-key documents, file/inline/twin key sources, the ocicrypt key provider (protocol, CoCo's parameters and annotation, listen rules)",
     "CPKKeyService": "the HTTP key-service clients (WrapKey, ProvisionKey); only cpk-keyfetch links it",
-    "CPKAttestation": "TPM 2.0 structures on the cloud side, no TPM needed: public areas and Names, certify and quote attestations, their signatures (RSASSA, RSAPSS, ECDSA) checked with an attestation key",
+    "CPKAttestation": "TPM 2.0 on the cloud side, no TPM needed: public areas and Names, certify and quote attestations and their signatures (RSASSA, RSAPSS, ECDSA); the enrollment and evidence documents, MakeCredential, the enrollment registry, the evidence check",
     "CPKPackage": "packages in flight: either form (and OCI layouts), pack, seal, sign (Sign/), verify (Verify/), trust (Trust/), checked release",
     "CPKManager": "the Package Manager contract, its simulator, the device trust store, the installer",
     "CPKCLI": "the command-line layer: options, one-line errors and their hints (the only place flags are named), a frontend per tool (Pack/, Seal/, Sign/, Verify/, Unpack/, Wrap/, Install/: rules, reports, renderings), the cpk-keyfetch bridge",

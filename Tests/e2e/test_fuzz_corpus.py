@@ -7,6 +7,7 @@ keep the tools, not just the libraries, honest about them.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import http.server
@@ -198,3 +199,43 @@ def test_key_provider_requests(path, class_key_store):
     assert_clean(proc, "cpk-keyfetch")
     if proc.returncode == 0:
         assert set(json.loads(proc.stdout)) <= {"keywrapresults", "keyunwrapresults"}
+
+
+TPM_VECTORS = cpk.REPO / "Tests" / "vectors" / "tpm"
+
+
+@pytest.mark.parametrize("path", corpus("tpm-enrollment"), ids=ids(corpus("tpm-enrollment")))
+def test_tpm_enrollment_documents(path, tmp_path):
+    """Any enrollment document given to challenge and to finish: refused in one line (the seeds'
+    certificate is no certificate, and no challenge waits for a response)."""
+    for args in (["challenge", "--ek-ca", TPM_VECTORS / "manufacturer-ca.pem"], ["finish"]):
+        proc = cpk.run("cpk-keyfetch", "enroll", *args, "--registry", tmp_path / "registry", path)
+        assert proc.returncode in (1, 2), proc.stderr
+        assert_clean(proc, "cpk-keyfetch")
+
+
+@pytest.mark.parametrize("path", corpus("tpm-evidence"), ids=ids(corpus("tpm-evidence")))
+def test_tpm_evidence_in_a_report(path, class_key_store, release_signing_key, tmp_path):
+    """Evidence in a report under a policy requiring attestation: the device is refused by name
+    (no enrollment here), the run goes on."""
+    try:
+        evidence = json.loads(path.read_bytes())
+    except ValueError:
+        evidence = path.read_bytes().decode(errors="replace")
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
+                    "-out", str(tmp_path / "device.pem")], check=True, capture_output=True)
+    der = subprocess.run(["openssl", "pkey", "-in", str(tmp_path / "device.pem"), "-pubout", "-outform", "DER"],
+                         check=True, capture_output=True).stdout
+    report = {"cpk_reported_state": 1, "device_id": "dev-01",
+              "reported_properties": {"device_public_key": base64.b64encode(der).decode(), "tpm_evidence": evidence}}
+    (tmp_path / "r.json").write_text(json.dumps(report))
+    (tmp_path / "policy.json").write_text(json.dumps({"cpk_release_policy": 1, "attestation": {"tpm": True},
+                                                      "rules": [{"match": {"any": True}, "keys": ["test"]}]}))
+    proc = cpk.run("cpk-keyfetch", "distribute", "--file-store", class_key_store, "--policy", tmp_path / "policy.json",
+                   "--insecure-any-device", "--tpm-registry", tmp_path / "registry", "--ek-ca",
+                   TPM_VECTORS / "manufacturer-ca.pem", "--key", release_signing_key, "--json", "--quiet",
+                   "--output-dir", tmp_path / "out", tmp_path / "r.json")
+    assert proc.returncode == 1, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["served"] == [] and len(summary["refused"]) == 1, summary
+    assert summary["refused"][0]["reason"].startswith("tpm."), summary

@@ -56,6 +56,8 @@ MEANINGS = {
     "device-id": "(device's name in the fleet|this device's id in the fleet)",
     "device-key": "device key pair in a token", "digest-out": "bytes to sign", "display-name": "display name",
     "embed-form": "form of an embedded", "embed-public-key": "embed the signer's public key",
+    "ek-ca": "trusted tpm manufacturer ca", "nonce": "nonce", "registry": "enrollment registry",
+    "tpm-registry": "tpm enrollment registry",
     "file-store": "key store", "fleet": "fleet operator", "force": "replace a key", "format": ".",
     "forget-history": "forget its rollback floor and signer",
     "listen": "grpc key-provider service", "tls-cert": "pem certificate", "tls-key": "private key of --tls-cert",
