@@ -38,6 +38,10 @@ let package = Package(
         .systemLibrary(
             name: "CLibP11", pkgConfig: "libp11",
             providers: [.apt(["libp11-dev", "libengine-pkcs11-openssl"])]),
+        // TPM 2.0 through tpm2-tss: ESAPI, the TCTI loader, marshalling, return-code names (Sources/CPKTPM).
+        .systemLibrary(
+            name: "CTSS2", pkgConfig: "tss2-esys",
+            providers: [.apt(["libtss2-dev"])]),
 
         // Layers, lowest first: each depends only on those above it.
         .target(name: "CPKCore"),
@@ -55,13 +59,18 @@ let package = Package(
         // TPM 2.0 structures read and checked on the cloud side (no TPM there): public areas and
         // Names, certify and quote attestations, their signatures. Linked by no tool yet.
         .target(name: "CPKAttestation", dependencies: ["COpenSSL", "CPKCore"]),
+        // The device side of a TPM through ESAPI: the device key pair (decrypt-only, persistent),
+        // the attestation key, the EK certificate, ActivateCredential, Certify and Quote.
+        .target(name: "CPKTPM", dependencies: ["CTSS2", "CPKAttestation", "CPKCore"]),
         .target(name: "CPKPackage", dependencies: ["CPKFormat", "CPKEnvelope", "CPKCrypto", "CPKCore"]),
         // The Confidential Package Manager contract, and the simulator that honours it.
-        .target(name: "CPKManager", dependencies: ["CPKPackage", "CPKFormat", "CPKCrypto", "CPKKeys", "CPKCore"]),
+        .target(
+            name: "CPKManager", dependencies: ["CPKPackage", "CPKFormat", "CPKCrypto", "CPKKeys", "CPKTPM", "CPKAttestation", "CPKCore"]),
         .target(
             name: "CPKCLI",
             dependencies: [
-                "CPKManager", "CPKPackage", "CPKFormat", "CPKEnvelope", "CPKKeys", "CPKCrypto", "CPKCBOR", "CPKCore",
+                "CPKManager", "CPKPackage", "CPKFormat", "CPKEnvelope", "CPKKeys", "CPKCrypto", "CPKCBOR", "CPKTPM",
+                "CPKAttestation", "CPKCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // ocicrypt's KeyProviderService over gRPC (grpc-swift 2, SwiftNIO): its own target, so that
@@ -94,6 +103,7 @@ let package = Package(
         .testTarget(
             name: "CPKKeysTests", dependencies: ["CPKKeys", "CPKKeyService", "CPKCBOR", "CPKCrypto", "CPKCore", "CPKTestSupport"]),
         .testTarget(name: "CPKAttestationTests", dependencies: ["CPKAttestation", "CPKCore", "CPKTestSupport"]),
+        .testTarget(name: "CPKTPMTests", dependencies: ["CPKTPM", "CPKAttestation", "CPKCore", "CPKTestSupport"]),
         .testTarget(name: "CPKKeyServiceTests", dependencies: ["CPKKeyService", "CPKCore"]),
         .testTarget(
             name: "CPKCLITests",

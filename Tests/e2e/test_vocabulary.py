@@ -75,6 +75,8 @@ MEANINGS = {
     "to": "public key or certificate to wrap to", "twin": "device-twin", "untrusted": "intermediate certificates",
     "url": "http key service", "valid-for": "how long each release is valid", "vendor": "vendor",
     "verbose": "each step", "version": "version", "wrapped-key": "wrapped key",
+    "nonce": "verifier's nonce", "pcrs": "pcrs to quote", "tcti": "tpm's tcti",
+    "ak-handle": "persistent handle of the attestation key",
 }
 
 
