@@ -50,15 +50,17 @@ let package = Package(
         // CBOR through libcbor, on its own: the envelope and the wrapped-key documents both use it.
         .target(name: "CPKCBOR", dependencies: ["CLibCBOR", "CPKCore"]),
         .target(name: "CPKEnvelope", dependencies: ["CPKCBOR", "CPKFormat", "CPKCore"]),
-        .target(name: "CPKKeys", dependencies: ["CPKCBOR", "CPKCore", "CPKCrypto"]),
+        // TPM 2.0 structures read and checked on the cloud side (no TPM there): public areas and
+        // Names, certify and quote attestations, their signatures; the enrollment documents and
+        // the evidence (CPKCrypto for base64 and the EK certificate's chain).
+        .target(name: "CPKAttestation", dependencies: ["COpenSSL", "CPKCrypto", "CPKCore"]),
+        // TPM attestation (CPKAttestation) for the release policy's attestation requirement.
+        .target(name: "CPKKeys", dependencies: ["CPKAttestation", "CPKCBOR", "CPKCore", "CPKCrypto"]),
         // The HTTP key-service clients (HTTP/1.1 over our own sockets, TLS through libssl),
         // linked only into cpk-keyfetch: the other tools reach a key service through a
         // cpk-keyfetch process, so a hostile service's answer meets one small process with a
         // hard size limit, and the payload tools carry no network code.
         .target(name: "CPKKeyService", dependencies: ["COpenSSL", "CPKKeys", "CPKCore", "CPKCrypto"]),
-        // TPM 2.0 structures read and checked on the cloud side (no TPM there): public areas and
-        // Names, certify and quote attestations, their signatures. Linked by no tool yet.
-        .target(name: "CPKAttestation", dependencies: ["COpenSSL", "CPKCore"]),
         // The device side of a TPM through ESAPI: the device key pair (decrypt-only, persistent),
         // the attestation key, the EK certificate, ActivateCredential, Certify and Quote.
         .target(name: "CPKTPM", dependencies: ["CTSS2", "CPKAttestation", "CPKCore"]),
@@ -89,7 +91,7 @@ let package = Package(
         .target(
             name: "CPKKeyfetchCLI",
             dependencies: [
-                "CPKCLI", "CPKKeyService", "CPKKeyProviderServer", "CPKKeys", "CPKCrypto", "CPKCore",
+                "CPKAttestation", "CPKCLI", "CPKKeyService", "CPKKeyProviderServer", "CPKKeys", "CPKCrypto", "CPKCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -102,7 +104,7 @@ let package = Package(
         .testTarget(name: "CPKEnvelopeTests", dependencies: ["CPKEnvelope", "CPKFormat", "CPKCore"]),
         .testTarget(
             name: "CPKKeysTests", dependencies: ["CPKKeys", "CPKKeyService", "CPKCBOR", "CPKCrypto", "CPKCore", "CPKTestSupport"]),
-        .testTarget(name: "CPKAttestationTests", dependencies: ["CPKAttestation", "CPKCore", "CPKTestSupport"]),
+        .testTarget(name: "CPKAttestationTests", dependencies: ["CPKAttestation", "CPKCore", "CPKCrypto", "CPKTestSupport"]),
         .testTarget(name: "CPKTPMTests", dependencies: ["CPKTPM", "CPKAttestation", "CPKCore", "CPKTestSupport"]),
         .testTarget(name: "CPKKeyServiceTests", dependencies: ["CPKKeyService", "CPKCore"]),
         .testTarget(

@@ -173,14 +173,14 @@ _cpk-keyfetch() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    fetch|provision|distribute|keyprovider|help)
+    fetch|provision|distribute|enroll|keyprovider|help)
         # Offer subcommand argument completions
         "_cpk-keyfetch_${subcommand}"
         ;;
     *)
         # Not a subcommand's name: the words are the default subcommand's (cpk-tools)
         COMPREPLY=()
-        [[ "${COMP_CWORD}" -eq 1 ]] && COMPREPLY+=($(compgen -W 'fetch provision distribute keyprovider help' -- "${cur}"))
+        [[ "${COMP_CWORD}" -eq 1 ]] && COMPREPLY+=($(compgen -W 'fetch provision distribute enroll keyprovider help' -- "${cur}"))
         unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
         "_cpk-keyfetch_fetch"
         ;;
@@ -273,8 +273,8 @@ _cpk-keyfetch_provision() {
 _cpk-keyfetch_distribute() {
     repeating_flags=()
     non_repeating_flags=(--insecure-any-device --json --quiet -q --verbose -v --progress --version -h --help)
-    repeating_options=(--key-name --device-ca)
-    non_repeating_options=(--file-store --policy --padding --allow-list --key --pin-file --pin-fd --pkcs11-module --passphrase-file --passphrase-env --cert --scheme --valid-for --generation --output-dir --output -o)
+    repeating_options=(--key-name --device-ca --ek-ca)
+    non_repeating_options=(--file-store --policy --padding --allow-list --tpm-registry --nonce --key --pin-file --pin-fd --pkcs11-module --passphrase-file --passphrase-env --cert --scheme --valid-for --generation --output-dir --output -o)
     __cpk-keyfetch_offer_flags_options -1
 
     # Offer option value completions
@@ -300,6 +300,17 @@ _cpk-keyfetch_distribute() {
         ;;
     '--allow-list')
         __cpk-keyfetch_add_completions -f
+        return
+        ;;
+    '--tpm-registry')
+        __cpk-keyfetch_add_completions -d
+        return
+        ;;
+    '--ek-ca')
+        __cpk-keyfetch_add_completions -f
+        return
+        ;;
+    '--nonce')
         return
         ;;
     '--key')
@@ -341,6 +352,84 @@ _cpk-keyfetch_distribute() {
         return
         ;;
     '--output'|'-o')
+        return
+        ;;
+    esac
+}
+
+_cpk-keyfetch_enroll() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __cpk-keyfetch_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    challenge|finish|list)
+        # Offer subcommand argument completions
+        "_cpk-keyfetch_enroll_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'challenge finish list' -- "${cur}"))
+        ;;
+    esac
+}
+
+_cpk-keyfetch_enroll_challenge() {
+    repeating_flags=()
+    non_repeating_flags=(--json --quiet -q --verbose -v --progress --version -h --help)
+    repeating_options=(--ek-ca)
+    non_repeating_options=(--registry --output -o)
+    __cpk-keyfetch_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--ek-ca')
+        __cpk-keyfetch_add_completions -f
+        return
+        ;;
+    '--registry')
+        __cpk-keyfetch_add_completions -d
+        return
+        ;;
+    '--output'|'-o')
+        return
+        ;;
+    esac
+}
+
+_cpk-keyfetch_enroll_finish() {
+    repeating_flags=()
+    non_repeating_flags=(--json --quiet -q --verbose -v --progress --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--registry)
+    __cpk-keyfetch_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--registry')
+        __cpk-keyfetch_add_completions -d
+        return
+        ;;
+    esac
+}
+
+_cpk-keyfetch_enroll_list() {
+    repeating_flags=()
+    non_repeating_flags=(--json --quiet -q --verbose -v --progress --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--registry)
+    __cpk-keyfetch_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--registry')
+        __cpk-keyfetch_add_completions -d
         return
         ;;
     esac

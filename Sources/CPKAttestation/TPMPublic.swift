@@ -84,6 +84,10 @@ public struct TPMPublic: Sendable, Equatable {
     public let key: TPMPublicKey
     /// The symmetric algorithm of a storage key (TPMAlgorithmID.null for other keys).
     public let symmetricAlgorithm: UInt16
+    /// The symmetric key size in bits and the mode (0 and TPMAlgorithmID.null when no symmetric):
+    /// a credential made to a storage key (MakeCredential) uses exactly this cipher.
+    public let symmetricKeyBits: UInt16
+    public let symmetricMode: UInt16
     /// The key's own scheme, when it has one (nil: TPM_ALG_NULL, any scheme the caller names).
     /// A decryption scheme (RSAES, OAEP, ECDH...) is kept as its algorithm in `schemeAlgorithm`.
     public let signingScheme: TPMSigningScheme?
@@ -127,7 +131,7 @@ public struct TPMPublic: Sendable, Equatable {
         guard authPolicy.isEmpty || authPolicy.count == nameAlgorithm.digestSize else {
             throw reader.bad("the auth policy is \(authPolicy.count) bytes; a \(nameAlgorithm.name) digest is \(nameAlgorithm.digestSize)")
         }
-        symmetricAlgorithm = try Self.readSymmetric(&reader)
+        (symmetricAlgorithm, symmetricKeyBits, symmetricMode) = try Self.readSymmetric(&reader)
         if type == TPMAlgorithmID.rsa {
             (schemeAlgorithm, signingScheme) = try Self.readScheme(&reader, curve: false)
             let bits = Int(try reader.u16("the RSA key size"))
@@ -168,15 +172,15 @@ public struct TPMPublic: Sendable, Equatable {
     }
 
     /// TPMT_SYM_DEF_OBJECT: NULL, or an algorithm with its key size and mode.
-    private static func readSymmetric(_ reader: inout TPMReader) throws -> UInt16 {
+    private static func readSymmetric(_ reader: inout TPMReader) throws -> (UInt16, UInt16, UInt16) {
         let algorithm = try reader.u16("the symmetric algorithm")
         switch algorithm {
         case TPMAlgorithmID.null:
-            return algorithm
+            return (algorithm, 0, TPMAlgorithmID.null)
         case TPMAlgorithmID.aes, TPMAlgorithmID.sm4, TPMAlgorithmID.camellia:
-            _ = try reader.u16("the symmetric key size")
-            _ = try reader.u16("the symmetric mode")
-            return algorithm
+            let bits = try reader.u16("the symmetric key size")
+            let mode = try reader.u16("the symmetric mode")
+            return (algorithm, bits, mode)
         default:
             throw reader.bad("unknown symmetric algorithm \(TPMAlgorithmID.name(algorithm))")
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CPKAttestation
 import CPKCLI
 import CPKCore
 import CPKCrypto
@@ -108,6 +109,10 @@ public enum KeyfetchFrontend {
         public var output: String?
         public var json = false
         public var messages = MessageOptions()
+        /// TPM attestation: the enrollment registry, the manufacturer CAs, the quotes' nonce (hex).
+        public var tpmRegistry: String?
+        public var ekCAs: [String] = []
+        public var nonce: String?
 
         public init(reports: [String], fileStore: String?, signingKey: SigningKeyReference) {
             (self.reports, self.fileStore, self.signingKey) = (reports, fileStore, signingKey)
@@ -134,7 +139,7 @@ public enum KeyfetchFrontend {
         try requireDistributionChoices(request)
         try SmallInput.requireOneStandardInput(
             request.reports.map { ($0, "report") } + [(request.fileStore ?? "", "--file-store")] + request.fleetCAs.map { ($0, "--device-ca") }
-                + request.signingKey.inputs
+                + request.ekCAs.map { ($0, "--ek-ca") } + request.signingKey.inputs
                 + [(request.signingCertificate ?? "", "--cert"), (request.allowList ?? "", "--allow-list"),
                    (request.policy ?? "", "--policy")])
         let location = try KeyStoreLocation.select(
@@ -148,11 +153,13 @@ public enum KeyfetchFrontend {
         } else {
             selection = .named(request.keyNames)
         }
+        let attestation = try releaseAttestation(request, selection: selection)
         let signer = try releaseSigner(request)
         let inputs = try request.reports.map(FleetDistributor.Input.init(path:))
         let terms = try FleetDistributor.Terms(padding: request.padding, validity: request.validity.seconds, generation: request.generation)
         let distributor = try FleetDistributor(
-            fileStore: store, selection: selection, authenticator: authenticator, signer: signer, terms: terms, at: Int(time(nil)))
+            fileStore: store, selection: selection, authenticator: authenticator, signer: signer, terms: terms, at: Int(time(nil)),
+            attestation: attestation)
         if authenticator.anyDevice {
             // A security warning: printed even with --quiet, on every run.
             Console.error(
@@ -195,6 +202,35 @@ public enum KeyfetchFrontend {
             return try SmallInput.locating(path) { try DeviceAllowList(parsing: bytes) }
         }
         return DeviceAuthenticator(fleetCAs: anchors, allowList: allowList)
+    }
+
+    /// The attestation flags, which make sense only together and with a policy requiring it.
+    private static func releaseAttestation(_ request: Distribution, selection: FleetDistributor.KeySelection) throws -> ReleaseAttestation? {
+        let requires: Bool
+        let needsNonce: Bool
+        if case .policy(let policy) = selection {
+            (requires, needsNonce) = (policy.requiresAttestation, policy.requiresPCRs)
+        } else {
+            (requires, needsNonce) = (false, false)
+        }
+        guard requires else {
+            if request.tpmRegistry != nil || !request.ekCAs.isEmpty || request.nonce != nil {
+                throw CPKError.usage("--tpm-registry, --ek-ca and --nonce apply to a --policy whose rules require attestation")
+            }
+            return nil
+        }
+        guard let registry = request.tpmRegistry, !request.ekCAs.isEmpty else {
+            throw CPKError.usage("the release policy requires TPM attestation: give --tpm-registry DIR and --ek-ca FILE")
+        }
+        let nonce = try request.nonce.map { text -> [UInt8] in
+            guard let bytes = Hex.decode(Array(text.utf8), ignoringWhitespace: false), (1...64).contains(bytes.count) else {
+                throw CPKError.usage("--nonce takes 1 to 64 bytes in hex")
+            }
+            return bytes
+        }
+        if needsNonce && nonce == nil { throw CPKError.usage("the release policy requires PCR values: give --nonce HEX, the quotes' nonce") }
+        let anchors = try request.ekCAs.flatMap { try TrustOptions.certificates($0, flag: "--ek-ca") }
+        return ReleaseAttestation(registry: TPMEnrollmentRegistry(path: registry), ekCAs: anchors, nonce: nonce)
     }
 
     private static func releaseSigner(_ request: Distribution) throws -> FleetDistributor.Signer {

@@ -7,7 +7,7 @@ import CPKTPM
 /// for a device key held in a TPM, a TPM2_Certify of it by the attestation key and, when a
 /// verifier gave a nonce and PCRs, a TPM2_Quote over that nonce.
 public enum TPMEvidenceReport {
-    public static let member = "tpm_evidence"
+    public static let member = TPMEvidence.member
 
     /// What the verifier asked for: a nonce (the qualifyingData of both attestations) and the
     /// PCRs to quote.
@@ -29,20 +29,18 @@ public enum TPMEvidenceReport {
         guard case .tpm(let uri) = try manager.deviceKeyReference() else { return nil }
         let evidence = try TPMAttestor(tcti: uri.resolvedTCTI, akHandle: request.akHandle)
             .evidence(deviceKey: uri, nonce: request.nonce, pcrs: request.pcrs)
-        return json(evidence)
+        return try json(evidence)
     }
 
-    /// Document 4's JSON: base64 of the TPM structures, the AK's Name in hex.
-    static func json(_ evidence: TPMAttestor.Evidence) -> JSONValue {
-        func signed(_ pair: (attest: [UInt8], signature: [UInt8])) -> JSONValue {
-            .object([("attest", .string(Base64.encode(pair.attest))), ("signature", .string(Base64.encode(pair.signature)))])
+    /// Document 4's JSON, through the shared codec (which reads back what the TPM returned:
+    /// a structure it would refuse is refused here, before the cloud sees it).
+    static func json(_ evidence: TPMAttestor.Evidence) throws -> JSONValue {
+        func signed(_ pair: (attest: [UInt8], signature: [UInt8])) throws -> TPMEvidence.Signed {
+            TPMEvidence.Signed(attest: try TPMAttest(parsing: pair.attest), signature: try TPMSignature(parsing: pair.signature))
         }
-        var members: [(String, JSONValue)] = [
-            ("device_key_public", .string(Base64.encode(evidence.deviceKeyPublic.encoded))),
-            ("ak_name", .string(Hex.encode(evidence.akName))),
-            ("certify", signed(evidence.certify)),
-        ]
-        if let quote = evidence.quote { members.append(("quote", signed(quote))) }
-        return .object(members)
+        return try TPMEvidence(
+            deviceKeyPublic: evidence.deviceKeyPublic, akName: evidence.akName, certify: try signed(evidence.certify),
+            quote: try evidence.quote.map(signed)
+        ).json
     }
 }

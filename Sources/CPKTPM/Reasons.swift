@@ -6,7 +6,7 @@ extension CPKError.Reason {
     /// The TPM answered a command with an error (the message has the decoded return code).
     public static let tpmCommandFailed = CPKError.Reason(rawValue: "tpm-command-failed")
     /// A persistent handle holds an object that is not the key this code made there.
-    public static let tpmKeyMismatch = CPKError.Reason(rawValue: "tpm-key-mismatch")
+    public static let tpmHandleMismatch = CPKError.Reason(rawValue: "tpm-handle-mismatch")
     /// A `tpm:` key reference or a PCR selection that cannot be read.
     public static let tpmReference = CPKError.Reason(rawValue: "tpm-reference")
     /// The TPM has no endorsement key certificate in its NV index.

@@ -83,7 +83,7 @@ public struct TPMAttestor: Sendable {
         } else {
             guard create else {
                 throw CPKError(.io, "the TPM at \(tpm.tctiName) has no attestation key at \(TPMKeyURI.hex(handle)): make one with an enrollment request first",
-                               reason: .tpmKeyMismatch)
+                               reason: .tpmHandleMismatch)
             }
             let srk = try tpm.createPrimary(.storageRoot)
             object = try tpm.createPersistent(.attestationKey, under: srk, at: handle)
@@ -91,7 +91,7 @@ public struct TPMAttestor: Sendable {
         }
         let area = try TPMPublic(parsing: try tpm.readPublic(object))
         if let problem = problem(withAttestationKey: area) {
-            throw CPKError(.checkFailed, "the key at \(TPMKeyURI.hex(handle)) is not an attestation key: \(problem)", reason: .tpmKeyMismatch)
+            throw CPKError(.checkFailed, "the key at \(TPMKeyURI.hex(handle)) is not an attestation key: \(problem)", reason: .tpmHandleMismatch)
         }
         return (object, area)
     }

@@ -41,7 +41,7 @@ public struct TPMDeviceKey: Sendable {
         } else {
             guard create else {
                 throw CPKError(.io, "the TPM at \(tpm.tctiName) has no key at \(TPMKeyURI.hex(handle)) (evicted, or another TPM?)",
-                               reason: .tpmKeyMismatch)
+                               reason: .tpmHandleMismatch)
             }
             let srk = try tpm.createPrimary(.storageRoot)
             object = try tpm.createPersistent(.deviceKey, under: srk, at: handle)
@@ -49,7 +49,7 @@ public struct TPMDeviceKey: Sendable {
         }
         let area = try TPMPublic(parsing: try tpm.readPublic(object))
         if let problem = Self.problem(with: area) {
-            throw CPKError(.checkFailed, "the key at \(TPMKeyURI.hex(handle)) is not a device key: \(problem)", reason: .tpmKeyMismatch)
+            throw CPKError(.checkFailed, "the key at \(TPMKeyURI.hex(handle)) is not a device key: \(problem)", reason: .tpmHandleMismatch)
         }
         return (object, area)
     }

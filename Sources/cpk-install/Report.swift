@@ -31,7 +31,7 @@ struct Report: ParsableCommand {
     @Option(name: .customLong("cert"), help: .hidden) var oldDeviceCert: String?
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
     var output = "-"
-    @Option(help: ArgumentHelp("The verifier's nonce, in hex: the TPM's attestations cover it.", valueName: "hex"))
+    @Option(help: ArgumentHelp("The nonce (hex) the verifier gave: the TPM's certify and quote carry it.", valueName: "hex"))
     var nonce: String?
     @Option(help: ArgumentHelp("The PCRs to quote, e.g. sha256:0,1,7 (needs --nonce).", valueName: "bank:list"))
     var pcrs: String?

@@ -33,7 +33,13 @@ struct Distribute: ParsableCommand {
             A refused report or device (a planted or unreadable entry, a malformed report, a \
             weak or unusual key, an unauthenticated device, two authenticated reports under one \
             id, a device entitled to nothing, something planted where its document goes) is \
-            named in one line on standard error and the others are served. --json prints a \
+            named in one line on standard error and the others are served.
+
+            A policy rule may require TPM attestation ("attestation": {"tpm": true, "pcrs": ...}): \
+            the report's tpm_evidence must certify its device key as made in and bound to the TPM \
+            enrolled in --tpm-registry, whose EK certificate still chains to an --ek-ca; with \
+            --nonce (needed when PCRs are required) its quote must carry that nonce and the \
+            policy's PCR values. A device failing it is refused in one line naming the rule. --json prints a \
             summary (served, refused with reasons, wraps, seconds) on standard output.
 
             Examples:
@@ -77,6 +83,19 @@ struct Distribute: ParsableCommand {
         "A device allow list: a device id listed with its key's SHA-256 authenticates the report.", valueName: "file"),
         completion: .file())
     var allowList: String?
+
+    @Option(help: ArgumentHelp(
+        "The TPM enrollment registry (cpk-keyfetch enroll): each device's attestation key, for a policy requiring attestation.",
+        valueName: "dir"), completion: .directory)
+    var tpmRegistry: String?
+
+    @Option(help: ArgumentHelp("A trusted TPM manufacturer CA (PEM): each enrolled EK certificate must chain to one; repeatable.",
+        valueName: "file"), completion: .file())
+    var ekCa: [String] = []
+
+    @Option(help: ArgumentHelp("The nonce (hex) every device's quote must carry: quotes made for another nonce are refused.",
+        valueName: "hex"))
+    var nonce: String?
 
     @Flag(help: "Serve every well-formed report without authenticating it (development only; warns on every run).")
     var insecureAnyDevice = false
@@ -137,6 +156,7 @@ struct Distribute: ParsableCommand {
         (request.fleetCAs, request.allowList, request.insecureAnyDevice) = (deviceCa + oldDeviceCA, allowList, insecureAnyDevice)
         (request.signingCertificate, request.scheme, request.validity, request.generation) = (cert, scheme, validFor, generation)
         (request.outputDirectory, request.output, request.json, request.messages) = (outputDir, output, json, messages)
+        (request.tpmRegistry, request.ekCAs, request.nonce) = (tpmRegistry, ekCa, nonce)
         try KeyfetchFrontend.distribute(request)
     }
 }

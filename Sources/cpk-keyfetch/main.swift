@@ -30,13 +30,14 @@ struct KeyFetch: ParsableCommand {
                 --to device.pub --format base64
               cpk-keyfetch provision --key-name app --file-store keys.json
               cpk-keyfetch distribute --file-store keys.json --output-dir desired/ reports/
+              cpk-keyfetch enroll challenge --ek-ca ca.pem --registry tpm/ req.json
               cpk-keyfetch provision --key-name app --url https://keys.example/api
 
             Exit status: 0 success, 1 invalid input (a bad store, key or answer, or a key that \
             is not there), 2 usage error, I/O error, or a key service that cannot be reached.
             """,
         version: ToolVersion.line("cpk-keyfetch"),
-        subcommands: [Fetch.self, Provision.self, Distribute.self, KeyProviderCommand.self],
+        subcommands: [Fetch.self, Provision.self, Distribute.self, Enroll.self, KeyProviderCommand.self],
         defaultSubcommand: Fetch.self)
 }
 

@@ -279,6 +279,37 @@ final class FleetTests: XCTestCase {
         XCTAssertCPKError(.invalidInput, containing: "larger than", try ReleasePolicy(parsing: [UInt8](repeating: 0x20, count: (1 << 20) + 1)))
     }
 
+    /// The attestation requirement: a rule's own, else the policy's; every typo refused.
+    func testAttestationRequirementsAreReadStrictly() throws {
+        func policy(_ text: String) throws -> ReleasePolicy { try ReleasePolicy(parsing: Array(text.utf8)) }
+        let zero = String(repeating: "00", count: 32)
+        let read = try policy(#"""
+            {"cpk_release_policy": 1, "attestation": {"tpm": true},
+             "rules": [{"match": {"any": true}, "keys": ["a"]},
+                       {"match": {"group": "g"}, "keys": ["b"], "attestation": {"tpm": true, "pcrs": {"sha256": {"7": "\#(zero)"}}}}]}
+            """#)
+        XCTAssertNotNil(read.rules[0].attestation)
+        XCTAssertNil(read.rules[0].attestation?.pcrs)
+        XCTAssertEqual(read.rules[1].attestation?.pcrs?.banks[.sha256]?[7], [UInt8](repeating: 0, count: 32))
+        XCTAssertTrue(read.requiresAttestation && read.requiresPCRs)
+        XCTAssertFalse(try policy(#"{"cpk_release_policy": 1, "rules": [{"match": {"any": true}, "keys": ["a"]}]}"#).requiresAttestation)
+        func rule(_ attestation: String) -> String {
+            #"{"cpk_release_policy": 1, "rules": [{"match": {"any": true}, "keys": ["a"], "attestation": \#(attestation)}]}"#
+        }
+        for (text, needle) in [
+            (rule(#"{"tpm": false}"#), "must be true"),
+            (rule(#"{"tpm": true, "pcr": {}}"#), "unknown member \"pcr\""),
+            (rule(#"{"tpm": true, "pcrs": {}}"#), "PCR banks"),
+            (rule(#"{"tpm": true, "pcrs": {"sha1": {"0": "00"}}}"#), "unknown bank"),
+            (rule(#"{"tpm": true, "pcrs": {"sha256": {"24": "\#(zero)"}}}"#), "0 to 23"),
+            (rule(#"{"tpm": true, "pcrs": {"sha256": {"07": "\#(zero)"}}}"#), "0 to 23"),
+            (rule(#"{"tpm": true, "pcrs": {"sha256": {"7": "00"}}}"#), "64 hex digits"),
+            (#"{"cpk_release_policy": 1, "attestation": {}, "rules": [{"match": {"any": true}, "keys": ["a"]}]}"#, "must be true"),
+        ] {
+            XCTAssertCPKError(.invalidInput, containing: needle, try policy(text))
+        }
+    }
+
     func testAllowListsAreReadStrictly() throws {
         let hex = String(repeating: "ab", count: 32)
         let list = try DeviceAllowList(parsing: Array(

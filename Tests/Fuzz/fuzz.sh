@@ -23,7 +23,7 @@ cd "$(dirname "$0")/../.."
 SCRATCH=.build-fuzz
 BINARY=$SCRATCH/release/cpk-fuzz
 SEEDS=Tests/Fuzz/corpus
-TARGETS=(cpk manifest envelope wrapped-key key-store key-service twin public-key fleet-report desired-state key-release release-policy http-response key-provider pkcs11-uri tpm-public tpm-attest tpm-signature)
+TARGETS=(cpk manifest envelope wrapped-key key-store key-service twin public-key fleet-report desired-state key-release release-policy http-response key-provider pkcs11-uri tpm-public tpm-attest tpm-signature tpm-enrollment tpm-evidence)
 SMOKE_SECONDS=${CPK_FUZZ_SMOKE_SECONDS:-10}
 
 build() {

@@ -383,6 +383,34 @@ def tpm_seeds(s: Seeds):
             s.add("tpm-attest", path.name, data)
         elif path.suffix == ".sig":
             s.add("tpm-signature", path.name, data)
+    # The documents of docs/keys.md §4.8 around the same vectors.
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode()
+
+    def compact(document: dict) -> bytes:
+        return json.dumps(document, separators=(",", ":")).encode()
+
+    device = (vectors / "device.pub").read_bytes()[2:]
+    ak = (vectors / "ak-rsassa.pub").read_bytes()[2:]
+    name = (b"\x00\x0b" + hashlib.sha256(ak).digest()).hex()
+    head = {"version": 1, "device_id": "dev-01"}
+    s.add("tpm-enrollment", "request.json", compact({"cpk_tpm_enrollment": "request", **head,
+                                                     "ek_certificate": b64(b"\x30\x03\x02\x01\x01"),
+                                                     "ek_public": b64(device), "ak_public": b64(ak)}))
+    s.add("tpm-enrollment", "challenge.json", compact({"cpk_tpm_enrollment": "challenge", **head, "ak_name": name,
+                                                       "credential_blob": b64(bytes(68)),
+                                                       "encrypted_secret": b64(bytes(256))}))
+    s.add("tpm-enrollment", "response.json", compact({"cpk_tpm_enrollment": "response", **head, "ak_name": name,
+                                                      "secret": b64(bytes(32))}))
+    for key in ("ak-rsassa", "ak-ecdsa"):
+        key_name = (b"\x00\x0b" + hashlib.sha256((vectors / f"{key}.pub").read_bytes()[2:]).digest()).hex()
+        evidence = {"device_key_public": b64(device), "ak_name": key_name,
+                    "certify": {"attest": b64((vectors / f"{key}-certify.attest").read_bytes()),
+                                "signature": b64((vectors / f"{key}-certify.sig").read_bytes())}}
+        s.add("tpm-evidence", f"{key}-certify.json", compact(evidence))
+        evidence["quote"] = {"attest": b64((vectors / f"{key}-quote.attest").read_bytes()),
+                             "signature": b64((vectors / f"{key}-quote.sig").read_bytes())}
+        s.add("tpm-evidence", f"{key}-quote.json", compact(evidence))
 
 
 def main():

@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import sqlite3
+import struct
 import subprocess
 import time
 from pathlib import Path
@@ -31,6 +32,7 @@ class SwTPM:
         self.pidfile = root / "swtpm.pid"
         self.store = root / "pkcs11-store"
         self.store.mkdir()
+        self.manufacturer = manufacturer
         self.manufacture(manufacturer)
         self.start()
 
@@ -130,7 +132,8 @@ def make_vectors(tpm: SwTPM, out: Path, nonce: bytes = bytes(range(16))) -> dict
     hierarchy's primary; a hardware-bound RSA-2048 decryption key; each AK certifies the key
     and quotes PCRs 0-7 of the SHA-256 bank over `nonce`. Files (tpm2-tools' tss formats):
     <ak>.pub (TPM2B_PUBLIC), device.pub, <ak>-certify.attest (TPMS_ATTEST), <ak>-certify.sig
-    (TPMT_SIGNATURE), <ak>-quote.attest, <ak>-quote.sig, <ak>-quote.pcrs, nonce.bin."""
+    (TPMT_SIGNATURE), <ak>-quote.attest, <ak>-quote.sig, <ak>-quote.pcrs, nonce.bin; ek.pub,
+    ek-cert.der, manufacturer-ca.pem, makecredential.json."""
     out.mkdir(parents=True, exist_ok=True)
     t = tpm.tool
     (out / "nonce.bin").write_bytes(nonce)
@@ -154,8 +157,48 @@ def make_vectors(tpm: SwTPM, out: Path, nonce: bytes = bytes(range(16))) -> dict
         t("tpm2_quote", "-c", out / f"{name}.ctx", "-l", "sha256:0,1,2,3,4,5,6,7", "-q", nonce.hex(),
           "-m", out / f"{name}-quote.attest", "-s", out / f"{name}-quote.sig", "-o", out / f"{name}-quote.pcrs",
           "-g", "sha256", "--scheme", schemes[name])
+    # The EK (TCG default RSA-2048 template), its certificate and the manufacturer CA that issued
+    # it; a MakeCredential vector for ak-rsassa's Name with a fixed secret and seed.
+    t("tpm2_createek", "-c", out / "ek.ctx", "-G", "rsa", "-u", out / "ek.pub")
+    (out / "ek-cert.der").write_bytes(t("tpm2_nvread", "0x01c00002").stdout)
+    shutil.copy(tpm.manufacturer / "issuercert.pem", out / "manufacturer-ca.pem")
+    import hashlib
+    import json
+    name = b"\x00\x0b" + hashlib.sha256((out / "ak-rsassa.pub").read_bytes()[2:]).digest()
+    secret, seed = bytes(range(0x20, 0x40)), bytes(range(0x40, 0x60))
+    (out / "makecredential.json").write_text(json.dumps(
+        {"ek": "ek.pub", "ak": "ak-rsassa.pub", "secret": secret.hex(), "seed": seed.hex(),
+         "credential_blob": credential_blob(secret, name, seed).hex()}, indent=1) + "\n")
     for leftover in out.glob("*.ctx"):
         leftover.unlink()
     for leftover in out.glob("*.priv"):
         leftover.unlink()  # TPM-wrapped private areas: useless off this TPM, and not vectors
     return {path.name: path for path in out.iterdir()}
+
+
+def kdfa(key: bytes, label: bytes, context_u: bytes, context_v: bytes, bits: int) -> bytes:
+    """KDFa with HMAC-SHA256 (TPM 2.0 Part 1, §11.4.10.2), written from the specification to
+    check the Swift one against: counter, label, a zero byte, the contexts, the length in bits."""
+    import hmac
+    out, counter = b"", 1
+    while len(out) * 8 < bits:
+        out += hmac.new(key, struct.pack(">I", counter) + label + b"\0" + context_u + context_v + struct.pack(">I", bits),
+                        "sha256").digest()
+        counter += 1
+    return out[:bits // 8]
+
+
+def credential_blob(secret: bytes, name: bytes, seed: bytes, aes_bits: int = 128) -> bytes:
+    """TPM2_MakeCredential's credential blob (a TPM2B_ID_OBJECT's buffer) for an EK with a SHA-256
+    Name algorithm and an AES-CFB symmetric, from a given seed (Part 1, §24)."""
+    import hmac
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+    try:  # where cryptography keeps CFB since 43
+        from cryptography.hazmat.decrepit.ciphers.modes import CFB
+    except ImportError:
+        from cryptography.hazmat.primitives.ciphers.modes import CFB
+    key = kdfa(seed, b"STORAGE", name, b"", aes_bits)
+    encryptor = Cipher(algorithms.AES(key), CFB(bytes(16))).encryptor()
+    enc_identity = encryptor.update(struct.pack(">H", len(secret)) + secret) + encryptor.finalize()
+    integrity = hmac.new(kdfa(seed, b"INTEGRITY", b"", b"", 256), enc_identity + name, "sha256").digest()
+    return struct.pack(">H", len(integrity)) + integrity + enc_identity

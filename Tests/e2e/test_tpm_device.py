@@ -298,3 +298,60 @@ def test_a_file_key_has_no_evidence(tmp_path):
     assert "tpm_evidence" not in report["reported_properties"]
     proc = run("cpk-install", "--state", state, "report", "--device-id", "dev-02", "--nonce", "00ff")
     assert proc.returncode == 2 and "not held in a TPM" in proc.stderr.decode()
+
+
+# --- the whole loop: this device's tools against the cloud's ----------------------------------
+
+def test_enrolled_device_gets_an_attested_release_and_unwraps_it_in_the_tpm(tmp_path, tpm, device):
+    """enroll-request -> cpk-keyfetch enroll challenge -> attest activate -> enroll finish; then a
+    report with a quote over the cloud's nonce -> distribute with a policy requiring TPM
+    attestation -> sync --twin, whose OAEP unwrap happens in the TPM."""
+    from test_fleet_release import Cloud
+
+    state, _ = device
+    env = env_with(TSS2_LOG="all+NONE")
+    issuer = next(Path(tpm.root).parent.glob("manufacturer-ca*/issuercert.pem"))
+    registry = tmp_path / "registry"
+    check(run("cpk-install", "--state", state, "attest", "enroll-request", "--device-id", "dev-01", "-o",
+              tmp_path / "request.json", env=env))
+    check(run("cpk-keyfetch", "enroll", "challenge", "--registry", registry, "--ek-ca", issuer,
+              "-o", tmp_path / "challenge.json", tmp_path / "request.json"))
+    check(run("cpk-install", "--state", state, "attest", "activate", "-o", tmp_path / "response.json",
+              tmp_path / "challenge.json", env=env))
+    check(run("cpk-keyfetch", "enroll", "finish", "--registry", registry, tmp_path / "response.json"))
+    assert check(run("cpk-keyfetch", "enroll", "list", "--registry", registry)).stdout.decode().split() == ["dev-01"]
+
+    # the report, quoted over the cloud's nonce, served by a policy that requires attestation
+    nonce = bytes(range(40, 60))
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    check(run("cpk-install", "--state", state, "report", "--device-id", "dev-01", "--nonce", nonce.hex(),
+              "--pcrs", "sha256:0,1,7", "-o", reports / "dev-01.json", env=env))
+    pcrs = tpm.tool("tpm2_pcrread", "sha256:0,1,7").stdout.decode()
+    values = {line.split(":")[0].strip(): line.split(":")[1].strip()[2:].lower()
+              for line in pcrs.splitlines() if line.strip().startswith(("0 ", "1 ", "7 "))}
+    assert set(values) == {"0", "1", "7"}, pcrs
+    (tmp_path / "cloud").mkdir()
+    cloud = Cloud(tmp_path / "cloud")
+    policy = {"cpk_release_policy": 1, "rules": [{"match": {"any": True}, "keys": ["app"],
+                                                  "attestation": {"tpm": True, "pcrs": {"sha256": values}}}]}
+    (tmp_path / "policy.json").write_text(json.dumps(policy))
+    spki = base64.b64decode(json.loads((reports / "dev-01.json").read_text())["reported_properties"]["device_public_key"])
+    (tmp_path / "allow.json").write_text(json.dumps({"cpk_device_allow_list": 1, "devices": [
+        {"device_id": "dev-01", "device_public_key_sha256": hashlib.sha256(spki).hexdigest()}]}))
+    common = ["--policy", tmp_path / "policy.json", "--allow-list", tmp_path / "allow.json", "--tpm-registry", registry,
+              "--ek-ca", issuer, "--json", "--quiet"]
+    proc = cloud.distribute(*common, "--nonce", nonce.hex(), "--output-dir", tmp_path / "out", reports / "dev-01.json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["served"] == ["dev-01"]
+    # the same report for another nonce is stale: refused
+    proc = cloud.distribute(*common, "--nonce", "ab" * 20, "--output-dir", tmp_path / "stale", reports / "dev-01.json")
+    assert proc.returncode == 1 and [r["reason"] for r in json.loads(proc.stdout)["refused"]] == ["tpm.stale-nonce"]
+
+    # the device applies the signed release: the key is unwrapped (OAEP) by the TPM
+    check(run("cpk-install", "trust", "add", "--fleet", cloud.signer_cert_file, "--device-id", "dev-01",
+              "--state", state, env=env))
+    check(run("cpk-install", "sync", "--twin", tmp_path / "out" / "dev-01.json", "--state", state, env=env))
+    listed = json.loads(check(run("cpk-install", "report", "--device-id", "dev-01", "--state", state, env=env)).stdout)
+    assert "app" in [k["name"] for k in listed["reported_properties"]["class_keys"]]
+    no_transient_objects(tpm)

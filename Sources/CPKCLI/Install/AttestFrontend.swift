@@ -51,7 +51,7 @@ public enum AttestFrontend {
         let akName = try attestor.attestationKeyPublic().name
         guard akName == challenge.akName else {
             throw CPKError(.checkFailed, "the challenge is for the attestation key \(Hex.encode(challenge.akName)), not this TPM's \(Hex.encode(akName))",
-                           reason: .tpmKeyMismatch)
+                           reason: .tpmHandleMismatch)
         }
         var activated = try attestor.activate(credentialBlob: challenge.credentialBlob, encryptedSecret: challenge.encryptedSecret)
         defer { wipe(&activated.secret) }

@@ -136,6 +136,8 @@ public final class FleetDistributor {
     private let signer: Signer
     private let terms: Terms
     private let time: Int
+    /// What TPM evidence is checked against, when the policy requires attestation.
+    private let attestation: ReleaseAttestation?
     /// The clock in milliseconds at the start of the run: the default generation.
     private let clockGeneration: UInt64
     private var claims: [String: Claim] = [:]
@@ -144,8 +146,18 @@ public final class FleetDistributor {
     /// goes away. A key the selection names and the store lacks stops everything here, before
     /// any report is read.
     public init(
-        fileStore path: String, selection: KeySelection, authenticator: DeviceAuthenticator, signer: Signer, terms: Terms, at time: Int
+        fileStore path: String, selection: KeySelection, authenticator: DeviceAuthenticator, signer: Signer, terms: Terms, at time: Int,
+        attestation: ReleaseAttestation? = nil
     ) throws {
+        if case .policy(let policy) = selection {
+            if policy.requiresAttestation && attestation == nil {
+                throw CPKError.usage("the release policy requires TPM attestation: name the enrollment registry and the EK CAs")
+            }
+            if policy.requiresPCRs && attestation?.nonce == nil {
+                throw CPKError.usage("the release policy requires PCR values: a quote is fresh only over a nonce; name it")
+            }
+        }
+        self.attestation = attestation
         let store = try FileKeyStore(path: path)
         var keys: [(name: String, key: [UInt8])] = []
         switch selection {
@@ -211,6 +223,7 @@ public final class FleetDistributor {
                 guard !given.isEmpty else {
                     throw CPKError(.checkFailed, "no rule of the release policy gives this device a key", reason: .notEntitled)
                 }
+                try requireAttestation(of: device)
                 try sink.requireWritable(device.deviceID)
                 let release = try release(of: given, to: device, previous: sink.previousGeneration(of: device.deviceID))
                 try sink.write(
@@ -267,6 +280,15 @@ public final class FleetDistributor {
         let text = other.map { "another authenticated report in this run (\($0)) claims this device id too" }
             ?? "another authenticated report in this run claims this device id"
         return CPKError(.checkFailed, text + "; neither is served", reason: .duplicateDevice)
+    }
+
+    /// Every matching rule's attestation requirement holds for `device`; else the first that
+    /// fails, named, and the device gets nothing (a partial release would read as a revocation).
+    private func requireAttestation(of device: AuthenticatedDevice) throws {
+        guard case .policy(let policy) = selection, let attestation else { return }
+        for (index, rule) in policy.matchingRules(for: device) {
+            if let requirement = rule.attestation { try attestation.require(requirement, rule: index, device: device, at: time) }
+        }
     }
 
     /// The keys `device` gets: every selected key, or those of the policy rules it matches.

@@ -13,20 +13,12 @@ public enum ReportedState {
     public static let propertiesProperty = "reported_properties"
     public static let publicKeyProperty = "device_public_key"
     public static let certificateProperty = "device_cert"
+    public static let evidenceProperty = "tpm_evidence"
     /// The largest reported document read (a device with a few thousand applications).
     public static let sizeLimit = 1 << 20
 
     /// A device id names an output file: 1 to 128 of `A-Z a-z 0-9 . _ -`, not starting with `.`.
-    public static func problem(withDeviceID id: String) -> String? {
-        let bytes = Array(id.utf8)
-        guard (1...128).contains(bytes.count) else { return "a device id is 1 to 128 characters" }
-        guard bytes.first != UInt8(ascii: ".") else { return "a device id does not start with \".\"" }
-        let allowed = bytes.allSatisfy { byte in
-            (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)
-                || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
-        }
-        return allowed ? nil : "a device id is made of letters, digits, \".\", \"_\" and \"-\""
-    }
+    public static func problem(withDeviceID id: String) -> String? { DeviceID.problem(with: id) }
 }
 
 extension CPKError.Reason {
@@ -59,6 +51,9 @@ public struct DeviceReport: Sendable {
     public let deviceID: String
     public let publicKey: PublicKey
     public let certificate: X509Certificate?
+    /// `reported_properties.tpm_evidence` as sent, read only when a release policy requires
+    /// attestation (a device whose rule does not is served whatever it holds).
+    public let evidence: JSONValue?
 
     /// Reads a reported document. Failures carry a `CPKError.Reason` of the fleet family.
     public init(parsing bytes: [UInt8]) throws {
@@ -107,6 +102,7 @@ public struct DeviceReport: Sendable {
         }
         try Self.requireOrdinary(publicKey)
         deviceID = id
+        evidence = properties[ReportedState.evidenceProperty]
         switch properties[ReportedState.certificateProperty] {
         case nil, .null?:
             certificate = nil

@@ -50,6 +50,10 @@ let fuzzTargets: [FuzzTarget] = [
                run: fuzzTPMAttest),
     FuzzTarget(name: "tpm-signature", about: "TPMT_SIGNATURE (RSASSA, RSAPSS, ECDSA); checked over a fixed quote",
                run: fuzzTPMSignature),
+    FuzzTarget(name: "tpm-enrollment", about: "TPM enrollment request, challenge, response; built documents read back",
+               run: fuzzTPMEnrollment),
+    FuzzTarget(name: "tpm-evidence", about: "reported TPM evidence; read back, verified against a fixed enrollment",
+               run: fuzzTPMEvidence),
 ]
 
 /// The target CPK_FUZZ_TARGET names, chosen once; anything else stops with the list.

@@ -80,3 +80,32 @@ private let fuzzSignatureBytes: [UInt8] = [
     0x8c, 0xab, 0x6e, 0xc1, 0xaf, 0x3d, 0xa0, 0x04,
 ]
 
+
+/// An enrollment document of any of the three kinds: what reads builds to a document that
+/// reads back to the same values.
+func fuzzTPMEnrollment(_ bytes: [UInt8]) {
+    if let request = refusing("reading an enrollment request", { try EnrollmentRequest(parsing: bytes) }) {
+        let again = refusing("reading a built request", { try EnrollmentRequest(parsing: request.encoded) })
+        expect(again?.encoded == request.encoded && again?.akPublic == request.akPublic, "a request reads back differently")
+    }
+    if let challenge = refusing("reading an enrollment challenge", { try EnrollmentChallenge(parsing: bytes) }) {
+        let again = refusing("reading a built challenge", { try EnrollmentChallenge(parsing: challenge.encoded) })
+        expect(again?.credentialBlob == challenge.credentialBlob && again?.akName == challenge.akName, "a challenge reads back differently")
+    }
+    if let response = refusing("reading an enrollment response", { try EnrollmentResponse(parsing: bytes) }) {
+        let again = refusing("reading a built response", { try EnrollmentResponse(parsing: response.encoded) })
+        expect(again?.secret == response.secret && again?.deviceID == response.deviceID, "a response reads back differently")
+    }
+}
+
+/// Reported evidence: what reads builds to the same document, and its attestations are checked
+/// against the fixed AK (refused, or passing for the committed quote) with a CPKError.
+func fuzzTPMEvidence(_ bytes: [UInt8]) {
+    guard let evidence = refusing("reading TPM evidence", { try TPMEvidence(parsing: bytes) }) else { return }
+    let again = refusing("reading built evidence", { try TPMEvidence(parsing: evidence.encoded) })
+    expect(again?.encoded == evidence.encoded, "evidence reads back differently")
+    let fixed = fixtures()
+    for signed in [evidence.certify] + (evidence.quote.map { [$0] } ?? []) {
+        _ = refusing("checking evidence", { try TPMAttestationVerifier.verify(attest: signed.attest, signature: signed.signature, signer: fixed.ak) })
+    }
+}
