@@ -66,9 +66,11 @@ public struct TPMAttestor: Sendable {
         public let quote: (attest: [UInt8], signature: [UInt8])?
     }
 
+    /// The AK is made when there is none yet: a device that reports before it enrolls still
+    /// reports (its evidence is refused by a cloud that requires an enrolled AK, not here).
     public func evidence(deviceKey: TPMKeyURI, nonce: [UInt8], pcrs: TPMPCRSelectionSpec?) throws -> Evidence {
         try TPMConnection.with(tcti: tcti) { tpm in
-            let ak = try Self.attestationKey(tpm, akHandle, create: false)
+            let ak = try Self.attestationKey(tpm, akHandle, create: true)
             let key = try TPMDeviceKey.open(tpm, deviceKey.handle, create: false)
             let certify = try tpm.certify(key.object, by: ak.object, qualifyingData: nonce)
             let quote = try pcrs.map { try tpm.quote(by: ak.object, qualifyingData: nonce, selection: $0) }

@@ -150,6 +150,27 @@ def test_a_handle_holding_another_key_is_refused(tmp_path, tpm):
     no_transient_objects(tpm)
 
 
+def test_the_tcti_comes_from_the_environment_and_a_file_key_state_refuses_a_tpm_key(tmp_path, tpm, device):
+    """`tpm:HANDLE` without tcti= reaches the TPM of TPM2TOOLS_TCTI (as tpm2-tools do), and names
+    the same key; a state that already has a device key file takes no TPM key."""
+    _, exported = device
+    state = tmp_path / "cpm"
+    check(run("cpk-install", "--state", state, "--device-key", f"tpm:{DEVICE_HANDLE}", "public-key", "--format", "pem",
+              "-o", tmp_path / "same.pem", env=env_with(TPM2TOOLS_TCTI=tpm.tcti)))
+    assert (tmp_path / "same.pem").read_bytes() == exported.read_bytes()
+    assert (state / "device-key.uri").read_text() == f"tpm:{DEVICE_HANDLE}\n"
+    # without the environment the default TCTI is tried (no /dev/tpmrm0 here): one line, status 2
+    proc = run("cpk-install", "--state", state, "public-key", "-o", "/dev/null",
+               env={k: v for k, v in env_with().items() if k != "TPM2TOOLS_TCTI"})
+    assert proc.returncode == 2 and len(proc.stderr.decode().splitlines()) == 1, proc.stderr
+    file_state = tmp_path / "file-state"
+    check(run("cpk-install", "--state", file_state, "public-key", "-o", "/dev/null"))
+    proc = run("cpk-install", "--state", file_state, "--device-key", f"tpm:{DEVICE_HANDLE}?tcti={tpm.tcti}",
+               "public-key", "-o", "/dev/null")
+    assert proc.returncode == 2 and "already has a device key" in proc.stderr.decode(), proc.stderr
+    no_transient_objects(tpm)
+
+
 # --- enrollment -----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
