@@ -120,7 +120,9 @@ let package = Package(
             name: "CPKPackageTests", dependencies: ["CPKPackage", "CPKFormat", "CPKEnvelope", "CPKCrypto", "CPKCore", "CPKTestSupport"]),
         .testTarget(
             name: "CPKManagerTests",
-            dependencies: ["CPKManager", "CPKPackage", "CPKFormat", "CPKKeys", "CPKCrypto", "CPKCore", "COpenSSL", "CPKTestSupport"]),
+            dependencies: [
+                "CPKManager", "CPKPackage", "CPKFormat", "CPKKeys", "CPKCrypto", "CPKTPM", "CPKCore", "COpenSSL", "CPKTestSupport",
+            ]),
     ]
         + tools.map { tool in
             .executableTarget(

@@ -35,6 +35,7 @@ public final class TPMConnection {
         // expected answer (an empty handle); the tools say one line of their own. TSS2_LOG set
         // by the user (for debugging) is kept.
         setenv("TSS2_LOG", "all+NONE", 0)
+        if let tcti { try TPMKeyURI.checkTCTI(tcti) }
         var loaded: OpaquePointer? = nil
         let rc = Tss2_TctiLdr_Initialize(tcti, &loaded)
         guard rc == 0, let loaded else {

@@ -59,6 +59,19 @@ public struct TPMKeyURI: Sendable, Equatable, CustomStringConvertible {
         return value
     }
 
+    /// The TCTIs a configuration may name. tctildr would also dlopen a library named by path,
+    /// or run a command (`cmd:`): a configuration string is not a way to run code here.
+    public static let allowedTCTIs: Set<String> = ["device", "swtpm", "mssim", "tabrmd"]
+
+    /// Refuses a TCTI string whose name is not one of `allowedTCTIs`.
+    public static func checkTCTI(_ tcti: String) throws {
+        let name = String(tcti.prefix { $0 != ":" })
+        guard allowedTCTIs.contains(name) else {
+            throw CPKError(.usage, "the TCTI \"\(tcti)\" is not one of \(allowedTCTIs.sorted().joined(separator: ", ")) (NAME:CONFIGURATION)",
+                           reason: .tpmReference)
+        }
+    }
+
     /// The TCTI to open: the reference's, else TPM2TOOLS_TCTI, else nil (tctildr's default).
     public var resolvedTCTI: String? {
         if let tcti { return tcti }

@@ -27,6 +27,16 @@ final class TPMKeyURITests: XCTestCase {
         }
     }
 
+    func testOnlyKnownTCTIs() throws {
+        for tcti in ["device:/dev/tpmrm0", "swtpm:path=/run/s", "mssim:host=localhost,port=2321", "tabrmd", "swtpm"] {
+            XCTAssertNoThrow(try TPMKeyURI.checkTCTI(tcti), tcti)
+        }
+        // a library by path, or a command to run: refused before tctildr sees them
+        for tcti in ["cmd:tpm2_send", "/tmp/evil.so:x", "libtss2-tcti-device.so.0:/dev/tpm0", "../x", ""] {
+            assertRefused(try TPMKeyURI.checkTCTI(tcti), tcti)
+        }
+    }
+
     func testPCRSelections() throws {
         let selection = try TPMPCRSelectionSpec(parsing: "sha256:7,0,1,1")
         XCTAssertEqual(selection.hash, 0x000B)

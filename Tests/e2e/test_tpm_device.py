@@ -166,6 +166,11 @@ def test_a_handle_holding_another_key_is_refused(tmp_path, tpm):
                "public-key", "-o", "/dev/null")
     assert proc.returncode == 2 and "cannot reach the TPM" in proc.stderr.decode(), proc.stderr
     assert len(proc.stderr.decode().splitlines()) == 1, "the TSS's own log lines are silenced: " + proc.stderr.decode()
+    # a TCTI that would run a command (tctildr's cmd:) is refused before tctildr sees it
+    marker = tmp_path / "ran"
+    proc = run("cpk-install", "--state", tmp_path / "cpm4", "--device-key", f"tpm:?tcti=cmd:touch {marker}",
+               "public-key", "-o", "/dev/null")
+    assert proc.returncode == 2 and "is not one of" in proc.stderr.decode() and not marker.exists(), proc.stderr
     no_transient_objects(tpm)
 
 
