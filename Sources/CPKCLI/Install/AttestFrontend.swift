@@ -26,7 +26,7 @@ public enum AttestFrontend {
             throw CPKError.usage("this device is provisioned as \"\(provisioned)\" (cpk-install trust list), not \"\(deviceID)\"")
         }
         let id = try deviceID ?? provisioned ?? DeviceReportFrontend.hostName()
-        if let problem = ReportedState.problem(withDeviceID: id) { throw CPKError.usage("the device id \"\(id)\": \(problem)") }
+        if let problem = DeviceID.problem(with: id) { throw CPKError.usage("the device id \"\(id)\": \(problem)") }
         return Target(tcti: resolved, akHandle: try akHandle.map { try TPMKeyURI.parseHandle($0) } ?? TPMKeyURI.defaultAttestationKeyHandle,
                       deviceID: id)
     }
@@ -43,7 +43,7 @@ public enum AttestFrontend {
 
     /// Document 3: the secret of the challenge, released by the TPM only to its own AK.
     public static func activate(challenge path: String, tcti: String?, akHandle: String?, output: String, state: StateOptions) throws {
-        let bytes = try SmallInput.read(path, limit: 64 * 1024, what: "the enrollment challenge")
+        let bytes = try SmallInput.read(path, limit: AttestationDocument.sizeLimit, what: "the enrollment challenge")
         let challenge = try EnrollmentChallenge(parsing: bytes)
         let target = try target(tcti: tcti, akHandle: akHandle, deviceID: challenge.deviceID, state: state)
         let attestor = TPMAttestor(tcti: target.tcti, akHandle: target.akHandle)
