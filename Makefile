@@ -11,7 +11,7 @@
 #   make fuzz      every parser under libFuzzer + AddressSanitizer, FUZZ_SECONDS each (fuzz-smoke: CI's short run)
 
 TOOLS = cpk-pack cpk-seal cpk-sign cpk-verify cpk-unpack cpk-keyfetch cpk-wrap cpk-install
-APT_PACKAGES = libssl-dev libcbor-dev openssl mandoc time age libp11-dev libengine-pkcs11-openssl softhsm2 opensc strace zsh fish swtpm swtpm-tools tpm2-tools libtpm2-pkcs11-1 libtpm2-pkcs11-tools debootstrap dpkg-dev lintian
+APT_PACKAGES = libssl-dev libcbor-dev openssl mandoc time age libp11-dev libengine-pkcs11-openssl softhsm2 opensc strace zsh fish swtpm swtpm-tools tpm2-tools libtpm2-pkcs11-1 libtpm2-pkcs11-tools libtss2-dev debootstrap dpkg-dev lintian
 PIP_PACKAGES = pytest cbor2 cryptography PyKCS11 grpcio grpcio-tools
 PREFIX ?= /usr/local
 DEBUG_BIN = .build/debug

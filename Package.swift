@@ -38,6 +38,10 @@ let package = Package(
         .systemLibrary(
             name: "CLibP11", pkgConfig: "libp11",
             providers: [.apt(["libp11-dev", "libengine-pkcs11-openssl"])]),
+        // TPM 2.0 through tpm2-tss: ESAPI, the TCTI loader, marshalling, return-code names (Sources/CPKTPM).
+        .systemLibrary(
+            name: "CTSS2", pkgConfig: "tss2-esys",
+            providers: [.apt(["libtss2-dev"])]),
 
         // Layers, lowest first: each depends only on those above it.
         .target(name: "CPKCore"),
@@ -57,13 +61,18 @@ let package = Package(
         // cpk-keyfetch process, so a hostile service's answer meets one small process with a
         // hard size limit, and the payload tools carry no network code.
         .target(name: "CPKKeyService", dependencies: ["COpenSSL", "CPKKeys", "CPKCore", "CPKCrypto"]),
+        // The device side of a TPM through ESAPI: the device key pair (decrypt-only, persistent),
+        // the attestation key, the EK certificate, ActivateCredential, Certify and Quote.
+        .target(name: "CPKTPM", dependencies: ["CTSS2", "CPKAttestation", "CPKCore"]),
         .target(name: "CPKPackage", dependencies: ["CPKFormat", "CPKEnvelope", "CPKCrypto", "CPKCore"]),
         // The Confidential Package Manager contract, and the simulator that honours it.
-        .target(name: "CPKManager", dependencies: ["CPKPackage", "CPKFormat", "CPKCrypto", "CPKKeys", "CPKCore"]),
+        .target(
+            name: "CPKManager", dependencies: ["CPKPackage", "CPKFormat", "CPKCrypto", "CPKKeys", "CPKTPM", "CPKAttestation", "CPKCore"]),
         .target(
             name: "CPKCLI",
             dependencies: [
-                "CPKManager", "CPKPackage", "CPKFormat", "CPKEnvelope", "CPKKeys", "CPKCrypto", "CPKCBOR", "CPKCore",
+                "CPKManager", "CPKPackage", "CPKFormat", "CPKEnvelope", "CPKKeys", "CPKCrypto", "CPKCBOR", "CPKTPM",
+                "CPKAttestation", "CPKCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // ocicrypt's KeyProviderService over gRPC (grpc-swift 2, SwiftNIO): its own target, so that
@@ -96,6 +105,7 @@ let package = Package(
         .testTarget(
             name: "CPKKeysTests", dependencies: ["CPKKeys", "CPKKeyService", "CPKCBOR", "CPKCrypto", "CPKCore", "CPKTestSupport"]),
         .testTarget(name: "CPKAttestationTests", dependencies: ["CPKAttestation", "CPKCore", "CPKCrypto", "CPKTestSupport"]),
+        .testTarget(name: "CPKTPMTests", dependencies: ["CPKTPM", "CPKAttestation", "CPKCore", "CPKTestSupport"]),
         .testTarget(name: "CPKKeyServiceTests", dependencies: ["CPKKeyService", "CPKCore"]),
         .testTarget(
             name: "CPKCLITests",
@@ -110,7 +120,9 @@ let package = Package(
             name: "CPKPackageTests", dependencies: ["CPKPackage", "CPKFormat", "CPKEnvelope", "CPKCrypto", "CPKCore", "CPKTestSupport"]),
         .testTarget(
             name: "CPKManagerTests",
-            dependencies: ["CPKManager", "CPKPackage", "CPKFormat", "CPKKeys", "CPKCrypto", "CPKCore", "COpenSSL", "CPKTestSupport"]),
+            dependencies: [
+                "CPKManager", "CPKPackage", "CPKFormat", "CPKKeys", "CPKCrypto", "CPKTPM", "CPKCore", "COpenSSL", "CPKTestSupport",
+            ]),
     ]
         + tools.map { tool in
             .executableTarget(

@@ -173,14 +173,14 @@ _cpk-install() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    install|public-key|add-key|sync|report|list|remove|dev-export-plaintext|trust|status|check-state|help)
+    install|public-key|add-key|sync|report|list|remove|dev-export-plaintext|trust|attest|status|check-state|help)
         # Offer subcommand argument completions
         "_cpk-install_${subcommand}"
         ;;
     *)
         # Not a subcommand's name: the words are the default subcommand's (cpk-tools)
         COMPREPLY=()
-        [[ "${COMP_CWORD}" -eq 1 ]] && COMPREPLY+=($(compgen -W 'install public-key add-key sync report list remove dev-export-plaintext trust status check-state help' -- "${cur}"))
+        [[ "${COMP_CWORD}" -eq 1 ]] && COMPREPLY+=($(compgen -W 'install public-key add-key sync report list remove dev-export-plaintext trust attest status check-state help' -- "${cur}"))
         unparsed_words=("${COMP_WORDS[@]:1:${COMP_CWORD}}")
         "_cpk-install_install"
         ;;
@@ -373,7 +373,7 @@ _cpk-install_report() {
     repeating_flags=()
     non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
     repeating_options=()
-    non_repeating_options=(--device-id --device-cert --output -o --state --device-key --pin-file --pin-fd --pkcs11-module)
+    non_repeating_options=(--device-id --device-cert --output -o --nonce --pcrs --ak-handle --state --device-key --pin-file --pin-fd --pkcs11-module)
     __cpk-install_offer_flags_options 0
 
     # Offer option value completions
@@ -385,6 +385,15 @@ _cpk-install_report() {
         return
         ;;
     '--output'|'-o')
+        return
+        ;;
+    '--nonce')
+        return
+        ;;
+    '--pcrs')
+        return
+        ;;
+    '--ak-handle')
         return
         ;;
     '--state')
@@ -626,6 +635,114 @@ _cpk-install_trust_remove() {
         return
         ;;
     '--pkcs11-module')
+        return
+        ;;
+    esac
+}
+
+_cpk-install_attest() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __cpk-install_offer_flags_options 0
+
+    # Offer subcommand / subcommand argument completions
+    local -r subcommand="${unparsed_words[0]}"
+    unset 'unparsed_words[0]'
+    unparsed_words=("${unparsed_words[@]}")
+    case "${subcommand}" in
+    enroll-request|activate)
+        # Offer subcommand argument completions
+        "_cpk-install_attest_${subcommand}"
+        ;;
+    *)
+        # Offer subcommand completions
+        COMPREPLY+=($(compgen -W 'enroll-request activate' -- "${cur}"))
+        ;;
+    esac
+}
+
+_cpk-install_attest_enroll-request() {
+    repeating_flags=()
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--device-id --output -o --tcti --ak-handle --state --device-key --pin-file --pin-fd --pkcs11-module)
+    __cpk-install_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--device-id')
+        return
+        ;;
+    '--output'|'-o')
+        return
+        ;;
+    '--tcti')
+        return
+        ;;
+    '--ak-handle')
+        return
+        ;;
+    '--state')
+        __cpk-install_add_completions -d
+        return
+        ;;
+    '--device-key')
+        return
+        ;;
+    '--pin-file')
+        return
+        ;;
+    '--pin-fd')
+        return
+        ;;
+    '--pkcs11-module')
+        return
+        ;;
+    esac
+}
+
+_cpk-install_attest_activate() {
+    repeating_flags=()
+    non_repeating_flags=(--quiet -q --verbose -v --progress --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--output -o --tcti --ak-handle --state --device-key --pin-file --pin-fd --pkcs11-module)
+    __cpk-install_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--output'|'-o')
+        return
+        ;;
+    '--tcti')
+        return
+        ;;
+    '--ak-handle')
+        return
+        ;;
+    '--state')
+        __cpk-install_add_completions -d
+        return
+        ;;
+    '--device-key')
+        return
+        ;;
+    '--pin-file')
+        return
+        ;;
+    '--pin-fd')
+        return
+        ;;
+    '--pkcs11-module')
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __cpk-install_add_completions -f
         return
         ;;
     esac

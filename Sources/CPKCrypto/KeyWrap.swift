@@ -118,7 +118,17 @@ extension RSAPrivateKey {
             throw Self.unwrapFailure(.pkcs1v15)
         }
         defer { wipe(&block) }
-        guard block.count == modulusBytes else { throw Self.unwrapFailure(.pkcs1v15) }
+        return try Self.selectPKCS1v15(block: block, wrapped: wrapped, length: length, rejectionSecret: rejectionSecret)
+    }
+
+    /// The constant-time half of `unwrapPKCS1v15`, for a raw RSA decryption made elsewhere (a
+    /// TPM's TPM2_RSA_Decrypt with the NULL scheme): the message of `length` bytes when `block`
+    /// (the modulus-long result of raw RSA on `wrapped`) is a well-formed PKCS#1 v1.5 block
+    /// holding one, else the key derived from `wrapped` and `rejectionSecret`.
+    public static func selectPKCS1v15(block: [UInt8], wrapped: [UInt8], length: Int, rejectionSecret: [UInt8]) throws -> [UInt8] {
+        guard block.count == wrapped.count, block.count >= length + 11, length <= SHA256Hasher.digestSize,
+            rejectionSecret.count >= 32
+        else { throw Self.unwrapFailure(.pkcs1v15) }
         var synthetic = try HMACSHA256.mac(key: rejectionSecret, data: Array("cpk pkcs1v15 implicit rejection".utf8) + wrapped)
         defer { wipe(&synthetic) }
         var output = [UInt8](repeating: 0, count: length)

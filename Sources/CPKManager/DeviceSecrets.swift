@@ -5,6 +5,7 @@ import Glibc
 import CPKCore
 import CPKCrypto
 import CPKKeys
+import CPKTPM
 
 /// The simulator's two device secrets, made on first need and kept in the state directory with
 /// mode 0600: the device RSA key pair (whose public half wraps class keys for this device) and
@@ -13,7 +14,7 @@ import CPKKeys
 final class DeviceSecrets {
     private let state: StateDirectory
     private let lock: StateLock
-    private var cachedDeviceKey: RSAPrivateKey?
+    private var cachedDeviceKey: DeviceKeyPair?
     private var cachedStorageKey: [UInt8]?
 
     private let token: TokenAccess
@@ -30,12 +31,16 @@ final class DeviceSecrets {
         if cachedStorageKey != nil { wipe(&cachedStorageKey!) }
     }
 
-    var deviceKey: RSAPrivateKey {
+    var deviceKey: DeviceKeyPair {
         get throws {
             if let cachedDeviceKey { return cachedDeviceKey }
-            if let uri = try deviceTokenURI() {
-                // The device key pair lives in a token: the private key is never in a file.
-                let key = try TokenKeys.rsaPrivateKey(uri, access: token)
+            if let reference = try deviceKeyReference() {
+                // The device key pair lives in a token or a TPM: the private key is never in a file.
+                let key: DeviceKeyPair
+                switch reference {
+                case .pkcs11(let uri): key = .evp(try TokenKeys.rsaPrivateKey(uri, access: token))
+                case .tpm(let uri): key = try .inTPM(TPMDeviceKey(uri), create: false)
+                }
                 cachedDeviceKey = key
                 return key
             }
@@ -49,8 +54,8 @@ final class DeviceSecrets {
             } catch let error as CPKError {
                 throw CPKError.io("the device key \(state.deviceKeyPath) is damaged (\(error.message)); the state is unusable")
             }
-            cachedDeviceKey = key
-            return key
+            cachedDeviceKey = .evp(key)
+            return .evp(key)
         }
     }
 
@@ -68,8 +73,8 @@ final class DeviceSecrets {
         }
     }
 
-    /// The PKCS#11 URI of the device key, when the state's configuration names one.
-    func deviceTokenURI() throws -> PKCS11URI? {
+    /// Where the device key lives (a PKCS#11 URI or a TPM key), when the state's configuration names it.
+    func deviceKeyReference() throws -> DeviceKeyReference? {
         guard var bytes = try Self.readIfPresent(state.deviceTokenPath, what: "the device key's token configuration") else {
             return nil
         }
@@ -78,18 +83,19 @@ final class DeviceSecrets {
             throw CPKError.io("\(state.deviceTokenPath) is damaged (not UTF-8 text); the state is unusable")
         }
         do {
-            return try PKCS11URI(parsing: text)
+            return try DeviceKeyReference(parsing: text)
         } catch let error as CPKError {
             throw CPKError.io("\(state.deviceTokenPath) is damaged (\(error.message)); the state is unusable")
         }
     }
 
-    /// Names, in the state's configuration, the token key the device uses as its key pair.
-    /// Refused when the state already has a device key (in a file, or another token key): the
-    /// class keys installed so far are wrapped to that one.
-    func useTokenDeviceKey(_ uri: PKCS11URI) throws {
+    /// Names, in the state's configuration, the token or TPM key the device uses as its key
+    /// pair. Refused when the state already has a device key (in a file, or another key): the
+    /// class keys installed so far are wrapped to that one. A TPM key is made in the TPM when
+    /// its handle is empty.
+    func useDeviceKey(_ uri: DeviceKeyReference) throws {
         try lock.withLock(exclusive: true) {
-            if let existing = try deviceTokenURI() {
+            if let existing = try deviceKeyReference() {
                 guard existing == uri else {
                     throw CPKError.usage("this state's device key is already \(existing), not \(uri)")
                 }
@@ -100,7 +106,10 @@ final class DeviceSecrets {
                     "this state already has a device key in \(state.deviceKeyPath): a token key can be named only in a new state")
             }
             // The key must be there and usable before the state starts to depend on it.
-            _ = try TokenKeys.rsaPrivateKey(uri, access: token)
+            switch uri {
+            case .pkcs11(let token): _ = try TokenKeys.rsaPrivateKey(token, access: self.token)
+            case .tpm(let key): cachedDeviceKey = try .inTPM(TPMDeviceKey(key), create: true)
+            }
             let staging = try StagingFile(in: state, purpose: "the device key's token configuration")
             try staging.descriptor.write(Array((uri.recorded + "\n").utf8))
             try staging.commit(as: state.deviceTokenPath)
@@ -167,7 +176,7 @@ enum SealedBox {
 }
 
 extension StateDirectory {
-    /// `<state>/device-key.uri`: the PKCS#11 URI of a device key pair held in a token (then
-    /// there is no device-key.pem).
+    /// `<state>/device-key.uri`: the PKCS#11 URI of a device key pair held in a token, or the
+    /// `tpm:` reference of one held in a TPM (then there is no device-key.pem).
     var deviceTokenPath: String { path + "/device-key.uri" }
 }

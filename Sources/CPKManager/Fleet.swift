@@ -10,7 +10,8 @@ public enum DeviceReportBuilder {
     ///   - deviceID: the device's name in the fleet (checked: it names the cloud's output file).
     ///   - certificate: the device certificate (PEM or DER), which must certify the device key.
     public static func report(
-        of manager: PackageManagerAdministration & PaddedKeyInstallation, deviceID: String, certificate: [UInt8]?
+        of manager: PackageManagerAdministration & PaddedKeyInstallation, deviceID: String, certificate: [UInt8]?,
+        tpmEvidence: JSONValue? = nil
     ) throws -> JSONValue {
         if let problem = ReportedState.problem(withDeviceID: deviceID) { throw CPKError.usage("the device id \"\(deviceID)\": \(problem)") }
         let device = try PublicKey(loading: try manager.exportDevicePublicKey())
@@ -27,6 +28,8 @@ public enum DeviceReportBuilder {
             }
             properties.append((ReportedState.certificateProperty, .string(Base64.encode(leaf.der))))
         }
+        // Beside the device key it attests (a TPM-held key's; see TPMEvidenceReport).
+        if let tpmEvidence { properties.append((TPMEvidenceReport.member, tpmEvidence)) }
         properties.append(("class_keys", .array(try manager.installedClassKeys().map {
             .object([("name", .string($0.id)), ("installed_at", .string($0.installedAt))])
         })))

@@ -36,9 +36,11 @@ public final class PackageManagerSimulator: PackageManagerAdministration, Plaint
     }
 
     /// `token` reaches a device key held in a PKCS#11 token (module, PIN); `deviceKeyURI`, when
-    /// given, names that key in the state's configuration (a new state only).
+    /// given, names that key in the state's configuration (a new state only), and `deviceKey`
+    /// names a token's or a TPM's key the same way.
     public init(
-        statePath: String, profile: Profile = .full, token: TokenAccess = TokenAccess(), deviceKeyURI: PKCS11URI? = nil
+        statePath: String, profile: Profile = .full, token: TokenAccess = TokenAccess(), deviceKeyURI: PKCS11URI? = nil,
+        deviceKey: DeviceKeyReference? = nil
     ) throws {
         operations = profile == .full ? ContractOperation.allCases : ContractOperation.reference
         state = try StateDirectory(path: statePath)
@@ -46,8 +48,11 @@ public final class PackageManagerSimulator: PackageManagerAdministration, Plaint
         secrets = DeviceSecrets(state: state, lock: lock, token: token)
         vault = ClassKeyVault(state: state, lock: lock, secrets: secrets)
         try lock.withLock(exclusive: true) { try StagingFile.removeAbandoned(in: state) }
-        if let deviceKeyURI { try secrets.useTokenDeviceKey(deviceKeyURI) }
+        if let reference = deviceKey ?? deviceKeyURI.map({ .pkcs11($0) }) { try secrets.useDeviceKey(reference) }
     }
+
+    /// Where the state's device key pair lives when not in a file: a token's or a TPM's key.
+    public func deviceKeyReference() throws -> DeviceKeyReference? { try secrets.deviceKeyReference() }
 
     // MARK: - The contract
 

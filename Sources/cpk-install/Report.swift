@@ -15,6 +15,11 @@ struct Report: ParsableCommand {
             Examples:
               cpk-install report --device-id dev-01 > dev-01.json
               cpk-install report --device-cert dev-01.crt >> reports.jsonl
+              cpk-install report --nonce 5f3a9c0e11d2 --pcrs sha256:0,1,7
+
+            A device key held in a TPM (--device-key tpm:...) adds tpm_evidence: the key's TPM \
+            public area and a TPM2_Certify of it by the attestation key (cpk-install attest), \
+            over --nonce when given; with --pcrs also a TPM2_Quote of those PCRs over the nonce.
             """)
 
     @Option(help: ArgumentHelp(
@@ -26,10 +31,18 @@ struct Report: ParsableCommand {
     @Option(name: .customLong("cert"), help: .hidden) var oldDeviceCert: String?
     @Option(name: .shortAndLong, help: ArgumentHelp("Write to FILE; - is standard output.", valueName: "file"))
     var output = "-"
+    @Option(help: ArgumentHelp("The nonce (hex) the verifier gave: the TPM's certify and quote carry it.", valueName: "hex"))
+    var nonce: String?
+    @Option(help: ArgumentHelp("The PCRs to quote, e.g. sha256:0,1,7 (needs --nonce).", valueName: "bank:list"))
+    var pcrs: String?
+    @Option(help: ArgumentHelp("The persistent handle of the attestation key (default 0x81010011).", valueName: "handle"))
+    var akHandle: String?
     @OptionGroup var stateOptions: StateOptions
     @OptionGroup var messages: MessageOptions
 
     func run() throws {
-        try DeviceReportFrontend.report(deviceID: deviceId, certificate: deviceCert ?? oldDeviceCert, output: output, state: stateOptions)
+        try DeviceReportFrontend.report(
+            deviceID: deviceId, certificate: deviceCert ?? oldDeviceCert, output: output, state: stateOptions, nonce: nonce, pcrs: pcrs,
+            akHandle: akHandle)
     }
 }

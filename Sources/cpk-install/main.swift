@@ -28,6 +28,9 @@ struct Install: ParsableCommand {
               cpk-install remove test
               cpk-install --device-key 'pkcs11:token=cpk;object=device' \\
                 --pin-file pin public-key
+              cpk-install --device-key tpm:0x81010010?tcti=swtpm:path=/run/swtpm.sock \\
+                public-key
+              cpk-install attest enroll-request -o request.json
 
             Exit status: 0 success, 1 a check failed (signer, version, class key, tag, digest, \
             signature) or the input is invalid, 2 usage or I/O error.
@@ -35,7 +38,7 @@ struct Install: ParsableCommand {
         version: ToolVersion.line("cpk-install"),
         subcommands: [
             InstallPackage.self, PublicKeyExport.self, AddKey.self, Sync.self, Report.self, ListApplications.self, Remove.self,
-            DevExportPlaintext.self, Trust.self, Status.self, CheckState.self,
+            DevExportPlaintext.self, Trust.self, Attest.self, Status.self, CheckState.self,
         ],
         defaultSubcommand: InstallPackage.self)
 }

@@ -8,7 +8,7 @@ bookworm, kept in .build/debian-bookworm). Then, each in a fresh copy of that sy
 - the .deb installed by apt, which fetches its dependencies from Debian: every tool's
   --version, the reference quick test (pack, seal, sign, sync, install, the plaintext back),
   man cpk-pack, bash completion, the documents; then dpkg --purge, which leaves nothing;
-- the tarball unpacked, beside the three libraries the README tells to install: its
+- the tarball unpacked, beside the libraries the README tells to install: its
   SHA256SUMS, every --version, the quick test, bash completion.
 
 On the host: the contents of both, the Depends computed from the binaries, no library of the
@@ -35,7 +35,7 @@ VERSION = (REPO / "VERSION").read_text().strip()
 ARCH = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, check=True, text=True).stdout.strip()
 TARBALL_NAME = f"cpk-tools-{VERSION}-linux-{os.uname().machine}"
 # What the README tells a tarball user to install (and what the .deb's Depends adds to minbase).
-TARBALL_DEPENDS = ["libssl3", "libcbor0.8", "libp11-3"]
+TARBALL_DEPENDS = ["libssl3", "libcbor0.8", "libp11-3", "libtss2-esys-3.0.2-0", "libtss2-tctildr0", "libtss2-mu0", "libtss2-rc0"]
 # Bookkeeping of apt, dpkg and man-db, which any package operation changes.
 BOOKKEEPING = ("/var/lib/dpkg/", "/var/lib/apt/", "/var/cache/apt/", "/var/cache/debconf/", "/var/cache/man/",
                "/var/cache/ldconfig/", "/var/log/")

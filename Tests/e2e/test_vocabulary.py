@@ -56,7 +56,7 @@ MEANINGS = {
     "device-id": "(device's name in the fleet|this device's id in the fleet)",
     "device-key": "device key pair in a token", "digest-out": "bytes to sign", "display-name": "display name",
     "embed-form": "form of an embedded", "embed-public-key": "embed the signer's public key",
-    "ek-ca": "trusted tpm manufacturer ca", "nonce": "nonce", "registry": "enrollment registry",
+    "ek-ca": "trusted tpm manufacturer ca", "nonce": "the nonce \\(hex\\)", "registry": "enrollment registry",
     "tpm-registry": "tpm enrollment registry",
     "file-store": "key store", "fleet": "fleet operator", "force": "replace a key", "format": ".",
     "forget-history": "forget its rollback floor and signer",
@@ -78,6 +78,8 @@ MEANINGS = {
     "to": "public key or certificate to wrap to", "twin": "device-twin", "untrusted": "intermediate certificates",
     "url": "http key service", "valid-for": "how long each release is valid", "vendor": "vendor",
     "verbose": "each step", "version": "version", "wrapped-key": "wrapped key",
+    "pcrs": "pcrs to quote", "tcti": "tpm's tcti",
+    "ak-handle": "persistent handle of the attestation key",
 }
 
 

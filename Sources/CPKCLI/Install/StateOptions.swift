@@ -18,7 +18,7 @@ public struct StateOptions: ParsableArguments {
     @Option(
         name: .customLong("device-key"),
         help: ArgumentHelp(
-            "Keep the simulator's device key pair in a token: this pkcs11: URI's RSA key, recorded in a new state's configuration.",
+            "Keep the simulator's device key pair in a token (a pkcs11: URI's RSA key) or a TPM (tpm:HANDLE?tcti=TCTI, made there when absent), recorded in a new state's configuration.",
             valueName: "uri"))
     public var deviceKey: String?
 
@@ -41,7 +41,7 @@ public struct StateOptions: ParsableArguments {
     public func openManager() throws -> PackageManagerSimulator {
         try PackageManagerSimulator(
             statePath: try StateDirectory.resolve(explicit: state), profile: try Self.profile(), token: token.access,
-            deviceKeyURI: try deviceKey.map { try PKCS11URI(parsing: $0) })
+            deviceKey: try deviceKey.map { try DeviceKeyReference(parsing: $0) })
     }
 
     /// The installed application ids, for `cpk-install remove <TAB>`: the state the command
