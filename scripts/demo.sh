@@ -16,7 +16,10 @@
 #   5. fleet     three devices report, distribute wraps the class key to each (their
 #                certificates checked against the fleet CA, bound to their ids) in a release
 #                signed by the fleet operator; each applies it and installs the package, and
-#                a replayed release is refused
+#                a replayed release is refused; a fourth device keeps its key in a TPM 2.0
+#                (swtpm, its EK certified by a manufacturer CA): it enrolls its attestation
+#                key, reports TPM evidence, and a policy requiring attestation serves it (and
+#                refuses the file-key devices, by rule)
 #
 #   scripts/demo.sh [BIN]      BIN: the built tools (default .build/debug); make demo runs it
 set -euo pipefail
@@ -35,6 +38,9 @@ cleanup() {
   if [[ -n $registry_pid ]]; then
     kill "$registry_pid" 2>/dev/null || true
     wait "$registry_pid" 2>/dev/null || true
+  fi
+  if [[ -s $work/tpm/pid ]]; then
+    kill "$(cat "$work/tpm/pid")" 2>/dev/null || true
   fi
   rm -rf "$work"
   exit "$status"
@@ -202,4 +208,44 @@ if cpk-install --state fleet/device-1 sync --twin first-release.json; then
   exit 1
 fi
 echo "demo: ${#devices[@]} devices installed README.md 1.2.0 with the class key distributed to each"
+
+step "device-4 keeps its device key in a TPM 2.0: swtpm, manufactured with an EK certificate"
+mkdir -p tpm/state tpm/manufacturer
+printf 'statedir = %s\nsigningkey = %s/signkey.pem\nissuercert = %s/issuercert.pem\ncertserial = %s/certserial\n' \
+  "$work/tpm/manufacturer" "$work/tpm/manufacturer" "$work/tpm/manufacturer" "$work/tpm/manufacturer" > tpm/localca.conf
+printf 'create_certs_tool = swtpm_localca\ncreate_certs_tool_config = %s/tpm/localca.conf\n' "$work" > tpm/setup.conf
+swtpm_setup --tpm2 --tpmstate tpm/state --create-ek-cert --config tpm/setup.conf --overwrite > /dev/null
+swtpm socket --tpm2 --tpmstate "dir=$work/tpm/state" --server "type=unixio,path=$work/tpm/sock" \
+  --ctrl "type=unixio,path=$work/tpm/sock.ctrl" --flags not-need-init,startup-clear --daemon --pid "file=$work/tpm/pid"
+for _ in $(seq 50); do [[ -S tpm/sock ]] && break; sleep 0.1; done
+tpm="tpm:0x81010010?tcti=swtpm:path=$work/tpm/sock"
+cpk-install --state fleet/device-4 --device-key "$tpm" trust add --fleet operator.crt --device-id device-4 > /dev/null
+step "enrollment: the device's request, the cloud's challenge (only that TPM opens it), the response"
+cpk-install --state fleet/device-4 attest enroll-request -o enroll-request.json
+run cpk-keyfetch enroll challenge --ek-ca tpm/manufacturer/issuercert.pem --registry tpm-registry \
+  -o challenge.json enroll-request.json
+cpk-install --state fleet/device-4 attest activate -o response.json challenge.json
+run cpk-keyfetch enroll finish --registry tpm-registry response.json
+nonce=$(openssl rand -hex 16)
+cpk-install --state fleet/device-4 public-key --format pem -o device-4.pub
+openssl x509 -new -force_pubkey device-4.pub -subj "/CN=device-4" -CA fleet-ca.crt -CAkey fleet-ca.pem -days 30 \
+  -out device-4.crt 2>/dev/null
+step "device-4 reports with TPM evidence: a TPM2_Certify of its device key, a quote over the cloud's nonce"
+cpk-install --state fleet/device-4 report --device-cert device-4.crt --nonce "$nonce" --pcrs sha256:0,7 \
+  -o reports/device-4.json
+echo '{"cpk_release_policy": 1, "attestation": {"tpm": true}, "rules": [{"match": {"any": true}, "keys": ["test"]}]}' \
+  > attested-policy.json
+step "distribute under a policy requiring TPM attestation: device-4 served, the file-key devices refused by rule"
+if cpk-keyfetch distribute --file-store "$repo/test.json" --policy attested-policy.json --device-ca fleet-ca.crt \
+  --tpm-registry tpm-registry --ek-ca tpm/manufacturer/issuercert.pem --nonce "$nonce" \
+  --key operator.pem --cert operator.crt --output-dir attested reports; then
+  echo "demo: devices without a TPM were served under an attestation policy" >&2
+  exit 1
+fi
+[[ -s attested/device-4.json && ! -e attested/device-1.json ]]
+run cpk-install --state fleet/device-4 sync --twin attested/device-4.json
+cpk-install --state fleet/device-4 trust add ca.crt > /dev/null
+cpk-install --state fleet/device-4 --quiet demo.cpk > /dev/null
+cpk-install --state fleet/device-4 dev-export-plaintext test | cmp - "$repo/README.md"
+echo "demo: device-4 unwrapped its class key in the TPM and installed README.md 1.2.0"
 printf '\ndemo: the whole mission ran\n'
