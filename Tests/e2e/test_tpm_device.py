@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import struct
 from pathlib import Path
 
@@ -399,4 +400,13 @@ def test_enrolled_device_gets_an_attested_release_and_unwraps_it_in_the_tpm(tmp_
     check(run("cpk-install", "sync", "--twin", tmp_path / "out" / "dev-01.json", "--state", state, env=env))
     listed = json.loads(check(run("cpk-install", "report", "--device-id", "dev-01", "--state", state, env=env)).stdout)
     assert "app" in [k["name"] for k in listed["reported_properties"]["class_keys"]]
+
+    # ...and installs a package sealed with that class key and signed: decrypted with the key
+    # the TPM unwrapped, its plaintext back
+    payload = os.urandom(50_000)
+    (tmp_path / "app.payload").write_bytes(payload)
+    check(sh(f"cpk-pack --id app --app-version 1.0.0 app.payload | cpk-seal --file-store {cloud.store} --quiet"
+             f" | cpk-sign --key {cloud.signer_key_file} --cert {cloud.signer_cert_file} --cpk -o app.cpk", cwd=tmp_path))
+    check(run("cpk-install", "--state", state, "--ca", cloud.signer_cert_file, "-q", tmp_path / "app.cpk", env=env))
+    assert check(run("cpk-install", "--state", state, "dev-export-plaintext", "app", env=env)).stdout == payload
     no_transient_objects(tpm)
