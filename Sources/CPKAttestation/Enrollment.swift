@@ -2,7 +2,6 @@
 import Glibc
 #endif
 
-import COpenSSL
 import CPKCore
 import CPKCrypto
 
@@ -70,7 +69,8 @@ public struct EnrolledDevice: Sendable {
     /// enrollment and again whenever the enrollment is relied on (a manufacturer CA withdrawn
     /// from the trusted set withdraws its TPMs).
     public func requireTrustedEK(_ anchors: [X509Certificate], at time: Int) throws {
-        try TPMEnrollmentRegistry.requireTrustedEK(ekCertificate, anchors: anchors, at: time)
+        try TPMEnrollmentRegistry.requireTrustedEK(
+            ekCertificate, anchors: anchors, at: time, called: "the enrolled EK certificate", unreadable: .checkFailed)
     }
 }
 
@@ -114,7 +114,7 @@ public struct TPMEnrollmentRegistry: Sendable {
             ("secret_sha256", .string(Hex.encode(try TPMDigest.hash(secret, .sha256)))), ("created", .integer(time)),
         ])
         try makeDirectories()
-        try Self.writePrivate(Array(pending.compactText.utf8), to: pendingPath(request.deviceID))
+        try OutputFile.writeWhole(Array(pending.compactText.utf8), to: pendingPath(request.deviceID), mode: 0o600)
         return try EnrollmentChallenge(
             deviceID: request.deviceID, akName: akName, credentialBlob: credential.credentialBlob, encryptedSecret: credential.encryptedSecret)
     }
@@ -146,8 +146,7 @@ public struct TPMEnrollmentRegistry: Sendable {
                            reason: .tpmNoChallenge)
         }
         let answered = try TPMDigest.hash(response.secret, .sha256)
-        let same = answered.withUnsafeBytes { a in expected.withUnsafeBytes { CRYPTO_memcmp(a.baseAddress, $0.baseAddress, 32) == 0 } }
-        guard same else {
+        guard ConstantTime.equal(answered, expected) else {
             throw CPKError(.checkFailed, "the response's secret is not the challenge's: the AK is not in that TPM", reason: .tpmWrongSecret)
         }
         // Claimed by removing it: of two finishes racing, one removes the entry, the other fails.
@@ -157,7 +156,7 @@ public struct TPMEnrollmentRegistry: Sendable {
         let device = try EnrolledDevice(
             deviceID: response.deviceID, akPublic: akPublic,
             ekCertificate: try fields.base64("ek_certificate", maximum: AttestationDocument.maximumCertificate), enrolledAt: time)
-        try Self.writePrivate(Array(device.json.compactText.utf8), to: devicePath(response.deviceID))
+        try OutputFile.writeWhole(Array(device.json.compactText.utf8), to: devicePath(response.deviceID), mode: 0o600)
         return device
     }
 
@@ -187,12 +186,18 @@ public struct TPMEnrollmentRegistry: Sendable {
 
     // MARK: - checks
 
-    static func requireTrustedEK(_ der: [UInt8], anchors: [X509Certificate], at time: Int) throws {
+    /// - Parameters:
+    ///   - called: how messages name the certificate (a request's, or an enrolled one).
+    ///   - unreadable: the kind of error for a certificate that does not parse.
+    static func requireTrustedEK(
+        _ der: [UInt8], anchors: [X509Certificate], at time: Int, called: String = "the EK certificate",
+        unreadable: CPKError.Kind = .invalidInput
+    ) throws {
         let certificate: X509Certificate
         do {
             certificate = try X509Certificate(der: der)
         } catch let error as CPKError {
-            throw CPKError(.invalidInput, "the EK certificate: \(error.message)", reason: .tpmUntrustedEK)
+            throw CPKError(unreadable, "\(called): \(error.message)", reason: .tpmUntrustedEK)
         }
         // OpenSSL's verdict as is: the TCG extensions of EK certificates (the critical subject
         // alternative name of directory names, the subject directory attributes) are ones it
@@ -200,7 +205,7 @@ public struct TPMEnrollmentRegistry: Sendable {
         switch try CertificateChain.verify(leaf: certificate, intermediates: [], anchors: anchors, at: time, allowExpired: false) {
         case .trusted: return
         case .untrusted(let reason):
-            throw CPKError(.checkFailed, "the EK certificate does not chain to a trusted manufacturer CA: \(reason)", reason: .tpmUntrustedEK)
+            throw CPKError(.checkFailed, "\(called) does not chain to a trusted manufacturer CA: \(reason)", reason: .tpmUntrustedEK)
         }
     }
 
@@ -229,12 +234,6 @@ public struct TPMEnrollmentRegistry: Sendable {
         for directory in [path, path + "/pending", path + "/devices"] where mkdir(directory, 0o700) != 0 && errno != EEXIST {
             throw FileDescriptor.systemError("cannot make \(directory)")
         }
-    }
-
-    static func writePrivate(_ bytes: [UInt8], to path: String) throws {
-        let output = try OutputFile(path: path, binary: true, mode: 0o600)
-        try output.descriptor.write(bytes)
-        try output.commit()
     }
 
     /// A registry file's bytes, nil when there is none; only a regular file (never a link).

@@ -51,11 +51,7 @@ public struct TPMEvidenceCheck: Sendable {
         guard evidence.akName == enrolled.akName else {
             throw CPKError(.checkFailed, "the evidence names an AK that is not the device's enrolled AK", reason: .tpmNotEnrolled)
         }
-        do {
-            try enrolled.requireTrustedEK(ekCAs, at: time)
-        } catch let error as CPKError where error.reason == .tpmUntrustedEK {
-            throw CPKError(.checkFailed, "the enrolled \(error.message.dropFirst(4))", reason: .tpmUntrustedEK)
-        }
+        try enrolled.requireTrustedEK(ekCAs, at: time)
         let certify = try Self.signed(evidence.certify, by: enrolled.akPublic, what: "certify")
         // The TPM certified an object of this Name, and the Name pins the whole public area.
         guard certify.certifiedName == (try evidence.deviceKeyPublic.name) else {

@@ -54,7 +54,7 @@ public enum TPMMakeCredential {
         // does not, but the HMAC covers the Name.
         let symmetricKey = try kdfa(hash, key: seed, label: "STORAGE", contextU: name, contextV: [], bits: Int(ek.symmetricKeyBits))
         let plain = [UInt8(secret.count >> 8), UInt8(secret.count & 0xFF)] + secret
-        let encIdentity = try aesCFB(key: symmetricKey, plain)
+        let encIdentity = try AESCFB.encrypt(plain, key: symmetricKey)  // zero IV: the key is used once
         let hmacKey = try kdfa(hash, key: seed, label: "INTEGRITY", contextU: [], contextV: [], bits: hash.digestSize * 8)
         let integrity = try TPMDigest.hmac(hash, key: hmacKey, encIdentity + name)
         return [UInt8(integrity.count >> 8), UInt8(integrity.count & 0xFF)] + integrity + encIdentity
@@ -87,36 +87,6 @@ public enum TPMMakeCredential {
     }
 
     static func be32(_ value: UInt32) -> [UInt8] { [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)] }
-
-    /// AES in CFB-128 mode with a zero IV (Part 1, §24.4: the key is used once).
-    static func aesCFB(key: [UInt8], _ plain: [UInt8]) throws -> [UInt8] {
-        let cipher: OpaquePointer?
-        switch key.count {
-        case 16: cipher = EVP_aes_128_cfb128()
-        case 24: cipher = EVP_aes_192_cfb128()
-        default: cipher = EVP_aes_256_cfb128()
-        }
-        guard let context = EVP_CIPHER_CTX_new() else { throw CPKError.io("cannot set up AES") }
-        defer { EVP_CIPHER_CTX_free(context) }
-        let iv = [UInt8](repeating: 0, count: 16)
-        var out = [UInt8](repeating: 0, count: plain.count + 16)
-        var written: Int32 = 0
-        var final: Int32 = 0
-        let ok = key.withUnsafeBufferPointer { k in
-            iv.withUnsafeBufferPointer { v in
-                out.withUnsafeMutableBufferPointer { o in
-                    EVP_EncryptInit_ex(context, cipher, nil, k.baseAddress, v.baseAddress) == 1
-                        && EVP_EncryptUpdate(context, o.baseAddress, &written, plain, Int32(plain.count)) == 1
-                        && EVP_EncryptFinal_ex(context, o.baseAddress.map { $0 + Int(written) }, &final) == 1
-                }
-            }
-        }
-        guard ok, Int(written + final) == plain.count else {
-            ERR_clear_error()
-            throw CPKError.io("OpenSSL cannot encrypt with AES-CFB")
-        }
-        return Array(out.prefix(plain.count))
-    }
 
     /// The seed, RSA-OAEP encrypted to the EK with the Name algorithm for the label hash and
     /// MGF1 and the label "IDENTITY\0" (Part 1, annex B.10.3).

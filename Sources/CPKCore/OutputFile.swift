@@ -182,6 +182,14 @@ public final class OutputFile {
         if !committed, let temporary = fallbackTemporaryPath { unlink(temporary) }
     }
 
+    /// Writes `bytes` as the whole file at `path` with `mode`: it appears complete or not at
+    /// all, replacing any file there (the private files of a device state or a registry).
+    public static func writeWhole(_ bytes: [UInt8], to path: String, mode: mode_t) throws {
+        let output = try OutputFile(path: path, binary: true, mode: mode)
+        try output.descriptor.write(bytes)
+        try output.commit()
+    }
+
     /// Makes the output visible under its name, replacing any file there.
     public func commit() throws {
         guard let destination, !committed else { return }

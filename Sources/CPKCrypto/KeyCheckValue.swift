@@ -1,4 +1,3 @@
-import COpenSSL
 import CPKCore
 
 /// The key check value of a class key (docs/format.md §4.1): the first 8 bytes of
@@ -18,8 +17,6 @@ public enum KeyCheckValue {
 
     /// True when `value` is the check value of `key`, compared in constant time.
     public static func matches(_ value: [UInt8], key: [UInt8]) throws -> Bool {
-        let expected = try of(key)
-        guard value.count == expected.count else { return false }
-        return value.withUnsafeBytes { a in expected.withUnsafeBytes { b in CRYPTO_memcmp(a.baseAddress, b.baseAddress, size) == 0 } }
+        try ConstantTime.equal(value, of(key))
     }
 }

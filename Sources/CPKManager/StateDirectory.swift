@@ -114,9 +114,7 @@ public struct StateDirectory: Sendable {
 
     /// Writes a file of the state whole (it appears complete or not at all), mode 0600.
     static func writePrivateFile(_ bytes: [UInt8], to path: String) throws {
-        let output = try OutputFile(path: path, binary: true, mode: 0o600)
-        try output.descriptor.write(bytes)
-        try output.commit()
+        try OutputFile.writeWhole(bytes, to: path, mode: 0o600)
     }
 
     static let keys = "keys"
